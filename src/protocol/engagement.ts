@@ -1,0 +1,65 @@
+/**
+ * The engagement record: one attempt to invite one visit, as stored and as
+ * answered by `GET /backend/data/gateway/engagements/{interactionId}`.
+ */
+import { z } from 'zod';
+import { ENGAGEMENT_STATES } from './names.js';
+import { invitationTextSchema, userDataSchema } from './gateway.js';
+
+export const engagementStateSchema = z.enum(ENGAGEMENT_STATES);
+
+const isoTime = z.string();
+
+export const engagementSchema = z.object({
+  interactionId: z.string(),
+  /** null only for a cancelled tombstone whose noengage named no visit. */
+  visitId: z.string().nullable(),
+  /** The page the caller asked for, if any. */
+  pageId: z.string().nullable(),
+  /** The page the invitation was last offered to or shown on. */
+  shownPageId: z.string().nullable(),
+  state: engagementStateSchema,
+  channels: z.array(z.string()),
+  /** The channel the visitor accepted with. */
+  channel: z.string().nullable(),
+  /** Why it was cancelled (from cancelData) or how it settled. */
+  reason: z.string().nullable(),
+  invitation: invitationTextSchema,
+  timeoutSeconds: z.number(),
+  expirationSeconds: z.number(),
+  userData: userDataSchema,
+  /** Keys of the ixnProfile that Beckon does not know, kept as sent. */
+  extras: z.record(z.string(), z.unknown()),
+  createdAt: isoTime,
+  /** When a still-pending attempt expires. */
+  expiresAt: isoTime,
+  /** When a shown invitation times out; fixed at first show. */
+  timeoutAt: isoTime.nullable(),
+  /** When each state was entered. */
+  transitions: z.partialRecord(engagementStateSchema, isoTime),
+});
+export type Engagement = z.infer<typeof engagementSchema>;
+
+/** A page of a live visit, as listed by `GET /backend/data/visits`. */
+export const pageSchema = z.object({
+  pageId: z.string(),
+  url: z.string(),
+  title: z.string(),
+  visible: z.boolean(),
+  focused: z.boolean(),
+  locale: z.string().nullable(),
+  connectedSince: isoTime,
+});
+export type Page = z.infer<typeof pageSchema>;
+
+export const visitSchema = z.object({
+  visitId: z.string(),
+  globalVisitId: z.string(),
+  startedAt: isoTime,
+  pages: z.array(pageSchema),
+  /** The attempt in progress for this visit, if any. */
+  activeInteractionId: z.string().nullable(),
+});
+export type Visit = z.infer<typeof visitSchema>;
+
+export const visitListSchema = z.object({ visits: z.array(visitSchema) });

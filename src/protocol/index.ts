@@ -1,0 +1,7 @@
+/** The one source of truth for Beckon's wire formats. Imports neither DOM nor Node APIs. */
+export * from './names.js';
+export * from './faults.js';
+export * from './gateway.js';
+export * from './engagement.js';
+export * from './socket.js';
+export * from './page-api.js';
