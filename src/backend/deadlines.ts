@@ -1,0 +1,55 @@
+/**
+ * Fires stored deadlines. The deadlines live in the store, not in timers, so
+ * a restart loses none: at start and after every change we sleep until the
+ * earliest one (at most `maxSleepMs`, so that changes made by other
+ * processes are picked up too) and then settle all that are due.
+ */
+import type { BeckonStore } from './store/store.js';
+
+export class DeadlineClock {
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private stopped = false;
+
+  constructor(
+    private readonly store: BeckonStore,
+    private readonly settleDue: () => Promise<void>,
+    private readonly options: { visitIdleMs: number; maxSleepMs?: number; onError: (error: unknown) => void },
+  ) {}
+
+  /** Looks up the earliest deadline and sleeps until then. */
+  arm(): void {
+    if (this.stopped) return;
+    // A tick in progress arms again when it ends, with the latest deadline.
+    if (this.ticking) return;
+    this.store
+      .nextDeadline(this.options.visitIdleMs)
+      .then((next) => {
+        if (this.stopped) return;
+        const maxSleep = this.options.maxSleepMs ?? 30_000;
+        const delay = next === null ? maxSleep : Math.min(Math.max(next - Date.now(), 0), maxSleep);
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.tick(), delay);
+        this.timer.unref();
+      })
+      .catch(this.options.onError);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async tick(): Promise<void> {
+    this.ticking = true;
+    try {
+      await this.settleDue();
+    } catch (error) {
+      this.options.onError(error);
+    } finally {
+      this.ticking = false;
+      this.arm();
+    }
+  }
+}

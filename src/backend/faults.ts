@@ -1,0 +1,41 @@
+/**
+ * BeckonFault: what routes and the lifecycle throw. The one error handler in
+ * http.ts turns it into the FAULT body of the protocol's table.
+ */
+import { FAULTS, type FaultBody, type FaultCode, type FaultDetail } from '../protocol/index.js';
+
+export class BeckonFault extends Error {
+  readonly code: FaultCode;
+  readonly status: number;
+  readonly details: FaultDetail[] | undefined;
+  /** Extra top-level fields of the body (e.g. `state` on ALREADY_SETTLED). */
+  readonly extra: Partial<FaultBody>;
+
+  constructor(code: FaultCode, options: { message?: string; details?: FaultDetail[]; extra?: Partial<FaultBody> } = {}) {
+    super(options.message ?? FAULTS[code].message);
+    this.name = 'BeckonFault';
+    this.code = code;
+    this.status = FAULTS[code].status;
+    this.details = options.details;
+    this.extra = options.extra ?? {};
+  }
+
+  /** The JSON body a caller receives. */
+  toBody(): FaultBody {
+    return {
+      status: 'FAULT',
+      code: this.code,
+      message: this.message,
+      ...(this.details?.length ? { details: this.details } : {}),
+      ...this.extra,
+    };
+  }
+}
+
+/** Shorthand for a fault about one field. */
+export function invalidParameter(path: string, message: string): BeckonFault {
+  return new BeckonFault('INVALID_PARAMETER', {
+    message: `${path} ${message}.`.replace(/\.\.$/, '.'),
+    details: [{ path, message }],
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * REST plumbing shared by every route: the two accepted body encodings, and
+ * the one error handler that turns anything thrown into a FAULT body. No
+ * HTML error page, stack trace or internal message ever reaches a caller.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { findHostileKey } from '../protocol/index.js';
+import { BeckonFault, invalidParameter } from './faults.js';
+
+export const BODY_LIMIT = 64 * 1024;
+
+/** Sentences for Fastify's own request errors; their texts can name internals, ours cannot. */
+const FASTIFY_ERRORS: Record<string, BeckonFault> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: new BeckonFault('PAYLOAD_TOO_LARGE'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: new BeckonFault('UNSUPPORTED_MEDIA_TYPE'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: new BeckonFault('INVALID_PARAMETER', {
+    message: 'The Content-Length header does not match the body.',
+  }),
+  FST_ERR_CTP_EMPTY_JSON_BODY: new BeckonFault('INVALID_PARAMETER', {
+    message: 'The body is empty but the Content-Type says JSON.',
+  }),
+};
+
+/** Maps any error to the fault a caller should see. */
+export function toFault(error: unknown): BeckonFault {
+  if (error instanceof BeckonFault) return error;
+  const e = error as Partial<FastifyError>;
+  if (e.code && FASTIFY_ERRORS[e.code]) return FASTIFY_ERRORS[e.code]!;
+  const status = e.statusCode ?? 500;
+  if (status === 413) return new BeckonFault('PAYLOAD_TOO_LARGE');
+  if (status === 415) return new BeckonFault('UNSUPPORTED_MEDIA_TYPE');
+  if (status === 429) return new BeckonFault('RATE_LIMITED');
+  if (status === 401) return new BeckonFault('UNAUTHORIZED');
+  if (status === 404) return new BeckonFault('NOT_FOUND');
+  if (status >= 400 && status < 500) {
+    if (/forbidden prototype|constructor/i.test(e.message ?? '')) {
+      return new BeckonFault('INVALID_PARAMETER', { message: 'The body has a forbidden key (__proto__ or constructor).' });
+    }
+    // JSON syntax errors land here.
+    return new BeckonFault('INVALID_PARAMETER', { message: 'The body is not valid JSON.' });
+  }
+  return new BeckonFault('INTERNAL_ERROR');
+}
+
+/** Installs the form parser, the error handler and the not-found handler on the root instance. */
+export function installHttpPlumbing(app: FastifyInstance): void {
+  // Only the two encodings of SPEC §3 are accepted; anything else is a 415 FAULT.
+  app.removeContentTypeParser('text/plain');
+  // SCXML strategies post `ixnProfile=<JSON text>`; a parameter given twice is ambiguous, so refused.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    const params = new URLSearchParams(body as string);
+    const seen = new Set<string>();
+    for (const key of params.keys()) {
+      if (seen.has(key)) return done(invalidParameter(key, 'is given more than once'), undefined);
+      seen.add(key);
+    }
+    // fromEntries defines own properties, so a `__proto__` key cannot reach a prototype.
+    done(null, Object.fromEntries(params));
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const fault = toFault(error);
+    if (fault.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: fault.code }, 'request refused');
+    if (fault.code === 'UNAUTHORIZED') reply.header('WWW-Authenticate', 'Bearer realm="beckon", Basic realm="beckon"');
+    void reply.status(fault.status).type('application/json').send(fault.toBody());
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.status(404).send(new BeckonFault('NOT_FOUND').toBody());
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads one named parameter (`ixnProfile` or `cancelData`) from a parsed body,
+ * whether it came as an object or as JSON text, and validates it.
+ */
+export function readParameter<S extends z.ZodType>(body: unknown, name: string, schema: S): z.output<S> {
+  if (!isRecord(body)) throw invalidParameter(name, 'is required');
+  let value = body[name];
+  if (value === undefined) throw invalidParameter(name, 'is required');
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw invalidParameter(name, 'is not valid JSON');
+    }
+  }
+  const hostile = findHostileKey(value);
+  if (hostile !== null) throw invalidParameter(`${name}.${hostile}`, 'is a forbidden key or nested too deeply');
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((issue) => ({
+    path: [name, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  const first = details[0]!;
+  throw new BeckonFault('INVALID_PARAMETER', {
+    message:
+      details.length === 1 ? `${first.path} ${first.message}.` : `${details.length} parameters are invalid; see details.`,
+    details,
+  });
+}

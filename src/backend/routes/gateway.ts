@@ -1,0 +1,63 @@
+/**
+ * The GWE-compatible gateway (SPEC §3): engage and noengage, plus the status
+ * of one attempt and the list of live visits. Registered under both the
+ * GWE 8.1.2 (`/backend/data`) and GWE 8.5 (`/server/data`) prefixes.
+ */
+import type { FastifyInstance } from 'fastify';
+import {
+  cancelDataSchema,
+  ixnProfileSchema,
+  type Engagement,
+  type GatewayOk,
+  type Visit,
+} from '../../protocol/index.js';
+import { readParameter } from '../http.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { BeckonStore } from '../store/store.js';
+
+const ok = (engagement: Engagement): GatewayOk => ({
+  status: 'OK',
+  interactionId: engagement.interactionId,
+  state: engagement.state,
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function gatewayRoutes(deps: { lifecycle: Lifecycle; store: BeckonStore }) {
+  return async (app: FastifyInstance): Promise<void> => {
+    const { lifecycle, store } = deps;
+
+    app.post('/gateway/engage', async (request) =>
+      ok(await lifecycle.engage(readParameter(request.body, 'ixnProfile', ixnProfileSchema))),
+    );
+
+    app.post('/gateway/noengage', async (request) =>
+      ok(await lifecycle.noengage(readParameter(request.body, 'cancelData', cancelDataSchema))),
+    );
+
+    app.get<{ Params: { interactionId: string } }>('/gateway/engagements/:interactionId', async (request) =>
+      lifecycle.status(request.params.interactionId),
+    );
+
+    app.get('/visits', async (): Promise<{ visits: Visit[] }> => {
+      const visits = await store.liveVisits();
+      return {
+        visits: visits.map((visit) => ({
+          visitId: visit.visitId,
+          globalVisitId: visit.globalVisitId,
+          startedAt: iso(visit.startedAt),
+          activeInteractionId: visit.activeInteractionId,
+          pages: visit.pages.map((page) => ({
+            pageId: page.pageId,
+            url: page.url,
+            title: page.title,
+            visible: page.visible,
+            focused: page.focused,
+            locale: page.locale,
+            connectedSince: iso(page.connectedAt),
+          })),
+        })),
+      };
+    });
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * SQLite schema, as an ordered list of migrations applied in code at open.
+ * `PRAGMA user_version` records how many have run; never edit a shipped one,
+ * append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE visits (
+    visit_id        TEXT PRIMARY KEY,
+    global_visit_id TEXT NOT NULL,
+    started_at      INTEGER NOT NULL,
+    idle_since      INTEGER,
+    ended_at        INTEGER
+  );
+  CREATE INDEX visits_idle ON visits(idle_since) WHERE ended_at IS NULL AND idle_since IS NOT NULL;
+
+  CREATE TABLE pages (
+    page_id      TEXT PRIMARY KEY,
+    visit_id     TEXT NOT NULL REFERENCES visits(visit_id),
+    url          TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    visible      INTEGER NOT NULL,
+    focused      INTEGER NOT NULL,
+    locale       TEXT,
+    connected_at INTEGER NOT NULL,
+    active_at    INTEGER NOT NULL,
+    closed_at    INTEGER
+  );
+  CREATE INDEX pages_open ON pages(visit_id) WHERE closed_at IS NULL;
+
+  CREATE TABLE engagements (
+    interaction_id     TEXT PRIMARY KEY,
+    visit_id           TEXT,
+    page_id            TEXT,
+    shown_page_id      TEXT,
+    state              TEXT NOT NULL,
+    channels           TEXT NOT NULL,
+    channel            TEXT,
+    reason             TEXT,
+    invitation         TEXT NOT NULL,
+    timeout_seconds    INTEGER NOT NULL,
+    expiration_seconds INTEGER NOT NULL,
+    user_data          TEXT NOT NULL,
+    extras             TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    expires_at         INTEGER NOT NULL,
+    timeout_at         INTEGER,
+    transitions        TEXT NOT NULL
+  );
+  CREATE INDEX engagements_visit ON engagements(visit_id, state);
+  CREATE INDEX engagements_expiry ON engagements(expires_at) WHERE state = 'pending';
+  CREATE INDEX engagements_timeout ON engagements(timeout_at) WHERE state = 'delivered';
+
+  -- The outbox: every state change writes its event in the same transaction.
+  CREATE TABLE events (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
+    type           TEXT NOT NULL,
+    at             INTEGER NOT NULL,
+    visit_id       TEXT,
+    interaction_id TEXT,
+    page_id        TEXT,
+    body           TEXT NOT NULL
+  );
+  CREATE INDEX events_visit ON events(visit_id, seq);
+  `,
+];

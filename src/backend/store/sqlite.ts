@@ -1,0 +1,528 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL). Writes run in
+ * IMMEDIATE transactions, so the check and the change of every
+ * compare-and-set are atomic even with several processes on one file.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Engagement, EngagementState, IxnProfile, PageInfo, PageUpdate } from '../../protocol/index.js';
+import { MIGRATIONS } from './migrations.js';
+import type {
+  BeckonStore,
+  CreateResult,
+  DueDeadline,
+  LiveVisit,
+  PageRecord,
+  TransitionRequest,
+  VisitRecord,
+} from './store.js';
+
+const ACTIVE_STATES = `('pending','delivered')`;
+
+interface EngagementRow {
+  interaction_id: string;
+  visit_id: string | null;
+  page_id: string | null;
+  shown_page_id: string | null;
+  state: EngagementState;
+  channels: string;
+  channel: string | null;
+  reason: string | null;
+  invitation: string;
+  timeout_seconds: number;
+  expiration_seconds: number;
+  user_data: string;
+  extras: string;
+  created_at: number;
+  expires_at: number;
+  timeout_at: number | null;
+  transitions: string;
+}
+
+interface VisitRow {
+  visit_id: string;
+  global_visit_id: string;
+  started_at: number;
+  idle_since: number | null;
+  ended_at: number | null;
+}
+
+interface PageRow {
+  page_id: string;
+  visit_id: string;
+  url: string;
+  title: string;
+  visible: number;
+  focused: number;
+  locale: string | null;
+  connected_at: number;
+  active_at: number;
+  closed_at: number | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toEngagement(row: EngagementRow): Engagement {
+  return {
+    interactionId: row.interaction_id,
+    visitId: row.visit_id,
+    pageId: row.page_id,
+    shownPageId: row.shown_page_id,
+    state: row.state,
+    channels: JSON.parse(row.channels),
+    channel: row.channel,
+    reason: row.reason,
+    invitation: JSON.parse(row.invitation),
+    timeoutSeconds: row.timeout_seconds,
+    expirationSeconds: row.expiration_seconds,
+    userData: JSON.parse(row.user_data),
+    extras: JSON.parse(row.extras),
+    createdAt: iso(row.created_at),
+    expiresAt: iso(row.expires_at),
+    timeoutAt: row.timeout_at === null ? null : iso(row.timeout_at),
+    transitions: JSON.parse(row.transitions),
+  };
+}
+
+const toVisit = (row: VisitRow): VisitRecord => ({
+  visitId: row.visit_id,
+  globalVisitId: row.global_visit_id,
+  startedAt: row.started_at,
+  idleSince: row.idle_since,
+  endedAt: row.ended_at,
+});
+
+const toPage = (row: PageRow): PageRecord => ({
+  pageId: row.page_id,
+  visitId: row.visit_id,
+  url: row.url,
+  title: row.title,
+  visible: row.visible === 1,
+  focused: row.focused === 1,
+  locale: row.locale,
+  connectedAt: row.connected_at,
+  activeAt: row.active_at,
+  closedAt: row.closed_at,
+});
+
+/** Opens (creating if needed) the SQLite store at `file`; `:memory:` works for tests. */
+export function openSqliteStore(file: string): BeckonStore {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode (only power loss can drop the last commits).
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+
+  const stmt = {
+    insertVisit: db.prepare(
+      `INSERT INTO visits (visit_id, global_visit_id, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    getVisit: db.prepare<[string], VisitRow>(`SELECT * FROM visits WHERE visit_id = ?`),
+    upsertPage: db.prepare(
+      `INSERT INTO pages (page_id, visit_id, url, title, visible, focused, locale, connected_at, active_at, closed_at)
+       VALUES (@pageId, @visitId, @url, @title, @visible, @focused, @locale, @now, @now, NULL)
+       ON CONFLICT (page_id) DO UPDATE SET url = excluded.url, title = excluded.title, visible = excluded.visible,
+         focused = excluded.focused, locale = excluded.locale, closed_at = NULL,
+         connected_at = CASE WHEN pages.closed_at IS NULL THEN pages.connected_at ELSE excluded.connected_at END,
+         active_at = CASE WHEN excluded.visible = 1 THEN excluded.active_at ELSE pages.active_at END
+       WHERE pages.visit_id = excluded.visit_id`,
+    ),
+    getPage: db.prepare<[string], PageRow>(`SELECT * FROM pages WHERE page_id = ?`),
+    openPages: db.prepare<[string], PageRow>(
+      `SELECT * FROM pages WHERE visit_id = ? AND closed_at IS NULL ORDER BY active_at DESC, connected_at DESC`,
+    ),
+    countOpenPages: db.prepare<[string], { n: number }>(
+      `SELECT count(*) AS n FROM pages WHERE visit_id = ? AND closed_at IS NULL`,
+    ),
+    updatePage: db.prepare(
+      `UPDATE pages SET url = ?, title = ?, visible = ?, focused = ?, locale = ?, active_at = ? WHERE page_id = ?`,
+    ),
+    closePage: db.prepare(`UPDATE pages SET closed_at = ? WHERE page_id = ? AND closed_at IS NULL`),
+    setIdle: db.prepare(`UPDATE visits SET idle_since = ? WHERE visit_id = ? AND ended_at IS NULL`),
+    clearIdle: db.prepare(`UPDATE visits SET idle_since = NULL WHERE visit_id = ?`),
+    endVisit: db.prepare(`UPDATE visits SET ended_at = ?, idle_since = NULL WHERE visit_id = ? AND ended_at IS NULL`),
+    liveVisits: db.prepare<[], VisitRow>(`SELECT * FROM visits WHERE ended_at IS NULL ORDER BY started_at DESC`),
+    allOpenPages: db.prepare<[], PageRow>(
+      `SELECT pages.* FROM pages JOIN visits USING (visit_id)
+       WHERE pages.closed_at IS NULL AND visits.ended_at IS NULL ORDER BY active_at DESC`,
+    ),
+    openPageIds: db.prepare<[], PageRow>(`SELECT * FROM pages WHERE closed_at IS NULL`),
+    activeByVisitAll: db.prepare<[], { visit_id: string; interaction_id: string }>(
+      `SELECT visit_id, interaction_id FROM engagements WHERE state IN ${ACTIVE_STATES} ORDER BY created_at`,
+    ),
+    getEngagement: db.prepare<[string], EngagementRow>(`SELECT * FROM engagements WHERE interaction_id = ?`),
+    activeEngagements: db.prepare<[string], EngagementRow>(
+      `SELECT * FROM engagements WHERE visit_id = ? AND state IN ${ACTIVE_STATES} ORDER BY created_at, rowid`,
+    ),
+    insertEngagement: db.prepare(
+      `INSERT INTO engagements (interaction_id, visit_id, page_id, state, channels, reason, invitation,
+         timeout_seconds, expiration_seconds, user_data, extras, created_at, expires_at, transitions)
+       VALUES (@interactionId, @visitId, @pageId, @state, @channels, @reason, @invitation,
+         @timeoutSeconds, @expirationSeconds, @userData, @extras, @now, @expiresAt, @transitions)`,
+    ),
+    transition: db.prepare(
+      `UPDATE engagements SET state = @to,
+         channel = coalesce(@channel, channel),
+         reason = coalesce(@reason, reason),
+         timeout_at = coalesce(timeout_at, @timeoutAt),
+         shown_page_id = coalesce(@pageId, shown_page_id),
+         transitions = json_set(transitions, '$.' || @to, @atIso)
+       WHERE interaction_id = @interactionId AND state IN (SELECT value FROM json_each(@from))
+         AND (@visitId IS NULL OR visit_id = @visitId)`,
+    ),
+    placeOn: db.prepare(
+      `UPDATE engagements SET shown_page_id = @pageId
+       WHERE interaction_id = @interactionId AND shown_page_id IS @expected AND state IN ${ACTIVE_STATES}`,
+    ),
+    nextExpiry: db.prepare<[], { t: number | null }>(
+      `SELECT min(expires_at) AS t FROM engagements WHERE state = 'pending'`,
+    ),
+    nextTimeout: db.prepare<[], { t: number | null }>(
+      `SELECT min(timeout_at) AS t FROM engagements WHERE state = 'delivered'`,
+    ),
+    nextIdle: db.prepare<[], { t: number | null }>(
+      `SELECT min(idle_since) AS t FROM visits WHERE ended_at IS NULL AND idle_since IS NOT NULL`,
+    ),
+    dueExpiries: db.prepare<[number], { interaction_id: string }>(
+      `SELECT interaction_id FROM engagements WHERE state = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT 500`,
+    ),
+    dueTimeouts: db.prepare<[number], { interaction_id: string }>(
+      `SELECT interaction_id FROM engagements WHERE state = 'delivered' AND timeout_at <= ? ORDER BY timeout_at LIMIT 500`,
+    ),
+    dueVisits: db.prepare<[number], { visit_id: string }>(
+      `SELECT visit_id FROM visits WHERE ended_at IS NULL AND idle_since IS NOT NULL AND idle_since <= ? LIMIT 500`,
+    ),
+    insertEvent: db.prepare(
+      `INSERT INTO events (id, type, at, visit_id, interaction_id, page_id, body)
+       VALUES (@id, @type, @at, @visitId, @interactionId, @pageId, @body)`,
+    ),
+  };
+
+  /** Writes one event to the outbox; always called inside the transaction of the change it reports. */
+  function recordEvent(
+    type: string,
+    at: number,
+    fields: {
+      visitId?: string | null;
+      interactionId?: string | null;
+      pageId?: string | null;
+      channel?: string | null;
+      reason?: string | null;
+      userData?: Record<string, unknown>;
+    },
+  ): void {
+    const id = randomUUID();
+    const body = { id, type, at: iso(at), ...fields };
+    stmt.insertEvent.run({
+      id,
+      type,
+      at,
+      visitId: fields.visitId ?? null,
+      interactionId: fields.interactionId ?? null,
+      pageId: fields.pageId ?? null,
+      body: JSON.stringify(body),
+    });
+  }
+
+  function engagementEvent(e: Engagement, at: number): void {
+    recordEvent(`engagement.${e.state}`, at, {
+      interactionId: e.interactionId,
+      visitId: e.visitId,
+      pageId: e.shownPageId ?? e.pageId,
+      channel: e.channel,
+      reason: e.reason,
+      userData: e.userData,
+    });
+  }
+
+  const getEngagement = (id: string) => {
+    const row = stmt.getEngagement.get(id);
+    return row ? toEngagement(row) : null;
+  };
+
+  const insertAttempt = (
+    values: {
+      interactionId: string;
+      visitId: string | null;
+      pageId: string | null;
+      state: EngagementState;
+      channels: string[];
+      reason: string | null;
+      invitation: object;
+      timeoutSeconds: number;
+      expirationSeconds: number;
+      userData: object;
+      extras: object;
+    },
+    now: number,
+  ): Engagement => {
+    stmt.insertEngagement.run({
+      ...values,
+      channels: JSON.stringify(values.channels),
+      invitation: JSON.stringify(values.invitation),
+      userData: JSON.stringify(values.userData),
+      extras: JSON.stringify(values.extras),
+      now,
+      expiresAt: now + values.expirationSeconds * 1000,
+      transitions: JSON.stringify({ [values.state]: iso(now) }),
+    });
+    const engagement = getEngagement(values.interactionId)!;
+    engagementEvent(engagement, now);
+    return engagement;
+  };
+
+  const createAttempt = db.transaction(
+    (profile: IxnProfile, options: { exclusive: boolean; now: number }): CreateResult => {
+      const existing = getEngagement(profile.interactionId);
+      if (existing) return { kind: 'exists', engagement: existing };
+      const visit = stmt.getVisit.get(profile.visitId);
+      if (!visit || visit.ended_at !== null) return { kind: 'no-visit' };
+      if (options.exclusive) {
+        const active = stmt.activeEngagements.get(profile.visitId);
+        if (active) return { kind: 'visit-busy', active: toEngagement(active) };
+      }
+      const engagement = insertAttempt(
+        {
+          interactionId: profile.interactionId,
+          visitId: profile.visitId,
+          pageId: profile.pageId,
+          state: 'pending',
+          channels: profile.channels,
+          reason: null,
+          invitation: profile.invitation,
+          timeoutSeconds: profile.timeoutSeconds,
+          expirationSeconds: profile.expirationSeconds,
+          userData: profile.userData,
+          extras: profile.extras,
+        },
+        options.now,
+      );
+      return { kind: 'created', engagement };
+    },
+  );
+
+  const createTombstone = db.transaction(
+    (cancel: { interactionId: string; visitId: string | null; reason: string | null }, now: number): CreateResult => {
+      const existing = getEngagement(cancel.interactionId);
+      if (existing) return { kind: 'exists', engagement: existing };
+      const engagement = insertAttempt(
+        {
+          interactionId: cancel.interactionId,
+          visitId: cancel.visitId,
+          pageId: null,
+          state: 'cancelled',
+          channels: [],
+          reason: cancel.reason,
+          invitation: {},
+          timeoutSeconds: 0,
+          expirationSeconds: 0,
+          userData: {},
+          extras: {},
+        },
+        now,
+      );
+      return { kind: 'created', engagement };
+    },
+  );
+
+  const transition = db.transaction((request: TransitionRequest): Engagement | null => {
+    const changed = stmt.transition.run({
+      interactionId: request.interactionId,
+      to: request.to,
+      from: JSON.stringify(request.from),
+      atIso: iso(request.at),
+      visitId: request.visitId ?? null,
+      channel: request.channel ?? null,
+      reason: request.reason ?? null,
+      timeoutAt: request.timeoutAt ?? null,
+      pageId: request.pageId ?? null,
+    }).changes;
+    if (changed === 0) return null;
+    const engagement = getEngagement(request.interactionId)!;
+    engagementEvent(engagement, request.at);
+    return engagement;
+  });
+
+  const startVisit = db.transaction((visitId: string, globalVisitId: string, now: number) => {
+    if (stmt.insertVisit.run(visitId, globalVisitId, now).changes === 1) {
+      recordEvent('visit.started', now, { visitId });
+    }
+  });
+
+  const openPage = db.transaction((pageId: string, visitId: string, info: PageInfo, now: number) => {
+    const before = stmt.getPage.get(pageId);
+    const changed = stmt.upsertPage.run({
+      pageId,
+      visitId,
+      url: info.url,
+      title: info.title,
+      visible: info.visible ? 1 : 0,
+      focused: info.focused ? 1 : 0,
+      locale: info.locale ?? null,
+      now,
+    }).changes;
+    if (changed === 0) return; // the page id belongs to another visit: refuse silently
+    stmt.clearIdle.run(visitId);
+    if (!before || before.closed_at !== null) recordEvent('page.entered', now, { visitId, pageId });
+  });
+
+  const closePage = db.transaction((pageId: string, now: number): boolean => {
+    if (stmt.closePage.run(now, pageId).changes === 0) return false;
+    const page = stmt.getPage.get(pageId)!;
+    recordEvent('page.left', now, { visitId: page.visit_id, pageId });
+    if (stmt.countOpenPages.get(page.visit_id)!.n === 0) stmt.setIdle.run(now, page.visit_id);
+    return true;
+  });
+
+  const endVisit = db.transaction((visitId: string, now: number): boolean => {
+    if (stmt.endVisit.run(now, visitId).changes === 0) return false;
+    recordEvent('visit.ended', now, { visitId });
+    return true;
+  });
+
+  const closeAllPages = db.transaction((now: number): number => {
+    let closed = 0;
+    for (const page of stmt.openPageIds.all()) if (closePage(page.page_id, now)) closed++;
+    return closed;
+  });
+
+  const updatePage = db.transaction((pageId: string, update: PageUpdate, now: number) => {
+    const page = stmt.getPage.get(pageId);
+    if (!page || page.closed_at !== null) return;
+    const next = {
+      url: update.url ?? page.url,
+      title: update.title ?? page.title,
+      visible: update.visible ?? page.visible === 1,
+      focused: update.focused ?? page.focused === 1,
+      locale: update.locale ?? page.locale,
+    };
+    stmt.updatePage.run(
+      next.url,
+      next.title,
+      next.visible ? 1 : 0,
+      next.focused ? 1 : 0,
+      next.locale,
+      next.visible && next.focused ? now : page.active_at,
+      pageId,
+    );
+  });
+
+  const immediate = <A extends unknown[], R>(fn: { immediate: (...args: A) => R }) => fn.immediate.bind(fn);
+  const createAttemptTx = immediate(createAttempt);
+  const createTombstoneTx = immediate(createTombstone);
+  const transitionTx = immediate(transition);
+  const startVisitTx = immediate(startVisit);
+  const openPageTx = immediate(openPage);
+  const closePageTx = immediate(closePage);
+  const endVisitTx = immediate(endVisit);
+  const closeAllPagesTx = immediate(closeAllPages);
+  const updatePageTx = immediate(updatePage);
+
+  return {
+    async startVisit(visit, now) {
+      startVisitTx(visit.visitId, visit.globalVisitId, now);
+    },
+    async getVisit(visitId) {
+      const row = stmt.getVisit.get(visitId);
+      return row ? toVisit(row) : null;
+    },
+    async openPage(page, now) {
+      openPageTx(page.pageId, page.visitId, page.info, now);
+    },
+    async updatePage(pageId, update, now) {
+      updatePageTx(pageId, update, now);
+    },
+    async closePage(pageId, now) {
+      return closePageTx(pageId, now);
+    },
+    async getPage(pageId) {
+      const row = stmt.getPage.get(pageId);
+      return row ? toPage(row) : null;
+    },
+    async openPages(visitId) {
+      return stmt.openPages.all(visitId).map(toPage);
+    },
+    async liveVisits(): Promise<LiveVisit[]> {
+      const pagesByVisit = new Map<string, PageRecord[]>();
+      for (const row of stmt.allOpenPages.all()) {
+        const list = pagesByVisit.get(row.visit_id) ?? [];
+        list.push(toPage(row));
+        pagesByVisit.set(row.visit_id, list);
+      }
+      const activeByVisit = new Map<string, string>();
+      for (const row of stmt.activeByVisitAll.all()) {
+        if (!activeByVisit.has(row.visit_id)) activeByVisit.set(row.visit_id, row.interaction_id);
+      }
+      return stmt.liveVisits.all().map((row) => ({
+        ...toVisit(row),
+        pages: pagesByVisit.get(row.visit_id) ?? [],
+        activeInteractionId: activeByVisit.get(row.visit_id) ?? null,
+      }));
+    },
+    async endVisit(visitId, now) {
+      return endVisitTx(visitId, now);
+    },
+    async closeAllPages(now) {
+      return closeAllPagesTx(now);
+    },
+    async createAttempt(profile, options) {
+      return createAttemptTx(profile, options);
+    },
+    async createTombstone(cancel, now) {
+      return createTombstoneTx(cancel, now);
+    },
+    async getEngagement(interactionId) {
+      return getEngagement(interactionId);
+    },
+    async activeEngagements(visitId) {
+      return stmt.activeEngagements.all(visitId).map(toEngagement);
+    },
+    async transition(request) {
+      return transitionTx(request);
+    },
+    async placeOn(interactionId, expected, pageId) {
+      return stmt.placeOn.run({ interactionId, expected, pageId }).changes === 1;
+    },
+    async nextDeadline(visitIdleMs) {
+      const times = [
+        stmt.nextExpiry.get()?.t,
+        stmt.nextTimeout.get()?.t,
+        ((t) => (t == null ? null : t + visitIdleMs))(stmt.nextIdle.get()?.t),
+      ].filter((t): t is number => typeof t === 'number');
+      return times.length ? Math.min(...times) : null;
+    },
+    async dueDeadlines(now, visitIdleMs): Promise<DueDeadline[]> {
+      return [
+        ...stmt.dueExpiries.all(now).map((r) => ({ kind: 'expire' as const, interactionId: r.interaction_id })),
+        ...stmt.dueTimeouts.all(now).map((r) => ({ kind: 'timeout' as const, interactionId: r.interaction_id })),
+        ...stmt.dueVisits.all(now - visitIdleMs).map((r) => ({ kind: 'end-visit' as const, visitId: r.visit_id })),
+      ];
+    },
+    async ping() {
+      try {
+        db.prepare('SELECT 1').get();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  db.transaction(() => {
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version]!);
+    }
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

@@ -1,0 +1,108 @@
+/**
+ * Configuration from the environment (SPEC §7). Every variable has a default
+ * so that `npm start` needs none; a bad value stops the start with a clear
+ * message instead of running half-configured.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v.trim() : null));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(9081),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  BECKON_DB: z.string().min(1).default('./data/beckon.db'),
+  BECKON_SECRET: optionalText,
+  BECKON_API_TOKEN: optionalText,
+  BECKON_ALLOWED_ORIGINS: optionalText.transform((list, ctx) => {
+    if (list === null) return null;
+    const origins: string[] = [];
+    for (const item of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+      try {
+        origins.push(new URL(item).origin);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin like https://shop.example` });
+      }
+    }
+    return origins;
+  }),
+  BECKON_STRICT: flag.default(true),
+  BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
+  BECKON_WEBHOOK_URL: optionalText,
+  BECKON_WEBHOOK_SECRET: optionalText,
+  REDIS_URL: optionalText,
+  BECKON_ROLE: z.enum(['all', 'backend', 'frontend']).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface BeckonConfig {
+  port: number;
+  host: string;
+  /** SQLite file, or `:memory:`. */
+  db: string;
+  secret: string;
+  apiToken: string | null;
+  /** null: not configured (own origin and loopback origins only). */
+  allowedOrigins: string[] | null;
+  strict: boolean;
+  visitIdleMs: number;
+  webhookUrl: string | null;
+  webhookSecret: string | null;
+  redisUrl: string | null;
+  role: 'all' | 'backend' | 'frontend';
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Bad configuration:\n${z.prettifyError(parsed.error)}`);
+  }
+  const e = parsed.data;
+  const db = e.BECKON_DB === ':memory:' ? ':memory:' : resolve(e.BECKON_DB);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    db,
+    secret: e.BECKON_SECRET ?? keptSecret(db),
+    apiToken: e.BECKON_API_TOKEN,
+    allowedOrigins: e.BECKON_ALLOWED_ORIGINS,
+    strict: e.BECKON_STRICT,
+    visitIdleMs: e.BECKON_VISIT_IDLE_MINUTES * 60_000,
+    webhookUrl: e.BECKON_WEBHOOK_URL,
+    webhookSecret: e.BECKON_WEBHOOK_SECRET,
+    redisUrl: e.REDIS_URL,
+    role: e.BECKON_ROLE,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/**
+ * The token-signing secret when BECKON_SECRET is unset: generated once and
+ * kept beside the database, so visitors' tokens stay valid across restarts.
+ */
+function keptSecret(db: string): string {
+  if (db === ':memory:') return randomBytes(32).toString('hex');
+  const file = join(dirname(db), 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  // 'wx' fails if another process created it first; then read theirs.
+  try {
+    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  } catch {
+    return readFileSync(file, 'utf8').trim();
+  }
+}
