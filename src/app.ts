@@ -1,0 +1,156 @@
+/**
+ * Composes one Beckon process: the backend (REST, lifecycle, store, deadlines)
+ * and the frontend server (socket.io) on one Fastify server, plus the widget
+ * bundle, the demo shop and the console as static files. `main.ts` runs it;
+ * tests build it on port 0.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { Server } from 'socket.io';
+import type { BeckonConfig } from './config.js';
+import { requireCaller } from './backend/auth.js';
+import { DeadlineClock } from './backend/deadlines.js';
+import { BODY_LIMIT, installHttpPlumbing } from './backend/http.js';
+import { Lifecycle } from './backend/lifecycle.js';
+import { gatewayRoutes } from './backend/routes/gateway.js';
+import { openSqliteStore } from './backend/store/sqlite.js';
+import type { BeckonStore } from './backend/store/store.js';
+import { IdentitySigner } from './frontend/identity.js';
+import { isOriginAllowed } from './frontend/origins.js';
+import { attachFrontend, type BeckonIo } from './frontend/server.js';
+
+/** GWE 8.1.2 and GWE 8.5 spell the API prefix differently; both are served. */
+export const API_PREFIXES = ['/backend/data', '/server/data'] as const;
+
+/** Largest socket message a page may send; every legitimate one is far smaller. */
+export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024;
+
+export interface Beckon {
+  app: FastifyInstance;
+  io: BeckonIo;
+  store: BeckonStore;
+  lifecycle: Lifecycle;
+  /** Listens and resolves with the base URL (e.g. http://127.0.0.1:53211). */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The checkout (or installed package) root: where demo/ and dist/widget/ live. */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the Beckon project root');
+    dir = parent;
+  }
+  return dir;
+}
+
+export async function createBeckon(
+  config: BeckonConfig,
+  options: { logger?: boolean | object; now?: () => number } = {},
+): Promise<Beckon> {
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    // Our own 404 FAULT handles unknown paths; `/x/` and `/x` are the same resource.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  installHttpPlumbing(app);
+
+  const store = openSqliteStore(config.db);
+  // One process holds every socket in the embedded default, so pages recorded open before a restart are gone.
+  if (!config.redisUrl) await store.closeAllPages(Date.now());
+
+  const lifecycle = new Lifecycle(store, {
+    strict: config.strict,
+    visitIdleMs: config.visitIdleMs,
+    ...(options.now ? { now: options.now } : {}),
+    onBackgroundError: (error) => app.log.error({ err: error }, 'placing an invitation failed'),
+  });
+  const deadlines = new DeadlineClock(store, () => lifecycle.settleDue(), {
+    visitIdleMs: config.visitIdleMs,
+    onError: (error) => app.log.error({ err: error }, 'settling deadlines failed'),
+  });
+  lifecycle.onDeadlinesChanged = () => deadlines.arm();
+
+  const callerCheck = requireCaller(config.apiToken);
+  for (const prefix of API_PREFIXES) {
+    await app.register(
+      async (api) => {
+        api.addHook('preHandler', callerCheck);
+        await api.register(gatewayRoutes({ lifecycle, store }));
+      },
+      { prefix },
+    );
+  }
+
+  app.get('/healthz', async () => ({ status: 'OK' }));
+  app.get('/readyz', async (_request, reply) => {
+    if (await store.ping()) return { status: 'OK' };
+    return reply.status(503).send({ status: 'FAULT', code: 'SHUTTING_DOWN', message: 'The store is unreachable.' });
+  });
+
+  const root = projectRoot();
+  await app.register(fastifyStatic, {
+    root: join(root, 'demo'),
+    prefix: '/',
+    redirect: true,
+    index: ['index.html'],
+  });
+  await app.register(fastifyStatic, {
+    root: join(root, 'dist', 'widget'),
+    prefix: '/widget/',
+    decorateReply: false,
+    // The script tag has no version in its URL: let browsers revalidate so an upgrade reaches visitors.
+    cacheControl: true,
+    maxAge: 0,
+  });
+
+  const io: BeckonIo = new Server(app.server, {
+    serveClient: false,
+    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+    allowRequest: (request, callback) => callback(null, isOriginAllowed(request, config.allowedOrigins)),
+  });
+  lifecycle.pages = attachFrontend({
+    io,
+    store,
+    lifecycle,
+    signer: new IdentitySigner(config.secret),
+    visitIdleMs: config.visitIdleMs,
+    log: app.log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+
+  app.addHook('preClose', async () => {
+    deadlines.stop();
+    io.disconnectSockets(true);
+    await new Promise<void>((resolve) => io.engine.close() ?? resolve());
+  });
+  app.addHook('onClose', async () => {
+    await store.close();
+  });
+
+  return {
+    app,
+    io,
+    store,
+    lifecycle,
+    async listen(port = config.port, host = config.host) {
+      await app.listen({ port, host });
+      deadlines.arm();
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+      return `http://${shownHost}:${actualPort}`;
+    },
+    close: () => app.close(),
+  };
+}

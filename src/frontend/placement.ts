@@ -1,0 +1,31 @@
+/**
+ * Which page of a visit shows its invitation (SPEC §4, tabs and navigation):
+ * exactly one. Where it already is, if that page is still open; else the page
+ * the caller named, if open; else the page most recently visible and focused.
+ */
+import type { Engagement, InvitationOffer } from '../protocol/index.js';
+import type { PageRecord } from '../backend/store/store.js';
+
+/** The page that should show `attempt` now, or null when no page of the visit is open. */
+export function chooseTarget(attempt: Engagement, openPages: readonly PageRecord[]): string | null {
+  const isOpen = (pageId: string | null) => pageId !== null && openPages.some((page) => page.pageId === pageId);
+  if (isOpen(attempt.shownPageId)) return attempt.shownPageId;
+  if (isOpen(attempt.pageId)) return attempt.pageId;
+  // openPages comes most recently active first.
+  return openPages[0]?.pageId ?? null;
+}
+
+/** The invitation as a page receives it, with the time it has left on screen; null if none is left. */
+export function toOffer(attempt: Engagement, now: number): InvitationOffer | null {
+  const remainingMs =
+    attempt.timeoutAt === null ? attempt.timeoutSeconds * 1000 : Date.parse(attempt.timeoutAt) - now;
+  if (remainingMs <= 0) return null;
+  return {
+    interactionId: attempt.interactionId,
+    channels: attempt.channels,
+    invitation: attempt.invitation,
+    timeoutSeconds: attempt.timeoutSeconds,
+    remainingMs,
+    userData: attempt.userData,
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * The frontend server: socket.io endpoint for visitors' pages. It resolves
+ * identity at the handshake, keeps presence in the store, places each
+ * invitation on exactly one page, and hands answers to the lifecycle.
+ */
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import {
+  SOCKET_EVENTS,
+  answerSchema,
+  handshakeAuthSchema,
+  pageUpdateSchema,
+  shownSchema,
+  type ClientToServerEvents,
+  type Engagement,
+  type HandshakeAuth,
+  type InterServerEvents,
+  type PageAck,
+  type ServerToClientEvents,
+  type SocketData,
+} from '../protocol/index.js';
+import { BeckonFault } from '../backend/faults.js';
+import type { Lifecycle, PagePort } from '../backend/lifecycle.js';
+import type { BeckonStore } from '../backend/store/store.js';
+import { IdentitySigner, mintId } from './identity.js';
+import { chooseTarget, toOffer } from './placement.js';
+
+export type BeckonIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type PageSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface FrontendDeps {
+  io: BeckonIo;
+  store: BeckonStore;
+  lifecycle: Lifecycle;
+  signer: IdentitySigner;
+  visitIdleMs: number;
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  now?: () => number;
+}
+
+const visitRoom = (visitId: string) => `visit:${visitId}`;
+const pageRoom = (pageId: string) => `page:${pageId}`;
+
+/** Wires the socket handlers and returns the port the lifecycle uses to reach pages. */
+export function attachFrontend(deps: FrontendDeps): PagePort {
+  const { io, store, lifecycle, signer, log } = deps;
+  const now = deps.now ?? Date.now;
+
+  /** Puts the visit's attempt on the right page; `connecting` is told by its session event instead. */
+  async function place(visitId: string, connecting?: string): Promise<Engagement | null> {
+    const [attempt] = await store.activeEngagements(visitId);
+    if (!attempt) return null;
+    const target = chooseTarget(attempt, await store.openPages(visitId));
+    if (target === null || target === attempt.shownPageId) return attempt;
+    // Compare-and-set: when two pages change at once only one placement wins and emits.
+    if (!(await store.placeOn(attempt.interactionId, attempt.shownPageId, target))) return place(visitId, connecting);
+    const placed: Engagement = { ...attempt, shownPageId: target };
+    if (attempt.shownPageId) {
+      io.to(pageRoom(attempt.shownPageId)).emit(SOCKET_EVENTS.withdraw, {
+        interactionId: attempt.interactionId,
+        state: attempt.state,
+      });
+    }
+    const offer = toOffer(placed, now());
+    if (offer && target !== connecting) io.to(pageRoom(target)).emit(SOCKET_EVENTS.start, offer);
+    return placed;
+  }
+
+  io.use((socket, next) => {
+    const parsed = handshakeAuthSchema.safeParse(socket.handshake.auth);
+    if (!parsed.success) {
+      const error = new Error('INVALID_PARAMETER') as Error & { data: unknown };
+      error.data = { code: 'INVALID_PARAMETER', message: 'The handshake auth is not valid.' };
+      return next(error);
+    }
+    resolveIdentity(parsed.data)
+      .then((identity) => {
+        socket.data = identity;
+        next();
+      })
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'socket handshake failed');
+        next(new Error('INTERNAL_ERROR'));
+      });
+  });
+
+  /** Resumes the visit and page the tokens prove, or mints fresh ones. */
+  async function resolveIdentity(auth: HandshakeAuth): Promise<SocketData> {
+    const at = now();
+    const claim = signer.verifyVisit(auth.visitToken, at);
+    let visitId: string | null = null;
+    if (claim) {
+      const visit = await store.getVisit(claim.visitId);
+      if (visit && visit.endedAt === null) {
+        // The sweep may not have run yet: a visit idle past its limit has ended all the same.
+        if (visit.idleSince !== null && at - visit.idleSince >= deps.visitIdleMs) await store.endVisit(visit.visitId, at);
+        else visitId = visit.visitId;
+      }
+    }
+    const globalVisitId = claim?.globalVisitId ?? mintId();
+    if (visitId === null) {
+      visitId = mintId();
+      await store.startVisit({ visitId, globalVisitId }, at);
+    }
+    const pageId = signer.verifyPage(auth.pageToken, visitId) ?? mintId();
+    await store.openPage({ pageId, visitId, info: auth.page }, at);
+    return { globalVisitId, visitId, pageId };
+  }
+
+  io.on('connection', (socket: PageSocket) => {
+    const { globalVisitId, visitId, pageId } = socket.data;
+    void socket.join([visitRoom(visitId), pageRoom(pageId)]);
+
+    guard(socket, 'session', async () => {
+      const placed = await place(visitId, pageId);
+      const offer = placed && placed.shownPageId === pageId ? toOffer(placed, now()) : null;
+      socket.emit(SOCKET_EVENTS.session, {
+        globalVisitId,
+        visitId,
+        pageId,
+        visitToken: signer.signVisit({ globalVisitId, visitId, issuedAt: now() }),
+        pageToken: signer.signPage(visitId, pageId),
+        invitation: offer,
+      });
+    });
+
+    socket.on(SOCKET_EVENTS.pageUpdate, (update) => {
+      guard(socket, SOCKET_EVENTS.pageUpdate, async () => {
+        const parsed = pageUpdateSchema.safeParse(update);
+        if (parsed.success) await store.updatePage(pageId, parsed.data, now());
+      });
+    });
+
+    socket.on(SOCKET_EVENTS.shown, (payload, ack) => {
+      answerWith(socket, ack, shownSchema, payload, async (shown) => {
+        const engagement = await lifecycle.markShown(shown.interactionId, visitId, pageId);
+        return { ok: true, state: engagement.state };
+      });
+    });
+
+    socket.on(SOCKET_EVENTS.answer, (payload, ack) => {
+      answerWith(socket, ack, answerSchema, payload, async (answer) => {
+        const engagement = await lifecycle.answer(answer.interactionId, visitId, pageId, answer.outcome, answer.channel);
+        return { ok: true, state: engagement.state };
+      });
+    });
+
+    socket.on('disconnect', () => {
+      guard(socket, 'disconnect', async () => {
+        // A reconnect of the same page may already have joined: then the page is still open.
+        const stillThere = await io.in(pageRoom(pageId)).fetchSockets();
+        if (stillThere.length > 0) return;
+        if (await store.closePage(pageId, now())) await place(visitId);
+      });
+    });
+  });
+
+  /** Runs a handler so that nothing a page sends can crash the process. */
+  function guard(socket: PageSocket, what: string, work: () => Promise<void>): void {
+    work().catch((error: unknown) => log.error({ err: error, what, socketId: socket.id }, 'socket handler failed'));
+  }
+
+  /** Validates a payload, runs the work, and answers the page's ack with the result or a FAULT code. */
+  function answerWith<S extends z.ZodType>(
+    socket: PageSocket,
+    ack: unknown,
+    schema: S,
+    payload: unknown,
+    work: (value: z.output<S>) => Promise<PageAck>,
+  ): void {
+    const reply = (result: PageAck) => {
+      if (typeof ack === 'function') (ack as (r: PageAck) => void)(result);
+    };
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) {
+      log.warn({ socketId: socket.id }, 'invalid payload from page');
+      reply({ ok: false, code: 'INVALID_PARAMETER', message: 'The payload is not valid.' });
+      return;
+    }
+    work(parsed.data).then(reply, (error: unknown) => {
+      if (error instanceof BeckonFault) return reply({ ok: false, code: error.code, message: error.message });
+      log.error({ err: error, socketId: socket.id }, 'socket handler failed');
+      reply({ ok: false, code: 'INTERNAL_ERROR', message: 'Something went wrong inside Beckon.' });
+    });
+  }
+
+  return {
+    place: async (visitId) => {
+      await place(visitId);
+    },
+    withdraw(engagement) {
+      if (engagement.visitId === null) return;
+      io.to(visitRoom(engagement.visitId)).emit(SOCKET_EVENTS.withdraw, {
+        interactionId: engagement.interactionId,
+        state: engagement.state,
+      });
+    },
+  };
+}
