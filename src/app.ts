@@ -131,8 +131,9 @@ export async function createBeckon(
 
   app.addHook('preClose', async () => {
     deadlines.stop();
+    // Close the sockets first: Fastify's server.close() waits for every open connection.
     io.disconnectSockets(true);
-    await new Promise<void>((resolve) => io.engine.close() ?? resolve());
+    io.engine.close();
   });
   app.addHook('onClose', async () => {
     await store.close();

@@ -85,7 +85,7 @@ const idText = (max: number) =>
     .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') })
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
 export const channelSchema = z.string().regex(CHANNEL_PATTERN, 'must be a lowercase channel name like "chat"');
 
