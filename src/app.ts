@@ -14,6 +14,7 @@ import type { BeckonConfig } from './config.js';
 import { requireCaller } from './backend/auth.js';
 import { DeadlineClock } from './backend/deadlines.js';
 import { BODY_LIMIT, installHttpPlumbing } from './backend/http.js';
+import { BeckonFault } from './backend/faults.js';
 import { Lifecycle } from './backend/lifecycle.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { openSqliteStore } from './backend/store/sqlite.js';
@@ -62,8 +63,14 @@ export async function createBeckon(
     requestIdHeader: 'x-request-id',
     // Our own 404 FAULT handles unknown paths; `/x/` and `/x` are the same resource.
     routerOptions: { ignoreTrailingSlash: true },
+    // Fastify's own 503 body is not a FAULT; the onRequest hook below answers instead.
+    return503OnClosing: false,
   });
   installHttpPlumbing(app);
+  let closing = false;
+  app.addHook('onRequest', async () => {
+    if (closing) throw new BeckonFault('SHUTTING_DOWN');
+  });
 
   const store = openSqliteStore(config.db);
   // One process holds every socket in the embedded default, so pages recorded open before a restart are gone.
@@ -130,6 +137,7 @@ export async function createBeckon(
   });
 
   app.addHook('preClose', async () => {
+    closing = true;
     deadlines.stop();
     // Close the sockets first: Fastify's server.close() waits for every open connection.
     io.disconnectSockets(true);
