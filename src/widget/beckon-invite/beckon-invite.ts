@@ -1,0 +1,342 @@
+import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
+import type { BeckonApi, BeckonEventDetails, BeckonIDs } from '../../protocol/page-api.js';
+import type { InvitationOffer, Session, Withdrawal } from '../../protocol/socket.js';
+import { DOM_EVENTS, type Answer } from '../../protocol/names.js';
+import { ConnectionController } from '../connection-controller.js';
+import { pageApi } from '../page-api.js';
+import { acceptLabel, stringsFor, type WidgetStrings } from '../strings.js';
+import { styles } from './beckon-invite.styles.js';
+
+/** The element's tag name. */
+export const TAG_NAME = 'beckon-invite';
+
+/** Images the card may load: https, or a path on the site itself (never `//host`, `data:` or `javascript:`). */
+const SAFE_IMAGE_URL = /^(https:\/\/|\/(?![/\\]))/i;
+
+/** Button handlers have nobody to report a refused answer to; the card is already gone. */
+const ignore = (): void => undefined;
+
+/**
+ * Shows a Beckon invitation to the visitor and reports the visitor's answer
+ * to the server. The loader script mounts one at the end of `<body>`; with a
+ * bundler, import `beckon/widget` and place `<beckon-invite server="…">`.
+ *
+ * The card is a non-modal dialog: it never takes focus, is announced once
+ * through a polite live region, and Escape inside it declines.
+ *
+ * @element beckon-invite
+ *
+ * @attr server - Origin of the Beckon server, such as `https://beckon.example.com`.
+ * @attr position - Corner of the card: `bottom-right` (default), `bottom-left`, `top-right`, `top-left`.
+ *
+ * @slot - Extra content under the message (a privacy note, opening hours); shown only with the card.
+ *
+ * @fires beckon:ready - Once per page load, when the server has given the ids. Detail: `{globalVisitId, visitId, pageId}`.
+ * @fires beckon:invite - An invitation arrived. Cancelable: call `preventDefault()` to draw your own UI
+ *   and answer with `Beckon.accept()` / `Beckon.decline()`. Detail: the InvitationOffer.
+ * @fires beckon:accepted - The visitor accepted. Detail: `{interactionId, channel, userData}`.
+ * @fires beckon:declined - The visitor declined or closed the card. Detail: `{interactionId}`.
+ * @fires beckon:timeout - The invitation's time ran out on this page. Detail: `{interactionId}`.
+ * @fires beckon:withdrawn - The server took the invitation back (cancelled, settled elsewhere, moved
+ *   to another tab). Detail: `{interactionId, state}`.
+ *
+ * @csspart card - The dialog box.
+ * @csspart image - The optional picture (agent avatar).
+ * @csspart title - The heading.
+ * @csspart message - The body text.
+ * @csspart accept - Every accept button; each also has `accept-<channel>`, e.g. `accept-chat`.
+ * @csspart decline - The decline button.
+ * @csspart close - The × button.
+ *
+ * @cssprop [--beckon-accent-color=#1d4ed8] - Accept buttons and focus ring.
+ * @cssprop [--beckon-accent-text-color=#fff] - Text on accept buttons.
+ * @cssprop [--beckon-text-color=#1f2937] - Text of the card.
+ * @cssprop [--beckon-background=#fff] - Background of the card.
+ * @cssprop [--beckon-border-color=#d1d5db] - Border of the card.
+ * @cssprop [--beckon-radius=12px] - Corner radius of the card.
+ * @cssprop [--beckon-font=15px/1.4 system-ui, sans-serif] - Font shorthand of the card.
+ * @cssprop [--beckon-z-index=2147483000] - Stacking order of the card.
+ * @cssprop [--beckon-offset=16px] - Distance from the viewport's edges.
+ */
+export class BeckonInvite extends LitElement implements BeckonApi {
+  static override styles = styles;
+
+  // `static properties` and `declare` fields instead of decorators: the
+  // project's tsconfig has no experimentalDecorators, and a class field
+  // initializer would shadow Lit's accessors.
+  static override properties: PropertyDeclarations = {
+    server: { type: String },
+    position: { type: String, reflect: true },
+    _offer: { state: true },
+    _drawn: { state: true },
+    _announcement: { state: true },
+  };
+
+  /** Origin of the Beckon server; the connection opens once it is set. */
+  declare server: string | null;
+  /** Corner of the card; `bottom-right` when unset. */
+  declare position: string | null;
+  /** The invitation in force on this page, drawn by us or by the site. */
+  private declare _offer: InvitationOffer | null;
+  /** False when the site cancelled `beckon:invite` to draw its own UI. */
+  private declare _drawn: boolean;
+  /** Text of the polite live region. */
+  private declare _announcement: string;
+
+  readonly #connection = new ConnectionController(this, {
+    server: () => this.server,
+    session: (session) => this.#onSession(session),
+    start: (offer) => this.#onStart(offer),
+    withdraw: (withdrawal) => this.#onWithdraw(withdrawal),
+  });
+  /** Invitations that arrived while another was showing (possible when the server's strict mode is off). */
+  #queue: InvitationOffer[] = [];
+  /** Answered here; a resync that still lists one (the answer is in flight) must not show it again. */
+  readonly #answered = new Set<string>();
+  /** The invitation whose `shown` acknowledgement is still owed to the server. */
+  #unshown: string | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #ids: BeckonIDs | undefined;
+  #resolveIds: (ids: BeckonIDs) => void = ignore;
+  readonly #idsReady = new Promise<BeckonIDs>((resolve) => (this.#resolveIds = resolve));
+  #ownsPageApi = false;
+
+  constructor() {
+    super();
+    this.server = null;
+    this.position = null;
+    this._offer = null;
+    this._drawn = false;
+    this._announcement = '';
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // A hand-placed element provides the page API itself; the loader sets it earlier.
+    if (!window.Beckon) {
+      window.Beckon = pageApi(this);
+      this.#ownsPageApi = true;
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    // The socket closes with the element; the next session resyncs whatever is still in force.
+    this.#drop();
+    this.#queue = [];
+    if (this.#ownsPageApi) {
+      delete window.Beckon;
+      this.#ownsPageApi = false;
+    }
+  }
+
+  /** Resolves with this page's ids once the server has given them. */
+  getIDs(): Promise<BeckonIDs> {
+    return this.#ids ? Promise.resolve({ ...this.#ids }) : this.#idsReady;
+  }
+
+  /**
+   * Accepts the current invitation with one of its channels, as its button
+   * would. Resolves when the server has recorded the answer; rejects when
+   * there is no invitation, the channel was not offered, the server refused
+   * the answer (its `code` is on the error) or did not confirm within 10 s.
+   */
+  accept(channel: string): Promise<void> {
+    return this.#answer('accepted', channel);
+  }
+
+  /** Declines the current invitation, as its decline button would; settles like `accept`. */
+  decline(): Promise<void> {
+    return this.#answer('declined');
+  }
+
+  override render(): TemplateResult {
+    const offer = this._drawn ? this._offer : null;
+    return html`${offer ? this.#card(offer) : nothing}
+      <div class="status" role="status" aria-live="polite">${this._announcement}</div>`;
+  }
+
+  #card(offer: InvitationOffer): TemplateResult {
+    const text = offer.invitation;
+    const strings = this.#strings(offer);
+    const image = text.imageUrl && SAFE_IMAGE_URL.test(text.imageUrl) ? text.imageUrl : null;
+    return html`<div
+      class="card"
+      part="card"
+      role="dialog"
+      aria-labelledby="title"
+      aria-describedby=${text.message ? 'message' : nothing}
+      lang=${text.locale || nothing}
+      @keydown=${this.#onKeydown}
+    >
+      <div class="head">
+        ${image ? html`<img class="image" part="image" src=${image} alt="" width="48" height="48" />` : nothing}
+        <h2 class="title" part="title" id="title">${text.title || strings.title}</h2>
+        <button class="close" part="close" type="button" aria-label=${strings.close} @click=${this.#onDecline}>
+          <span aria-hidden="true">×</span>
+        </button>
+      </div>
+      ${text.message ? html`<p class="message" part="message" id="message">${text.message}</p>` : nothing}
+      <slot></slot>
+      <div class="actions">
+        ${offer.channels.map(
+          (channel) =>
+            html`<button
+              class="accept"
+              part="accept accept-${channel}"
+              type="button"
+              @click=${() => void this.accept(channel).catch(ignore)}
+            >
+              ${acceptLabel(strings, channel, text.acceptLabels)}
+            </button>`,
+        )}
+        <button class="decline" part="decline" type="button" @click=${this.#onDecline}>
+          ${text.declineLabel || strings.decline}
+        </button>
+      </div>
+    </div>`;
+  }
+
+  /** Built-in words: the profile's locale, else the element's `lang`, else the page's, else the browser's. */
+  #strings(offer: InvitationOffer): WidgetStrings {
+    return stringsFor(offer.invitation.locale, this.lang, document.documentElement.lang, navigator.language);
+  }
+
+  #onDecline(): void {
+    void this.decline().catch(ignore);
+  }
+
+  #onKeydown(event: KeyboardEvent): void {
+    if (event.key === 'Escape') this.#onDecline();
+  }
+
+  #onSession(session: Session): void {
+    const { globalVisitId, visitId, pageId } = session;
+    const first = !this.#ids;
+    this.#ids = { globalVisitId, visitId, pageId };
+    if (first) {
+      this.#resolveIds({ ...this.#ids });
+      this.#emit(DOM_EVENTS.ready, { ...this.#ids });
+    }
+    // The store is the truth: after a reconnect show exactly what the session says.
+    const next = session.invitation && !this.#answered.has(session.invitation.interactionId) ? session.invitation : null;
+    this.#queue = [];
+    if (next && next.interactionId === this._offer?.interactionId) {
+      // Already on screen: keep it, but follow the server's clock.
+      this.#countdown(next);
+      return;
+    }
+    // Whatever was showing settled or moved while we were offline: drop it without an event.
+    this.#drop();
+    if (next) this.#present(next);
+  }
+
+  #onStart(offer: InvitationOffer): void {
+    const id = offer.interactionId;
+    if (this.#answered.has(id) || this._offer?.interactionId === id || this.#queue.some((o) => o.interactionId === id)) {
+      return;
+    }
+    if (this._offer) this.#queue.push(offer);
+    else this.#present(offer);
+  }
+
+  #onWithdraw({ interactionId, state }: Withdrawal): void {
+    if (this._offer?.interactionId === interactionId) {
+      this.#drop();
+    } else {
+      const queued = this.#queue.length;
+      this.#queue = this.#queue.filter((o) => o.interactionId !== interactionId);
+      if (this.#queue.length === queued) return;
+    }
+    this.#emit(DOM_EVENTS.withdrawn, { interactionId, state });
+    this.#next();
+  }
+
+  #present(offer: InvitationOffer): void {
+    const id = offer.interactionId;
+    this._offer = offer;
+    this.#unshown = id;
+    this.#countdown(offer);
+    const draw = this.#emit(DOM_EVENTS.invite, offer, true);
+    // A listener may have answered it already, from inside the event.
+    if (this._offer !== offer) return;
+    this._drawn = draw;
+    if (draw) {
+      const title = offer.invitation.title || this.#strings(offer).title;
+      const message = offer.invitation.message;
+      this._announcement = message ? `${title}: ${message}` : title;
+    }
+    // The server counts the invitation as delivered only once it is really on screen.
+    void this.updateComplete.then(() => this.#acknowledge(id));
+  }
+
+  /** Sends the `shown` acknowledgement once, and before any answer, as the server expects. */
+  #acknowledge(id: string): void {
+    if (this.#unshown !== id) return;
+    this.#unshown = undefined;
+    this.#connection.shown(id);
+  }
+
+  #countdown(offer: InvitationOffer): void {
+    clearTimeout(this.#timer);
+    const id = offer.interactionId;
+    this.#timer = setTimeout(
+      () => {
+        if (this._offer?.interactionId === id) void this.#answer('timed_out').catch(ignore);
+      },
+      Math.max(0, offer.remainingMs),
+    );
+  }
+
+  /** Hides the current invitation without telling anyone. */
+  #drop(): void {
+    clearTimeout(this.#timer);
+    this.#unshown = undefined;
+    this._offer = null;
+    this._drawn = false;
+    this._announcement = '';
+  }
+
+  #next(): void {
+    const offer = this._offer ? undefined : this.#queue.shift();
+    if (offer) this.#present(offer);
+  }
+
+  async #answer(outcome: Answer, channel?: string): Promise<void> {
+    const offer = this._offer;
+    if (!offer) throw new Error('Beckon: there is no invitation to answer');
+    const { interactionId, userData } = offer;
+    if (outcome === 'accepted' && !(channel && offer.channels.includes(channel))) {
+      throw new Error(`Beckon: channel "${String(channel)}" was not offered`);
+    }
+    this.#acknowledge(interactionId);
+    this.#answered.add(interactionId);
+    // Hide at once; the visitor should not wait for the network.
+    this.#drop();
+    const verdict = this.#connection.answer(channel ? { interactionId, outcome, channel } : { interactionId, outcome });
+    if (outcome === 'accepted') this.#emit(DOM_EVENTS.accepted, { interactionId, channel: channel ?? '', userData });
+    else if (outcome === 'declined') this.#emit(DOM_EVENTS.declined, { interactionId });
+    else this.#emit(DOM_EVENTS.timeout, { interactionId });
+    this.#next();
+    const ack = await verdict;
+    if (!ack.ok) throw Object.assign(new Error(`Beckon: ${ack.message}`), { code: ack.code });
+  }
+
+  /**
+   * Dispatches a `beckon:*` event on the element. It bubbles and is composed,
+   * so it reaches `document` and `window` too; it is sent to `window` directly
+   * only when the element is not in the document, because a second dispatch
+   * would deliver it twice to window listeners. Returns false if cancelled.
+   */
+  #emit<K extends keyof BeckonEventDetails>(type: K, detail: BeckonEventDetails[K], cancelable = false): boolean {
+    const init: CustomEventInit<BeckonEventDetails[K]> = { detail, bubbles: true, composed: true, cancelable };
+    const notCancelled = this.dispatchEvent(new CustomEvent(type, init));
+    return this.isConnected ? notCancelled : window.dispatchEvent(new CustomEvent(type, init)) && notCancelled;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'beckon-invite': BeckonInvite;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The page's realtime link to the Beckon frontend server, as a Lit reactive
+ * controller: it opens when its host enters the document and closes when the
+ * host leaves, and it draws nothing, so it can be tested on its own.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type {
+  AnswerMessage,
+  ClientToServerEvents,
+  HandshakeAuth,
+  InvitationOffer,
+  PageAck,
+  PageInfo,
+  PageUpdate,
+  ServerToClientEvents,
+  Session,
+  Withdrawal,
+} from '../protocol/socket.js';
+import { SOCKET_EVENTS } from '../protocol/names.js';
+
+/** localStorage key of the signed visit token (globalVisitId + visitId). */
+export const VISIT_TOKEN_KEY = 'beckon.visit';
+
+/** The server refuses longer tokens; a damaged stored value must not lock the page out. */
+const MAX_TOKEN_LENGTH = 512;
+
+/** How long `answer()` waits for the server's verdict before giving up on it. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/** First and last delay before retrying a connection the server refused (socket.io does not retry those). */
+const REFUSED_RETRY_MS = [5_000, 300_000] as const;
+
+/** What the connection reports to its host, as one object so a test can pass plain functions. */
+export interface ConnectionListener {
+  /** Sent on every (re)connection: ids, tokens and the invitation this page should show now. */
+  session(session: Session): void;
+  start(offer: InvitationOffer): void;
+  withdraw(withdrawal: Withdrawal): void;
+}
+
+export interface ConnectionOptions extends ConnectionListener {
+  /** The server to connect to; read whenever the host updates, so it may be set late or changed. */
+  server(): string | null | undefined;
+}
+
+type BeckonSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Reads the stored visit token; storage can be missing or throw (privacy modes, sandboxed frames). */
+function readVisitToken(): string | undefined {
+  try {
+    const token = localStorage.getItem(VISIT_TOKEN_KEY);
+    return token && token.length <= MAX_TOKEN_LENGTH ? token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function saveVisitToken(token: string): void {
+  try {
+    localStorage.setItem(VISIT_TOKEN_KEY, token);
+  } catch {
+    // Without storage the visitor simply gets a new visit on the next page load.
+  }
+}
+
+/** What the page says about itself, cut to the lengths the server's strict schema accepts. */
+export function currentPage(): PageInfo {
+  const page: PageInfo = {
+    url: location.href.slice(0, 2048),
+    title: document.title.slice(0, 300),
+    visible: document.visibilityState === 'visible',
+    focused: document.hasFocus(),
+  };
+  const locale = navigator.language;
+  if (locale && locale.length <= 35) page.locale = locale;
+  return page;
+}
+
+/** The origin to connect to; the default namespace is always used, so any path is dropped. */
+function originOf(server: string | null | undefined): string | undefined {
+  if (!server) return undefined;
+  try {
+    return new URL(server, document.baseURI).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cheap shape checks, so a wrong payload from a mismatched server version cannot break the page. */
+function isOffer(value: unknown): value is InvitationOffer {
+  const offer = value as InvitationOffer | null;
+  return (
+    typeof offer?.interactionId === 'string' &&
+    Array.isArray(offer.channels) &&
+    typeof offer.invitation === 'object' &&
+    offer.invitation !== null
+  );
+}
+
+/** Keeps one socket.io connection open for as long as its host is in the document. */
+export class ConnectionController implements ReactiveController {
+  readonly #options: ConnectionOptions;
+  #socket: BeckonSocket | null = null;
+  /** Origin of the open socket, to notice when the host's `server` changes. */
+  #origin: string | undefined;
+  /** Kept in memory only: one page load is one pageId, and reconnects of this load resume it. */
+  #pageToken: string | undefined;
+  /** What the server last heard about this page, so presence is sent only when it changed. */
+  #reported: PageInfo | undefined;
+  #presence: AbortController | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #refusals = 0;
+  #hostConnected = false;
+
+  constructor(host: ReactiveControllerHost, options: ConnectionOptions) {
+    this.#options = options;
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    this.#hostConnected = true;
+    this.#sync();
+  }
+
+  hostUpdate(): void {
+    this.#sync();
+  }
+
+  hostDisconnected(): void {
+    this.#hostConnected = false;
+    this.#close();
+  }
+
+  /** Tells the server the invitation is on screen. Buffered by socket.io while offline. */
+  shown(interactionId: string): void {
+    this.#socket?.emit(SOCKET_EVENTS.shown, { interactionId });
+  }
+
+  /**
+   * Sends the visitor's answer and resolves with the server's verdict. The
+   * message stays queued while offline (socket.io sends it on reconnect), but
+   * the promise gives up after ANSWER_TIMEOUT_MS so a caller never waits forever.
+   */
+  answer(answer: AnswerMessage): Promise<PageAck> {
+    return new Promise((resolve, reject) => {
+      const socket = this.#socket;
+      if (!socket) {
+        reject(new Error('Beckon: not connected'));
+        return;
+      }
+      const timer = setTimeout(
+        () => reject(new Error('Beckon: the server has not confirmed the answer yet')),
+        ANSWER_TIMEOUT_MS,
+      );
+      socket.emit(SOCKET_EVENTS.answer, answer, (ack) => {
+        clearTimeout(timer);
+        resolve(ack);
+      });
+    });
+  }
+
+  /** Opens, reopens or closes the socket so that it matches the host's state and server. */
+  #sync(): void {
+    const origin = this.#hostConnected ? originOf(this.#options.server()) : undefined;
+    if (origin === this.#origin && this.#socket) return;
+    this.#close();
+    if (origin) this.#open(origin);
+  }
+
+  #open(origin: string): void {
+    this.#origin = origin;
+    const socket: BeckonSocket = io(origin, {
+      // WebSocket only: no sticky sessions needed behind a load balancer, and no long-polling code paths.
+      transports: ['websocket'],
+      // We own this socket's lifetime; never share a Manager with other code on the page.
+      forceNew: true,
+      // A function, so that every reconnect sends the tokens of the latest session.
+      auth: (cb) => {
+        const page = currentPage();
+        this.#reported = page;
+        const auth: HandshakeAuth = { page };
+        const visitToken = readVisitToken();
+        if (visitToken) auth.visitToken = visitToken;
+        if (this.#pageToken) auth.pageToken = this.#pageToken;
+        cb(auth);
+      },
+    });
+    this.#socket = socket;
+
+    socket.on(SOCKET_EVENTS.session, (session) => {
+      if (!session || typeof session.pageId !== 'string') return;
+      this.#refusals = 0;
+      if (session.pageToken) this.#pageToken = session.pageToken;
+      if (session.visitToken) saveVisitToken(session.visitToken);
+      if (session.invitation && !isOffer(session.invitation)) session.invitation = null;
+      this.#options.session(session);
+      // Focus or visibility may have changed between the handshake and now.
+      this.#report();
+    });
+    socket.on(SOCKET_EVENTS.start, (offer) => {
+      if (isOffer(offer)) this.#options.start(offer);
+    });
+    socket.on(SOCKET_EVENTS.withdraw, (withdrawal) => {
+      if (typeof withdrawal?.interactionId === 'string') this.#options.withdraw(withdrawal);
+    });
+    // socket.io retries network failures by itself, but not a refusal by the
+    // server (middleware error, or a disconnect the server asked for), which
+    // can be temporary: a rate limit, a restart. Retry those slowly.
+    socket.on('connect_error', () => {
+      if (!socket.active) this.#retryLater(socket);
+    });
+    socket.on('disconnect', (reason) => {
+      if (reason === 'io server disconnect') this.#retryLater(socket);
+    });
+
+    const signal = (this.#presence = new AbortController()).signal;
+    // Read the state after the event has finished: during `blur` some browsers still report focus.
+    const report = () => setTimeout(() => this.#report());
+    document.addEventListener('visibilitychange', report, { signal });
+    window.addEventListener('focus', report, { signal });
+    window.addEventListener('blur', report, { signal });
+  }
+
+  #close(): void {
+    clearTimeout(this.#retryTimer);
+    this.#presence?.abort();
+    this.#presence = undefined;
+    this.#socket?.disconnect();
+    this.#socket = null;
+    this.#origin = undefined;
+  }
+
+  #retryLater(socket: BeckonSocket): void {
+    clearTimeout(this.#retryTimer);
+    const [first, last] = REFUSED_RETRY_MS;
+    const delay = Math.min(last, first * 2 ** this.#refusals++) * (0.5 + Math.random() / 2);
+    this.#retryTimer = setTimeout(() => {
+      if (this.#socket === socket) socket.connect();
+    }, delay);
+  }
+
+  /** Sends presence (and url/title, for single-page sites) when it differs from what the server knows. */
+  #report(): void {
+    const socket = this.#socket;
+    // Not buffered while offline: the next handshake carries the fresh state anyway.
+    if (!socket?.connected) return;
+    const page = currentPage();
+    const last = this.#reported;
+    const update: PageUpdate = {};
+    if (page.visible !== last?.visible) update.visible = page.visible;
+    if (page.focused !== last?.focused) update.focused = page.focused;
+    if (page.url !== last?.url) update.url = page.url;
+    if (page.title !== last?.title) update.title = page.title;
+    if (Object.keys(update).length === 0) return;
+    // Presence always travels as a pair: a focused page that is hidden means nothing on its own.
+    update.visible = page.visible;
+    update.focused = page.focused;
+    this.#reported = page;
+    socket.emit(SOCKET_EVENTS.pageUpdate, update);
+  }
+}
