@@ -217,7 +217,7 @@ describe('delivery and answers', () => {
       await socket.emitWithAck('invitation:answer', { interactionId: 'a', outcome: 'hacked' } as never),
     ).toMatchObject({ ok: false, code: 'INVALID_PARAMETER' });
     page.socket.emit('page:update', { visible: 'yes' } as never);
-    page.socket.emit('invitation:shown' as never);
+    (page.socket as unknown as { emit(event: string): void }).emit('invitation:shown');
     expect((await server.get('/healthz')).status).toBe(200);
     expect(page.socket.connected).toBe(true);
   });
