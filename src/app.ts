@@ -119,6 +119,8 @@ export async function createBeckon(
     // The script tag has no version in its URL: let browsers revalidate so an upgrade reaches visitors.
     cacheControl: true,
     maxAge: 0,
+    // Sites load the ES build with <script type="module"> from their own origin, which needs CORS.
+    setHeaders: (res) => res.setHeader('Access-Control-Allow-Origin', '*'),
   });
 
   const io: BeckonIo = new Server(app.server, {
