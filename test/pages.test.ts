@@ -287,3 +287,35 @@ describe('races', () => {
     await server.noengage({ interactionId: id });
   });
 });
+
+describe('opting out', () => {
+  it('declines what is shown, refuses engage with VISITOR_OPTED_OUT, tells the other tabs, and can be undone', async () => {
+    const page = await open();
+    const tab = await open({ visitToken: page.session.visitToken });
+    const id = nextId();
+    await server.engage({ interactionId: id, visitId: page.session.visitId });
+    const offered = await Promise.race([page.next('invitation:start'), tab.next('invitation:start')]);
+    expect(offered.interactionId).toBe(id);
+
+    expect(await page.socket.timeout(2000).emitWithAck('visitor:opt', { optedOut: true })).toEqual({
+      ok: true,
+      optedOut: true,
+    });
+    expect((await server.status(id)).body).toMatchObject({ state: 'declined', reason: 'opted-out' });
+    expect(await tab.next('invitation:withdraw', (w) => w.interactionId === id)).toEqual({
+      interactionId: id,
+      state: 'declined',
+    });
+    expect(await tab.next('visitor:opt')).toEqual({ optedOut: true });
+    const refused = await server.engage({ interactionId: nextId(), visitId: page.session.visitId });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('VISITOR_OPTED_OUT');
+
+    // A new tab of the same browser learns it from its session.
+    const later = await open({ visitToken: page.session.visitToken });
+    expect(later.session.optedOut).toBe(true);
+
+    await page.socket.timeout(2000).emitWithAck('visitor:opt', { optedOut: false });
+    expect((await server.engage({ interactionId: nextId(), visitId: page.session.visitId })).status).toBe(200);
+  });
+});

@@ -114,7 +114,7 @@ export class TestPage {
       },
       ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
     });
-    for (const event of ['session', 'invitation:start', 'invitation:withdraw'] as const) {
+    for (const event of ['session', 'invitation:start', 'invitation:withdraw', 'visitor:opt'] as const) {
       this.socket.on(event, (payload: any) => {
         if (event === 'session') this.session = payload;
         this.received.push({ event, payload });

@@ -65,6 +65,8 @@ export class Lifecycle {
         throw new BeckonFault('ENGAGEMENT_IN_PROGRESS', {
           message: `The visit already has attempt "${result.active.interactionId}" in progress (strict mode).`,
         });
+      case 'opted-out':
+        throw new BeckonFault('VISITOR_OPTED_OUT');
       case 'no-visit':
         throw new BeckonFault('UNKNOWN_VISIT', {
           details: [{ path: 'ixnProfile.visitId', message: 'no live visit has this id' }],
@@ -162,6 +164,13 @@ export class Lifecycle {
     this.pages?.withdraw(settledNow);
     this.onDeadlinesChanged();
     return settledNow;
+  }
+
+  /** The visitor opted out of (or back into) invitations; opting out declines what is in progress. */
+  async setOptOut(globalVisitId: string, optedOut: boolean): Promise<void> {
+    const declined = await this.store.setOptOut(globalVisitId, optedOut, this.now());
+    for (const engagement of declined) this.pages?.withdraw(engagement);
+    if (declined.length) this.onDeadlinesChanged();
   }
 
   /** Settles whatever is due: pending attempts expire, shown ones time out, idle visits end. */

@@ -9,12 +9,14 @@ import {
   SOCKET_EVENTS,
   answerSchema,
   handshakeAuthSchema,
+  optSchema,
   pageUpdateSchema,
   shownSchema,
   type ClientToServerEvents,
   type Engagement,
   type HandshakeAuth,
   type InterServerEvents,
+  type OptAck,
   type PageAck,
   type ServerToClientEvents,
   type SocketData,
@@ -115,6 +117,7 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
       const placed = await place(visitId, pageId);
       const offer = placed && placed.shownPageId === pageId ? toOffer(placed, now()) : null;
       socket.emit(SOCKET_EVENTS.session, {
+        optedOut: await store.isOptedOut(globalVisitId),
         globalVisitId,
         visitId,
         pageId,
@@ -145,6 +148,14 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
       });
     });
 
+    socket.on(SOCKET_EVENTS.opt, (payload, ack) => {
+      answerWith(socket, ack, optSchema, payload, async ({ optedOut }) => {
+        await lifecycle.setOptOut(globalVisitId, optedOut);
+        socket.to(visitRoom(visitId)).emit(SOCKET_EVENTS.opt, { optedOut });
+        return { ok: true, optedOut };
+      });
+    });
+
     socket.on('disconnect', () => {
       guard(socket, 'disconnect', async () => {
         // A reconnect of the same page may already have joined: then the page is still open.
@@ -166,10 +177,10 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
     ack: unknown,
     schema: S,
     payload: unknown,
-    work: (value: z.output<S>) => Promise<PageAck>,
+    work: (value: z.output<S>) => Promise<PageAck | OptAck>,
   ): void {
-    const reply = (result: PageAck) => {
-      if (typeof ack === 'function') (ack as (r: PageAck) => void)(result);
+    const reply = (result: PageAck | OptAck) => {
+      if (typeof ack === 'function') (ack as (r: PageAck | OptAck) => void)(result);
     };
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {

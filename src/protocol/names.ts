@@ -45,6 +45,8 @@ export const SOCKET_EVENTS = {
   answer: 'invitation:answer',
   /** page → server: visibility, focus, url or title changed. */
   pageUpdate: 'page:update',
+  /** both ways: opt out of (or back into) invitations for this browser. */
+  opt: 'visitor:opt',
 } as const;
 
 /** DOM event names the widget dispatches on its element and on `window`. */

@@ -55,7 +55,13 @@ export interface InvitationOffer {
   userData: UserData;
 }
 
+export const optSchema = z.strictObject({ optedOut: z.boolean() });
+/** page → server: the visitor chose "don't show invitations again" (or changed their mind). */
+export type OptMessage = z.infer<typeof optSchema>;
+
 export interface Session {
+  /** True when this browser opted out: no invitation is shown and engage answers VISITOR_OPTED_OUT. */
+  optedOut: boolean;
   globalVisitId: string;
   visitId: string;
   pageId: string;
@@ -78,13 +84,18 @@ export interface ServerToClientEvents {
   session: (session: Session) => void;
   'invitation:start': (offer: InvitationOffer) => void;
   'invitation:withdraw': (withdrawal: Withdrawal) => void;
+  /** Every tab of the browser learns of an opt-out or opt-in made in one of them. */
+  'visitor:opt': (opt: OptMessage) => void;
 }
 
 export interface ClientToServerEvents {
   'page:update': (update: PageUpdate) => void;
   'invitation:shown': (shown: Shown, ack?: (result: PageAck) => void) => void;
   'invitation:answer': (answer: AnswerMessage, ack?: (result: PageAck) => void) => void;
+  'visitor:opt': (opt: OptMessage, ack?: (result: OptAck) => void) => void;
 }
+
+export type OptAck = { ok: true; optedOut: boolean } | { ok: false; code: FaultCode; message: string };
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface InterServerEvents {}

@@ -78,6 +78,7 @@ describe('ConnectionController', () => {
       );
       sessions += 1;
       const session: Session = {
+        optedOut: false,
         globalVisitId: 'g1',
         visitId: 'v1',
         pageId: 'p1',

@@ -64,4 +64,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_visit ON events(visit_id, seq);
   `,
+  `
+  -- A browser (globalVisitId) that chose "don't show invitations again".
+  CREATE TABLE browsers (
+    global_visit_id TEXT PRIMARY KEY,
+    opted_out       INTEGER NOT NULL,
+    changed_at      INTEGER NOT NULL
+  );
+  `,
 ];

@@ -197,6 +197,17 @@ export function openSqliteStore(file: string): BeckonStore {
     dueVisits: db.prepare<[number], { visit_id: string }>(
       `SELECT visit_id FROM visits WHERE ended_at IS NULL AND idle_since IS NOT NULL AND idle_since <= ? LIMIT 500`,
     ),
+    setOptOut: db.prepare(
+      `INSERT INTO browsers (global_visit_id, opted_out, changed_at) VALUES (?, ?, ?)
+       ON CONFLICT (global_visit_id) DO UPDATE SET opted_out = excluded.opted_out, changed_at = excluded.changed_at`,
+    ),
+    isOptedOut: db.prepare<[string], { opted_out: number }>(
+      `SELECT opted_out FROM browsers WHERE global_visit_id = ?`,
+    ),
+    activeOfBrowser: db.prepare<[string], { interaction_id: string }>(
+      `SELECT interaction_id FROM engagements JOIN visits USING (visit_id)
+       WHERE visits.global_visit_id = ? AND engagements.state IN ${ACTIVE_STATES}`,
+    ),
     insertEvent: db.prepare(
       `INSERT INTO events (id, type, at, visit_id, interaction_id, page_id, body)
        VALUES (@id, @type, @at, @visitId, @interactionId, @pageId, @body)`,
@@ -282,6 +293,7 @@ export function openSqliteStore(file: string): BeckonStore {
       if (existing) return { kind: 'exists', engagement: existing };
       const visit = stmt.getVisit.get(profile.visitId);
       if (!visit || visit.ended_at !== null) return { kind: 'no-visit' };
+      if (stmt.isOptedOut.get(visit.global_visit_id)?.opted_out === 1) return { kind: 'opted-out' };
       if (options.exclusive) {
         const active = stmt.activeEngagements.get(profile.visitId);
         if (active) return { kind: 'visit-busy', active: toEngagement(active) };
@@ -412,6 +424,23 @@ export function openSqliteStore(file: string): BeckonStore {
     );
   });
 
+  const setOptOut = db.transaction((globalVisitId: string, optedOut: boolean, now: number): Engagement[] => {
+    stmt.setOptOut.run(globalVisitId, optedOut ? 1 : 0, now);
+    if (!optedOut) return [];
+    const declined: Engagement[] = [];
+    for (const { interaction_id } of stmt.activeOfBrowser.all(globalVisitId)) {
+      const engagement = transition({
+        interactionId: interaction_id,
+        from: ['pending', 'delivered'],
+        to: 'declined',
+        at: now,
+        reason: 'opted-out',
+      });
+      if (engagement) declined.push(engagement);
+    }
+    return declined;
+  });
+
   const immediate = <A extends unknown[], R>(fn: { immediate: (...args: A) => R }) => fn.immediate.bind(fn);
   const createAttemptTx = immediate(createAttempt);
   const createTombstoneTx = immediate(createTombstone);
@@ -422,6 +451,7 @@ export function openSqliteStore(file: string): BeckonStore {
   const endVisitTx = immediate(endVisit);
   const closeAllPagesTx = immediate(closeAllPages);
   const updatePageTx = immediate(updatePage);
+  const setOptOutTx = immediate(setOptOut);
 
   return {
     async startVisit(visit, now) {
@@ -466,6 +496,12 @@ export function openSqliteStore(file: string): BeckonStore {
     },
     async endVisit(visitId, now) {
       return endVisitTx(visitId, now);
+    },
+    async setOptOut(globalVisitId, optedOut, now) {
+      return setOptOutTx(globalVisitId, optedOut, now);
+    },
+    async isOptedOut(globalVisitId) {
+      return stmt.isOptedOut.get(globalVisitId)?.opted_out === 1;
     },
     async closeAllPages(now) {
       return closeAllPagesTx(now);

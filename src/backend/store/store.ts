@@ -41,7 +41,8 @@ export type CreateResult =
   | { kind: 'created'; engagement: Engagement }
   | { kind: 'exists'; engagement: Engagement }
   | { kind: 'visit-busy'; active: Engagement }
-  | { kind: 'no-visit' };
+  | { kind: 'no-visit' }
+  | { kind: 'opted-out' };
 
 export interface TransitionRequest {
   interactionId: string;
@@ -79,6 +80,9 @@ export interface BeckonStore {
   liveVisits(): Promise<LiveVisit[]>;
   /** Ends a visit (records `visit.ended`); returns false if it had already ended. */
   endVisit(visitId: string, now: number): Promise<boolean>;
+  /** Records a browser's choice about invitations; opting out declines its attempts in progress (returned). */
+  setOptOut(globalVisitId: string, optedOut: boolean, now: number): Promise<Engagement[]>;
+  isOptedOut(globalVisitId: string): Promise<boolean>;
   /** After a restart of the only node no socket is left: close every page it held. */
   closeAllPages(now: number): Promise<number>;
 
