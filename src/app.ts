@@ -16,12 +16,18 @@ import { DeadlineClock } from './backend/deadlines.js';
 import { BODY_LIMIT, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './backend/faults.js';
 import { Lifecycle } from './backend/lifecycle.js';
+import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
+import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
+import { openApiRoute } from './backend/openapi.js';
+import { installRateLimit } from './backend/rate-limit.js';
+import { installSecurityHeaders } from './backend/security-headers.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { openSqliteStore } from './backend/store/sqlite.js';
 import type { BeckonStore } from './backend/store/store.js';
 import { IdentitySigner } from './frontend/identity.js';
-import { isOriginAllowed } from './frontend/origins.js';
+import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { attachFrontend, type BeckonIo } from './frontend/server.js';
+import { instrumentSockets } from './frontend/socket-metrics.js';
 
 /** GWE 8.1.2 and GWE 8.5 spell the API prefix differently; both are served. */
 export const API_PREFIXES = ['/backend/data', '/server/data'] as const;
@@ -34,6 +40,8 @@ export interface Beckon {
   io: BeckonIo;
   store: BeckonStore;
   lifecycle: Lifecycle;
+  /** Prometheus metrics; `metrics.webhookBacklog` is where the webhook sender reports its backlog. */
+  metrics: BeckonMetrics;
   /** Listens and resolves with the base URL (e.g. http://127.0.0.1:53211). */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -55,24 +63,29 @@ export async function createBeckon(
   options: { logger?: boolean | object; now?: () => number } = {},
 ): Promise<Beckon> {
   const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    logger: options.logger ?? loggerOptions(config.logLevel),
     bodyLimit: BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
+    // X-Request-Id is honoured when it is plain text (see logging.ts), else a fresh id is minted.
+    requestIdHeader: false,
+    genReqId: requestId,
+    // Trust exactly BECKON_TRUST_PROXY hops of X-Forwarded-For (the same rule as client-ip.ts for sockets).
+    trustProxy: config.trustProxy > 0 ? (_address: string, hop: number) => hop < config.trustProxy : false,
     // Our own 404 FAULT handles unknown paths; `/x/` and `/x` are the same resource.
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify's own 503 body is not a FAULT; the onRequest hook below answers instead.
     return503OnClosing: false,
   });
   installHttpPlumbing(app);
+  echoRequestId(app);
+  await installSecurityHeaders(app);
   let closing = false;
   app.addHook('onRequest', async () => {
     if (closing) throw new BeckonFault('SHUTTING_DOWN');
   });
 
-  const store = openSqliteStore(config.db);
+  const metrics = new BeckonMetrics();
+  instrumentHttp(app, metrics);
+  const store = instrumentStore(openSqliteStore(config.db), metrics);
   // One process holds every socket in the embedded default, so pages recorded open before a restart are gone.
   if (!config.redisUrl) await store.closeAllPages(Date.now());
 
@@ -88,7 +101,12 @@ export async function createBeckon(
   });
   lifecycle.onDeadlinesChanged = () => deadlines.arm();
 
-  const callerCheck = requireCaller(config.apiToken);
+  const callerCheck = requireCaller(config.apiToken, { trustProxy: config.trustProxy });
+  await installRateLimit(app, {
+    perMinute: config.rateLimitPerMinute,
+    apiToken: config.apiToken,
+    prefixes: [...API_PREFIXES, '/metrics'],
+  });
   for (const prefix of API_PREFIXES) {
     await app.register(
       async (api) => {
@@ -98,6 +116,9 @@ export async function createBeckon(
       { prefix },
     );
   }
+
+  await app.register(metricsRoute(metrics, callerCheck));
+  await app.register(openApiRoute(API_PREFIXES));
 
   app.get('/healthz', async () => ({ status: 'OK' }));
   app.get('/readyz', async (_request, reply) => {
@@ -126,8 +147,14 @@ export async function createBeckon(
   const io: BeckonIo = new Server(app.server, {
     serveClient: false,
     maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
-    allowRequest: (request, callback) => callback(null, isOriginAllowed(request, config.allowedOrigins)),
+    allowRequest: admitHandshake({
+      allowedOrigins: config.allowedOrigins,
+      limiter: new ConnectionLimiter(config.socketConnectionsPerMinute),
+      trustProxy: config.trustProxy,
+      onRefused: (reason) => metrics.socketRefusals.inc({ reason }),
+    }),
   });
+  instrumentSockets(io, metrics);
   lifecycle.pages = attachFrontend({
     io,
     store,
@@ -154,6 +181,7 @@ export async function createBeckon(
     io,
     store,
     lifecycle,
+    metrics,
     async listen(port = config.port, host = config.host) {
       await app.listen({ port, host });
       deadlines.arm();

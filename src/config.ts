@@ -41,6 +41,10 @@ const envSchema = z.object({
   REDIS_URL: optionalText,
   BECKON_ROLE: z.enum(['all', 'backend', 'frontend']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Generous defaults: a strategy polling status for many visitors must not be throttled out of the box.
+  BECKON_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
+  BECKON_SOCKET_CONNECTIONS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
+  BECKON_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
 });
 
 export interface BeckonConfig {
@@ -59,6 +63,12 @@ export interface BeckonConfig {
   redisUrl: string | null;
   role: 'all' | 'backend' | 'frontend';
   logLevel: string;
+  /** REST calls per minute per credential (the API token, or the caller's IP without one). */
+  rateLimitPerMinute: number;
+  /** New visitor sockets per minute per IP. */
+  socketConnectionsPerMinute: number;
+  /** How many reverse proxies in front of Beckon append to X-Forwarded-For (0: none, use the peer address). */
+  trustProxy: number;
 }
 
 export class ConfigError extends Error {}
@@ -85,6 +95,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     redisUrl: e.REDIS_URL,
     role: e.BECKON_ROLE,
     logLevel: e.LOG_LEVEL,
+    rateLimitPerMinute: e.BECKON_RATE_LIMIT_PER_MINUTE,
+    socketConnectionsPerMinute: e.BECKON_SOCKET_CONNECTIONS_PER_MINUTE,
+    trustProxy: e.BECKON_TRUST_PROXY,
   };
 }
 

@@ -50,6 +50,9 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     redisUrl: null,
     role: 'all',
     logLevel: 'silent',
+    rateLimitPerMinute: 6000,
+    socketConnectionsPerMinute: 600,
+    trustProxy: 0,
     ...overrides,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { isForwarded } from './client-ip.js';
 import { BeckonFault } from './faults.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -30,20 +31,31 @@ export function presentedToken(header: string | undefined): string | null {
   return null;
 }
 
-/** A preHandler that refuses callers without the right credentials. */
-export function requireCaller(apiToken: string | null) {
+/** Whether a request presents the configured token; always false when none is configured. */
+export function tokenMatcher(apiToken: string | null): (request: FastifyRequest) => boolean {
   // Digests of equal length make the comparison constant-time whatever the token's length.
   const expected = apiToken === null ? null : digest(apiToken);
+  return (request) => {
+    if (expected === null) return false;
+    const presented = presentedToken(request.headers.authorization);
+    return presented !== null && timingSafeEqual(digest(presented), expected);
+  };
+}
+
+/** A preHandler that refuses callers without the right credentials. */
+export function requireCaller(apiToken: string | null, options: { trustProxy?: number } = {}) {
+  const matches = tokenMatcher(apiToken);
+  const trustProxy = options.trustProxy ?? 0;
   return async (request: FastifyRequest): Promise<void> => {
-    if (expected === null) {
-      if (isLoopback(request.socket.remoteAddress)) return;
+    if (apiToken === null) {
+      // A proxy on this machine makes every caller look local: without trusted hops, a forwarded
+      // request is someone else's, and without a token only this machine is served.
+      const local = trustProxy > 0 ? isLoopback(request.ip) : isLoopback(request.socket.remoteAddress) && !isForwarded(request.raw);
+      if (local) return;
       throw new BeckonFault('UNAUTHORIZED', {
         message: 'No BECKON_API_TOKEN is configured, so only callers on this machine are served.',
       });
     }
-    const presented = presentedToken(request.headers.authorization);
-    if (presented === null || !timingSafeEqual(digest(presented), expected)) {
-      throw new BeckonFault('UNAUTHORIZED');
-    }
+    if (!matches(request)) throw new BeckonFault('UNAUTHORIZED');
   };
 }

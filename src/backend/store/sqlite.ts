@@ -208,6 +208,11 @@ export function openSqliteStore(file: string): BeckonStore {
       `SELECT interaction_id FROM engagements JOIN visits USING (visit_id)
        WHERE visits.global_visit_id = ? AND engagements.state IN ${ACTIVE_STATES}`,
     ),
+    counts: db.prepare<[], { liveVisits: number; openPages: number }>(
+      `SELECT (SELECT count(*) FROM visits WHERE ended_at IS NULL) AS liveVisits,
+              (SELECT count(*) FROM pages JOIN visits USING (visit_id)
+                WHERE pages.closed_at IS NULL AND visits.ended_at IS NULL) AS openPages`,
+    ),
     insertEvent: db.prepare(
       `INSERT INTO events (id, type, at, visit_id, interaction_id, page_id, body)
        VALUES (@id, @type, @at, @visitId, @interactionId, @pageId, @body)`,
@@ -538,6 +543,9 @@ export function openSqliteStore(file: string): BeckonStore {
         ...stmt.dueTimeouts.all(now).map((r) => ({ kind: 'timeout' as const, interactionId: r.interaction_id })),
         ...stmt.dueVisits.all(now - visitIdleMs).map((r) => ({ kind: 'end-visit' as const, visitId: r.visit_id })),
       ];
+    },
+    async counts() {
+      return stmt.counts.get()!;
     },
     async ping() {
       try {

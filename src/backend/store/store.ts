@@ -110,6 +110,9 @@ export interface BeckonStore {
   nextDeadline(visitIdleMs: number): Promise<number | null>;
   dueDeadlines(now: number, visitIdleMs: number): Promise<DueDeadline[]>;
 
+  /** How many visits are live and how many of their pages are open (for metrics). */
+  counts(): Promise<{ liveVisits: number; openPages: number }>;
+
   /** Whether the store answers (for /readyz and 503s). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

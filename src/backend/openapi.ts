@@ -1,0 +1,155 @@
+/**
+ * `GET /openapi.json` (OpenAPI 3.1), generated from the protocol's zod
+ * schemas so that the document can never drift from what the server accepts.
+ * The docs page (`/docs/`, a static page in demo/docs) renders it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  FAULTS,
+  cancelDataSchema,
+  engagementSchema,
+  faultBodySchema,
+  gatewayOkSchema,
+  ixnProfileSchema,
+  visitListSchema,
+} from '../protocol/index.js';
+
+type JsonObject = Record<string, unknown>;
+
+/** JSON Schema of what a caller sends (`io: 'input'`: defaults optional, aliases resolved by preprocess). */
+function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonObject;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonObject) => ({ 'application/json': { schema } });
+
+/** One response per FAULT status, each naming the codes it can carry. */
+function faultResponses(statuses: number[]): JsonObject {
+  const responses: JsonObject = {};
+  for (const status of statuses) {
+    const codes = Object.entries(FAULTS)
+      .filter(([, fault]) => fault.status === status)
+      .map(([code]) => code);
+    responses[String(status)] = { description: `FAULT: ${codes.join(', ')}`, content: json(ref('Fault')) };
+  }
+  return responses;
+}
+
+/** A request body given as an object or as JSON text, in JSON or as a form parameter (SPEC §3). */
+function envelope(name: string, schemaName: string): JsonObject {
+  const value = { oneOf: [ref(schemaName), { type: 'string', description: `${schemaName} as JSON text` }] };
+  return {
+    required: true,
+    content: {
+      'application/json': { schema: { type: 'object', required: [name], properties: { [name]: value } } },
+      'application/x-www-form-urlencoded': {
+        schema: {
+          type: 'object',
+          required: [name],
+          properties: { [name]: { type: 'string', description: `${schemaName} as JSON text` } },
+        },
+      },
+    },
+  };
+}
+
+const CALLER_FAULTS = [400, 401, 413, 415, 429, 503];
+
+/** The OpenAPI document; the same object every time (it depends on nothing at run time). */
+export function buildOpenApi(prefixes: readonly string[]): JsonObject {
+  const paths: JsonObject = {};
+  for (const prefix of prefixes) {
+    const style = prefix.startsWith('/server') ? 'GWE 8.5 path' : 'GWE 8.1.2 path';
+    paths[`${prefix}/gateway/engage`] = {
+      post: {
+        summary: `Start an invitation for one visit (${style})`,
+        description:
+          'Creates a pending attempt and offers it to one open page of the visit. Repeating the same interactionId for the same visit answers its current state. GWE spellings interactionID, ixnId, visitID and pageID are accepted as aliases.',
+        requestBody: envelope('ixnProfile', 'IxnProfile'),
+        responses: { 200: { description: 'OK', content: json(ref('GatewayOk')) }, ...faultResponses(CALLER_FAULTS) },
+      },
+    };
+    paths[`${prefix}/gateway/noengage`] = {
+      post: {
+        summary: `Cancel an invitation (${style})`,
+        description: 'Cancels an attempt in progress and withdraws it from the page. An unknown id is recorded as cancelled.',
+        requestBody: envelope('cancelData', 'CancelData'),
+        responses: { 200: { description: 'OK', content: json(ref('GatewayOk')) }, ...faultResponses(CALLER_FAULTS) },
+      },
+    };
+    paths[`${prefix}/gateway/engagements/{interactionId}`] = {
+      get: {
+        summary: `One attempt with the time of every transition (${style})`,
+        parameters: [{ name: 'interactionId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          200: { description: 'The attempt', content: json(ref('Engagement')) },
+          ...faultResponses([401, 404, 429, 503]),
+        },
+      },
+    };
+    paths[`${prefix}/visits`] = {
+      get: {
+        summary: `Live visits and their open pages (${style})`,
+        responses: { 200: { description: 'Live visits', content: json(ref('VisitList')) }, ...faultResponses([401, 429, 503]) },
+      },
+    };
+  }
+  const open = { security: [] };
+  const health = { type: 'object', properties: { status: { const: 'OK' } } };
+  paths['/healthz'] = {
+    get: { ...open, summary: 'The process is up', responses: { 200: { description: 'OK', content: json(health) } } },
+  };
+  paths['/readyz'] = {
+    get: {
+      ...open,
+      summary: 'The store answers and the server is not shutting down',
+      responses: { 200: { description: 'Ready', content: json(health) }, ...faultResponses([503]) },
+    },
+  };
+  paths['/metrics'] = {
+    get: {
+      summary: 'Prometheus metrics (text format), names prefixed beckon_',
+      responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...faultResponses([401, 429]) },
+    },
+  };
+  paths['/openapi.json'] = {
+    get: { ...open, summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } },
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Beckon REST API',
+      version: '1',
+      description:
+        'Proactive web engagement, compatible with the Genesys Web Engagement (GWE 8.1.2/8.5) Engagement REST API. Every refusal is a FAULT body; see the Fault schema.',
+    },
+    security: [{ bearer: [] }, { basic: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'BECKON_API_TOKEN' },
+        basic: { type: 'http', scheme: 'basic', description: 'Any user name, BECKON_API_TOKEN as password' },
+      },
+      schemas: {
+        IxnProfile: schemaOf(ixnProfileSchema, 'input'),
+        CancelData: schemaOf(cancelDataSchema, 'input'),
+        GatewayOk: schemaOf(gatewayOkSchema, 'output'),
+        Fault: schemaOf(faultBodySchema, 'output'),
+        Engagement: schemaOf(engagementSchema, 'output'),
+        VisitList: schemaOf(visitListSchema, 'output'),
+      },
+    },
+  };
+}
+
+/** `GET /openapi.json`, open like the docs page (SPEC §3). */
+export function openApiRoute(prefixes: readonly string[]) {
+  const document = JSON.stringify(buildOpenApi(prefixes));
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(document));
+  };
+}

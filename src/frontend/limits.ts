@@ -1,0 +1,61 @@
+/**
+ * What a visitor socket must pass before the handshake even starts (SPEC §6):
+ * an allowed origin, and a per-address budget of new connections, so that one
+ * host cannot exhaust the server by connecting in a loop. Message size is
+ * capped by socket.io itself (`maxHttpBufferSize`, see app.ts).
+ */
+import type { IncomingMessage } from 'node:http';
+import { clientAddress } from '../backend/client-ip.js';
+import { isOriginAllowed } from './origins.js';
+
+/** A fixed one-minute window per address; old windows are forgotten as the map grows. */
+export class ConnectionLimiter {
+  private readonly windows = new Map<string, { startedAt: number; count: number }>();
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Counts one connection from `address`; false when it is over its budget for this minute. */
+  allow(address: string): boolean {
+    const at = this.now();
+    let window = this.windows.get(address);
+    if (!window || at - window.startedAt >= 60_000) {
+      if (this.windows.size >= 10_000) this.forgetExpired(at);
+      window = { startedAt: at, count: 0 };
+      this.windows.set(address, window);
+    }
+    window.count++;
+    return window.count <= this.perMinute;
+  }
+
+  private forgetExpired(at: number): void {
+    for (const [address, window] of this.windows) if (at - window.startedAt >= 60_000) this.windows.delete(address);
+  }
+}
+
+export type HandshakeRefusal = 'origin' | 'rate_limited';
+
+export interface HandshakeRules {
+  allowedOrigins: readonly string[] | null;
+  limiter: ConnectionLimiter;
+  trustProxy: number;
+  onRefused?: (reason: HandshakeRefusal) => void;
+}
+
+/** socket.io's `allowRequest`: runs once per new connection, before any Beckon code. */
+export function admitHandshake(rules: HandshakeRules) {
+  return (request: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void): void => {
+    // The origin first: refused origins do not spend the address's budget.
+    if (!isOriginAllowed(request, rules.allowedOrigins)) {
+      rules.onRefused?.('origin');
+      return callback('ORIGIN_NOT_ALLOWED', false);
+    }
+    if (!rules.limiter.allow(clientAddress(request, rules.trustProxy))) {
+      rules.onRefused?.('rate_limited');
+      return callback('RATE_LIMITED', false);
+    }
+    callback(null, true);
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Socket counters for /metrics: connections, messages by event, and answers
+ * for attempts not shown to the page's own visit. It observes the frontend
+ * server from outside (a connection listener and a packet middleware) so the
+ * server's handlers stay about visitors, not about counting.
+ */
+import { SOCKET_EVENTS, type PageAck } from '../protocol/index.js';
+import type { BeckonMetrics } from '../backend/metrics.js';
+import type { BeckonIo } from './server.js';
+
+/** Only the protocol's own names become labels: a page could send any name, which must not grow the label set. */
+const KNOWN_EVENTS = new Set<string>(Object.values(SOCKET_EVENTS));
+const ANSWERING_EVENTS = new Set<string>([SOCKET_EVENTS.shown, SOCKET_EVENTS.answer]);
+
+export function instrumentSockets(io: BeckonIo, metrics: BeckonMetrics): void {
+  metrics.connectedSockets = () => io.engine.clientsCount;
+  io.on('connection', (socket) => {
+    metrics.socketConnections.inc();
+    socket.use((packet, next) => {
+      const event = String(packet[0]);
+      metrics.socketEvents.inc({ event: KNOWN_EVENTS.has(event) ? event : 'other' });
+      if (ANSWERING_EVENTS.has(event)) {
+        // The handler answers UNKNOWN_ENGAGEMENT for an id of another visit (or none) and changes nothing;
+        // watch that answer, and give the handler one to call when the page sent no callback.
+        const last = packet.length - 1;
+        const pageAck = typeof packet[last] === 'function' ? (packet[last] as (r: PageAck) => void) : null;
+        const observe = (result: PageAck) => {
+          if (!result.ok && result.code === 'UNKNOWN_ENGAGEMENT') metrics.foreignAnswers.inc();
+          pageAck?.(result);
+        };
+        if (pageAck) packet[last] = observe;
+        else packet.push(observe);
+      }
+      next();
+    });
+  });
+}
