@@ -13,7 +13,7 @@ import { Server } from 'socket.io';
 import type { BeckonConfig } from './config.js';
 import { requireCaller } from './backend/auth.js';
 import { DeadlineClock } from './backend/deadlines.js';
-import { BODY_LIMIT, installHttpPlumbing } from './backend/http.js';
+import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './backend/faults.js';
 import { Lifecycle } from './backend/lifecycle.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
@@ -74,6 +74,9 @@ export async function createBeckon(
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify's own 503 body is not a FAULT; the onRequest hook below answers instead.
     return503OnClosing: false,
+    // Malformed URLs and unparsable HTTP are answered with FAULT bodies like everything else.
+    frameworkErrors,
+    clientErrorHandler,
   });
   installHttpPlumbing(app);
   echoRequestId(app);

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { io } from 'socket.io-client';
 import { FAULTS } from '../src/protocol/index.js';
 import { eventually, startServer, TestPage, type Reply, type TestServer } from './support.js';
@@ -86,6 +87,19 @@ describe('security headers', () => {
       expect(widget.status).toBe(200);
       expect(widget.headers.get('access-control-allow-origin')).toBe('*');
     }
+  });
+
+  it('answers bytes that are not HTTP with a FAULT body too', async () => {
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write('GARBAGE \u0000 NOT HTTP\r\n\r\n');
+    await closed;
+    const [head = '', body = ''] = received.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400/);
+    expect(JSON.parse(body)).toMatchObject({ status: 'FAULT', code: 'INVALID_PARAMETER' });
   });
 
   it('honours a plain X-Request-Id, replaces a hostile one, and echoes the id', async () => {

@@ -3,7 +3,8 @@
  * the one error handler that turns anything thrown into a FAULT body. No
  * HTML error page, stack trace or internal message ever reaches a caller.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findHostileKey } from '../protocol/index.js';
 import { BeckonFault, invalidParameter } from './faults.js';
@@ -41,6 +42,35 @@ export function toFault(error: unknown): BeckonFault {
     return new BeckonFault('INVALID_PARAMETER', { message: 'The body is not valid JSON.' });
   }
   return new BeckonFault('INTERNAL_ERROR');
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors raised before routing (a URL that is not
+ * valid percent-encoding, …) that never reach the error handler.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const fault =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new BeckonFault('INVALID_PARAMETER', { message: 'The URL is not valid percent-encoded text.' })
+      : toFault(error);
+  request.log.info({ code: fault.code }, 'request refused');
+  void reply.status(fault.status).type('application/json').send(fault.toBody());
+}
+
+const NOT_HTTP = JSON.stringify(
+  new BeckonFault('INVALID_PARAMETER', { message: 'The request is not valid HTTP/1.1.' }).toBody(),
+);
+
+/** Fastify's `clientErrorHandler`: bytes Node cannot parse as HTTP get a FAULT too, then the connection closes. */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(NOT_HTTP)}\r\nConnection: close\r\n\r\n${NOT_HTTP}`,
+  );
 }
 
 /** Installs the form parser, the error handler and the not-found handler on the root instance. */

@@ -1,0 +1,521 @@
+/**
+ * Hostile input (SPEC §8: bad input of any kind gets a clear FAULT and
+ * changes nothing; the process never crashes on input). fast-check throws
+ * generated malformed requests at a real server (port 0, real fetch) and
+ * malformed events at it over real socket.io connections, then proves that
+ * every answer was a FAULT of the right status, that the store is byte for
+ * byte what it was, that no prototype was polluted, and that the server
+ * still serves.
+ *
+ * Every generated request is malformed by construction: engage always names
+ * a visit that is not live (the only way an engage can change the store is
+ * to create an attempt for a live visit), and noengage always carries an
+ * invalid interactionId (any valid one would record a cancellation).
+ */
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAULTS, faultBodySchema } from '../src/protocol/index.js';
+import { startServer, TestPage, type TestServer } from './support.js';
+
+let server: TestServer;
+let page: TestPage;
+
+beforeAll(async () => {
+  // No throttling here: the point is to reach the parsers, not the limiter.
+  server = await startServer({ rateLimitPerMinute: 1_000_000, socketConnectionsPerMinute: 1_000_000, strict: false });
+  page = await TestPage.open(server.url);
+});
+afterAll(async () => {
+  page.close();
+  await server.close();
+});
+
+/** Every row of every table, hashed: equal snapshots mean the store did not change at all. */
+function storeSnapshot(): { rows: Record<string, number>; hash: string } {
+  const db = new Database(`${server.dir}/beckon.db`, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db
+      .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+      .all()
+      .map((t) => t.name);
+    const rows: Record<string, number> = {};
+    const hash = createHash('sha256');
+    for (const table of tables) {
+      const all = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all();
+      rows[table] = all.length;
+      hash.update(table).update(JSON.stringify(all));
+    }
+    return { rows, hash: hash.digest('hex') };
+  } finally {
+    db.close();
+  }
+}
+
+// ─── generators ─────────────────────────────────────────────────────────────
+
+const UNICODE_EDGES = [
+  '\u0000',
+  '\uFEFF', // byte-order mark
+  '\u202E', // right-to-left override
+  '\u2028',
+  '\uD800', // lone surrogates
+  '\uDFFF',
+  '\u{1F600}',
+  'e\u0301',
+  '\u{10FFFF}',
+  '%00',
+  '%E0%A4%A',
+  '../../etc/passwd',
+  '<script>alert(1)</script>',
+  "' OR 1=1 --",
+  '${7*7}',
+];
+
+const hostileText = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 64 }),
+  fc.string({ unit: 'binary-ascii', maxLength: 64 }),
+  fc.constantFrom(...UNICODE_EDGES),
+  fc.array(fc.constantFrom(...UNICODE_EDGES), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')),
+);
+
+const hugeText = fc.integer({ min: 2_000, max: 60_000 }).map((n) => 'é'.repeat(n));
+
+const anyValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.anything({ maxDepth: 3, maxKeys: 5, withNullPrototype: true, withBigInt: false }),
+  hostileText,
+  fc.double(),
+  fc.integer(),
+  fc.constantFrom(null, true, false, [], {}, -1, 0, 1e308, Number.MAX_SAFE_INTEGER + 2),
+);
+
+/** A value that can never be a valid interactionId. */
+const invalidId = fc.oneof(
+  fc.constantFrom('', null, true, 0, [], {}, ['a']),
+  fc.integer(),
+  fc.double(),
+  fc.string({ minLength: 129, maxLength: 400 }),
+  fc.tuple(fc.string({ maxLength: 20 }), fc.integer({ min: 0, max: 31 }), fc.string({ maxLength: 20 })).map(
+    ([a, control, b]) => `${a}${String.fromCharCode(control)}${b}`,
+  ),
+);
+
+/** A visitId that is never a live visit (random text, or not text at all). */
+const deadVisit = fc.oneof(hostileText.map((text) => `dead-${text}`), anyValue);
+
+const PROFILE_KEYS = [
+  'interactionId',
+  'interactionID',
+  'ixnId',
+  'visitId',
+  'visitID',
+  'pageId',
+  'pageID',
+  'channels',
+  'invitation',
+  'timeoutSeconds',
+  'expirationSeconds',
+  'userData',
+];
+
+/** An ixnProfile with random values under known and unknown keys; its visit is never live. */
+const profile = fc
+  .tuple(
+    fc.dictionary(fc.oneof(fc.constantFrom(...PROFILE_KEYS), hostileText), anyValue, { maxKeys: 8 }),
+    deadVisit,
+    fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), invalidId),
+    fc.record(
+      {
+        invitation: fc.record({ title: fc.oneof(hugeText, hostileText), message: anyValue }, { requiredKeys: [] }),
+        timeoutSeconds: fc.oneof(fc.integer({ min: -1000, max: 4 }), fc.integer({ min: 601, max: 10 ** 9 }), fc.constant('30s')),
+        channels: fc.oneof(fc.array(hostileText), fc.constant([]), anyValue),
+        userData: anyValue,
+      },
+      { requiredKeys: [] },
+    ),
+  )
+  .map(([random, visitId, interactionId, fields]) => {
+    const out: Record<string, unknown> = { ...random, ...fields, interactionId, visitId };
+    // Aliases of visitId with other values would be refused anyway; drop them so the dead visit is what counts.
+    delete out.visitID;
+    return out;
+  });
+
+interface Case {
+  label: string;
+  method: string;
+  path: string;
+  contentType?: string;
+  body?: string;
+  /** The statuses this case may answer; always a FAULT. */
+  statuses: number[];
+}
+
+const ENGAGE_PATHS = ['/backend/data/gateway/engage', '/server/data/gateway/engage'];
+const NOENGAGE_PATHS = ['/backend/data/gateway/noengage', '/server/data/gateway/noengage'];
+const bodyStatus = (body: string) => (Buffer.byteLength(body) > 64 * 1024 ? [413] : [400]);
+
+const engageCases: fc.Arbitrary<Case> = fc
+  .tuple(profile, fc.constantFrom(...ENGAGE_PATHS), fc.constantFrom('object', 'json-text', 'form'))
+  .map(([p, path, encoding]) => {
+    const body =
+      encoding === 'form'
+        ? new URLSearchParams({ ixnProfile: JSON.stringify(p) }).toString()
+        : JSON.stringify({ ixnProfile: encoding === 'object' ? p : JSON.stringify(p) });
+    const contentType = encoding === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+    return { label: `engage/${encoding}`, method: 'POST', path, contentType, body, statuses: bodyStatus(body) };
+  });
+
+const noengageCases: fc.Arbitrary<Case> = fc
+  .tuple(
+    invalidId,
+    fc.dictionary(fc.constantFrom('visitId', 'reason', 'visitID', 'extra'), anyValue, { maxKeys: 3 }),
+    fc.constantFrom(...NOENGAGE_PATHS),
+    fc.boolean(),
+  )
+  .map(([interactionId, rest, path, asForm]) => {
+    const cancel = { ...rest, interactionId };
+    delete (cancel as Record<string, unknown>).interactionID;
+    const body = asForm
+      ? new URLSearchParams({ cancelData: JSON.stringify(cancel) }).toString()
+      : JSON.stringify({ cancelData: cancel });
+    return {
+      label: `noengage/${asForm ? 'form' : 'json'}`,
+      method: 'POST',
+      path,
+      contentType: asForm ? 'application/x-www-form-urlencoded' : 'application/json',
+      body,
+      statuses: bodyStatus(body),
+    };
+  });
+
+/** Text that is not JSON: truncated, garbage, or JSON with trailing junk. */
+const badJsonCases: fc.Arbitrary<Case> = fc
+  .tuple(
+    fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }).filter((text) => {
+        try {
+          JSON.parse(text);
+          return false;
+        } catch {
+          return true;
+        }
+      }),
+      profile.map((p) => JSON.stringify({ ixnProfile: p })).chain((text) =>
+        fc.integer({ min: 1, max: Math.max(1, text.length - 1) }).map((cut) => text.slice(0, cut)),
+      ),
+      fc.constantFrom('{"ixnProfile":{}}}', "{'ixnProfile':1}", '{"ixnProfile":NaN}', '\uFEFF{"a":1', '{"a":1}x', '[', 'nul'),
+    ),
+    fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS),
+  )
+  .filter(([text]) => text.trim() !== '')
+  .map(([body, path]) => ({ label: 'bad-json', method: 'POST', path, contentType: 'application/json', body, statuses: bodyStatus(body) }));
+
+/** Deeply nested arrays or objects, inside the parameter or beside it. */
+const deepCases: fc.Arbitrary<Case> = fc
+  .tuple(fc.integer({ min: 9, max: 4000 }), fc.boolean(), fc.boolean(), fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS))
+  .map(([depth, arrays, inside, path]) => {
+    const nested = arrays ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const name = path.endsWith('/noengage') ? 'cancelData' : 'ixnProfile';
+    const body = inside
+      ? `{"${name}":{"interactionId":"deep","visitId":"dead","x":${nested}}}`
+      : `{"${name}":${nested}}`;
+    return { label: 'deep', method: 'POST', path, contentType: 'application/json', body, statuses: bodyStatus(body) };
+  });
+
+/** `__proto__`, `constructor` and `prototype` keys anywhere, as JSON or as JSON text in a form. */
+const prototypeCases: fc.Arbitrary<Case> = fc
+  .tuple(
+    fc.constantFrom('__proto__', 'constructor', 'prototype'),
+    fc.integer({ min: 0, max: 3 }),
+    fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS),
+    fc.boolean(),
+  )
+  .map(([key, depth, path, asForm]) => {
+    const name = path.endsWith('/noengage') ? 'cancelData' : 'ixnProfile';
+    let inner = `{"${key}":{"polluted":true,"toString":"x"}}`;
+    for (let i = 0; i < depth; i++) inner = `{"nest${i}":${inner}}`;
+    // The key sits beside real-looking fields so that only the key can be the reason for refusal.
+    const value = `{"interactionId":"proto-${depth}","visitId":"dead","x":${inner},"${key}":{"polluted":true}}`;
+    const body = asForm ? `${name}=${encodeURIComponent(value)}` : `{"${name}":${value}}`;
+    return {
+      label: `prototype/${key}`,
+      method: 'POST',
+      path,
+      contentType: asForm ? 'application/x-www-form-urlencoded' : 'application/json',
+      body,
+      statuses: [400],
+    };
+  });
+
+const contentTypeCases: fc.Arbitrary<Case> = fc
+  .tuple(
+    fc.oneof(
+      fc.constantFrom(
+        'text/plain',
+        'text/html',
+        'application/xml',
+        'multipart/form-data; boundary=xyz',
+        'application/octet-stream',
+        'application/javascript',
+        'application/jsonx',
+        'json',
+        'image/png',
+        ';;;',
+        'application/',
+      ),
+      fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }).filter((t) => !/json|urlencoded/i.test(t)),
+    ),
+    fc.oneof(
+      profile.map((p) => JSON.stringify({ ixnProfile: p })),
+      fc.string({ maxLength: 100 }),
+    ),
+    fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS),
+  )
+  .map(([contentType, body, path]) => ({
+    label: 'content-type',
+    method: 'POST',
+    path,
+    contentType,
+    body,
+    // An empty body never reaches the parser, so it is refused for the missing parameter instead.
+    statuses: body === '' ? [400, 415] : [415, 400],
+  }));
+
+/** A parameter given twice: in a form (refused outright), or as a duplicate JSON key. */
+const duplicateCases: fc.Arbitrary<Case> = fc
+  .tuple(profile, profile, fc.constantFrom(...ENGAGE_PATHS), fc.boolean())
+  .map(([a, b, path, asForm]) => {
+    const body = asForm
+      ? `ixnProfile=${encodeURIComponent(JSON.stringify(a))}&ixnProfile=${encodeURIComponent(JSON.stringify(b))}`
+      : `{"ixnProfile":${JSON.stringify(a)},"ixnProfile":${JSON.stringify(b)}}`;
+    return {
+      label: `duplicate/${asForm ? 'form' : 'json'}`,
+      method: 'POST',
+      path,
+      contentType: asForm ? 'application/x-www-form-urlencoded' : 'application/json',
+      body,
+      statuses: bodyStatus(body),
+    };
+  });
+
+/** Reads of unknown attempts, odd paths and wrong methods. */
+const pathCases: fc.Arbitrary<Case> = fc.oneof(
+  fc.tuple(hostileText.filter((t) => t !== ''), fc.constantFrom('/backend/data', '/server/data')).map(([id, prefix]) => ({
+    label: 'status',
+    method: 'GET',
+    // Every byte percent-encoded (lone surrogates become U+FFFD in UTF-8), with a duplicated query parameter.
+    path: `${prefix}/gateway/engagements/${[...Buffer.from(id)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')}?x=1&x=2`,
+    statuses: [404],
+  })),
+  fc.constantFrom('%E0%A4%A', '%', '%zz', '..%2f..%2f', '%00').map((raw) => ({
+    label: 'bad-url',
+    method: 'GET',
+    path: `/backend/data/gateway/engagements/${raw}`,
+    statuses: [400, 404],
+  })),
+  fc.tuple(fc.constantFrom('PUT', 'DELETE', 'PATCH'), fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS)).map(
+    ([method, path]) => ({ label: 'method', method, path, contentType: 'application/json', body: '{}', statuses: [404] }),
+  ),
+);
+
+const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
+  { arbitrary: engageCases, weight: 4 },
+  { arbitrary: noengageCases, weight: 2 },
+  { arbitrary: badJsonCases, weight: 2 },
+  { arbitrary: deepCases, weight: 1 },
+  { arbitrary: prototypeCases, weight: 1 },
+  { arbitrary: contentTypeCases, weight: 2 },
+  { arbitrary: duplicateCases, weight: 1 },
+  { arbitrary: pathCases, weight: 1 },
+);
+
+/** Words that would betray internals in a message meant for callers. */
+const INTERNALS = /\bat .+:\d+|node_modules|FST_|SQLITE|sqlite|better-sqlite|TypeError|ReferenceError|Cannot read|undefined is not/;
+
+// ─── the suite ──────────────────────────────────────────────────────────────
+
+describe('hostile input', () => {
+  it('answers at least 1,000 generated malformed REST requests with FAULTs and changes nothing', async () => {
+    const before = storeSnapshot();
+    const seen = new Map<string, number>();
+    let sent = 0;
+
+    await fc.assert(
+      fc.asyncProperty(hostileRequest, async (c) => {
+        sent++;
+        seen.set(c.label.split('/')[0]!, (seen.get(c.label.split('/')[0]!) ?? 0) + 1);
+        const headers: Record<string, string> = {};
+        if (c.contentType !== undefined) headers['content-type'] = c.contentType;
+        const response = await fetch(server.url + c.path, {
+          method: c.method,
+          headers,
+          ...(c.body !== undefined ? { body: c.body } : {}),
+        });
+        const text = await response.text();
+        const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} → ${response.status} ${text.slice(0, 200)}`;
+        expect(response.status, where).toBeLessThan(500);
+        expect(c.statuses, where).toContain(response.status);
+        expect(response.headers.get('content-type'), where).toMatch(/^application\/json/);
+        const fault = faultBodySchema.parse(JSON.parse(text));
+        expect(FAULTS[fault.code].status, where).toBe(response.status);
+        expect(text, where).not.toMatch(INTERNALS);
+      }),
+      { numRuns: 1200 },
+    );
+
+    expect(sent).toBeGreaterThanOrEqual(1000);
+    // Every class of hostile input was exercised.
+    expect([...seen.keys()].sort()).toEqual(
+      ['bad-json', 'bad-url', 'content-type', 'deep', 'duplicate', 'engage', 'method', 'noengage', 'prototype', 'status'].sort(),
+    );
+    expect(storeSnapshot()).toEqual(before);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
+    expect((await server.get('/healthz')).status).toBe(200);
+  }, 120_000);
+
+  it('answers malformed socket events with FAULT acks, ignores the rest, and changes nothing', async () => {
+    const before = storeSnapshot();
+    const socket = page.socket as unknown as {
+      emit(event: string, ...args: unknown[]): void;
+      timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<any> };
+      connected: boolean;
+    };
+    /** A page update that can never validate: not an object, or one known field of the wrong type. */
+    const badUpdate = fc.oneof(
+      anyValue.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)),
+      fc
+        .tuple(fc.constantFrom('url', 'title', 'visible', 'focused', 'locale'), anyValue)
+        .filter(([key, value]) =>
+          key === 'visible' || key === 'focused' ? typeof value !== 'boolean' : typeof value !== 'string' || value.length > 2048,
+        )
+        .map(([key, value]) => ({ [key]: value })),
+      fc.dictionary(hostileText.filter((k) => !['url', 'title', 'visible', 'focused', 'locale'].includes(k)), anyValue, {
+        minKeys: 1,
+        maxKeys: 4,
+      }),
+    );
+    const event = fc.oneof(
+      // Ids of attempts that do not exist, or no valid payload at all: a FAULT ack.
+      fc.record({
+        name: fc.constantFrom('invitation:shown', 'invitation:answer'),
+        payload: fc.oneof(anyValue, fc.record({ interactionId: fc.oneof(hostileText, invalidId), outcome: anyValue })),
+        ack: fc.constant(true),
+      }),
+      fc.record({
+        name: fc.constant('visitor:opt'),
+        payload: anyValue.filter((v) => !(typeof v === 'object' && v !== null && typeof (v as any).optedOut === 'boolean')),
+        ack: fc.constant(true),
+      }),
+      fc.record({ name: fc.constant('page:update'), payload: badUpdate, ack: fc.constant(false) }),
+      // Names the server does not know, including socket.io's reserved ones.
+      fc.record({
+        name: fc.oneof(hostileText, fc.constantFrom('session', 'invitation:start', 'invitation:withdraw', 'constructor', '__proto__')),
+        payload: anyValue,
+        ack: fc.constant(false),
+      }),
+    );
+
+    let acked = 0;
+    await fc.assert(
+      fc.asyncProperty(event, async ({ name, payload, ack }) => {
+        if (!ack) {
+          socket.emit(name, payload);
+          return;
+        }
+        const result = await socket.timeout(5000).emitWithAck(name, payload);
+        acked++;
+        expect(result, `${name} ${JSON.stringify(payload)?.slice(0, 100)}`).toMatchObject({ ok: false });
+        expect(['INVALID_PARAMETER', 'UNKNOWN_ENGAGEMENT']).toContain(result.code);
+      }),
+      { numRuns: 400 },
+    );
+    expect(acked).toBeGreaterThan(50);
+    // An acknowledged round trip after everything else: the page is still connected and served.
+    const last = await socket.timeout(5000).emitWithAck('invitation:shown', { interactionId: 'never-engaged' });
+    expect(last).toMatchObject({ ok: false, code: 'UNKNOWN_ENGAGEMENT' });
+    expect(socket.connected).toBe(true);
+    expect(storeSnapshot()).toEqual(before);
+    expect((await server.get('/healthz')).status).toBe(200);
+  }, 60_000);
+
+  it('refuses malformed handshakes and transport requests without a 5xx', async () => {
+    const before = storeSnapshot();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          // socket.io handshakes whose auth is not a valid page description.
+          fc.record({
+            kind: fc.constant('auth' as const),
+            auth: fc.oneof(
+              anyValue,
+              fc.record({ page: anyValue, visitToken: fc.oneof(hostileText, anyValue) }, { requiredKeys: [] }),
+            ),
+          }),
+          // Raw engine.io requests with odd queries and bodies.
+          fc.record({
+            kind: fc.constant('raw' as const),
+            query: fc.record({
+              EIO: fc.oneof(fc.constantFrom('4', '3', '5', ''), hostileText),
+              transport: fc.oneof(fc.constantFrom('polling', 'websocket', 'flashsocket'), hostileText),
+              sid: fc.oneof(fc.constant(undefined), hostileText),
+            }),
+            body: fc.oneof(fc.constant(undefined), fc.string({ unit: 'binary', maxLength: 300 })),
+          }),
+        ),
+        async (attempt) => {
+          if (attempt.kind === 'raw') {
+            const params = new URLSearchParams();
+            for (const [k, v] of Object.entries(attempt.query)) if (v !== undefined) params.set(k, v);
+            // A body only with a (random, unknown) sid: a polling handshake is a GET.
+            if (attempt.body !== undefined && !params.has('sid')) params.set('sid', 'no-such-session');
+            const response = await fetch(`${server.url}/socket.io/?${params}`, {
+              method: attempt.body === undefined ? 'GET' : 'POST',
+              ...(attempt.body !== undefined ? { body: attempt.body, headers: { 'content-type': 'text/plain' } } : {}),
+            });
+            await response.arrayBuffer();
+            expect(response.status).toBeLessThan(500);
+            return;
+          }
+          const auth = attempt.auth;
+          // A valid page description would be a real visit; everything generated here is not one.
+          const candidate = auth as { page?: { url?: unknown; title?: unknown; visible?: unknown; focused?: unknown } } | null;
+          const page = typeof candidate === 'object' && candidate !== null ? candidate.page : undefined;
+          fc.pre(
+            !(
+              page &&
+              typeof page === 'object' &&
+              typeof page.url === 'string' &&
+              typeof page.title === 'string' &&
+              typeof page.visible === 'boolean' &&
+              typeof page.focused === 'boolean'
+            ),
+          );
+          const { io } = await import('socket.io-client');
+          const client = io(server.url, {
+            transports: ['websocket'],
+            forceNew: true,
+            reconnection: false,
+            auth: auth as Record<string, unknown>,
+          });
+          try {
+            const outcome = await new Promise<string>((resolve) => {
+              client.once('connect_error', () => resolve('refused'));
+              // A CONNECT payload socket.io cannot decode (e.g. an array) makes the server close the transport.
+              client.io.once('close', () => resolve('refused'));
+              client.once('connect', () => resolve('connected'));
+            });
+            expect(outcome).toBe('refused');
+          } finally {
+            client.close();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(storeSnapshot()).toEqual(before);
+    expect((await server.get('/healthz')).status).toBe(200);
+  }, 60_000);
+});
