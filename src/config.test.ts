@@ -62,3 +62,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BECKON_VISIT_IDLE_MINUTES: '0' })).toThrow(/BECKON_VISIT_IDLE_MINUTES/);
   });
 });
+
+describe('loadConfig: limits and proxies', () => {
+  it('has generous limit defaults and trusts no proxy unless told', () => {
+    expect(loadConfig({ BECKON_DB: ':memory:' })).toMatchObject({
+      rateLimitPerMinute: 6000,
+      socketConnectionsPerMinute: 600,
+      trustProxy: 0,
+    });
+  });
+
+  it('reads the limits and the trusted proxy hops, and refuses nonsense', () => {
+    expect(
+      loadConfig({
+        BECKON_DB: ':memory:',
+        BECKON_RATE_LIMIT_PER_MINUTE: '120',
+        BECKON_SOCKET_CONNECTIONS_PER_MINUTE: '30',
+        BECKON_TRUST_PROXY: '1',
+      }),
+    ).toMatchObject({ rateLimitPerMinute: 120, socketConnectionsPerMinute: 30, trustProxy: 1 });
+    expect(() => loadConfig({ BECKON_RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/BECKON_RATE_LIMIT_PER_MINUTE/);
+    expect(() => loadConfig({ BECKON_SOCKET_CONNECTIONS_PER_MINUTE: 'lots' })).toThrow(/BECKON_SOCKET_CONNECTIONS_PER_MINUTE/);
+    expect(() => loadConfig({ BECKON_TRUST_PROXY: 'yes' })).toThrow(/BECKON_TRUST_PROXY/);
+  });
+});

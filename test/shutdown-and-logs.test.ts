@@ -1,69 +1,43 @@
 /**
- * Beckon as an operator runs it: the real entry point (`src/main.ts`) in a
- * child process, stopped with SIGTERM. Proves that secrets never reach the
+ * Beckon as an operator runs it: the built entry point (`dist/server/main.js`)
+ * in a child process, stopped with SIGTERM. Proves that secrets never reach the
  * logs and that a SIGTERM in the middle of traffic loses no acknowledged call.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect } from 'node:net';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { openSqliteStore } from '../src/backend/store/sqlite.js';
+import { startBeckonProcess, tempDataDir, type BeckonProcess } from './process.js';
 import { eventually, startServer } from './support.js';
 
-interface Child {
-  url: string;
-  child: ChildProcess;
-  /** Everything the process wrote, stdout and stderr. */
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
+const running: BeckonProcess[] = [];
 
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+afterAll(async () => {
+  for (const beckon of running) await beckon.stop('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'beckon-process-'));
+  const dir = tempDataDir();
   dirs.push(dir);
   return dir;
 }
 
-/** Starts `node --import tsx src/main.ts` (node itself, so SIGTERM reaches Beckon) and waits for its URL. */
-async function startBeckon(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Beckon did not start: ${output}`)), 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output += `${line}\n`;
-      try {
-        const entry = JSON.parse(line);
-        if (entry.url) {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    void exited.then((code) => reject(new Error(`Beckon exited with ${code}: ${output}`)));
-  });
-  return { url, child, output: () => output, exited };
+/** The built server (`node dist/server/main.js`; `npm test` builds first), stopped by the test itself. */
+async function startBeckon(env: Record<string, string>): Promise<BeckonProcess> {
+  const beckon = await startBeckonProcess(env);
+  running.push(beckon);
+  return beckon;
+}
+
+/** Sends SIGTERM and resolves with the exit code. */
+async function terminate(beckon: BeckonProcess): Promise<number | null> {
+  await beckon.stop('SIGTERM');
+  return beckon.child.exitCode;
 }
 
 /** A visitor's page in the child process; resolves with its session. */
@@ -108,8 +82,7 @@ describe('logs', () => {
       await response.arrayBuffer();
     }
     page.socket.close();
-    beckon.child.kill('SIGTERM');
-    expect(await beckon.exited).toBe(0);
+    expect(await terminate(beckon)).toBe(0);
 
     const output = beckon.output();
     for (const secret of [...Object.values(secrets), basic]) expect(output).not.toContain(secret);
@@ -126,8 +99,7 @@ describe('logs', () => {
 
   it('warn at start when no API token is set', async () => {
     const beckon = await startBeckon({ BECKON_DB: join(tempDir(), 'beckon.db') });
-    beckon.child.kill('SIGTERM');
-    expect(await beckon.exited).toBe(0);
+    expect(await terminate(beckon)).toBe(0);
     const warning = beckon
       .output()
       .split('\n')
@@ -152,7 +124,8 @@ describe('graceful shutdown', () => {
     let acknowledged = 0;
     let signalled = false;
     let stopped = false;
-    void first.exited.then(() => (stopped = true));
+    const firstExit = new Promise<number | null>((resolve) => first.child.once('exit', resolve));
+    void firstExit.then(() => (stopped = true));
 
     async function call(n: number, kind: Outcome['kind']): Promise<Outcome> {
       const id = `sigterm-${kind}-${n}`;
@@ -199,7 +172,7 @@ describe('graceful shutdown', () => {
       }),
     );
     expect(signalled).toBe(true);
-    expect(await first.exited).toBe(0);
+    expect(await firstExit).toBe(0);
     // Pages were told to go (and reconnect elsewhere or later).
     expect(await pageDisconnected).toBeTruthy();
     page.socket.close();
@@ -234,8 +207,7 @@ describe('graceful shutdown', () => {
         }),
       );
     }
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await terminate(second)).toBe(0);
     console.info(
       `SIGTERM test: ${ok.length} acknowledged, ${refused.filter((o) => o.status === 503).length} answered 503, ` +
         `${refused.filter((o) => o.status === 'connection-error').length} connection errors`,
