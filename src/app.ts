@@ -124,9 +124,9 @@ export async function createBeckon(
   await app.register(openApiRoute(API_PREFIXES));
 
   app.get('/healthz', async () => ({ status: 'OK' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', async () => {
     if (await store.ping()) return { status: 'OK' };
-    return reply.status(503).send({ status: 'FAULT', code: 'SHUTTING_DOWN', message: 'The store is unreachable.' });
+    throw new BeckonFault('SHUTTING_DOWN', { message: 'The store is unreachable.' });
   });
 
   const root = projectRoot();

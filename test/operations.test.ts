@@ -112,6 +112,16 @@ describe('security headers', () => {
   });
 });
 
+describe('readiness', () => {
+  it('answers /readyz with 503 SHUTTING_DOWN once the store no longer answers, while /healthz stays up', async () => {
+    const server = await serve();
+    expect((await server.get('/readyz')).status).toBe(200);
+    await server.beckon.store.close();
+    expectFault(await server.get('/readyz'), 'SHUTTING_DOWN');
+    expect((await server.get('/healthz')).status).toBe(200);
+  });
+});
+
 describe('authentication behind a proxy', () => {
   it('without a token, refuses a request a local proxy forwarded for someone else', async () => {
     const server = await serve();
