@@ -13,12 +13,17 @@ import { Server } from 'socket.io';
 import type { BeckonConfig } from './config.js';
 import { requireCaller } from './backend/auth.js';
 import { DeadlineClock } from './backend/deadlines.js';
+import { EventFeed } from './backend/events/feed.js';
+import { EventStreams } from './backend/events/sse.js';
 import { BODY_LIMIT, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './backend/faults.js';
 import { Lifecycle } from './backend/lifecycle.js';
+import { eventRoutes } from './backend/routes/events.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { openSqliteStore } from './backend/store/sqlite.js';
 import type { BeckonStore } from './backend/store/store.js';
+import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
+import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { isOriginAllowed } from './frontend/origins.js';
 import { attachFrontend, type BeckonIo } from './frontend/server.js';
@@ -52,7 +57,12 @@ function projectRoot(): string {
 
 export async function createBeckon(
   config: BeckonConfig,
-  options: { logger?: boolean | object; now?: () => number } = {},
+  options: {
+    logger?: boolean | object;
+    now?: () => number;
+    /** SSE heartbeat and the feed's look for other processes' events (tests shorten them). */
+    events?: { heartbeatMs?: number; pollMs?: number };
+  } = {},
 ): Promise<Beckon> {
   const app = Fastify({
     logger: options.logger ?? {
@@ -73,6 +83,28 @@ export async function createBeckon(
   });
 
   const store = openSqliteStore(config.db);
+  const feed = new EventFeed(store, {
+    ...(options.events?.pollMs ? { pollMs: options.events.pollMs } : {}),
+    onError: (error) => app.log.error({ err: error }, 'reading the event log failed'),
+  });
+  await feed.start();
+  const streams = new EventStreams(store, feed, { heartbeatMs: options.events?.heartbeatMs ?? 15_000 });
+  const webhooks =
+    config.webhookUrl && config.webhookSecret
+      ? new WebhookSender(store, {
+          url: config.webhookUrl,
+          secret: config.webhookSecret,
+          types: config.webhookEvents,
+          policy: { ...DEFAULT_RETRY_POLICY, baseMs: config.webhookRetryBaseMs },
+          timeoutMs: config.webhookTimeoutMs,
+          log: app.log,
+        })
+      : null;
+  if (webhooks) {
+    // Started before anything else records events, so that the first start sends all that follow.
+    await webhooks.start();
+    feed.subscribe(() => webhooks.wake());
+  }
   // One process holds every socket in the embedded default, so pages recorded open before a restart are gone.
   if (!config.redisUrl) await store.closeAllPages(Date.now());
 
@@ -94,6 +126,7 @@ export async function createBeckon(
       async (api) => {
         api.addHook('preHandler', callerCheck);
         await api.register(gatewayRoutes({ lifecycle, store }));
+        await api.register(eventRoutes({ streams }));
       },
       { prefix },
     );
@@ -141,6 +174,11 @@ export async function createBeckon(
   app.addHook('preClose', async () => {
     closing = true;
     deadlines.stop();
+    // Open event streams would keep server.close() waiting; clients resume with Last-Event-ID.
+    streams.closeAll();
+    feed.stop();
+    // Attempts on the wire are put back in the outbox before the store closes.
+    await webhooks?.stop();
     // Close the sockets first: Fastify's server.close() waits for every open connection.
     io.disconnectSockets(true);
     io.engine.close();
