@@ -2,12 +2,10 @@
  * Test support: a real Beckon on port 0 with its own SQLite file, real
  * `fetch` for callers and real socket.io-client connections for pages.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { io, type Socket } from 'socket.io-client';
 import { createBeckon, type Beckon } from '../src/app.js';
 import type { BeckonConfig } from '../src/config.js';
@@ -375,50 +373,4 @@ export class WebhookReceiver {
     this.server.closeAllConnections();
     await closed;
   }
-}
-
-export interface BeckonChild {
-  url: string;
-  child: ChildProcess;
-  /** Everything it logged, one JSON entry a line. */
-  log: string[];
-  /** kill -9: no shutdown hook runs. */
-  kill9(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Starts the built server (`node dist/server/main.js`, port 0) with `env`; resolves once it logs its URL. */
-export async function startBeckonProcess(env: Record<string, string>): Promise<BeckonChild> {
-  const child = spawn(process.execPath, ['dist/server/main.js'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const log: string[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Beckon did not start: ${stderr}`)), 15_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log.push(line);
-      try {
-        const entry = JSON.parse(line);
-        if (entry.url) {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Beckon exited with ${code}: ${stderr}`));
-    });
-  });
-  const kill = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
-  };
-  return { url, child, log, kill9: () => kill('SIGKILL'), stop: () => kill('SIGTERM') };
 }
