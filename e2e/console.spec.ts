@@ -11,10 +11,18 @@ test('a person invites a visitor from the console and sees the outcome', async (
 
   const consoleContext = await browser.newContext({ baseURL: baseURL! });
   const console = await consoleContext.newPage();
+  const requests: string[] = [];
+  console.on('request', (request) => requests.push(new URL(request.url()).pathname));
   await console.goto('/console');
   const visit = console.getByRole('article', { name: `Visit ${visitId}` });
   await expect(visit).toBeVisible();
   await expect(visit.getByText(/\/products\.html/)).toBeVisible();
+
+  // Live updates come from the event stream: with nothing happening, nothing is fetched again.
+  expect(requests).toContain('/backend/data/events');
+  const settled = requests.length;
+  await console.waitForTimeout(2500);
+  expect(requests.slice(settled)).toEqual([]);
 
   await visit.getByText('Invite this visitor').click();
   await visit.getByLabel('Title').fill('Looking for a pack?');
@@ -35,6 +43,9 @@ test('a person invites a visitor from the console and sees the outcome', async (
   await expect(attempt.locator('.state')).toHaveText('accepted');
   // The chosen channel, as the console shows it.
   await expect(attempt.locator('strong', { hasText: 'callback' })).toBeVisible();
+  // The timeline carries what each event said: where it was shown, which channel was chosen.
+  await expect(attempt.locator('.timeline .step-delivered')).toContainText('on page');
+  await expect(attempt.locator('.timeline .step-accepted')).toContainText('channel callback');
   await consoleContext.close();
 });
 

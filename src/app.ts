@@ -13,6 +13,8 @@ import { Server } from 'socket.io';
 import type { BeckonConfig } from './config.js';
 import { requireCaller } from './backend/auth.js';
 import { DeadlineClock } from './backend/deadlines.js';
+import { EventFeed } from './backend/events/feed.js';
+import { EventStreams } from './backend/events/sse.js';
 import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './backend/faults.js';
 import { Lifecycle } from './backend/lifecycle.js';
@@ -21,9 +23,12 @@ import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './
 import { openApiRoute } from './backend/openapi.js';
 import { installRateLimit } from './backend/rate-limit.js';
 import { installSecurityHeaders } from './backend/security-headers.js';
+import { eventRoutes } from './backend/routes/events.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { openSqliteStore } from './backend/store/sqlite.js';
 import type { BeckonStore } from './backend/store/store.js';
+import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
+import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { attachFrontend, type BeckonIo } from './frontend/server.js';
@@ -60,7 +65,12 @@ function projectRoot(): string {
 
 export async function createBeckon(
   config: BeckonConfig,
-  options: { logger?: boolean | object; now?: () => number } = {},
+  options: {
+    logger?: boolean | object;
+    now?: () => number;
+    /** SSE heartbeat and the feed's look for other processes' events (tests shorten them). */
+    events?: { heartbeatMs?: number; pollMs?: number };
+  } = {},
 ): Promise<Beckon> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
@@ -89,6 +99,33 @@ export async function createBeckon(
   const metrics = new BeckonMetrics();
   instrumentHttp(app, metrics);
   const store = instrumentStore(openSqliteStore(config.db), metrics);
+  const feed = new EventFeed(store, {
+    ...(options.events?.pollMs ? { pollMs: options.events.pollMs } : {}),
+    onError: (error) => app.log.error({ err: error }, 'reading the event log failed'),
+  });
+  await feed.start();
+  const streams = new EventStreams(store, feed, { heartbeatMs: options.events?.heartbeatMs ?? 15_000 });
+  const webhooks =
+    config.webhookUrl && config.webhookSecret
+      ? new WebhookSender(store, {
+          url: config.webhookUrl,
+          secret: config.webhookSecret,
+          types: config.webhookEvents,
+          policy: { ...DEFAULT_RETRY_POLICY, baseMs: config.webhookRetryBaseMs },
+          timeoutMs: config.webhookTimeoutMs,
+          log: app.log,
+        })
+      : null;
+  // Events waiting for the receiver (and given up on) are the backlog an operator watches.
+  metrics.webhookBacklog = async () => {
+    const backlog = await store.webhookBacklog();
+    return backlog.waiting + backlog.failed;
+  };
+  if (webhooks) {
+    // Started before anything else records events, so that the first start sends all that follow.
+    await webhooks.start();
+    feed.subscribe(() => webhooks.wake());
+  }
   // One process holds every socket in the embedded default, so pages recorded open before a restart are gone.
   if (!config.redisUrl) await store.closeAllPages(Date.now());
 
@@ -115,6 +152,7 @@ export async function createBeckon(
       async (api) => {
         api.addHook('preHandler', callerCheck);
         await api.register(gatewayRoutes({ lifecycle, store }));
+        await api.register(eventRoutes({ streams }));
       },
       { prefix },
     );
@@ -171,6 +209,11 @@ export async function createBeckon(
   app.addHook('preClose', async () => {
     closing = true;
     deadlines.stop();
+    // Open event streams would keep server.close() waiting; clients resume with Last-Event-ID.
+    streams.closeAll();
+    feed.stop();
+    // Attempts on the wire are put back in the outbox before the store closes.
+    await webhooks?.stop();
     // Close the sockets first: Fastify's server.close() waits for every open connection.
     io.disconnectSockets(true);
     io.engine.close();

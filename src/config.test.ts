@@ -61,6 +61,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BECKON_ALLOWED_ORIGINS: 'not an origin' })).toThrow(/not an origin/);
     expect(() => loadConfig({ BECKON_VISIT_IDLE_MINUTES: '0' })).toThrow(/BECKON_VISIT_IDLE_MINUTES/);
   });
+
+  it('reads the webhook settings, and refuses a URL without a secret, a bad URL or an unknown event type', () => {
+    const base = { BECKON_DB: ':memory:', BECKON_WEBHOOK_URL: 'https://crm.example/hooks/beckon', BECKON_WEBHOOK_SECRET: 's' };
+    expect(loadConfig(base)).toMatchObject({
+      webhookUrl: 'https://crm.example/hooks/beckon',
+      webhookSecret: 's',
+      webhookEvents: null,
+      webhookRetryBaseMs: 1000,
+      webhookTimeoutMs: 10_000,
+    });
+    expect(loadConfig({ ...base, BECKON_WEBHOOK_EVENTS: 'visit.ended, engagement.*' }).webhookEvents).toEqual([
+      'engagement.pending',
+      'engagement.delivered',
+      'engagement.accepted',
+      'engagement.declined',
+      'engagement.timed_out',
+      'engagement.cancelled',
+      'engagement.expired',
+      'visit.ended',
+    ]);
+    expect(() => loadConfig({ ...base, BECKON_WEBHOOK_SECRET: '' })).toThrow(/BECKON_WEBHOOK_SECRET is required/);
+    expect(() => loadConfig({ ...base, BECKON_WEBHOOK_URL: 'ftp://crm.example/x' })).toThrow(/BECKON_WEBHOOK_URL/);
+    expect(() => loadConfig({ ...base, BECKON_WEBHOOK_EVENTS: 'engagement.won' })).toThrow(/engagement\.won/);
+    expect(() => loadConfig({ ...base, BECKON_WEBHOOK_RETRY_BASE_MS: '0' })).toThrow(/BECKON_WEBHOOK_RETRY_BASE_MS/);
+  });
 });
 
 describe('loadConfig: limits and proxies', () => {

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { parseEventTypes, type EventType } from './protocol/index.js';
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -36,8 +37,20 @@ const envSchema = z.object({
   }),
   BECKON_STRICT: flag.default(true),
   BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
-  BECKON_WEBHOOK_URL: optionalText,
+  BECKON_WEBHOOK_URL: optionalText.refine((url) => url === null || /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
+    message: 'must be an http:// or https:// URL',
+  }),
   BECKON_WEBHOOK_SECRET: optionalText,
+  BECKON_WEBHOOK_EVENTS: optionalText.transform((list, ctx): EventType[] | null => {
+    if (list === null) return null;
+    const parsed = parseEventTypes(list);
+    if ('types' in parsed) return parsed.types;
+    ctx.addIssue({ code: 'custom', message: `"${parsed.unknown}" is not an event type or a family like engagement.*` });
+    return null;
+  }),
+  // For tests: shortens the retry schedule (1 s, 2 s, 4 s, … at most 5 min) to base, 2×base, …
+  BECKON_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  BECKON_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   REDIS_URL: optionalText,
   BECKON_ROLE: z.enum(['all', 'backend', 'frontend']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -60,6 +73,12 @@ export interface BeckonConfig {
   visitIdleMs: number;
   webhookUrl: string | null;
   webhookSecret: string | null;
+  /** Event types sent to the webhook; null: all. */
+  webhookEvents: EventType[] | null;
+  /** Delay before the first retry; doubles after each failure. */
+  webhookRetryBaseMs: number;
+  /** One delivery attempt fails when the receiver has not answered in this long. */
+  webhookTimeoutMs: number;
   redisUrl: string | null;
   role: 'all' | 'backend' | 'frontend';
   logLevel: string;
@@ -80,6 +99,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     throw new ConfigError(`Bad configuration:\n${z.prettifyError(parsed.error)}`);
   }
   const e = parsed.data;
+  if (e.BECKON_WEBHOOK_URL !== null && e.BECKON_WEBHOOK_SECRET === null) {
+    // Unsigned events would let anyone who finds the receiver's URL forge outcomes.
+    throw new ConfigError('Bad configuration:\nBECKON_WEBHOOK_SECRET is required when BECKON_WEBHOOK_URL is set.');
+  }
   const db = e.BECKON_DB === ':memory:' ? ':memory:' : resolve(e.BECKON_DB);
   return {
     port: e.PORT,
@@ -92,6 +115,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     visitIdleMs: e.BECKON_VISIT_IDLE_MINUTES * 60_000,
     webhookUrl: e.BECKON_WEBHOOK_URL,
     webhookSecret: e.BECKON_WEBHOOK_SECRET,
+    webhookEvents: e.BECKON_WEBHOOK_EVENTS,
+    webhookRetryBaseMs: e.BECKON_WEBHOOK_RETRY_BASE_MS,
+    webhookTimeoutMs: e.BECKON_WEBHOOK_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     role: e.BECKON_ROLE,
     logLevel: e.LOG_LEVEL,

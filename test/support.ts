@@ -3,12 +3,14 @@
  * `fetch` for callers and real socket.io-client connections for pages.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { createBeckon, type Beckon } from '../src/app.js';
 import type { BeckonConfig } from '../src/config.js';
 import type {
+  BeckonEvent,
   ClientToServerEvents,
   HandshakeAuth,
   PageAck,
@@ -47,6 +49,9 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     visitIdleMs: 30 * 60_000,
     webhookUrl: null,
     webhookSecret: null,
+    webhookEvents: null,
+    webhookRetryBaseMs: 1000,
+    webhookTimeoutMs: 10_000,
     redisUrl: null,
     role: 'all',
     logLevel: 'silent',
@@ -57,9 +62,12 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
   };
 }
 
-export async function startServer(overrides: Partial<BeckonConfig> = {}): Promise<TestServer> {
+export async function startServer(
+  overrides: Partial<BeckonConfig> = {},
+  options: Parameters<typeof createBeckon>[1] = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'beckon-test-'));
-  const beckon = await createBeckon(testConfig(dir, overrides), { logger: false });
+  const beckon = await createBeckon(testConfig(dir, overrides), { logger: false, ...options });
   const url = await beckon.listen(0, '127.0.0.1');
 
   async function send(path: string, init: RequestInit): Promise<Reply> {
@@ -183,5 +191,189 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): 
       if (Date.now() - started > timeoutMs) throw error;
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+}
+
+/** Rejects after `ms` with `what` (so a missing event fails the test instead of hanging it). */
+function within<T>(ms: number, what: string, register: (resolve: (value: T) => void) => () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unregister();
+      reject(new Error(`${what} within ${ms} ms`));
+    }, ms);
+    const unregister = register((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+/** A caller reading `GET …/events` with real `fetch`, parsing the SSE frames as they arrive. */
+export class EventStreamClient {
+  readonly events: BeckonEvent[] = [];
+  /** The `id:` of each event, as EventSource would keep it for Last-Event-ID. */
+  readonly ids: string[] = [];
+  readonly comments: string[] = [];
+  retryMs: number | null = null;
+  ended = false;
+  private readonly abort = new AbortController();
+  private listeners: (() => void)[] = [];
+
+  private constructor(readonly response: Response) {}
+
+  /** Opens the stream; resolves once the response headers are in (status may be a FAULT). */
+  static async open(
+    url: string,
+    query = '',
+    headers: Record<string, string> = {},
+    prefix: '/backend/data' | '/server/data' = '/backend/data',
+  ): Promise<EventStreamClient> {
+    const controller = new AbortController();
+    const response = await fetch(`${url}${prefix}/events${query}`, { headers, signal: controller.signal });
+    const client = new EventStreamClient(response);
+    client.abort.signal.addEventListener('abort', () => controller.abort());
+    if (response.ok) void client.read();
+    return client;
+  }
+
+  private async read(): Promise<void> {
+    const reader = this.response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          this.frame(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+        this.listeners.forEach((listener) => listener());
+      }
+    } catch {
+      // aborted by close()
+    }
+    this.ended = true;
+    this.listeners.forEach((listener) => listener());
+  }
+
+  private frame(text: string): void {
+    let id: string | null = null;
+    let data: string | null = null;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
+      else if (line.startsWith('id: ')) id = line.slice(4);
+      else if (line.startsWith('data: ')) data = line.slice(6);
+      else if (line.startsWith('retry: ')) this.retryMs = Number(line.slice(7));
+    }
+    if (data !== null) {
+      this.events.push(JSON.parse(data));
+      this.ids.push(id ?? '');
+    }
+  }
+
+  /** Resolves once `check` holds for what has arrived. */
+  until(check: (client: EventStreamClient) => boolean, timeoutMs = 5000): Promise<void> {
+    if (check(this)) return Promise.resolve();
+    return within(timeoutMs, 'the event stream did not get there', (resolve) => {
+      const listener = () => {
+        if (check(this)) resolve(undefined);
+      };
+      this.listeners.push(listener);
+      return () => (this.listeners = this.listeners.filter((l) => l !== listener));
+    });
+  }
+
+  /** The first event passing `test`, already received or still to come. */
+  async next(test: (event: BeckonEvent) => boolean, timeoutMs = 5000): Promise<BeckonEvent> {
+    await this.until((c) => c.events.some(test), timeoutMs);
+    return this.events.find(test)!;
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  body: string;
+  event: BeckonEvent;
+  /** performance.now() when it arrived. */
+  at: number;
+  status: number;
+}
+
+/**
+ * A real webhook receiver on 127.0.0.1. `answer` picks the status of each
+ * request (by its index); 0 means never answer (a hung receiver).
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  answer: (request: number, event: BeckonEvent) => number = () => 204;
+  private listeners: (() => void)[] = [];
+  private readonly server: Server;
+
+  private constructor(readonly port: number, server: Server) {
+    this.server = server;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hooks/beckon`;
+  }
+
+  /** Listens on `port` (0: any free one). */
+  static async start(port = 0): Promise<WebhookReceiver> {
+    let receiver: WebhookReceiver;
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const event = JSON.parse(body) as BeckonEvent;
+        const status = receiver.answer(receiver.received.length, event);
+        receiver.received.push({ headers: request.headers, body, event, at: performance.now(), status });
+        receiver.listeners.forEach((listener) => listener());
+        if (status === 0) return; // hang until the sender gives up
+        response.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    receiver = new WebhookReceiver(typeof address === 'object' && address ? address.port : port, server);
+    return receiver;
+  }
+
+  /** A port that was free a moment ago and has nothing listening: a receiver that is down. */
+  static async freePort(): Promise<number> {
+    const probe = await WebhookReceiver.start();
+    await probe.close();
+    return probe.port;
+  }
+
+  /** Events answered 2xx, in arrival order. */
+  get accepted(): BeckonEvent[] {
+    return this.received.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.event);
+  }
+
+  until(check: (receiver: WebhookReceiver) => boolean, timeoutMs = 10_000): Promise<void> {
+    if (check(this)) return Promise.resolve();
+    return within(timeoutMs, `the receiver did not get there (${this.received.length} received)`, (resolve) => {
+      const listener = () => {
+        if (check(this)) resolve(undefined);
+      };
+      this.listeners.push(listener);
+      return () => (this.listeners = this.listeners.filter((l) => l !== listener));
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise((resolve) => this.server.close(resolve));
+    this.server.closeAllConnections();
+    await closed;
   }
 }

@@ -1,6 +1,10 @@
 // Beckon strategy console: watch live visits, start and cancel invitations,
 // and follow each attempt to its outcome. Plain ES module, no build step.
 //
+// Live updates come from the event stream (GET /backend/data/events, SSE),
+// read with fetch because EventSource cannot send the Bearer token. Nothing
+// polls: an initial load over REST, then each event says what to redraw.
+//
 // Titles, messages, urls and fault texts come from other people and may hold
 // markup, so everything reaches the page through text nodes and DOM APIs,
 // never as HTML.
@@ -8,10 +12,15 @@
 const API = '/backend/data';
 const TOKEN_KEY = 'beckon.token';
 const ATTEMPTS_KEY = 'beckon.console.attempts';
-const POLL_MS = 1000;
+/** The server sends a heartbeat every 15 s; this long without a byte means the stream is dead. */
+const STALL_MS = 45_000;
+const RECONNECT_MIN_MS = 1000;
+const RECONNECT_MAX_MS = 15_000;
 const MAX_ATTEMPTS = 50; // sessionStorage is small; the oldest attempts drop off
 const STATES = ['pending', 'delivered', 'accepted', 'declined', 'timed_out', 'cancelled', 'expired'];
 const TERMINAL = new Set(STATES.slice(2));
+/** pending < delivered < any outcome: a late answer about an earlier state never rolls an attempt back. */
+const rank = (state) => (TERMINAL.has(state) ? 2 : state === 'delivered' ? 1 : 0);
 const CHANNELS = [
   ['chat', 'Chat'],
   ['callback', 'Callback'],
@@ -160,20 +169,6 @@ async function api(method, path, body) {
   }
 }
 
-/** Runs `task` about every second, never overlapping itself, slower when rate limited. */
-function every(task) {
-  const run = async () => {
-    let wait = POLL_MS;
-    try {
-      await task();
-    } catch (err) {
-      if (err instanceof Fault && err.status === 429) wait = Math.max(POLL_MS, err.retryAfter * 1000 || 5000);
-    }
-    setTimeout(run, wait);
-  };
-  run();
-}
-
 /** Puts a fault's code, message and details into `box` (a role="alert" element). */
 function showFault(box, err) {
   const fault = err instanceof Fault ? err : { code: 'ERROR', message: String(err?.message ?? err), details: [] };
@@ -198,10 +193,10 @@ function setConnection(ok, err) {
   const el = $('connection');
   el.classList.toggle('online', ok);
   el.classList.toggle('offline', !ok);
-  if (ok) el.textContent = `Live · updated ${clock.format(new Date())}`;
-  else if (err?.status === 429) el.textContent = 'Rate limited by the server; polling more slowly.';
-  else if (err?.status === 0) el.textContent = 'Cannot reach the server; retrying…';
-  else el.textContent = err?.code ? `${err.code}: ${err.message}` : 'The visit list failed to load; retrying…';
+  if (ok) el.textContent = `Live · following events since ${clock.format(new Date())}`;
+  else if (err?.status === 429) el.textContent = 'Rate limited by the server; reconnecting more slowly.';
+  else if (err?.status === 0) el.textContent = 'Lost the event stream; reconnecting…';
+  else el.textContent = err?.code ? `${err.code}: ${err.message}` : 'The event stream failed; reconnecting…';
   // Only the flips are worth interrupting someone for, not the ticking clock.
   if (online !== null && online !== ok) announce(ok ? 'Connection to the server is back.' : el.textContent);
   online = ok;
@@ -223,7 +218,7 @@ function loadAttempts() {
 }
 
 const saveAttempts = () => storageSet(ATTEMPTS_KEY, JSON.stringify(attempts));
-/** No more polling: the attempt settled, or the server no longer knows it. */
+/** Nothing more will happen to it: the attempt settled, or the server no longer knows it. */
 const isSettled = (attempt) => TERMINAL.has(attempt.state) || Boolean(attempt.gone);
 const attemptName = (a) => `Invitation “${a.title || 'default title'}” to visit ${short(a.visitId)}`;
 
@@ -293,7 +288,7 @@ function fact(term, value) {
   return [h('dt', {}, term), h('dd', {}, value ?? '—')];
 }
 
-/** Redraws one attempt from its latest record (or from what we sent, before the first poll). */
+/** Redraws one attempt from its latest record (or from what we sent, before its record is read). */
 function renderAttempt(attempt) {
   const view = attemptViews.get(attempt.interactionId);
   if (!view) return;
@@ -333,6 +328,13 @@ function renderAttempt(attempt) {
     steps.map(([step, at]) => {
       const after = Date.parse(at) - start;
       const delay = after < 1000 ? `+${after} ms` : `+${(after / 1000).toFixed(1)} s`;
+      // What the event of this step said: the page it was shown on, the channel, the reason.
+      const seen = attempt.steps?.[step];
+      const notes = [
+        seen?.channel ? `channel ${seen.channel}` : null,
+        seen?.reason ? `reason ${seen.reason}` : null,
+        step === 'delivered' && seen?.pageId ? `on page ${short(seen.pageId)}` : null,
+      ].filter(Boolean);
       return h(
         'li',
         { class: `step-${step}` },
@@ -340,6 +342,7 @@ function renderAttempt(attempt) {
         ' ',
         timeEl(at),
         after > 0 ? h('span', { class: 'after' }, ` ${delay}`) : null,
+        notes.length ? h('span', { class: 'note' }, ` · ${notes.join(' · ')}`) : null,
       );
     }),
   );
@@ -356,6 +359,8 @@ function renderAttempt(attempt) {
 function applyRecord(attempt, record) {
   if (!record || typeof record.state !== 'string') return;
   if (JSON.stringify(record) === JSON.stringify(attempt.record)) return;
+  // Two reads can cross on the wire; the older answer must not undo what an event already showed.
+  if (rank(record.state) < rank(attempt.state)) return;
   const before = attempt.state;
   attempt.record = record;
   attempt.state = record.state;
@@ -380,10 +385,32 @@ async function refreshAttempt(attempt) {
   }
 }
 
-async function pollAttempts() {
-  const results = await Promise.allSettled(attempts.filter((a) => !isSettled(a)).map(refreshAttempt));
-  const limited = results.find((r) => r.status === 'rejected' && r.reason?.status === 429);
-  if (limited) throw limited.reason;
+/**
+ * An engagement event about an attempt this console follows: the state and
+ * the step's details show at once; the full record (deadlines) is read after.
+ */
+function applyEngagementEvent(attempt, event) {
+  const state = event.type.slice('engagement.'.length);
+  if (!STATES.includes(state)) return;
+  attempt.steps = {
+    ...attempt.steps,
+    [state]: { at: event.at, pageId: event.pageId ?? null, channel: event.channel ?? null, reason: event.reason ?? null },
+  };
+  if (rank(state) > rank(attempt.state) || !attempt.record) {
+    const r = attempt.record ?? {};
+    applyRecord(attempt, {
+      ...r,
+      state,
+      channel: event.channel ?? r.channel ?? null,
+      reason: event.reason ?? r.reason ?? null,
+      shownPageId: event.pageId ?? r.shownPageId ?? null,
+      transitions: { ...r.transitions, [state]: event.at },
+    });
+  } else {
+    saveAttempts();
+    renderAttempt(attempt);
+  }
+  refreshAttempt(attempt).catch(() => {});
 }
 
 async function cancelAttempt(attempt, view) {
@@ -395,6 +422,126 @@ async function cancelAttempt(attempt, view) {
   }
   // Either way the record tells the truth now (e.g. ALREADY_SETTLED: it settled first).
   await refreshAttempt(attempt).catch(() => {});
+}
+
+// ---------------------------------------------------------------- the event stream
+
+let lastEventId = null;
+
+/** Reads the visit list again, at most one read at a time and one more queued behind it. */
+let visitsLoad = null;
+let visitsAgain = false;
+function refreshVisits() {
+  if (visitsLoad) {
+    visitsAgain = true;
+    return visitsLoad;
+  }
+  visitsLoad = (async () => {
+    try {
+      do {
+        visitsAgain = false;
+        const data = await api('GET', '/visits');
+        renderVisits(Array.isArray(data?.visits) ? data.visits : []);
+      } while (visitsAgain);
+    } finally {
+      visitsLoad = null;
+    }
+  })();
+  return visitsLoad;
+}
+
+/** One event from the stream: redraw what it is about. */
+function applyEvent(event) {
+  if (!event || typeof event.type !== 'string') return;
+  if (event.type.startsWith('engagement.')) {
+    const attempt = attempts.find((a) => a.interactionId === event.interactionId);
+    if (attempt) applyEngagementEvent(attempt, event);
+  }
+  // Visits and pages changed, or which attempt a visit has in progress and where it shows.
+  refreshVisits().catch(() => {});
+}
+
+/** Parses SSE frames from the response body until it ends, fails or stalls. */
+async function readEvents(body, controller) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let stall = setTimeout(() => controller.abort(), STALL_MS);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      clearTimeout(stall);
+      stall = setTimeout(() => controller.abort(), STALL_MS);
+      buffer += value.replace(/\r\n?/g, '\n');
+      let end;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let id = null;
+        const data = [];
+        for (const line of frame.split('\n')) {
+          if (line.startsWith('id:')) id = line.slice(3).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+        }
+        if (id !== null) lastEventId = id;
+        if (data.length === 0) continue; // a comment: the heartbeat
+        try {
+          applyEvent(JSON.parse(data.join('\n')));
+        } catch {
+          /* not an event this console understands */
+        }
+      }
+    }
+  } catch {
+    /* aborted (stalled) or the connection dropped: reconnect */
+  } finally {
+    clearTimeout(stall);
+  }
+}
+
+/**
+ * Keeps one event stream open for the life of the page. On every (re)connect
+ * it reloads visits and unsettled attempts, then applies events; a reconnect
+ * sends Last-Event-ID so the server replays what was missed.
+ */
+async function followEvents() {
+  let delay = RECONNECT_MIN_MS;
+  for (;;) {
+    const sent = token;
+    const headers = { Accept: 'text/event-stream' };
+    if (sent) headers.Authorization = `Bearer ${sent}`;
+    if (lastEventId !== null) headers['Last-Event-ID'] = lastEventId;
+    const controller = new AbortController();
+    let res = null;
+    try {
+      res = await fetch(`${API}/events`, { headers, cache: 'no-store', signal: controller.signal });
+    } catch {
+      /* unreachable: handled below */
+    }
+    if (res?.status === 401) {
+      await askForToken(sent);
+      continue;
+    }
+    if (res?.ok && res.body) {
+      setConnection(true);
+      delay = RECONNECT_MIN_MS;
+      // Events from now on arrive on the stream, so this load cannot miss any change.
+      const loads = [refreshVisits(), ...attempts.filter((a) => !isSettled(a)).map(refreshAttempt)];
+      Promise.allSettled(loads).then((results) => {
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) setConnection(false, failed.reason);
+      });
+      await readEvents(res.body, controller);
+      setConnection(false, new Fault(0, null));
+    } else {
+      const body = res ? await res.json().catch(() => null) : null;
+      const fault = res ? new Fault(res.status, body, res.headers.get('Retry-After')) : new Fault(0, null);
+      setConnection(false, fault);
+      if (fault.status === 429) delay = Math.max(delay, fault.retryAfter * 1000 || 5000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+  }
 }
 
 // ---------------------------------------------------------------- visits
@@ -522,7 +669,7 @@ function pageItem(page, shownPageId) {
 function updateVisitView(view, visit) {
   const pages = Array.isArray(visit.pages) ? visit.pages : [];
   const shown = shownPageOf(visit);
-  // Redraw only on change: the poll runs every second and must not disturb a reader.
+  // Redraw only on change: reloads follow events and must not disturb a reader.
   const sig = JSON.stringify([visit, shown]);
   if (sig === view.sig) return;
   view.sig = sig;
@@ -597,6 +744,9 @@ async function startInvitation(form, view) {
       record: null,
     });
     view.sent.textContent = `Sent at ${clock.format(new Date())}; follow it under “Invitations from this console”.`;
+    // Events that came before it was in the list were not applied; the record has them.
+    const added = attempts.find((a) => a.interactionId === profile.interactionId);
+    if (added) refreshAttempt(added).catch(() => {});
   } catch (err) {
     showFault(view.fault, err);
   } finally {
@@ -615,14 +765,4 @@ $('clear-finished').addEventListener('click', () => {
 });
 
 renderAttempts();
-every(async () => {
-  try {
-    const data = await api('GET', '/visits');
-    renderVisits(Array.isArray(data?.visits) ? data.visits : []);
-    setConnection(true);
-  } catch (err) {
-    setConnection(false, err);
-    throw err; // lets the loop slow down when rate limited
-  }
-});
-every(pollAttempts);
+followEvents();

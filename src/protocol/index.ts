@@ -5,3 +5,4 @@ export * from './gateway.js';
 export * from './engagement.js';
 export * from './socket.js';
 export * from './page-api.js';
+export * from './events.js';

@@ -72,4 +72,25 @@ export const MIGRATIONS: readonly string[] = [
     changed_at      INTEGER NOT NULL
   );
   `,
+  `
+  -- The webhook outbox: one row per event still to be delivered, in order per
+  -- visit (lane). next_at is when it is due, pushed forward as a lease while
+  -- an attempt is in flight, so a crashed sender's claim simply runs out.
+  CREATE TABLE webhook_deliveries (
+    seq        INTEGER PRIMARY KEY REFERENCES events(seq),
+    lane       TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'waiting',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    INTEGER NOT NULL,
+    last_error TEXT
+  );
+  CREATE INDEX webhook_waiting ON webhook_deliveries(lane, seq) WHERE state = 'waiting';
+  CREATE INDEX webhook_due ON webhook_deliveries(next_at) WHERE state = 'waiting';
+
+  -- How far the events table has been moved into the outbox (one row).
+  CREATE TABLE webhook_cursor (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL
+  );
+  `,
 ];

@@ -7,16 +7,26 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { Engagement, EngagementState, IxnProfile, PageInfo, PageUpdate } from '../../protocol/index.js';
+import type {
+  BeckonEvent,
+  Engagement,
+  EngagementState,
+  EventType,
+  IxnProfile,
+  PageInfo,
+  PageUpdate,
+} from '../../protocol/index.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   BeckonStore,
   CreateResult,
   DueDeadline,
+  EventFilter,
   LiveVisit,
   PageRecord,
   TransitionRequest,
   VisitRecord,
+  WebhookDelivery,
 } from './store.js';
 
 const ACTIVE_STATES = `('pending','delivered')`;
@@ -62,7 +72,35 @@ interface PageRow {
   closed_at: number | null;
 }
 
+interface EventRow {
+  seq: number;
+  id: string;
+  type: EventType;
+  at: number;
+  visit_id: string | null;
+  interaction_id: string | null;
+  page_id: string | null;
+  body: string;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The event as sent; columns win over the body, and fields missing from older bodies read as null. */
+function toEvent(row: EventRow): BeckonEvent {
+  const body = JSON.parse(row.body) as Partial<BeckonEvent>;
+  return {
+    id: row.id,
+    seq: row.seq,
+    type: row.type,
+    at: iso(row.at),
+    interactionId: row.interaction_id,
+    visitId: row.visit_id,
+    pageId: row.page_id,
+    channel: body.channel ?? null,
+    reason: body.reason ?? null,
+    userData: body.userData ?? {},
+  };
+}
 
 function toEngagement(row: EngagementRow): Engagement {
   return {
@@ -219,6 +257,69 @@ export function openSqliteStore(file: string): BeckonStore {
       `INSERT INTO events (id, type, at, visit_id, interaction_id, page_id, body)
        VALUES (@id, @type, @at, @visitId, @interactionId, @pageId, @body)`,
     ),
+    lastEventSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM events`),
+    eventsAfter: db.prepare<{ after: number; types: string | null; limit: number }, EventRow>(
+      `SELECT * FROM events WHERE seq > @after
+         AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+       ORDER BY seq LIMIT @limit`,
+    ),
+    // A separate statement so that the (visit_id, seq) index serves it.
+    visitEventsAfter: db.prepare<{ after: number; types: string | null; visitId: string; limit: number }, EventRow>(
+      `SELECT * FROM events WHERE visit_id = @visitId AND seq > @after
+         AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+       ORDER BY seq LIMIT @limit`,
+    ),
+    webhookCursor: db.prepare<[], { seq: number }>(`SELECT seq FROM webhook_cursor WHERE id = 1`),
+    setWebhookCursor: db.prepare(
+      `INSERT INTO webhook_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`,
+    ),
+    scanEvents: db.prepare<[number, number], { upto: number | null; scanned: number }>(
+      `SELECT max(seq) AS upto, count(*) AS scanned FROM (SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT ?)`,
+    ),
+    queueWebhooks: db.prepare(
+      `INSERT INTO webhook_deliveries (seq, lane, next_at)
+       SELECT seq, coalesce(visit_id, interaction_id, ''), @now FROM events
+       WHERE seq > @from AND seq <= @upto AND at >= @oldest
+         AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+       ON CONFLICT DO NOTHING`,
+    ),
+    // Only the oldest waiting delivery of each lane may go: that keeps a visit's events in order.
+    dueWebhooks: db.prepare<{ now: number; limit: number }, EventRow & { attempts: number }>(
+      `SELECT d.attempts, e.* FROM
+         (SELECT lane, min(seq) AS seq FROM webhook_deliveries WHERE state = 'waiting' GROUP BY lane) AS head
+       JOIN webhook_deliveries AS d ON d.seq = head.seq
+       JOIN events AS e ON e.seq = d.seq
+       WHERE d.next_at <= @now ORDER BY d.seq LIMIT @limit`,
+    ),
+    nextWebhookAt: db.prepare<[], { t: number | null }>(
+      `SELECT min(d.next_at) AS t FROM
+         (SELECT lane, min(seq) AS seq FROM webhook_deliveries WHERE state = 'waiting' GROUP BY lane) AS head
+       JOIN webhook_deliveries AS d ON d.seq = head.seq`,
+    ),
+    leaseWebhook: db.prepare(`UPDATE webhook_deliveries SET next_at = ? WHERE seq = ?`),
+    webhookDelivered: db.prepare(`DELETE FROM webhook_deliveries WHERE seq = ?`),
+    webhookFailed: db.prepare(
+      `UPDATE webhook_deliveries SET attempts = @attempts, last_error = @error,
+         next_at = coalesce(@retryAt, next_at),
+         state = CASE WHEN @retryAt IS NULL THEN 'failed' ELSE 'waiting' END
+       WHERE seq = @seq`,
+    ),
+    webhookBacklog: db.prepare<[], { state: string; n: number }>(
+      `SELECT state, count(*) AS n FROM webhook_deliveries GROUP BY state`,
+    ),
+  };
+
+  // Set when a transaction writes an event; listeners are told once it has committed.
+  let eventsRecorded = false;
+  const eventListeners = new Set<() => void>();
+  const notifyEventListeners = () => {
+    for (const listener of eventListeners) {
+      try {
+        listener();
+      } catch {
+        // a listener's failure must not undo or fail the change that was committed
+      }
+    }
   };
 
   /** Writes one event to the outbox; always called inside the transaction of the change it reports. */
@@ -235,7 +336,19 @@ export function openSqliteStore(file: string): BeckonStore {
     },
   ): void {
     const id = randomUUID();
-    const body = { id, type, at: iso(at), ...fields };
+    // Every event has every field, so a receiver reads them all the same way.
+    const body = {
+      id,
+      type,
+      at: iso(at),
+      interactionId: fields.interactionId ?? null,
+      visitId: fields.visitId ?? null,
+      pageId: fields.pageId ?? null,
+      channel: fields.channel ?? null,
+      reason: fields.reason ?? null,
+      userData: fields.userData ?? {},
+    };
+    eventsRecorded = true;
     stmt.insertEvent.run({
       id,
       type,
@@ -448,7 +561,49 @@ export function openSqliteStore(file: string): BeckonStore {
     return declined;
   });
 
-  const immediate = <A extends unknown[], R>(fn: { immediate: (...args: A) => R }) => fn.immediate.bind(fn);
+  const queueWebhookEvents = db.transaction(
+    (types: readonly EventType[] | null, now: number, maxAgeMs: number, limit: number): number => {
+      const cursor = stmt.webhookCursor.get();
+      if (!cursor) {
+        // Webhooks were just turned on: start with what happens from now on, not the whole history.
+        stmt.setWebhookCursor.run(stmt.lastEventSeq.get()?.seq ?? 0);
+        return 0;
+      }
+      const { upto, scanned } = stmt.scanEvents.get(cursor.seq, limit)!;
+      if (upto === null || scanned === 0) return 0;
+      stmt.queueWebhooks.run({
+        from: cursor.seq,
+        upto,
+        oldest: now - maxAgeMs,
+        now,
+        types: types === null ? null : JSON.stringify(types),
+      });
+      stmt.setWebhookCursor.run(upto);
+      return scanned;
+    },
+  );
+
+  const claimWebhookDeliveries = db.transaction((now: number, leaseUntil: number, limit: number): WebhookDelivery[] =>
+    stmt.dueWebhooks.all({ now, limit }).map((row) => {
+      stmt.leaseWebhook.run(leaseUntil, row.seq);
+      return { event: toEvent(row), attempts: row.attempts };
+    }),
+  );
+
+  /** Runs a transaction as IMMEDIATE, then tells event listeners if it wrote events. */
+  const immediate =
+    <A extends unknown[], R>(fn: { immediate: (...args: A) => R }) =>
+    (...args: A): R => {
+      try {
+        return fn.immediate(...args);
+      } finally {
+        // A rolled-back write may have set the flag too; a needless read is harmless.
+        if (eventsRecorded) {
+          eventsRecorded = false;
+          notifyEventListeners();
+        }
+      }
+    };
   const createAttemptTx = immediate(createAttempt);
   const createTombstoneTx = immediate(createTombstone);
   const transitionTx = immediate(transition);
@@ -459,6 +614,8 @@ export function openSqliteStore(file: string): BeckonStore {
   const closeAllPagesTx = immediate(closeAllPages);
   const updatePageTx = immediate(updatePage);
   const setOptOutTx = immediate(setOptOut);
+  const queueWebhookEventsTx = immediate(queueWebhookEvents);
+  const claimWebhookDeliveriesTx = immediate(claimWebhookDeliveries);
 
   return {
     async startVisit(visit, now) {
@@ -548,6 +705,40 @@ export function openSqliteStore(file: string): BeckonStore {
     },
     async counts() {
       return stmt.counts.get()!;
+    },
+    onEvents(listener) {
+      eventListeners.add(listener);
+      return () => eventListeners.delete(listener);
+    },
+    async lastEventSeq() {
+      return stmt.lastEventSeq.get()?.seq ?? 0;
+    },
+    async eventsAfter(afterSeq, filter: EventFilter, limit) {
+      const types = filter.types === null ? null : JSON.stringify(filter.types);
+      const rows =
+        filter.visitId === null
+          ? stmt.eventsAfter.all({ after: afterSeq, types, limit })
+          : stmt.visitEventsAfter.all({ after: afterSeq, types, visitId: filter.visitId, limit });
+      return rows.map(toEvent);
+    },
+    async queueWebhookEvents({ types, now, maxAgeMs, limit }) {
+      return queueWebhookEventsTx(types, now, maxAgeMs, limit);
+    },
+    async claimWebhookDeliveries(now, leaseUntil, limit) {
+      return claimWebhookDeliveriesTx(now, leaseUntil, limit);
+    },
+    async webhookDelivered(seq) {
+      stmt.webhookDelivered.run(seq);
+    },
+    async webhookAttemptFailed(seq, attempts, retryAt, error) {
+      stmt.webhookFailed.run({ seq, attempts, retryAt, error: error.slice(0, 500) });
+    },
+    async nextWebhookAt() {
+      return stmt.nextWebhookAt.get()?.t ?? null;
+    },
+    async webhookBacklog() {
+      const counts = Object.fromEntries(stmt.webhookBacklog.all().map((row) => [row.state, row.n]));
+      return { waiting: counts.waiting ?? 0, failed: counts.failed ?? 0 };
     },
     async ping() {
       try {

@@ -6,7 +6,15 @@
  *
  * The interface is async so that a Redis implementation can sit behind it.
  */
-import type { Engagement, EngagementState, IxnProfile, PageInfo, PageUpdate } from '../../protocol/index.js';
+import type {
+  BeckonEvent,
+  Engagement,
+  EngagementState,
+  EventType,
+  IxnProfile,
+  PageInfo,
+  PageUpdate,
+} from '../../protocol/index.js';
 
 export interface VisitRecord {
   visitId: string;
@@ -65,6 +73,25 @@ export type DueDeadline =
   | { kind: 'timeout'; interactionId: string }
   | { kind: 'end-visit'; visitId: string };
 
+/** Which events a reader wants; null means any. */
+export interface EventFilter {
+  types: readonly EventType[] | null;
+  visitId: string | null;
+}
+
+/** An event waiting in the webhook outbox, claimed for one delivery attempt. */
+export interface WebhookDelivery {
+  event: BeckonEvent;
+  /** Attempts already made before this one. */
+  attempts: number;
+}
+
+/** Where the webhook outbox stands: deliveries waiting (or retrying), and those given up on. */
+export interface WebhookBacklog {
+  waiting: number;
+  failed: number;
+}
+
 export interface BeckonStore {
   // ── visits and pages ──
   /** Starts a visit (records `visit.started`). */
@@ -113,6 +140,36 @@ export interface BeckonStore {
 
   /** How many visits are live and how many of their pages are open (for metrics). */
   counts(): Promise<{ liveVisits: number; openPages: number }>;
+
+  // ── events (the outbox written with every change) ──
+  /** Calls `listener` after each committed change that recorded events; returns the unsubscribe. */
+  onEvents(listener: () => void): () => void;
+  /** The `seq` of the newest event, 0 when there is none. */
+  lastEventSeq(): Promise<number>;
+  /** Up to `limit` events with `seq` greater than `afterSeq` that pass `filter`, oldest first. */
+  eventsAfter(afterSeq: number, filter: EventFilter, limit: number): Promise<BeckonEvent[]>;
+
+  // ── webhook outbox ──
+  /**
+   * Moves newly recorded events of `types` (null: all) into the webhook outbox,
+   * at most `limit` events scanned; returns how many were scanned (0: caught up).
+   * The first call ever starts at the newest event, so turning webhooks on does
+   * not replay history. Events older than `maxAgeMs` are skipped.
+   */
+  queueWebhookEvents(options: { types: readonly EventType[] | null; now: number; maxAgeMs: number; limit: number }): Promise<number>;
+  /**
+   * Claims up to `limit` deliveries that are due, only the oldest waiting one of
+   * each visit (so a visit's events go out in order), and leases each until
+   * `leaseUntil` so that no other claim takes it meanwhile.
+   */
+  claimWebhookDeliveries(now: number, leaseUntil: number, limit: number): Promise<WebhookDelivery[]>;
+  /** The receiver took it: drop it from the outbox. */
+  webhookDelivered(seq: number): Promise<void>;
+  /** The attempt failed: retry at `retryAt`, or give up when null (kept as failed). */
+  webhookAttemptFailed(seq: number, attempts: number, retryAt: number | null, error: string): Promise<void>;
+  /** When the next waiting delivery is due, or null when none waits. */
+  nextWebhookAt(): Promise<number | null>;
+  webhookBacklog(): Promise<WebhookBacklog>;
 
   /** Whether the store answers (for /readyz and 503s). */
   ping(): Promise<boolean>;
