@@ -1,6 +1,6 @@
 /**
- * `window.Beckon`, the page API for sites that draw their own UI or pass the
- * visitor's ids to their own backend.
+ * `window.Beckon`, the page API for sites that draw their own UI, pass the
+ * visitor's ids to their own backend, or offer "don't invite me again".
  */
 import type { BeckonApi } from '../protocol/page-api.js';
 
@@ -17,5 +17,8 @@ export function pageApi(target: BeckonApi): BeckonApi {
     getIDs: () => target.getIDs(),
     accept: (channel: string) => target.accept(channel),
     decline: () => target.decline(),
+    optOut: () => target.optOut(),
+    optIn: () => target.optIn(),
+    isOptedOut: () => target.isOptedOut(),
   });
 }
