@@ -4,13 +4,6 @@
  */
 import type { BeckonApi } from '../protocol/page-api.js';
 
-declare global {
-  interface Window {
-    /** Set by the widget script as soon as it runs (before the ids are known). */
-    Beckon?: BeckonApi;
-  }
-}
-
 /** A frozen `window.Beckon` that forwards to `target` and hides the rest of the element. */
 export function pageApi(target: BeckonApi): BeckonApi {
   return Object.freeze({
