@@ -3,61 +3,16 @@
  * `node dist/server/main.js`, on port 0 with its own SQLite file) and a
  * small caller for its REST API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test as base, expect, type Page } from '@playwright/test';
+import { startBeckonProcess, type BeckonProcess } from '../test/process.js';
 
-export interface BeckonProcess {
-  url: string;
-  child: ChildProcess;
-}
+export { startBeckonProcess, type BeckonProcess };
 
 export interface Caller {
   engage(profile: Record<string, unknown>): Promise<{ status: number; body: any }>;
   noengage(cancel: Record<string, unknown>): Promise<{ status: number; body: any }>;
   status(interactionId: string): Promise<{ status: number; body: any }>;
   post(path: string, body: string, contentType: string): Promise<{ status: number; body: any; type: string }>;
-}
-
-/** Starts the built server and resolves once it logs the URL it listens on. */
-export async function startBeckonProcess(env: Record<string, string> = {}): Promise<BeckonProcess & { stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'beckon-e2e-'));
-  const child = spawn(process.execPath, ['dist/server/main.js'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', BECKON_DB: join(dir, 'beckon.db'), LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Beckon did not start: ${stderr}`)), 15_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line);
-        if (entry.url) {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`Beckon exited with ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 export function callerFor(url: string): Caller {
@@ -94,7 +49,7 @@ export const test = base.extend<{ caller: Caller }, { beckon: BeckonProcess }>({
     async ({}, use) => {
       const server = await startBeckonProcess();
       await use(server);
-      await server.stop();
+      await server.stop('SIGTERM');
     },
     { scope: 'worker' },
   ],

@@ -237,6 +237,16 @@ describe('deadlines held by the server', () => {
     expect(await stateOf(id)).toBe('timed_out');
   });
 
+  it('times out a shown invitation whose page closed and no other page opened', async () => {
+    const page = await open();
+    const id = nextId();
+    await server.engage({ interactionId: id, visitId: page.session.visitId, timeoutSeconds: 5 });
+    await page.next('invitation:start');
+    await page.shown(id);
+    page.close();
+    await eventually(async () => expect(await stateOf(id)).toBe('timed_out'), 9000);
+  });
+
   it('expires an attempt no page showed within expirationSeconds', async () => {
     const page = await open();
     page.close();

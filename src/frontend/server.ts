@@ -161,7 +161,11 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
         // A reconnect of the same page may already have joined: then the page is still open.
         const stillThere = await io.in(pageRoom(pageId)).fetchSockets();
         if (stillThere.length > 0) return;
-        if (await store.closePage(pageId, now())) await place(visitId);
+        if (await store.closePage(pageId, now())) {
+          // The visit may now be idle: its end is a new deadline to wait for.
+          lifecycle.onDeadlinesChanged();
+          await place(visitId);
+        }
       });
     });
   });

@@ -134,7 +134,9 @@ export function openSqliteStore(file: string): BeckonStore {
     ),
     getPage: db.prepare<[string], PageRow>(`SELECT * FROM pages WHERE page_id = ?`),
     openPages: db.prepare<[string], PageRow>(
-      `SELECT * FROM pages WHERE visit_id = ? AND closed_at IS NULL ORDER BY active_at DESC, connected_at DESC`,
+      // The page the visitor is looking at first, then the one they looked at last.
+      `SELECT * FROM pages WHERE visit_id = ? AND closed_at IS NULL
+       ORDER BY (visible AND focused) DESC, visible DESC, active_at DESC, connected_at DESC`,
     ),
     countOpenPages: db.prepare<[string], { n: number }>(
       `SELECT count(*) AS n FROM pages WHERE visit_id = ? AND closed_at IS NULL`,

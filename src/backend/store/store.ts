@@ -76,6 +76,7 @@ export interface BeckonStore {
   /** Closes a page (records `page.left`); returns false if it was not open. */
   closePage(pageId: string, now: number): Promise<boolean>;
   getPage(pageId: string): Promise<PageRecord | null>;
+  /** Open pages of a visit, the one the visitor is most likely looking at first. */
   openPages(visitId: string): Promise<PageRecord[]>;
   liveVisits(): Promise<LiveVisit[]>;
   /** Ends a visit (records `visit.ended`); returns false if it had already ended. */
