@@ -1,10 +1,58 @@
 import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+import { engage, engagement, noengage } from './src/widget/test/commands.js';
+
+/** Debian's Chromium: Playwright cannot download its own browser here (same as playwright.config.ts). */
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium';
 
 export default defineConfig({
   test: {
-    // Unit tests sit next to the code; server tests start real servers on port 0.
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Artifacts of failed runs go with Playwright's, never into the source tree.
+    attachmentsDir: 'test-results/vitest-attachments',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          // Unit tests sit next to the code; server tests start real servers on port 0.
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['src/**/*.browser.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          // Component tests draw <beckon-invite> in a real Chromium, connected to a real Beckon.
+          include: ['src/widget/**/*.browser.test.ts'],
+          globalSetup: ['src/widget/test/beckon-server.setup.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({
+              launchOptions: {
+                executablePath,
+                args: [
+                  '--no-sandbox',
+                  '--disable-gpu',
+                  '--disable-dev-shm-usage',
+                  '--disable-quic',
+                  '--no-first-run',
+                  '--disable-background-networking',
+                  '--disable-component-update',
+                  '--disable-sync',
+                ],
+              },
+            }),
+            instances: [{ browser: 'chromium' }],
+            // Failure screenshots with the other test artifacts, not beside the sources.
+            screenshotDirectory: 'test-results/vitest-browser',
+            commands: { engage, noengage, engagement },
+          },
+        },
+      },
+    ],
   },
 });

@@ -20,6 +20,12 @@ export interface BeckonApi {
   accept(channel: string): Promise<void>;
   /** Declines the current invitation. */
   decline(): Promise<void>;
+  /** "Don't show invitations again" for this browser: declines what is in progress; engage then answers VISITOR_OPTED_OUT. */
+  optOut(): Promise<void>;
+  /** Undoes `optOut()`: this browser may be invited again. */
+  optIn(): Promise<void>;
+  /** Resolves, once the server has answered, with whether this browser opted out (kept current across tabs). */
+  isOptedOut(): Promise<boolean>;
 }
 
 /** The `detail` of each `beckon:*` DOM event. */

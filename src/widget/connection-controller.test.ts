@@ -1,18 +1,17 @@
 /**
- * The connection controller against a real socket.io server on port 0, with
- * just enough browser globals stubbed to run in Node: no element is drawn.
+ * The connection controller against the real Beckon server (port 0, its own
+ * SQLite file), in Node: only the browser globals the controller reads
+ * (document, location, navigator, localStorage) are provided, and nothing is
+ * drawn. What the server learned is read back through its REST API.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server, type Socket } from 'socket.io';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReactiveControllerHost } from 'lit';
-import type { ClientToServerEvents, HandshakeAuth, PageUpdate, ServerToClientEvents, Session } from '../protocol/socket.js';
+import type { InvitationOffer, OptMessage, Session, Withdrawal } from '../protocol/socket.js';
+import { startServer, type TestServer } from '../../test/support.js';
 import { ConnectionController, VISIT_TOKEN_KEY } from './connection-controller.js';
 
-type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
-
-class FakeDocument extends EventTarget {
+/** The part of `document` the controller reads, with presence the test can change. */
+class PageDocument extends EventTarget {
   title = 'Checkout';
   visibilityState: DocumentVisibilityState = 'visible';
   baseURI = 'https://shop.example/checkout';
@@ -22,27 +21,22 @@ class FakeDocument extends EventTarget {
   }
 }
 
-function until<T>(find: () => T | undefined, ms = 5000): Promise<T> {
+function until<T>(find: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
   return vi.waitFor(
-    () => {
-      const found = find();
+    async () => {
+      const found = await find();
       if (found === undefined) throw new Error('not yet');
       return found;
     },
-    { timeout: ms, interval: 10 },
+    { timeout: ms, interval: 20 },
   );
 }
 
-describe('ConnectionController', () => {
-  let http: HttpServer;
-  let io: Server<ClientToServerEvents, ServerToClientEvents>;
-  let url: string;
-  let doc: FakeDocument;
+describe('ConnectionController against the real server', () => {
+  let server: TestServer;
+  let doc: PageDocument;
   let storage: Map<string, string>;
-  const handshakes: HandshakeAuth[] = [];
-  const updates: PageUpdate[] = [];
-  let connected: ServerSocket[] = [];
-  let sessions = 0;
+  const controllers: ConnectionController[] = [];
 
   const host: ReactiveControllerHost = {
     addController: () => undefined,
@@ -52,11 +46,8 @@ describe('ConnectionController', () => {
   };
 
   beforeEach(async () => {
-    handshakes.length = 0;
-    updates.length = 0;
-    connected = [];
-    sessions = 0;
-    doc = new FakeDocument();
+    server = await startServer();
+    doc = new PageDocument();
     storage = new Map();
     vi.stubGlobal('document', doc);
     vi.stubGlobal('window', new EventTarget());
@@ -66,127 +57,150 @@ describe('ConnectionController', () => {
       getItem: (key: string) => storage.get(key) ?? null,
       setItem: (key: string, value: string) => void storage.set(key, value),
     });
-
-    http = createServer();
-    io = new Server(http);
-    io.on('connection', (socket: ServerSocket) => {
-      handshakes.push(socket.handshake.auth as HandshakeAuth);
-      connected.push(socket);
-      socket.on('page:update', (update) => updates.push(update));
-      socket.on('invitation:answer', (answer, ack) =>
-        ack?.(answer.outcome === 'accepted' ? { ok: true, state: 'accepted' } : { ok: false, code: 'ALREADY_SETTLED', message: 'settled' }),
-      );
-      sessions += 1;
-      const session: Session = {
-        optedOut: false,
-        globalVisitId: 'g1',
-        visitId: 'v1',
-        pageId: 'p1',
-        visitToken: `visit-token-${sessions}`,
-        pageToken: 'page-token-1',
-        invitation: null,
-      };
-      socket.emit('session', session);
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
 
   afterEach(async () => {
-    await io.close();
+    for (const controller of controllers.splice(0)) controller.hostDisconnected();
+    await server.close();
     vi.unstubAllGlobals();
   });
 
-  function connect(received: Session[] = []) {
-    const controller = new ConnectionController(host, {
-      server: () => url,
-      session: (session) => received.push(session),
-      start: () => undefined,
-      withdraw: () => undefined,
-    });
-    controller.hostConnected();
-    return controller;
+  interface Heard {
+    sessions: Session[];
+    offers: InvitationOffer[];
+    withdrawals: Withdrawal[];
+    opts: OptMessage[];
   }
 
-  it('sends the page in the handshake, then keeps the tokens the session gives', async () => {
-    const received: Session[] = [];
-    const controller = connect(received);
-    await until(() => received[0]);
-    expect(handshakes[0]).toEqual({
-      page: {
-        url: 'https://shop.example/checkout?step=2',
-        title: 'Checkout',
-        visible: true,
-        focused: true,
-        locale: 'fr-CA',
-      },
+  function connect(): { controller: ConnectionController; heard: Heard } {
+    const heard: Heard = { sessions: [], offers: [], withdrawals: [], opts: [] };
+    const controller = new ConnectionController(host, {
+      server: () => server.url,
+      session: (session) => heard.sessions.push(session),
+      start: (offer) => heard.offers.push(offer),
+      withdraw: (withdrawal) => heard.withdrawals.push(withdrawal),
+      opt: (opt) => heard.opts.push(opt),
     });
-    expect(storage.get(VISIT_TOKEN_KEY)).toBe('visit-token-1');
-    controller.hostDisconnected();
+    controller.hostConnected();
+    controllers.push(controller);
+    return { controller, heard };
+  }
+
+  /** The page as the server's visits endpoint lists it. */
+  async function listedPage(pageId: string): Promise<any> {
+    const { body } = await server.get('/backend/data/visits');
+    for (const visit of body.visits) {
+      const page = visit.pages.find((p: any) => p.pageId === pageId);
+      if (page) return page;
+    }
+    return undefined;
+  }
+
+  it('tells the server about the page in the handshake, then keeps the visit token it gives', async () => {
+    const { heard } = connect();
+    const session = await until(() => heard.sessions[0]);
+    expect(session.optedOut).toBe(false);
+    expect(await listedPage(session.pageId)).toMatchObject({
+      url: 'https://shop.example/checkout?step=2',
+      title: 'Checkout',
+      visible: true,
+      focused: true,
+      locale: 'fr-CA',
+    });
+    expect(storage.get(VISIT_TOKEN_KEY)).toBe(session.visitToken);
   });
 
-  it('resumes the same visit and page on reconnect, with the latest tokens', async () => {
-    const received: Session[] = [];
-    const controller = connect(received);
-    await until(() => received[0]);
+  it('resumes the same visit and page after the transport drops', async () => {
+    const { heard } = connect();
+    const first = await until(() => heard.sessions[0]);
     // A dropped transport, not a refusal: socket.io reconnects by itself.
-    connected[0]?.conn.close();
-    await until(() => received[1]);
-    expect(handshakes[1]).toMatchObject({ visitToken: 'visit-token-1', pageToken: 'page-token-1' });
-    expect(storage.get(VISIT_TOKEN_KEY)).toBe('visit-token-2');
-    controller.hostDisconnected();
+    for (const socket of server.beckon.io.sockets.sockets.values()) socket.conn.close();
+    const second = await until(() => heard.sessions[1]);
+    expect(second).toMatchObject({ globalVisitId: first.globalVisitId, visitId: first.visitId, pageId: first.pageId });
   });
 
-  it('cuts what the strict server schema would refuse', async () => {
+  it('a second page load of the same browser joins the visit with a new page', async () => {
+    const { heard } = connect();
+    const first = await until(() => heard.sessions[0]);
+    const { heard: next } = connect();
+    const second = await until(() => next.sessions[0]);
+    expect(second.visitId).toBe(first.visitId);
+    expect(second.pageId).not.toBe(first.pageId);
+  });
+
+  it('cuts what the strict server schema would refuse, so the page still connects', async () => {
     doc.title = 'x'.repeat(400);
     vi.stubGlobal('location', { href: `https://shop.example/${'y'.repeat(3000)}` });
     storage.set(VISIT_TOKEN_KEY, 'z'.repeat(600));
-    const received: Session[] = [];
-    const controller = connect(received);
-    await until(() => received[0]);
-    expect(handshakes[0]?.page.title).toHaveLength(300);
-    expect(handshakes[0]?.page.url).toHaveLength(2048);
-    expect(handshakes[0]?.visitToken).toBeUndefined();
-    controller.hostDisconnected();
+    const { heard } = connect();
+    const session = await until(() => heard.sessions[0]);
+    const page = await listedPage(session.pageId);
+    expect(page.title).toHaveLength(300);
+    expect(page.url).toHaveLength(2048);
   });
 
-  it('reports presence when visibility or focus changes, and only then', async () => {
-    const received: Session[] = [];
-    const controller = connect(received);
-    await until(() => received[0]);
+  it('reports presence when visibility or focus changes', async () => {
+    const { heard } = connect();
+    const session = await until(() => heard.sessions[0]);
     doc.visibilityState = 'hidden';
     doc.focused = false;
     doc.dispatchEvent(new Event('visibilitychange'));
-    await until(() => updates[0]);
-    expect(updates[0]).toEqual({ visible: false, focused: false });
-    window.dispatchEvent(new Event('blur'));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(updates).toHaveLength(1);
-    controller.hostDisconnected();
+    await until(async () => {
+      const page = await listedPage(session.pageId);
+      return page && !page.visible && !page.focused ? page : undefined;
+    });
   });
 
-  it("resolves answers with the server's verdict", async () => {
-    const received: Session[] = [];
-    const controller = connect(received);
-    await until(() => received[0]);
-    await expect(controller.answer({ interactionId: 'i1', outcome: 'accepted', channel: 'chat' })).resolves.toEqual({
+  it('hears invitations and answers them; the server records the outcome', async () => {
+    const { controller, heard } = connect();
+    const { visitId } = await until(() => heard.sessions[0]);
+    await server.engage({ interactionId: 'ctl-1', visitId, channels: ['chat', 'callback'] });
+    const offer = await until(() => heard.offers[0]);
+    expect(offer).toMatchObject({ interactionId: 'ctl-1', channels: ['chat', 'callback'] });
+    controller.shown('ctl-1');
+    await until(async () => ((await server.status('ctl-1')).body.state === 'delivered' ? true : undefined));
+    await expect(controller.answer({ interactionId: 'ctl-1', outcome: 'accepted', channel: 'chat' })).resolves.toEqual({
       ok: true,
       state: 'accepted',
     });
-    await expect(controller.answer({ interactionId: 'i1', outcome: 'declined' })).resolves.toMatchObject({
+    expect((await server.status('ctl-1')).body).toMatchObject({ state: 'accepted', channel: 'chat' });
+    await expect(controller.answer({ interactionId: 'ctl-1', outcome: 'declined' })).resolves.toMatchObject({
       ok: false,
       code: 'ALREADY_SETTLED',
     });
-    controller.hostDisconnected();
+  });
+
+  it('hears a withdrawal when the caller cancels', async () => {
+    const { controller, heard } = connect();
+    const { visitId } = await until(() => heard.sessions[0]);
+    await server.engage({ interactionId: 'ctl-2', visitId });
+    await until(() => heard.offers[0]);
+    controller.shown('ctl-2');
+    await server.noengage({ interactionId: 'ctl-2' });
+    expect(await until(() => heard.withdrawals[0])).toEqual({ interactionId: 'ctl-2', state: 'cancelled' });
+  });
+
+  it('opts out for the browser: engage is refused, other tabs hear it, a new page learns it', async () => {
+    const { controller, heard } = connect();
+    const { visitId } = await until(() => heard.sessions[0]);
+    const { heard: otherTab } = connect();
+    await until(() => otherTab.sessions[0]);
+    await expect(controller.opt({ optedOut: true })).resolves.toEqual({ ok: true, optedOut: true });
+    expect(await until(() => otherTab.opts[0])).toEqual({ optedOut: true });
+    const refused = await server.engage({ interactionId: 'ctl-3', visitId });
+    expect(refused.body).toMatchObject({ status: 'FAULT', code: 'VISITOR_OPTED_OUT' });
+    const { heard: later } = connect();
+    expect((await until(() => later.sessions[0])).optedOut).toBe(true);
+    await expect(controller.opt({ optedOut: false })).resolves.toEqual({ ok: true, optedOut: false });
+    expect((await server.engage({ interactionId: 'ctl-4', visitId })).body).toMatchObject({ status: 'OK' });
   });
 
   it('closes the socket when the host leaves the document', async () => {
-    const received: Session[] = [];
-    const controller = connect(received);
-    await until(() => received[0]);
-    const gone = new Promise((resolve) => connected[0]?.on('disconnect', resolve));
+    const { controller, heard } = connect();
+    const session = await until(() => heard.sessions[0]);
     controller.hostDisconnected();
-    await expect(gone).resolves.toBe('client namespace disconnect');
-    await expect(controller.answer({ interactionId: 'i1', outcome: 'declined' })).rejects.toThrow(/not connected/);
+    // The server closes the page once its socket is gone.
+    await until(async () => ((await listedPage(session.pageId)) === undefined ? true : undefined));
+    await expect(controller.answer({ interactionId: 'x', outcome: 'declined' })).rejects.toThrow(/not connected/);
   });
 });

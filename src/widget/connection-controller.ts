@@ -10,6 +10,8 @@ import type {
   ClientToServerEvents,
   HandshakeAuth,
   InvitationOffer,
+  OptAck,
+  OptMessage,
   PageAck,
   PageInfo,
   PageUpdate,
@@ -37,6 +39,8 @@ export interface ConnectionListener {
   session(session: Session): void;
   start(offer: InvitationOffer): void;
   withdraw(withdrawal: Withdrawal): void;
+  /** Another tab of this browser opted out or back in. */
+  opt(opt: OptMessage): void;
 }
 
 export interface ConnectionOptions extends ConnectionListener {
@@ -143,19 +147,29 @@ export class ConnectionController implements ReactiveController {
    * the promise gives up after ANSWER_TIMEOUT_MS so a caller never waits forever.
    */
   answer(answer: AnswerMessage): Promise<PageAck> {
+    return this.#ask(SOCKET_EVENTS.answer, answer);
+  }
+
+  /** Records the visitor's opt-out (or opt-in) for this browser; settles like `answer`. */
+  opt(opt: OptMessage): Promise<OptAck> {
+    return this.#ask(SOCKET_EVENTS.opt, opt);
+  }
+
+  #ask<E extends typeof SOCKET_EVENTS.answer | typeof SOCKET_EVENTS.opt>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0]> {
     return new Promise((resolve, reject) => {
       const socket = this.#socket;
       if (!socket) {
         reject(new Error('Beckon: not connected'));
         return;
       }
-      const timer = setTimeout(
-        () => reject(new Error('Beckon: the server has not confirmed the answer yet')),
-        ANSWER_TIMEOUT_MS,
-      );
-      socket.emit(SOCKET_EVENTS.answer, answer, (ack) => {
+      const timer = setTimeout(() => reject(new Error('Beckon: the server has not confirmed yet')), ANSWER_TIMEOUT_MS);
+      // One emit signature per event; the union of both is what socket.io's types cannot narrow.
+      (socket.emit as (e: string, p: unknown, ack: (result: never) => void) => void)(event, payload, (result) => {
         clearTimeout(timer);
-        resolve(ack);
+        resolve(result);
       });
     });
   }
@@ -203,6 +217,9 @@ export class ConnectionController implements ReactiveController {
     });
     socket.on(SOCKET_EVENTS.withdraw, (withdrawal) => {
       if (typeof withdrawal?.interactionId === 'string') this.#options.withdraw(withdrawal);
+    });
+    socket.on(SOCKET_EVENTS.opt, (opt) => {
+      if (typeof opt?.optedOut === 'boolean') this.#options.opt(opt);
     });
     // socket.io retries network failures by itself, but not a refusal by the
     // server (middleware error, or a disconnect the server asked for), which

@@ -1,15 +1,8 @@
 /**
- * `window.Beckon`, the page API for sites that draw their own UI or pass the
- * visitor's ids to their own backend.
+ * `window.Beckon`, the page API for sites that draw their own UI, pass the
+ * visitor's ids to their own backend, or offer "don't invite me again".
  */
 import type { BeckonApi } from '../protocol/page-api.js';
-
-declare global {
-  interface Window {
-    /** Set by the widget script as soon as it runs (before the ids are known). */
-    Beckon?: BeckonApi;
-  }
-}
 
 /** A frozen `window.Beckon` that forwards to `target` and hides the rest of the element. */
 export function pageApi(target: BeckonApi): BeckonApi {
@@ -17,5 +10,8 @@ export function pageApi(target: BeckonApi): BeckonApi {
     getIDs: () => target.getIDs(),
     accept: (channel: string) => target.accept(channel),
     decline: () => target.decline(),
+    optOut: () => target.optOut(),
+    optIn: () => target.optIn(),
+    isOptedOut: () => target.isOptedOut(),
   });
 }

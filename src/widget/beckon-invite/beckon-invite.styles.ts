@@ -6,11 +6,20 @@ import { css } from 'lit';
  * Every colour default passes WCAG AA on the default background: text
  * #1f2937 is 14.7:1, accent #1d4ed8 is 6.7:1 (and white on it the same),
  * the decline button's border #6b7280 is 4.8:1.
+ *
+ * Every themeable value is read through a `--beckon-*` custom property with
+ * its default inline, so a site can restyle the card from outside the shadow
+ * root without any selector of ours.
  */
 export const styles = css`
   /* The host takes no space, so mounting the widget never shifts the page's layout. */
   :host {
     display: contents;
+  }
+
+  /* In the page's flow: the site placed the element where the card belongs (and reserves its room). */
+  :host([position='inline']) {
+    display: block;
   }
 
   .card {
@@ -19,15 +28,15 @@ export const styles = css`
     bottom: var(--beckon-offset, 16px);
     z-index: var(--beckon-z-index, 2147483000);
     box-sizing: border-box;
-    width: min(22rem, calc(100vw - 2 * var(--beckon-offset, 16px)));
+    width: min(var(--beckon-width, 22rem), calc(100vw - 2 * var(--beckon-offset, 16px)));
     max-height: calc(100vh - 2 * var(--beckon-offset, 16px));
     overflow: auto;
-    padding: 16px;
+    padding: var(--beckon-spacing, 16px);
     background: var(--beckon-background, #fff);
     color: var(--beckon-text-color, #1f2937);
     border: 1px solid var(--beckon-border-color, #d1d5db);
     border-radius: var(--beckon-radius, 12px);
-    box-shadow: 0 8px 24px rgb(0 0 0 / 0.18);
+    box-shadow: var(--beckon-shadow, 0 8px 24px rgb(0 0 0 / 0.18));
     font: var(--beckon-font, 15px/1.4 system-ui, sans-serif);
     text-align: start;
     overflow-wrap: anywhere;
@@ -43,10 +52,18 @@ export const styles = css`
     left: var(--beckon-offset, 16px);
   }
 
+  :host([position='inline']) .card {
+    position: relative;
+    inset: auto;
+    z-index: auto;
+    width: auto;
+    max-height: none;
+  }
+
   .head {
     display: flex;
     align-items: center;
-    gap: 12px;
+    gap: calc(var(--beckon-spacing, 16px) / 2);
   }
 
   .image {
@@ -65,7 +82,7 @@ export const styles = css`
   }
 
   .message {
-    margin: 8px 0 0;
+    margin: calc(var(--beckon-spacing, 16px) / 2) 0 0;
     /* Callers write plain text; keep their line breaks. */
     white-space: pre-line;
   }
@@ -73,8 +90,8 @@ export const styles = css`
   .actions {
     display: flex;
     flex-wrap: wrap;
-    gap: 8px;
-    margin-top: 16px;
+    gap: calc(var(--beckon-spacing, 16px) / 2);
+    margin-top: var(--beckon-spacing, 16px);
   }
 
   button {
@@ -83,7 +100,7 @@ export const styles = css`
     min-height: 36px;
     padding: 6px 14px;
     border: 1px solid transparent;
-    border-radius: 8px;
+    border-radius: var(--beckon-button-radius, 8px);
     background: transparent;
     color: inherit;
     font: inherit;
@@ -91,7 +108,7 @@ export const styles = css`
   }
 
   button:focus-visible {
-    outline: 2px solid var(--beckon-accent-color, #1d4ed8);
+    outline: 2px solid var(--beckon-focus-color, var(--beckon-accent-color, #1d4ed8));
     outline-offset: 2px;
   }
 
@@ -106,7 +123,7 @@ export const styles = css`
   }
 
   .decline {
-    border-color: #6b7280;
+    border-color: var(--beckon-secondary-color, #6b7280);
   }
 
   .decline:hover,

@@ -21,15 +21,20 @@ const ignore = (): void => undefined;
  * to the server. The loader script mounts one at the end of `<body>`; with a
  * bundler, import `beckon/widget` and place `<beckon-invite server="…">`.
  *
- * The card is a non-modal dialog: it never takes focus, is announced once
- * through a polite live region, and Escape inside it declines.
+ * The card is a non-modal dialog named by its title and described by its
+ * message: it never takes focus, is announced once through a polite live
+ * region, and Escape inside it declines. Opted-out visitors never see one.
  *
  * @element beckon-invite
  *
  * @attr server - Origin of the Beckon server, such as `https://beckon.example.com`.
- * @attr position - Corner of the card: `bottom-right` (default), `bottom-left`, `top-right`, `top-left`.
+ * @attr position - Where the card goes: `bottom-right` (default), `bottom-left`, `top-right`, `top-left`,
+ *   or `inline` to draw it in the page's flow where the element is placed.
+ * @attr lang - Language of the built-in words when the profile names none (else `<html lang>`, else the browser's).
  *
  * @slot - Extra content under the message (a privacy note, opening hours); shown only with the card.
+ * @slot image - Replaces the profile's picture (a logo, an agent's photo of your own).
+ * @slot footer - Content under the buttons (a link to your privacy policy).
  *
  * @fires beckon:ready - Once per page load, when the server has given the ids. Detail: `{globalVisitId, visitId, pageId}`.
  * @fires beckon:invite - An invitation arrived. Cancelable: call `preventDefault()` to draw your own UI
@@ -38,23 +43,32 @@ const ignore = (): void => undefined;
  * @fires beckon:declined - The visitor declined or closed the card. Detail: `{interactionId}`.
  * @fires beckon:timeout - The invitation's time ran out on this page. Detail: `{interactionId}`.
  * @fires beckon:withdrawn - The server took the invitation back (cancelled, settled elsewhere, moved
- *   to another tab). Detail: `{interactionId, state}`.
+ *   to another tab, visitor opted out). Detail: `{interactionId, state}`.
  *
  * @csspart card - The dialog box.
+ * @csspart head - The row holding image, title and close button.
  * @csspart image - The optional picture (agent avatar).
  * @csspart title - The heading.
  * @csspart message - The body text.
+ * @csspart actions - The row of buttons.
+ * @csspart button - Every button (accept, decline, close).
  * @csspart accept - Every accept button; each also has `accept-<channel>`, e.g. `accept-chat`.
  * @csspart decline - The decline button.
  * @csspart close - The × button.
  *
- * @cssprop [--beckon-accent-color=#1d4ed8] - Accept buttons and focus ring.
+ * @cssprop [--beckon-accent-color=#1d4ed8] - Accept buttons.
  * @cssprop [--beckon-accent-text-color=#fff] - Text on accept buttons.
+ * @cssprop [--beckon-focus-color=#1d4ed8] - Focus ring of every button (defaults to the accent colour).
  * @cssprop [--beckon-text-color=#1f2937] - Text of the card.
+ * @cssprop [--beckon-secondary-color=#6b7280] - Border of the decline button.
  * @cssprop [--beckon-background=#fff] - Background of the card.
  * @cssprop [--beckon-border-color=#d1d5db] - Border of the card.
  * @cssprop [--beckon-radius=12px] - Corner radius of the card.
+ * @cssprop [--beckon-button-radius=8px] - Corner radius of the buttons.
  * @cssprop [--beckon-font=15px/1.4 system-ui, sans-serif] - Font shorthand of the card.
+ * @cssprop [--beckon-spacing=16px] - Padding of the card; gaps are half of it.
+ * @cssprop [--beckon-width=22rem] - Width of the card (never wider than the viewport).
+ * @cssprop [--beckon-shadow=0 8px 24px rgb(0 0 0 / 0.18)] - Shadow of the card.
  * @cssprop [--beckon-z-index=2147483000] - Stacking order of the card.
  * @cssprop [--beckon-offset=16px] - Distance from the viewport's edges.
  */
@@ -88,7 +102,10 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     session: (session) => this.#onSession(session),
     start: (offer) => this.#onStart(offer),
     withdraw: (withdrawal) => this.#onWithdraw(withdrawal),
+    opt: ({ optedOut }) => this.#onOpt(optedOut),
   });
+  /** The server's record for this browser, mirrored from the session and from other tabs. */
+  #optedOut = false;
   /** Invitations that arrived while another was showing (possible when the server's strict mode is off). */
   #queue: InvitationOffer[] = [];
   /** Answered here; a resync that still lists one (the answer is in flight) must not show it again. */
@@ -150,6 +167,37 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     return this.#answer('declined');
   }
 
+  /**
+   * "Don't show invitations again" for this browser. The server declines any
+   * attempt in progress (withdrawing it here) and tells the other tabs.
+   * Resolves once recorded; rejects when offline or refused.
+   */
+  optOut(): Promise<void> {
+    return this.#opt(true);
+  }
+
+  /** Undoes `optOut()`; settles like it. */
+  optIn(): Promise<void> {
+    return this.#opt(false);
+  }
+
+  /** Whether this browser opted out, once the server has said so. */
+  isOptedOut(): Promise<boolean> {
+    return this.getIDs().then(() => this.#optedOut);
+  }
+
+  async #opt(optedOut: boolean): Promise<void> {
+    const ack = await this.#connection.opt({ optedOut });
+    if (!ack.ok) throw Object.assign(new Error(`Beckon: ${ack.message}`), { code: ack.code });
+    this.#onOpt(ack.optedOut);
+  }
+
+  #onOpt(optedOut: boolean): void {
+    this.#optedOut = optedOut;
+    // The server withdraws what was showing; nothing queued may surface meanwhile.
+    if (optedOut) this.#queue = [];
+  }
+
   override render(): TemplateResult {
     const offer = this._drawn ? this._offer : null;
     return html`${offer ? this.#card(offer) : nothing}
@@ -169,31 +217,32 @@ export class BeckonInvite extends LitElement implements BeckonApi {
       lang=${text.locale || nothing}
       @keydown=${this.#onKeydown}
     >
-      <div class="head">
-        ${image ? html`<img class="image" part="image" src=${image} alt="" width="48" height="48" />` : nothing}
+      <div class="head" part="head">
+        <slot name="image">${image ? html`<img class="image" part="image" src=${image} alt="" width="48" height="48" />` : nothing}</slot>
         <h2 class="title" part="title" id="title">${text.title || strings.title}</h2>
-        <button class="close" part="close" type="button" aria-label=${strings.close} @click=${this.#onDecline}>
+        <button class="close" part="button close" type="button" aria-label=${strings.close} @click=${this.#onDecline}>
           <span aria-hidden="true">×</span>
         </button>
       </div>
       ${text.message ? html`<p class="message" part="message" id="message">${text.message}</p>` : nothing}
       <slot></slot>
-      <div class="actions">
+      <div class="actions" part="actions">
         ${offer.channels.map(
           (channel) =>
             html`<button
               class="accept"
-              part="accept accept-${channel}"
+              part="button accept accept-${channel}"
               type="button"
               @click=${() => void this.accept(channel).catch(ignore)}
             >
               ${acceptLabel(strings, channel, text.acceptLabels)}
             </button>`,
         )}
-        <button class="decline" part="decline" type="button" @click=${this.#onDecline}>
+        <button class="decline" part="button decline" type="button" @click=${this.#onDecline}>
           ${text.declineLabel || strings.decline}
         </button>
       </div>
+      <slot name="footer"></slot>
     </div>`;
   }
 
@@ -214,12 +263,14 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     const { globalVisitId, visitId, pageId } = session;
     const first = !this.#ids;
     this.#ids = { globalVisitId, visitId, pageId };
+    this.#optedOut = session.optedOut;
     if (first) {
       this.#resolveIds({ ...this.#ids });
       this.#emit(DOM_EVENTS.ready, { ...this.#ids });
     }
     // The store is the truth: after a reconnect show exactly what the session says.
-    const next = session.invitation && !this.#answered.has(session.invitation.interactionId) ? session.invitation : null;
+    const offer = session.optedOut ? null : session.invitation;
+    const next = offer && !this.#answered.has(offer.interactionId) ? offer : null;
     this.#queue = [];
     if (next && next.interactionId === this._offer?.interactionId) {
       // Already on screen: keep it, but follow the server's clock.
@@ -233,7 +284,12 @@ export class BeckonInvite extends LitElement implements BeckonApi {
 
   #onStart(offer: InvitationOffer): void {
     const id = offer.interactionId;
-    if (this.#answered.has(id) || this._offer?.interactionId === id || this.#queue.some((o) => o.interactionId === id)) {
+    if (
+      this.#optedOut ||
+      this.#answered.has(id) ||
+      this._offer?.interactionId === id ||
+      this.#queue.some((o) => o.interactionId === id)
+    ) {
       return;
     }
     if (this._offer) this.#queue.push(offer);
@@ -262,9 +318,11 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     if (this._offer !== offer) return;
     this._drawn = draw;
     if (draw) {
-      const title = offer.invitation.title || this.#strings(offer).title;
+      // Said once: the region keeps this text until the card goes, and re-renders do not change it.
+      const strings = this.#strings(offer);
+      const title = offer.invitation.title || strings.title;
       const message = offer.invitation.message;
-      this._announcement = message ? `${title}: ${message}` : title;
+      this._announcement = `${strings.announce}: ${title}${message ? (/[.?!…:]$/.test(title) ? ' ' : '. ') + message : ''}`;
     }
     // The server counts the invitation as delivered only once it is really on screen.
     void this.updateComplete.then(() => this.#acknowledge(id));
