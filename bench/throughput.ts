@@ -1,0 +1,113 @@
+/**
+ * Throughput: sustained engage calls per second (autocannon), each to the
+ * next of many connected visits, with every invitation confirmed delivered:
+ * the simulated pages count the server's `delivered` acknowledgements, and a
+ * 200 whose invitation never arrived is reported as lost (a failure, not a
+ * statistic). In the same run, the same tool against two floors on this
+ * machine: a bare Fastify route, and a bare socket.io room emit to pages that
+ * acknowledge the same way. Each server runs alone, one after the other.
+ *
+ * Strict mode stays on (the default): each page declines right after it
+ * acknowledges, which frees its visit long before the round robin comes back
+ * to it; a call that finds its visit still busy would be counted as refused.
+ *
+ *   npm run bench:throughput     BENCH_SECONDS=8 BENCH_CONNECTIONS=16 BENCH_VISITS=2000
+ */
+import { PageFleet } from './lib/pages.js';
+import { engageLoad, type LoadResult } from './lib/load.js';
+import { runAsScript, type BenchResult } from './lib/report.js';
+import { startBaseline, startBeckon, type ServerHandle } from './lib/server.js';
+import { envInt, fmt, now, sleep, type Row } from './lib/stats.js';
+import { randomBytes } from 'node:crypto';
+
+interface Target {
+  name: string;
+  load: LoadResult;
+  /** 200 answers (warm-up included) whose invitation was confirmed delivered, and those that were not. */
+  delivered?: number;
+  lost?: number;
+  pageFailures?: number;
+}
+
+async function measure(
+  name: string,
+  server: ServerHandle,
+  visits: number,
+  options: { seconds: number; warmupSeconds: number; connections: number; pages: boolean },
+): Promise<Target> {
+  const fleet = new PageFleet(server.url);
+  try {
+    let visitIds: string[];
+    if (options.pages) {
+      await fleet.add(visits, { mode: 'responder', wantVisitIds: true, perProcess: Math.ceil(visits / 2) });
+      if (fleet.connected < visits) throw new Error(`${name}: only ${fleet.connected} of ${visits} pages connected`);
+      visitIds = fleet.visitIds;
+    } else {
+      visitIds = Array.from({ length: visits }, () => randomBytes(16).toString('base64url'));
+    }
+    const common = { url: server.url, visitIds, connections: options.connections };
+    const warm = await engageLoad({ ...common, prefix: `warm-${name}`, seconds: options.warmupSeconds });
+    const load = await engageLoad({ ...common, prefix: `tp-${name}`, seconds: options.seconds });
+    const target: Target = { name, load };
+    if (options.pages) {
+      const expected = warm.ok + load.ok;
+      // Give the last invitations time to travel and be acknowledged, but not forever.
+      let stats = await fleet.stats();
+      for (let waited = 0; stats.delivered + stats.failures < expected && waited < 15_000; waited += 250) {
+        await sleep(250);
+        stats = await fleet.stats();
+      }
+      target.delivered = stats.delivered;
+      target.lost = Math.max(0, expected - stats.delivered);
+      target.pageFailures = stats.failures;
+      if (stats.failureSamples.length) process.stderr.write(`${name}: ${stats.failureSamples.join('; ')}\n`);
+    }
+    return target;
+  } finally {
+    await fleet.close();
+    await server.stop();
+  }
+}
+
+export async function runThroughput(): Promise<BenchResult> {
+  const started = now();
+  const options = {
+    seconds: envInt('BENCH_SECONDS', 8),
+    warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 2),
+    connections: envInt('BENCH_CONNECTIONS', 16),
+  };
+  const visits = envInt('BENCH_VISITS', 2000);
+  const fastify = await measure('bare Fastify route', await startBaseline('fastify'), visits, { ...options, pages: false });
+  const socketio = await measure('bare socket.io room emit', await startBaseline('socketio'), visits, { ...options, pages: true });
+  const beckon = await measure('Beckon engage', await startBeckon(), visits, { ...options, pages: true });
+
+  const floor = fastify.load.requestsPerSecond;
+  const rows: Row[] = [fastify, socketio, beckon].map((t) => {
+    const l = t.load;
+    const refused = Object.entries(l.faults)
+      .map(([code, count]) => `${count} ${code}`)
+      .join(', ');
+    const delivery =
+      t.delivered === undefined ? 'no pages' : `${t.delivered.toLocaleString('en-US')} delivered, ${t.lost} lost`;
+    const isBeckon = t === beckon;
+    return {
+      measure: `throughput: ${t.name}`,
+      value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify)`,
+      ...(isBeckon
+        ? {
+            target: '≥ 50 % of bare Fastify, all delivered',
+            met: l.requestsPerSecond >= floor / 2 && t.lost === 0 && l.non2xx === 0 && l.errors === 0,
+          }
+        : {}),
+      note: `latency p50 ${l.latency.p50} / p99 ${l.latency.p99} ms; ${delivery}${refused ? `; refused: ${refused}` : ''}${l.errors ? `; ${l.errors} errors` : ''}`,
+    };
+  });
+  return {
+    name: 'Throughput',
+    rows,
+    data: { ...options, visits, targets: [fastify, socketio, beckon] },
+    seconds: (now() - started) / 1000,
+  };
+}
+
+await runAsScript(import.meta.url, 'throughput', 240, runThroughput);
