@@ -12,6 +12,7 @@
  * to it; a call that finds its visit still busy would be counted as refused.
  *
  *   npm run bench:throughput     BENCH_SECONDS=8 BENCH_CONNECTIONS=16 BENCH_VISITS=2000
+ *   (BENCH_THROUGHPUT_TARGETS=beckon BENCH_SERVER_DIST=<a copy of dist/server> for before/after runs)
  */
 import { PageFleet } from './lib/pages.js';
 import { engageLoad, type LoadResult } from './lib/load.js';
@@ -77,12 +78,23 @@ export async function runThroughput(): Promise<BenchResult> {
     connections: envInt('BENCH_CONNECTIONS', 16),
   };
   const visits = envInt('BENCH_VISITS', 2000);
-  const fastify = await measure('bare Fastify route', await startBaseline('fastify'), visits, { ...options, pages: false });
-  const socketio = await measure('bare socket.io room emit', await startBaseline('socketio'), visits, { ...options, pages: true });
-  const beckon = await measure('Beckon engage', await startBeckon(), visits, { ...options, pages: true });
+  // BENCH_THROUGHPUT_TARGETS=beckon measures Beckon alone (for quick before/after runs; no ratio then).
+  const only = new Set((process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon').split(','));
+  const targets: Target[] = [];
+  const fastify = only.has('fastify')
+    ? await measure('bare Fastify route', await startBaseline('fastify'), visits, { ...options, pages: false })
+    : null;
+  if (fastify) targets.push(fastify);
+  if (only.has('socketio')) {
+    targets.push(await measure('bare socket.io room emit', await startBaseline('socketio'), visits, { ...options, pages: true }));
+  }
+  const beckon = only.has('beckon')
+    ? await measure('Beckon engage', await startBeckon(), visits, { ...options, pages: true })
+    : null;
+  if (beckon) targets.push(beckon);
 
-  const floor = fastify.load.requestsPerSecond;
-  const rows: Row[] = [fastify, socketio, beckon].map((t) => {
+  const floor = fastify?.load.requestsPerSecond ?? Number.NaN;
+  const rows: Row[] = targets.map((t) => {
     const l = t.load;
     const refused = Object.entries(l.faults)
       .map(([code, count]) => `${count} ${code}`)
@@ -105,7 +117,7 @@ export async function runThroughput(): Promise<BenchResult> {
   return {
     name: 'Throughput',
     rows,
-    data: { ...options, visits, targets: [fastify, socketio, beckon] },
+    data: { ...options, visits, targets },
     seconds: (now() - started) / 1000,
   };
 }

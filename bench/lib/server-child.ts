@@ -7,12 +7,16 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 type AppModule = typeof import('../../src/app.js');
 type ConfigModule = typeof import('../../src/config.js');
 
-const dist = new URL('../../dist/server/', import.meta.url);
+// BENCH_SERVER_DIST points at another build (e.g. a copy of the previous commit's) for before/after runs.
+const dist = process.env.BENCH_SERVER_DIST
+  ? pathToFileURL(`${resolve(process.env.BENCH_SERVER_DIST)}/`)
+  : new URL('../../dist/server/', import.meta.url);
 const { createBeckon } = (await import(new URL('app.js', dist).href)) as AppModule;
 const { loadConfig } = (await import(new URL('config.js', dist).href)) as ConfigModule;
 
