@@ -13,8 +13,12 @@
  *
  *   npm run bench:throughput     BENCH_SECONDS=8 BENCH_CONNECTIONS=16 BENCH_VISITS=2000
  *   (BENCH_THROUGHPUT_TARGETS=beckon BENCH_SERVER_DIST=<a copy of dist/server> for before/after runs)
+ *
+ * Beside them, the ceiling the store sets: Beckon's SQLite store alone doing
+ * the four write transactions of one invitation, with no HTTP and no sockets.
  */
 import { PageFleet } from './lib/pages.js';
+import { storeFloor } from './lib/store-floor.js';
 import { engageLoad, type LoadResult } from './lib/load.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { startBaseline, startBeckon, type ServerHandle } from './lib/server.js';
@@ -93,7 +97,10 @@ export async function runThroughput(): Promise<BenchResult> {
     : null;
   if (beckon) targets.push(beckon);
 
+  const store = only.has('store') || only.has('beckon') ? await storeFloor(options.seconds / 2) : null;
+
   const floor = fastify?.load.requestsPerSecond ?? Number.NaN;
+  const socketFloor = targets.find((t) => t.name.includes('socket.io'))?.load.requestsPerSecond ?? Number.NaN;
   const rows: Row[] = targets.map((t) => {
     const l = t.load;
     const refused = Object.entries(l.faults)
@@ -104,7 +111,9 @@ export async function runThroughput(): Promise<BenchResult> {
     const isBeckon = t === beckon;
     return {
       measure: `throughput: ${t.name}`,
-      value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify)`,
+      value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify${
+        isBeckon ? `, ${fmt((100 * l.requestsPerSecond) / socketFloor, 0)} % of bare socket.io` : ''
+      })`,
       ...(isBeckon
         ? {
             target: '≥ 50 % of bare Fastify, all delivered',
@@ -114,10 +123,17 @@ export async function runThroughput(): Promise<BenchResult> {
       note: `latency p50 ${l.latency.p50} / p99 ${l.latency.p99} ms; ${delivery}${refused ? `; refused: ${refused}` : ''}${l.errors ? `; ${l.errors} errors` : ''}`,
     };
   });
+  if (store) {
+    rows.push({
+      measure: 'ceiling: Beckon\'s store alone, one invitation\'s 4 commits',
+      value: `${fmt(store.cyclesPerSecond, 0)} invitations/s`,
+      note: `${fmt(store.microsecondsPerCommit)} µs per write transaction (SQLite WAL, synchronous=NORMAL, no HTTP, no sockets)`,
+    });
+  }
   return {
     name: 'Throughput',
     rows,
-    data: { ...options, visits, targets },
+    data: { ...options, visits, targets, store },
     seconds: (now() - started) / 1000,
   };
 }
