@@ -10,6 +10,7 @@ export class DeadlineClock {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private stopped = false;
+  private armQueued = false;
 
   constructor(
     private readonly store: BeckonStore,
@@ -17,8 +18,21 @@ export class DeadlineClock {
     private readonly options: { visitIdleMs: number; maxSleepMs?: number; onError: (error: unknown) => void },
   ) {}
 
-  /** Looks up the earliest deadline and sleeps until then. */
+  /**
+   * Looks up the earliest deadline and sleeps until then. Every engage, shown
+   * and answer calls this, so the look-up waits for the end of the current
+   * turn of the event loop: a burst of changes costs one look-up, not one each.
+   */
   arm(): void {
+    if (this.stopped || this.armQueued) return;
+    this.armQueued = true;
+    setImmediate(() => {
+      this.armQueued = false;
+      this.armNow();
+    });
+  }
+
+  private armNow(): void {
     if (this.stopped) return;
     // A tick in progress arms again when it ends, with the latest deadline.
     if (this.ticking) return;
@@ -49,7 +63,7 @@ export class DeadlineClock {
       this.options.onError(error);
     } finally {
       this.ticking = false;
-      this.arm();
+      this.armNow();
     }
   }
 }

@@ -1,0 +1,57 @@
+/**
+ * A Beckon process for benchmarks: the built server (`dist/server`), the same
+ * composition `main.ts` runs, in a child the benchmark controls over IPC. It
+ * can be run with `--expose-gc` (memory readings collect garbage first) and
+ * `--cpu-prof` (it exits with `process.exit` on request, so the profile is
+ * written).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+type AppModule = typeof import('../../src/app.js');
+type ConfigModule = typeof import('../../src/config.js');
+
+// BENCH_SERVER_DIST points at another build (e.g. a copy of the previous commit's) for before/after runs.
+const dist = process.env.BENCH_SERVER_DIST
+  ? pathToFileURL(`${resolve(process.env.BENCH_SERVER_DIST)}/`)
+  : new URL('../../dist/server/', import.meta.url);
+const { createBeckon } = (await import(new URL('app.js', dist).href)) as AppModule;
+const { loadConfig } = (await import(new URL('config.js', dist).href)) as ConfigModule;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'beckon-bench-'));
+const config = loadConfig({
+  BECKON_SECRET: 'bench-secret-for-signing-visit-tokens',
+  LOG_LEVEL: 'warn',
+  ...process.env,
+  BECKON_DB: join(dataDir, 'beckon.db'),
+  // Loopback callers only, one process with the embedded store, whatever the shell exported.
+  BECKON_API_TOKEN: '',
+  REDIS_URL: '',
+  HOST: '127.0.0.1',
+  PORT: '0',
+});
+const beckon = await createBeckon(config);
+const url = await beckon.listen(0, '127.0.0.1');
+
+function exit(): never {
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+process.on('message', (message: { cmd: string }) => {
+  if (message.cmd === 'memory') {
+    // Twice: the first pass can leave finalizable garbage for the second.
+    gc?.();
+    gc?.();
+    const usage = process.memoryUsage();
+    process.send!({ type: 'memory', gc: gc !== undefined, ...usage });
+  } else if (message.cmd === 'exit') {
+    exit();
+  }
+});
+// The benchmark went away (or was killed): never outlive it.
+process.on('disconnect', exit);
+process.send!({ type: 'listening', url });

@@ -1,0 +1,141 @@
+/**
+ * Throughput: sustained engage calls per second (autocannon), each to the
+ * next of many connected visits, with every invitation confirmed delivered:
+ * the simulated pages count the server's `delivered` acknowledgements, and a
+ * 200 whose invitation never arrived is reported as lost (a failure, not a
+ * statistic). In the same run, the same tool against two floors on this
+ * machine: a bare Fastify route, and a bare socket.io room emit to pages that
+ * acknowledge the same way. Each server runs alone, one after the other.
+ *
+ * Strict mode stays on (the default): each page declines right after it
+ * acknowledges, which frees its visit long before the round robin comes back
+ * to it; a call that finds its visit still busy would be counted as refused.
+ *
+ *   npm run bench:throughput     BENCH_SECONDS=8 BENCH_CONNECTIONS=16 BENCH_VISITS=2000
+ *   (BENCH_THROUGHPUT_TARGETS=beckon BENCH_SERVER_DIST=<a copy of dist/server> for before/after runs)
+ *
+ * Beside them, the ceiling the store sets: Beckon's SQLite store alone doing
+ * the four write transactions of one invitation, with no HTTP and no sockets.
+ */
+import { PageFleet } from './lib/pages.js';
+import { storeFloor } from './lib/store-floor.js';
+import { engageLoad, type LoadResult } from './lib/load.js';
+import { runAsScript, type BenchResult } from './lib/report.js';
+import { startBaseline, startBeckon, type ServerHandle } from './lib/server.js';
+import { envInt, fmt, now, sleep, type Row } from './lib/stats.js';
+import { randomBytes } from 'node:crypto';
+
+interface Target {
+  name: string;
+  load: LoadResult;
+  /** 200 answers (warm-up included) whose invitation was confirmed delivered, and those that were not. */
+  delivered?: number;
+  lost?: number;
+  pageFailures?: number;
+}
+
+async function measure(
+  name: string,
+  server: ServerHandle,
+  visits: number,
+  options: { seconds: number; warmupSeconds: number; connections: number; pages: boolean },
+): Promise<Target> {
+  const fleet = new PageFleet(server.url);
+  try {
+    let visitIds: string[];
+    if (options.pages) {
+      await fleet.add(visits, { mode: 'responder', wantVisitIds: true, perProcess: Math.ceil(visits / 2) });
+      if (fleet.connected < visits) throw new Error(`${name}: only ${fleet.connected} of ${visits} pages connected`);
+      visitIds = fleet.visitIds;
+    } else {
+      visitIds = Array.from({ length: visits }, () => randomBytes(16).toString('base64url'));
+    }
+    const common = { url: server.url, visitIds, connections: options.connections };
+    const warm = await engageLoad({ ...common, prefix: `warm-${name}`, seconds: options.warmupSeconds });
+    const load = await engageLoad({ ...common, prefix: `tp-${name}`, seconds: options.seconds });
+    const target: Target = { name, load };
+    if (options.pages) {
+      const expected = warm.ok + load.ok;
+      // Give the last invitations time to travel and be acknowledged, but not forever.
+      let stats = await fleet.stats();
+      for (let waited = 0; stats.delivered + stats.failures < expected && waited < 15_000; waited += 250) {
+        await sleep(250);
+        stats = await fleet.stats();
+      }
+      target.delivered = stats.delivered;
+      target.lost = Math.max(0, expected - stats.delivered);
+      target.pageFailures = stats.failures;
+      if (stats.failureSamples.length) process.stderr.write(`${name}: ${stats.failureSamples.join('; ')}\n`);
+    }
+    return target;
+  } finally {
+    await fleet.close();
+    await server.stop();
+  }
+}
+
+export async function runThroughput(): Promise<BenchResult> {
+  const started = now();
+  const options = {
+    seconds: envInt('BENCH_SECONDS', 8),
+    warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 2),
+    connections: envInt('BENCH_CONNECTIONS', 16),
+  };
+  const visits = envInt('BENCH_VISITS', 2000);
+  // BENCH_THROUGHPUT_TARGETS=beckon measures Beckon alone (for quick before/after runs; no ratio then).
+  const only = new Set((process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon').split(','));
+  const targets: Target[] = [];
+  const fastify = only.has('fastify')
+    ? await measure('bare Fastify route', await startBaseline('fastify'), visits, { ...options, pages: false })
+    : null;
+  if (fastify) targets.push(fastify);
+  if (only.has('socketio')) {
+    targets.push(await measure('bare socket.io room emit', await startBaseline('socketio'), visits, { ...options, pages: true }));
+  }
+  const beckon = only.has('beckon')
+    ? await measure('Beckon engage', await startBeckon(), visits, { ...options, pages: true })
+    : null;
+  if (beckon) targets.push(beckon);
+
+  const store = only.has('store') || only.has('beckon') ? await storeFloor(options.seconds / 2) : null;
+
+  const floor = fastify?.load.requestsPerSecond ?? Number.NaN;
+  const socketFloor = targets.find((t) => t.name.includes('socket.io'))?.load.requestsPerSecond ?? Number.NaN;
+  const rows: Row[] = targets.map((t) => {
+    const l = t.load;
+    const refused = Object.entries(l.faults)
+      .map(([code, count]) => `${count} ${code}`)
+      .join(', ');
+    const delivery =
+      t.delivered === undefined ? 'no pages' : `${t.delivered.toLocaleString('en-US')} delivered, ${t.lost} lost`;
+    const isBeckon = t === beckon;
+    return {
+      measure: `throughput: ${t.name}`,
+      value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify${
+        isBeckon ? `, ${fmt((100 * l.requestsPerSecond) / socketFloor, 0)} % of bare socket.io` : ''
+      })`,
+      ...(isBeckon
+        ? {
+            target: '≥ 50 % of bare Fastify, all delivered',
+            met: l.requestsPerSecond >= floor / 2 && t.lost === 0 && l.non2xx === 0 && l.errors === 0,
+          }
+        : {}),
+      note: `latency p50 ${l.latency.p50} / p99 ${l.latency.p99} ms; ${delivery}${refused ? `; refused: ${refused}` : ''}${l.errors ? `; ${l.errors} errors` : ''}`,
+    };
+  });
+  if (store) {
+    rows.push({
+      measure: 'ceiling: Beckon\'s store alone, one invitation\'s 4 commits',
+      value: `${fmt(store.cyclesPerSecond, 0)} invitations/s`,
+      note: `${fmt(store.microsecondsPerCommit)} µs per write transaction (SQLite WAL, synchronous=NORMAL, no HTTP, no sockets)`,
+    });
+  }
+  return {
+    name: 'Throughput',
+    rows,
+    data: { ...options, visits, targets, store },
+    seconds: (now() - started) / 1000,
+  };
+}
+
+await runAsScript(import.meta.url, 'throughput', 240, runThroughput);
