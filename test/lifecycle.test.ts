@@ -28,39 +28,46 @@ async function race(db: string, modes: string[], ids: string[]): Promise<{ mode:
 
 describe('exactly once across processes sharing one store', () => {
   it('settles every attempt once when four processes race accept, decline, cancel and the timeout', async () => {
-    const db = join(tempDataDir(), 'beckon.db');
-    const store = openSqliteStore(db);
-    await store.startVisit({ visitId: 'visit-race', globalVisitId: 'browser-race' }, Date.now());
-    const ids = Array.from({ length: 150 }, (_, i) => `race-${i}`);
-    for (const interactionId of ids) {
-      await store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'visit-race' }), {
-        exclusive: false,
-        now: Date.now(),
-      });
-      await store.transition({ interactionId, from: ['pending'], to: 'delivered', at: Date.now() });
-    }
-    await store.close();
-
-    const contenders = await race(db, ['accepted', 'declined', 'cancelled', 'timed_out'], ids);
-    const winners = contenders.flatMap((c) => c.wins);
-    // The slots make them really fight: more than one process wins some.
-    expect(contenders.filter((c) => c.wins.length > 0).length).toBeGreaterThan(1);
-    expect(winners.sort()).toEqual([...ids].sort()); // each id won exactly once
-
-    const check = new Database(db, { readonly: true });
-    for (const { mode, wins } of contenders) {
-      for (const id of wins) {
-        const row = check.prepare('SELECT state FROM engagements WHERE interaction_id = ?').get(id) as { state: string };
-        expect(row.state).toBe(mode);
+    /** One race on a fresh database; every round must settle each attempt exactly once. Returns how many processes won some. */
+    const raceOnce = async (): Promise<number> => {
+      const db = join(tempDataDir(), 'beckon.db');
+      const store = openSqliteStore(db);
+      await store.startVisit({ visitId: 'visit-race', globalVisitId: 'browser-race' }, Date.now());
+      const ids = Array.from({ length: 150 }, (_, i) => `race-${i}`);
+      for (const interactionId of ids) {
+        await store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'visit-race' }), {
+          exclusive: false,
+          now: Date.now(),
+        });
+        await store.transition({ interactionId, from: ['pending'], to: 'delivered', at: Date.now() });
       }
-    }
-    // One event per transition: pending, delivered and exactly one terminal event per attempt.
-    const events = check
-      .prepare(`SELECT interaction_id AS id, count(*) AS n FROM events WHERE type LIKE 'engagement.%' GROUP BY interaction_id`)
-      .all() as { id: string; n: number }[];
-    expect(events).toHaveLength(ids.length);
-    expect(events.every((e) => e.n === 3)).toBe(true);
-    check.close();
+      await store.close();
+
+      const contenders = await race(db, ['accepted', 'declined', 'cancelled', 'timed_out'], ids);
+      const winners = contenders.flatMap((c) => c.wins);
+      expect(winners.sort()).toEqual([...ids].sort()); // each id won exactly once
+
+      const check = new Database(db, { readonly: true });
+      for (const { mode, wins } of contenders) {
+        for (const id of wins) {
+          const row = check.prepare('SELECT state FROM engagements WHERE interaction_id = ?').get(id) as { state: string };
+          expect(row.state).toBe(mode);
+        }
+      }
+      // One event per transition: pending, delivered and exactly one terminal event per attempt.
+      const events = check
+        .prepare(`SELECT interaction_id AS id, count(*) AS n FROM events WHERE type LIKE 'engagement.%' GROUP BY interaction_id`)
+        .all() as { id: string; n: number }[];
+      expect(events).toHaveLength(ids.length);
+      expect(events.every((e) => e.n === 3)).toBe(true);
+      check.close();
+      return contenders.filter((c) => c.wins.length > 0).length;
+    };
+    // The slots make them really fight, but a loaded machine can start one process late and let another
+    // win everything; the exactly-once checks hold either way, and a real fight must show in some round.
+    let fighters = 0;
+    for (let round = 0; round < 3 && fighters < 2; round++) fighters = await raceOnce();
+    expect(fighters).toBeGreaterThan(1);
   });
 
   it('creates an attempt once when processes race the same engage', async () => {
