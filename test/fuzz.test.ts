@@ -332,7 +332,7 @@ const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
 );
 
 /** Words that would betray internals in a message meant for callers. */
-const INTERNALS = /\bat .+:\d+|node_modules|FST_|SQLITE|sqlite|better-sqlite|TypeError|ReferenceError|Cannot read|undefined is not/;
+const INTERNALS = /\n\s*at \S|\bat \S+ \(|\bat (?:file:\/\/|\/)\S+:\d+|node_modules|FST_|SQLITE|sqlite|better-sqlite|TypeError|ReferenceError|Cannot read|undefined is not/;
 
 // ─── the suite ──────────────────────────────────────────────────────────────
 

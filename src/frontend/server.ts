@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import {
   SOCKET_EVENTS,
   answerSchema,
+  findHostileKey,
   handshakeAuthSchema,
   optSchema,
   pageUpdateSchema,
@@ -129,8 +130,8 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
 
     socket.on(SOCKET_EVENTS.pageUpdate, (update) => {
       guard(socket, SOCKET_EVENTS.pageUpdate, async () => {
-        const parsed = pageUpdateSchema.safeParse(update);
-        if (parsed.success) await store.updatePage(pageId, parsed.data, now());
+        const parsed = findHostileKey(update) === null ? pageUpdateSchema.safeParse(update) : null;
+        if (parsed?.success) await store.updatePage(pageId, parsed.data, now());
       });
     });
 
@@ -186,8 +187,9 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
     const reply = (result: PageAck | OptAck) => {
       if (typeof ack === 'function') (ack as (r: PageAck | OptAck) => void)(result);
     };
-    const parsed = schema.safeParse(payload);
-    if (!parsed.success) {
+    // Prototype keys are refused outright: a schema may silently drop them and accept what is left.
+    const parsed = findHostileKey(payload) === null ? schema.safeParse(payload) : null;
+    if (!parsed?.success) {
       log.warn({ socketId: socket.id }, 'invalid payload from page');
       reply({ ok: false, code: 'INVALID_PARAMETER', message: 'The payload is not valid.' });
       return;

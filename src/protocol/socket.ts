@@ -28,7 +28,10 @@ export const handshakeAuthSchema = z.strictObject({
 });
 export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;
 
-export const pageUpdateSchema = pageInfoSchema.partial();
+/** At least one field: an update that says nothing (or only `__proto__`, which parsing drops) is refused. */
+export const pageUpdateSchema = pageInfoSchema
+  .partial()
+  .refine((update) => Object.keys(update).length > 0, 'must change at least one field');
 export type PageUpdate = z.infer<typeof pageUpdateSchema>;
 
 const interactionIdSchema = z.string().min(1).max(128);
