@@ -1,11 +1,11 @@
 import { defineConfig } from '@playwright/test';
+import { chromiumLaunchOptions } from './test/chromium.js';
 
 /**
  * End-to-end tests drive Debian's Chromium (Playwright cannot download its
  * own browser here). Each worker starts its own Beckon process on port 0;
  * see e2e/fixtures.ts.
  */
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -20,18 +20,6 @@ export default defineConfig({
     headless: true,
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
+    launchOptions: chromiumLaunchOptions(),
   },
 });

@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { engage, engagement, noengage } from './src/widget/test/commands.js';
+import { chromiumLaunchOptions } from './test/chromium.js';
 
 /** Debian's Chromium: Playwright cannot download its own browser here (same as playwright.config.ts). */
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium';
 
 export default defineConfig({
   test: {
@@ -32,19 +32,7 @@ export default defineConfig({
             enabled: true,
             headless: true,
             provider: playwright({
-              launchOptions: {
-                executablePath,
-                args: [
-                  '--no-sandbox',
-                  '--disable-gpu',
-                  '--disable-dev-shm-usage',
-                  '--disable-quic',
-                  '--no-first-run',
-                  '--disable-background-networking',
-                  '--disable-component-update',
-                  '--disable-sync',
-                ],
-              },
+              launchOptions: chromiumLaunchOptions(),
             }),
             instances: [{ browser: 'chromium' }],
             // Failure screenshots with the other test artifacts, not beside the sources.

@@ -1,21 +1,9 @@
 /** Debian's Chromium through Playwright, launched the way the e2e tests launch it. */
 import { chromium, type Browser } from '@playwright/test';
+import { chromiumLaunchOptions } from '../../test/chromium.js';
 
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ ...chromiumLaunchOptions(), headless: true });
 }
 
 /**
