@@ -110,6 +110,23 @@ test('the restyled demo invitation uses the theme and slots, with no axe violati
   await keepScreenshot(page, testInfo, 'invitation-themed');
 });
 
+test('position="inline" draws the invitation inside the page\'s help box, not in a corner', async ({ page, caller }) => {
+  await page.goto('/widget-inline.html');
+  const { visitId } = await visitorIds(page);
+  await caller.engage({ interactionId: newInteractionId('inline'), visitId, invitation: ENGLISH });
+  const dialog = page.getByRole('dialog', { name: ENGLISH.title });
+  await expect(dialog).toBeVisible();
+  const box = (await page.locator('.inline-help').boundingBox())!;
+  const card = (await dialog.boundingBox())!;
+  // Inside the help box, in the page's flow: it scrolls with the page instead of being fixed to the window.
+  expect(card.x).toBeGreaterThanOrEqual(box.x);
+  expect(card.y).toBeGreaterThanOrEqual(box.y);
+  expect(card.x + card.width).toBeLessThanOrEqual(box.x + box.width + 1);
+  expect(card.y + card.height).toBeLessThanOrEqual(box.y + box.height + 1);
+  expect(await page.locator('beckon-invite').count()).toBe(1);
+  expect(await axeViolations(page)).toEqual([]);
+});
+
 test('a site draws its own invitation through the page API, and its chat panel opens on beckon:accepted', async ({ page, caller }) => {
   await page.goto('/widget-custom-ui.html');
   const { visitId } = await visitorIds(page);
