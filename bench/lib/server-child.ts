@@ -29,6 +29,10 @@ const config = loadConfig({
   // Loopback callers only, one process with the embedded store, whatever the shell exported.
   BECKON_API_TOKEN: '',
   REDIS_URL: '',
+  // Every simulated visitor and caller comes from 127.0.0.1, where real ones come from many addresses:
+  // the per-address limits would measure themselves, not Beckon.
+  BECKON_RATE_LIMIT_PER_MINUTE: '10000000',
+  BECKON_SOCKET_CONNECTIONS_PER_MINUTE: '10000000',
   HOST: '127.0.0.1',
   PORT: '0',
 });
