@@ -330,10 +330,12 @@ function renderAttempt(attempt) {
       const delay = after < 1000 ? `+${after} ms` : `+${(after / 1000).toFixed(1)} s`;
       // What the event of this step said: the page it was shown on, the channel, the reason.
       const seen = attempt.steps?.[step];
+      // An event that came before the attempt was listed is known only from the record.
+      const shownOn = seen?.pageId ?? (step === 'delivered' ? r.shownPageId : null);
       const notes = [
         seen?.channel ? `channel ${seen.channel}` : null,
         seen?.reason ? `reason ${seen.reason}` : null,
-        step === 'delivered' && seen?.pageId ? `on page ${short(seen.pageId)}` : null,
+        step === 'delivered' && shownOn ? `on page ${short(shownOn)}` : null,
       ].filter(Boolean);
       return h(
         'li',
