@@ -174,7 +174,17 @@ test('the invitation causes no layout shift (CLS 0), drawn by the widget or by t
   await page.addInitScript(() => {
     (window as any).__shifts = [];
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries() as any[]) (window as any).__shifts.push({ value: entry.value, recent: entry.hadRecentInput });
+      // Name what moved, so that a failure says which element to fix.
+      const describe = (node: Node | null) =>
+        node instanceof Element ? `${node.localName}${node.id ? '#' + node.id : ''}${node.className ? '.' + String(node.className).trim().split(/\s+/).join('.') : ''}` : String(node?.nodeName);
+      for (const entry of list.getEntries() as any[]) {
+        (window as any).__shifts.push({
+          value: entry.value,
+          recent: entry.hadRecentInput,
+          at: Math.round(entry.startTime),
+          sources: (entry.sources ?? []).map((s: any) => `${describe(s.node)} ${JSON.stringify(s.previousRect)} -> ${JSON.stringify(s.currentRect)}`),
+        });
+      }
     }).observe({ type: 'layout-shift', buffered: true });
   });
   for (const path of ['/', '/widget-custom-ui.html']) {
