@@ -95,6 +95,12 @@ export async function createBeckon(
   app.addHook('onRequest', async () => {
     if (closing) throw new BeckonFault('SHUTTING_DOWN');
   });
+  // A keep-alive connection whose request was in flight when closing began is
+  // not idle when Fastify closes the idle ones, and would hold server.close()
+  // for the whole keep-alive timeout: answer it and close it.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   const metrics = new BeckonMetrics();
   instrumentHttp(app, metrics);

@@ -17,6 +17,7 @@ import type {
   PageUpdate,
 } from '../../protocol/index.js';
 import { MIGRATIONS } from './migrations.js';
+import { groupCommit } from './group-commit.js';
 import type {
   BeckonStore,
   CreateResult,
@@ -590,49 +591,41 @@ export function openSqliteStore(file: string): BeckonStore {
     }),
   );
 
-  /** Runs a transaction as IMMEDIATE, then tells event listeners if it wrote events. */
-  const immediate =
-    <A extends unknown[], R>(fn: { immediate: (...args: A) => R }) =>
-    (...args: A): R => {
-      try {
-        return fn.immediate(...args);
-      } finally {
-        // A rolled-back write may have set the flag too; a needless read is harmless.
-        if (eventsRecorded) {
-          eventsRecorded = false;
-          notifyEventListeners();
-        }
-      }
-    };
-  const createAttemptTx = immediate(createAttempt);
-  const createTombstoneTx = immediate(createTombstone);
-  const transitionTx = immediate(transition);
-  const startVisitTx = immediate(startVisit);
-  const openPageTx = immediate(openPage);
-  const closePageTx = immediate(closePage);
-  const endVisitTx = immediate(endVisit);
-  const closeAllPagesTx = immediate(closeAllPages);
-  const updatePageTx = immediate(updatePage);
-  const setOptOutTx = immediate(setOptOut);
-  const queueWebhookEventsTx = immediate(queueWebhookEvents);
-  const claimWebhookDeliveriesTx = immediate(claimWebhookDeliveries);
+  // Every write goes through the group commit; after each batch, tell the
+  // event listeners if it wrote events. A rolled-back write may have set the
+  // flag too; a needless read is harmless.
+  const writes = groupCommit(db, () => {
+    if (eventsRecorded) {
+      eventsRecorded = false;
+      notifyEventListeners();
+    }
+  });
+  const write = writes.run;
+  const placeOn = db.transaction(
+    (interactionId: string, expected: string | null, pageId: string | null) =>
+      stmt.placeOn.run({ interactionId, expected, pageId }).changes === 1,
+  );
+  const webhookDelivered = db.transaction((seq: number) => void stmt.webhookDelivered.run(seq));
+  const webhookAttemptFailed = db.transaction((seq: number, attempts: number, retryAt: number | null, error: string) => {
+    stmt.webhookFailed.run({ seq, attempts, retryAt, error: error.slice(0, 500) });
+  });
 
   return {
     async startVisit(visit, now) {
-      startVisitTx(visit.visitId, visit.globalVisitId, now);
+      await write(() => startVisit(visit.visitId, visit.globalVisitId, now));
     },
     async getVisit(visitId) {
       const row = stmt.getVisit.get(visitId);
       return row ? toVisit(row) : null;
     },
     async openPage(page, now) {
-      openPageTx(page.pageId, page.visitId, page.info, now);
+      await write(() => openPage(page.pageId, page.visitId, page.info, now));
     },
     async updatePage(pageId, update, now) {
-      updatePageTx(pageId, update, now);
+      await write(() => updatePage(pageId, update, now));
     },
     async closePage(pageId, now) {
-      return closePageTx(pageId, now);
+      return write(() => closePage(pageId, now));
     },
     async getPage(pageId) {
       const row = stmt.getPage.get(pageId);
@@ -659,22 +652,22 @@ export function openSqliteStore(file: string): BeckonStore {
       }));
     },
     async endVisit(visitId, now) {
-      return endVisitTx(visitId, now);
+      return write(() => endVisit(visitId, now));
     },
     async setOptOut(globalVisitId, optedOut, now) {
-      return setOptOutTx(globalVisitId, optedOut, now);
+      return write(() => setOptOut(globalVisitId, optedOut, now));
     },
     async isOptedOut(globalVisitId) {
       return stmt.isOptedOut.get(globalVisitId)?.opted_out === 1;
     },
     async closeAllPages(now) {
-      return closeAllPagesTx(now);
+      return write(() => closeAllPages(now));
     },
     async createAttempt(profile, options) {
-      return createAttemptTx(profile, options);
+      return write(() => createAttempt(profile, options));
     },
     async createTombstone(cancel, now) {
-      return createTombstoneTx(cancel, now);
+      return write(() => createTombstone(cancel, now));
     },
     async getEngagement(interactionId) {
       return getEngagement(interactionId);
@@ -683,10 +676,10 @@ export function openSqliteStore(file: string): BeckonStore {
       return stmt.activeEngagements.all(visitId).map(toEngagement);
     },
     async transition(request) {
-      return transitionTx(request);
+      return write(() => transition(request));
     },
     async placeOn(interactionId, expected, pageId) {
-      return stmt.placeOn.run({ interactionId, expected, pageId }).changes === 1;
+      return write(() => placeOn(interactionId, expected, pageId));
     },
     async nextDeadline(visitIdleMs) {
       const times = [
@@ -722,16 +715,16 @@ export function openSqliteStore(file: string): BeckonStore {
       return rows.map(toEvent);
     },
     async queueWebhookEvents({ types, now, maxAgeMs, limit }) {
-      return queueWebhookEventsTx(types, now, maxAgeMs, limit);
+      return write(() => queueWebhookEvents(types, now, maxAgeMs, limit));
     },
     async claimWebhookDeliveries(now, leaseUntil, limit) {
-      return claimWebhookDeliveriesTx(now, leaseUntil, limit);
+      return write(() => claimWebhookDeliveries(now, leaseUntil, limit));
     },
     async webhookDelivered(seq) {
-      stmt.webhookDelivered.run(seq);
+      await write(() => webhookDelivered(seq));
     },
     async webhookAttemptFailed(seq, attempts, retryAt, error) {
-      stmt.webhookFailed.run({ seq, attempts, retryAt, error: error.slice(0, 500) });
+      await write(() => webhookAttemptFailed(seq, attempts, retryAt, error));
     },
     async nextWebhookAt() {
       return stmt.nextWebhookAt.get()?.t ?? null;
@@ -749,7 +742,9 @@ export function openSqliteStore(file: string): BeckonStore {
       }
     },
     async close() {
-      if (db.open) db.close();
+      if (!db.open) return;
+      writes.flush();
+      db.close();
     },
   };
 }
