@@ -2,9 +2,12 @@
  * The store's share of an engage: Beckon's own SQLite store (the built one,
  * on a file in the temp folder) doing exactly the writes of one invitation's
  * life as the throughput benchmark drives it (create the attempt, place it
- * on the page, `delivered`, `declined`: four commits), one after the other
- * with no HTTP and no sockets. This is a ceiling for engage throughput on
- * this machine's disk, whatever the rest of the server does.
+ * on the page, `delivered`, `declined`: four writes), with no HTTP and no
+ * sockets. Measured twice: one invitation at a time (every write its own
+ * commit), and with `inFlight` invitations going at once, as the throughput
+ * benchmark's connections keep them, so that the group commit shares each
+ * commit among them. This is a ceiling for engage throughput on this
+ * machine's disk, whatever the rest of the server does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,13 +19,24 @@ import { now } from './stats.js';
 type SqliteModule = typeof import('../../src/backend/store/sqlite.js');
 type ProtocolModule = typeof import('../../src/protocol/index.js');
 
-export interface StoreFloor {
+export interface StoreFloorRun {
+  inFlight: number;
   cyclesPerSecond: number;
-  microsecondsPerCommit: number;
+  /** Wall time per write: commits are shared when more than one is in flight. */
+  microsecondsPerWrite: number;
   cycles: number;
 }
 
-export async function storeFloor(seconds: number): Promise<StoreFloor> {
+export interface StoreFloor {
+  alone: StoreFloorRun;
+  shared: StoreFloorRun;
+}
+
+export async function storeFloor(seconds: number, inFlight: number): Promise<StoreFloor> {
+  return { alone: await run(seconds / 2, 1), shared: await run(seconds / 2, inFlight) };
+}
+
+async function run(seconds: number, inFlight: number): Promise<StoreFloorRun> {
   const dist = process.env.BENCH_SERVER_DIST ? resolve(process.env.BENCH_SERVER_DIST) : join(ROOT, 'dist', 'server');
   const { openSqliteStore } = (await import(pathToFileURL(join(dist, 'backend/store/sqlite.js')).href)) as SqliteModule;
   const { ixnProfileSchema } = (await import(pathToFileURL(join(dist, 'protocol/index.js')).href)) as ProtocolModule;
@@ -31,27 +45,34 @@ export async function storeFloor(seconds: number): Promise<StoreFloor> {
   try {
     const visits = 2000;
     const at = Date.now();
-    for (let v = 0; v < visits; v++) {
-      await store.startVisit({ visitId: `visit-${v}`, globalVisitId: `browser-${v}` }, at);
-      await store.openPage({ pageId: `page-${v}`, visitId: `visit-${v}`, info: { url: 'http://shop.test/', title: 'Shop', visible: true, focused: true } }, at);
-    }
+    await Promise.all(
+      Array.from({ length: visits }, async (_, v) => {
+        await store.startVisit({ visitId: `visit-${v}`, globalVisitId: `browser-${v}` }, at);
+        await store.openPage({ pageId: `page-${v}`, visitId: `visit-${v}`, info: { url: 'http://shop.test/', title: 'Shop', visible: true, focused: true } }, at);
+      }),
+    );
+    let next = 0;
     const started = now();
-    let cycles = 0;
-    while (now() - started < seconds * 1000) {
-      const visitId = `visit-${cycles % visits}`;
-      const pageId = `page-${cycles % visits}`;
-      const interactionId = `floor-${cycles}`;
-      const profile = ixnProfileSchema.parse({ interactionId, visitId, invitation: { title: interactionId } });
-      const t = Date.now();
-      const created = await store.createAttempt(profile, { exclusive: true, now: t });
-      if (created.kind !== 'created') throw new Error(`store floor: ${created.kind}`);
-      await store.placeOn(interactionId, null, pageId);
-      await store.transition({ interactionId, visitId, from: ['pending'], to: 'delivered', at: t, pageId, timeoutAt: t + 30_000 });
-      await store.transition({ interactionId, visitId, from: ['pending', 'delivered'], to: 'declined', at: t, pageId });
-      cycles++;
-    }
+    // Each lane drives one invitation at a time, like one benchmark connection.
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (now() - started < seconds * 1000) {
+          const n = next++;
+          const visitId = `visit-${n % visits}`;
+          const pageId = `page-${n % visits}`;
+          const interactionId = `floor-${n}`;
+          const profile = ixnProfileSchema.parse({ interactionId, visitId, invitation: { title: interactionId } });
+          const t = Date.now();
+          const created = await store.createAttempt(profile, { exclusive: true, now: t });
+          if (created.kind !== 'created') throw new Error(`store floor: ${created.kind}`);
+          await store.placeOn(interactionId, null, pageId);
+          await store.transition({ interactionId, visitId, from: ['pending'], to: 'delivered', at: t, pageId, timeoutAt: t + 30_000 });
+          await store.transition({ interactionId, visitId, from: ['pending', 'delivered'], to: 'declined', at: t, pageId });
+        }
+      }),
+    );
     const elapsed = (now() - started) / 1000;
-    return { cyclesPerSecond: cycles / elapsed, microsecondsPerCommit: (elapsed * 1e6) / (cycles * 4), cycles };
+    return { inFlight, cyclesPerSecond: next / elapsed, microsecondsPerWrite: (elapsed * 1e6) / (next * 4), cycles: next };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -78,6 +78,12 @@ export class EventFeed {
         this.readAgain = false;
         for (;;) {
           if (this.stopped) return;
+          // Nobody listening (no stream open, no webhook): only keep the position.
+          // A new subscriber replays what it missed from the store itself.
+          if (this.subscribers.size === 0) {
+            this.seq = await this.store.lastEventSeq();
+            break;
+          }
           const events = await this.store.eventsAfter(this.seq, ALL, batch);
           if (events.length === 0) break;
           this.seq = events[events.length - 1]!.seq;
