@@ -138,8 +138,8 @@ export async function createBeckon(
   const lifecycle = new Lifecycle(store, {
     strict: config.strict,
     visitIdleMs: config.visitIdleMs,
+    onBackgroundError: (error) => app.log.error({ err: error }, 'placing the next invitation failed'),
     ...(options.now ? { now: options.now } : {}),
-    onBackgroundError: (error) => app.log.error({ err: error }, 'placing an invitation failed'),
   });
   const deadlines = new DeadlineClock(store, () => lifecycle.settleDue(), {
     visitIdleMs: config.visitIdleMs,

@@ -329,3 +329,29 @@ describe('opting out', () => {
     expect((await server.engage({ interactionId: nextId(), visitId: page.session.visitId })).status).toBe(200);
   });
 });
+
+describe('more than one attempt per visit (BECKON_STRICT=false)', () => {
+  it('shows only the oldest attempt in progress; the next one waits its turn, then shows', async () => {
+    const lenient = await startServer({ strict: false });
+    try {
+      const page = await TestPage.open(lenient.url);
+      const [first, second] = [nextId(), nextId()];
+      // Sent together, so that both are created in the same group commit.
+      await Promise.all([
+        lenient.engage({ interactionId: first, visitId: page.session.visitId }),
+        lenient.engage({ interactionId: second, visitId: page.session.visitId }),
+      ]);
+      expect((await page.next('invitation:start')).interactionId).toBe(first);
+      await page.shown(first);
+      expect((await lenient.status(second)).body).toMatchObject({ state: 'pending' });
+      expect(page.count('invitation:start', (offer) => offer.interactionId === second)).toBe(0);
+
+      await page.answer(first, 'declined');
+      expect((await page.next('invitation:start', (offer) => offer.interactionId === second)).interactionId).toBe(second);
+      expect(page.count('invitation:start', (offer) => offer.interactionId === first)).toBe(1);
+      page.close();
+    } finally {
+      await lenient.close();
+    }
+  });
+});

@@ -11,11 +11,15 @@ import {
   type IxnProfile,
 } from '../protocol/index.js';
 import { BeckonFault } from './faults.js';
-import type { BeckonStore } from './store/store.js';
+import type { BeckonStore, PlaceAttempt } from './store/store.js';
 
 /** How the lifecycle reaches visitors' pages; the frontend server implements it. */
 export interface PagePort {
-  /** The visit has an attempt to show (new, or its page went away): put it on the right page. */
+  /** The page a new attempt goes to (run inside the store's create transaction). */
+  choose: PlaceAttempt;
+  /** A new attempt was created already placed on `shownPageId`: send it there. */
+  show(engagement: Engagement): void;
+  /** The visit has an attempt to show (its page went away, or one came): put it on the right page. */
   place(visitId: string): Promise<void>;
   /** The attempt settled: every page of its visit drops it. */
   withdraw(engagement: Engagement): void;
@@ -27,7 +31,7 @@ export interface LifecycleOptions {
   /** A visit with no open page for this long ends (BECKON_VISIT_IDLE_MINUTES). */
   visitIdleMs: number;
   now?: () => number;
-  /** Told about failures that must not fail the caller's request (placement after engage). */
+  /** Told about failures that must not fail the caller's request (placing the next attempt). */
   onBackgroundError?: (error: unknown) => void;
 }
 
@@ -49,11 +53,17 @@ export class Lifecycle {
 
   /** engage: creates a pending attempt, or answers the state of the same one (idempotent). */
   async engage(profile: IxnProfile): Promise<Engagement> {
-    const result = await this.store.createAttempt(profile, { exclusive: this.options.strict, now: this.now() });
+    // Placed in the same write as it is created: one commit before the page is told.
+    const pages = this.pages;
+    const result = await this.store.createAttempt(profile, {
+      exclusive: this.options.strict,
+      now: this.now(),
+      ...(pages ? { place: pages.choose } : {}),
+    });
     switch (result.kind) {
       case 'created':
         this.onDeadlinesChanged();
-        this.placeInBackground(profile.visitId);
+        if (pages && result.engagement.shownPageId !== null) pages.show(result.engagement);
         return result.engagement;
       case 'exists': {
         const existing = result.engagement;
@@ -100,7 +110,7 @@ export class Lifecycle {
         ...(cancel.reason !== null ? { reason: cancel.reason } : {}),
       });
       if (cancelled) {
-        this.pages?.withdraw(cancelled);
+        this.settled(cancelled);
         this.onDeadlinesChanged();
         return cancelled;
       }
@@ -161,7 +171,7 @@ export class Lifecycle {
       ...(outcome === 'accepted' ? { channel: channel! } : {}),
     });
     if (!settledNow) throw settled(await this.ownAttempt(interactionId, visitId));
-    this.pages?.withdraw(settledNow);
+    this.settled(settledNow);
     this.onDeadlinesChanged();
     return settledNow;
   }
@@ -187,8 +197,18 @@ export class Lifecycle {
         to: due.kind === 'expire' ? 'expired' : 'timed_out',
         at: now,
       });
-      if (settledNow) this.pages?.withdraw(settledNow);
+      if (settledNow) this.settled(settledNow);
     }
+  }
+
+  /**
+   * An attempt settled: every page drops it, and when more than one attempt
+   * per visit is allowed (not strict), the next one in progress takes its turn.
+   */
+  private settled(engagement: Engagement): void {
+    this.pages?.withdraw(engagement);
+    if (this.options.strict || engagement.visitId === null || !this.pages) return;
+    this.pages.place(engagement.visitId).catch((error) => this.options.onBackgroundError?.(error));
   }
 
   private async ownAttempt(interactionId: string, visitId: string): Promise<Engagement> {
@@ -196,10 +216,6 @@ export class Lifecycle {
     // A page may only touch attempts of its own visit; anything else looks like an unknown id.
     if (!engagement || engagement.visitId !== visitId) throw new BeckonFault('UNKNOWN_ENGAGEMENT');
     return engagement;
-  }
-
-  private placeInBackground(visitId: string): void {
-    this.pages?.place(visitId).catch((error) => this.options.onBackgroundError?.(error));
   }
 }
 

@@ -202,6 +202,11 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
   }
 
   return {
+    choose: chooseTarget,
+    show(engagement) {
+      const offer = engagement.shownPageId === null ? null : toOffer(engagement, now());
+      if (offer) io.to(pageRoom(engagement.shownPageId!)).emit(SOCKET_EVENTS.start, offer);
+    },
     place: async (visitId) => {
       await place(visitId);
     },

@@ -25,6 +25,7 @@ import type {
   EventFilter,
   LiveVisit,
   PageRecord,
+  PlaceAttempt,
   TransitionRequest,
   VisitRecord,
   WebhookDelivery,
@@ -409,7 +410,7 @@ export function openSqliteStore(file: string): BeckonStore {
   };
 
   const createAttempt = db.transaction(
-    (profile: IxnProfile, options: { exclusive: boolean; now: number }): CreateResult => {
+    (profile: IxnProfile, options: { exclusive: boolean; now: number; place?: PlaceAttempt }): CreateResult => {
       const existing = getEngagement(profile.interactionId);
       if (existing) return { kind: 'exists', engagement: existing };
       const visit = stmt.getVisit.get(profile.visitId);
@@ -435,6 +436,14 @@ export function openSqliteStore(file: string): BeckonStore {
         },
         options.now,
       );
+      // Only the visit's oldest attempt in progress is shown; a later one (not
+      // strict) waits its turn and is placed when the one before it settles.
+      const first = options.place && stmt.activeEngagements.get(profile.visitId)?.interaction_id === profile.interactionId;
+      const target = first ? options.place!(engagement, stmt.openPages.all(profile.visitId).map(toPage)) : null;
+      if (target !== null) {
+        stmt.placeOn.run({ interactionId: profile.interactionId, expected: null, pageId: target });
+        return { kind: 'created', engagement: { ...engagement, shownPageId: target } };
+      }
       return { kind: 'created', engagement };
     },
   );

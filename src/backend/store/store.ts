@@ -44,6 +44,9 @@ export interface LiveVisit extends VisitRecord {
   activeInteractionId: string | null;
 }
 
+/** Chooses the page a new attempt is shown on, or null to let it wait for one. */
+export type PlaceAttempt = (attempt: Engagement, openPages: readonly PageRecord[]) => string | null;
+
 /** What `createAttempt` found. */
 export type CreateResult =
   | { kind: 'created'; engagement: Engagement }
@@ -118,8 +121,16 @@ export interface BeckonStore {
   /**
    * Creates a pending attempt unless one with this id exists, the visit is
    * not live, or (exclusive) the visit already has an attempt in progress.
+   * With `place`, the new attempt, if it is the visit's oldest in progress
+   * (the one to show), is also put on the page it returns (chosen
+   * from the visit's open pages, most recently active first) in the same
+   * write, so that engage needs one commit before the page is told, not two.
+   * `place` runs inside the transaction: it must be quick, pure and synchronous.
    */
-  createAttempt(profile: IxnProfile, options: { exclusive: boolean; now: number }): Promise<CreateResult>;
+  createAttempt(
+    profile: IxnProfile,
+    options: { exclusive: boolean; now: number; place?: PlaceAttempt },
+  ): Promise<CreateResult>;
   /** Records a cancelled attempt for an id never engaged, so a late engage is refused. */
   createTombstone(
     cancel: { interactionId: string; visitId: string | null; reason: string | null },
