@@ -1,8 +1,8 @@
 /**
  * The store's share of an engage: Beckon's own SQLite store (the built one,
  * on a file in the temp folder) doing exactly the writes of one invitation's
- * life as the throughput benchmark drives it (create the attempt, place it
- * on the page, `delivered`, `declined`: four writes), with no HTTP and no
+ * life as the throughput benchmark drives it (create the attempt placed on
+ * its page, `delivered`, `declined`: three writes), with no HTTP and no
  * sockets. Measured twice: one invitation at a time (every write its own
  * commit), and with `inFlight` invitations going at once, as the throughput
  * benchmark's connections keep them, so that the group commit shares each
@@ -31,6 +31,9 @@ export interface StoreFloor {
   alone: StoreFloorRun;
   shared: StoreFloorRun;
 }
+
+/** Writes per invitation, as above. */
+const WRITES = 3;
 
 export async function storeFloor(seconds: number, inFlight: number): Promise<StoreFloor> {
   return { alone: await run(seconds / 2, 1), shared: await run(seconds / 2, inFlight) };
@@ -63,16 +66,15 @@ async function run(seconds: number, inFlight: number): Promise<StoreFloorRun> {
           const interactionId = `floor-${n}`;
           const profile = ixnProfileSchema.parse({ interactionId, visitId, invitation: { title: interactionId } });
           const t = Date.now();
-          const created = await store.createAttempt(profile, { exclusive: true, now: t });
-          if (created.kind !== 'created') throw new Error(`store floor: ${created.kind}`);
-          await store.placeOn(interactionId, null, pageId);
+          const created = await store.createAttempt(profile, { exclusive: true, now: t, place: () => pageId });
+          if (created.kind !== 'created' || created.engagement.shownPageId !== pageId) throw new Error(`store floor: ${created.kind}`);
           await store.transition({ interactionId, visitId, from: ['pending'], to: 'delivered', at: t, pageId, timeoutAt: t + 30_000 });
           await store.transition({ interactionId, visitId, from: ['pending', 'delivered'], to: 'declined', at: t, pageId });
         }
       }),
     );
     const elapsed = (now() - started) / 1000;
-    return { inFlight, cyclesPerSecond: next / elapsed, microsecondsPerWrite: (elapsed * 1e6) / (next * 4), cycles: next };
+    return { inFlight, cyclesPerSecond: next / elapsed, microsecondsPerWrite: (elapsed * 1e6) / (next * WRITES), cycles: next };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
