@@ -84,7 +84,7 @@ export async function runThroughput(): Promise<BenchResult> {
   };
   const visits = envInt('BENCH_VISITS', 2000);
   // BENCH_THROUGHPUT_TARGETS=beckon measures Beckon alone (for quick before/after runs; no ratio then).
-  const only = new Set((process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon').split(','));
+  const only = new Set((process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,store').split(','));
   const targets: Target[] = [];
   const fastify = only.has('fastify')
     ? await measure('bare Fastify route', await startBaseline('fastify'), visits, { ...options, pages: false })
@@ -98,7 +98,7 @@ export async function runThroughput(): Promise<BenchResult> {
     : null;
   if (beckon) targets.push(beckon);
 
-  const store = only.has('store') || only.has('beckon') ? await storeFloor(options.seconds, options.connections) : null;
+  const store = only.has('store') ? await storeFloor(options.seconds, options.connections) : null;
 
   const floor = fastify?.load.requestsPerSecond ?? Number.NaN;
   const socketFloor = targets.find((t) => t.name.includes('socket.io'))?.load.requestsPerSecond ?? Number.NaN;
