@@ -31,6 +31,17 @@ function mount(element: BeckonInvite): void {
   else document.addEventListener('DOMContentLoaded', () => mount(element), { once: true });
 }
 
+/**
+ * Mounting renders the element and opens the socket. Doing that in a task of
+ * its own, when the page is idle (at most a second later), keeps the
+ * script's evaluation and the start of the connection from adding up to one
+ * long task while the page is still loading.
+ */
+function whenIdle(work: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(work, { timeout: 1000 });
+  else setTimeout(work, 0);
+}
+
 try {
   const placed = document.querySelector(TAG_NAME);
   if (placed) {
@@ -44,7 +55,13 @@ try {
       element.server = server;
       // Before mounting, so a site can call Beckon.getIDs() right after this script runs.
       window.Beckon = pageApi(element);
-      mount(element);
+      whenIdle(() => {
+        try {
+          mount(element);
+        } catch {
+          // as above: a widget that cannot start is as if it were absent
+        }
+      });
     }
   }
 } catch {
