@@ -14,6 +14,7 @@ import type { BeckonConfig } from './config.js';
 import { requireCaller } from './backend/auth.js';
 import { DeadlineClock } from './backend/deadlines.js';
 import { EventFeed } from './backend/events/feed.js';
+import { EventRetention } from './backend/events/retention.js';
 import { EventStreams } from './backend/events/sse.js';
 import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './backend/faults.js';
@@ -146,6 +147,11 @@ export async function createBeckon(
     onError: (error) => app.log.error({ err: error }, 'settling deadlines failed'),
   });
   lifecycle.onDeadlinesChanged = () => deadlines.arm();
+  const retention = new EventRetention(store, {
+    retentionMs: config.eventRetentionMs,
+    ...(options.now ? { now: options.now } : {}),
+    onError: (error) => app.log.error({ err: error }, 'pruning old events failed'),
+  });
 
   const callerCheck = requireCaller(config.apiToken, { trustProxy: config.trustProxy });
   await installRateLimit(app, {
@@ -215,6 +221,7 @@ export async function createBeckon(
   app.addHook('preClose', async () => {
     closing = true;
     deadlines.stop();
+    await retention.stop();
     // Open event streams would keep server.close() waiting; clients resume with Last-Event-ID.
     streams.closeAll();
     feed.stop();
@@ -237,6 +244,7 @@ export async function createBeckon(
     async listen(port = config.port, host = config.host) {
       await app.listen({ port, host });
       deadlines.arm();
+      retention.start();
       const address = app.server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
       const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;

@@ -37,6 +37,8 @@ const envSchema = z.object({
   }),
   BECKON_STRICT: flag.default(true),
   BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
+  // At least a day: a webhook is retried for 24 hours, and its event must outlive that.
+  BECKON_EVENT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(7),
   BECKON_WEBHOOK_URL: optionalText.refine((url) => url === null || /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
     message: 'must be an http:// or https:// URL',
   }),
@@ -71,6 +73,8 @@ export interface BeckonConfig {
   allowedOrigins: string[] | null;
   strict: boolean;
   visitIdleMs: number;
+  /** Events older than this are deleted (hourly); engagement records stay. */
+  eventRetentionMs: number;
   webhookUrl: string | null;
   webhookSecret: string | null;
   /** Event types sent to the webhook; null: all. */
@@ -113,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     allowedOrigins: e.BECKON_ALLOWED_ORIGINS,
     strict: e.BECKON_STRICT,
     visitIdleMs: e.BECKON_VISIT_IDLE_MINUTES * 60_000,
+    eventRetentionMs: e.BECKON_EVENT_RETENTION_DAYS * 86_400_000,
     webhookUrl: e.BECKON_WEBHOOK_URL,
     webhookSecret: e.BECKON_WEBHOOK_SECRET,
     webhookEvents: e.BECKON_WEBHOOK_EVENTS,

@@ -5,9 +5,13 @@
  * real SQLite file, real socket.io pages, real fetch reading the stream.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventRetention } from '../src/backend/events/retention.js';
 import { openSqliteStore } from '../src/backend/store/sqlite.js';
 import type { BeckonEvent } from '../src/protocol/index.js';
-import { EventStreamClient, startServer, TestPage, type TestServer } from './support.js';
+import { eventually, EventStreamClient, startServer, TestPage, type TestServer } from './support.js';
 
 let server: TestServer;
 const cleanup: (() => void)[] = [];
@@ -293,5 +297,83 @@ describe('the event stream', () => {
     const client = await stream('', {}, closing);
     await closing.close();
     await client.until((c) => c.ended);
+  });
+});
+
+describe('event retention', () => {
+  const DAY = 86_400_000;
+  const ALL = { types: null, visitId: null } as const;
+
+  it('deletes events older than the retention, oldest first in batches, and keeps the young ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beckon-retention-'));
+    const store = openSqliteStore(join(dir, 'beckon.db'));
+    try {
+      const now = Date.now();
+      for (let v = 0; v < 5; v++) await store.startVisit({ visitId: `old-${v}`, globalVisitId: `b-old-${v}` }, now - 10 * DAY);
+      await store.startVisit({ visitId: 'edge', globalVisitId: 'b-edge' }, now - 7 * DAY + 60_000);
+      await store.startVisit({ visitId: 'young', globalVisitId: 'b-young' }, now - DAY);
+      const retention = new EventRetention(store, { retentionMs: 7 * DAY, batch: 2, now: () => now, onError: (e) => { throw e; } });
+      expect(await retention.pruneNow()).toBe(5);
+      const kept = await store.eventsAfter(0, ALL, 100);
+      expect(kept.map((e) => e.visitId)).toEqual(['edge', 'young']);
+      // The engagement records and visits are not touched, only the log.
+      expect(await store.getVisit('old-0')).not.toBeNull();
+      expect(await retention.pruneNow()).toBe(0);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps an old event still waiting for its webhook, and deletes a given-up delivery with its event', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beckon-retention-'));
+    const store = openSqliteStore(join(dir, 'beckon.db'));
+    try {
+      const now = Date.now();
+      await store.queueWebhookEvents({ types: null, now, maxAgeMs: DAY, limit: 100 }); // webhooks on from here
+      await store.startVisit({ visitId: 'waiting', globalVisitId: 'b-1' }, now - 10 * DAY);
+      await store.startVisit({ visitId: 'failed', globalVisitId: 'b-2' }, now - 10 * DAY);
+      await store.startVisit({ visitId: 'unsent', globalVisitId: 'b-3' }, now - 10 * DAY);
+      expect(await store.queueWebhookEvents({ types: ['visit.started'], now, maxAgeMs: 30 * DAY, limit: 100 })).toBe(3);
+      const [waiting, failed, unsent] = await store.claimWebhookDeliveries(now, now, 10);
+      await store.webhookAttemptFailed(failed!.event.seq, 5, null, 'gave up after 24 hours');
+      await store.webhookDelivered(unsent!.event.seq);
+      expect(await store.webhookBacklog()).toEqual({ waiting: 1, failed: 1 });
+
+      const retention = new EventRetention(store, { retentionMs: 7 * DAY, now: () => now, onError: (e) => { throw e; } });
+      expect(await retention.pruneNow()).toBe(2);
+      expect((await store.eventsAfter(0, ALL, 100)).map((e) => e.seq)).toEqual([waiting!.event.seq]);
+      expect(await store.webhookBacklog()).toEqual({ waiting: 1, failed: 0 });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs when Beckon starts: a log kept past the retention is pruned, and the stream resumes at what is left', async () => {
+    const first = await startServer();
+    const visitor = await TestPage.open(first.url);
+    visitor.close();
+    const before = await first.beckon.store.eventsAfter(0, ALL, 100);
+    expect(before.length).toBeGreaterThan(0);
+    const db = join(first.dir, 'beckon.db');
+    await first.beckon.close();
+
+    // The same store, restarted with a retention shorter than the age of those events.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await startServer({ db, eventRetentionMs: 10 });
+    try {
+      await eventually(async () => {
+        const left = await second.beckon.store.eventsAfter(0, ALL, 100);
+        expect(left.filter((e) => before.some((b) => b.id === e.id))).toEqual([]);
+      });
+      // Resuming from an id that was pruned replays from the oldest event kept, without error.
+      const resumed = await stream('', { 'last-event-id': String(before[0]!.seq) }, second);
+      const fresh = await page(second);
+      await resumed.next((e) => e.type === 'visit.started' && e.visitId === fresh.session.visitId);
+    } finally {
+      await second.close();
+      rmSync(first.dir, { recursive: true, force: true });
+    }
   });
 });

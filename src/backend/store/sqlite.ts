@@ -260,6 +260,14 @@ export function openSqliteStore(file: string): BeckonStore {
        VALUES (@id, @type, @at, @visitId, @interactionId, @pageId, @body)`,
     ),
     lastEventSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM events`),
+    // The oldest events by seq (the rowid, no scan): `at` grows with seq, so
+    // pruning stops at the first young one instead of reading the whole log.
+    oldestEvents: db.prepare<{ limit: number }, { seq: number; at: number; waiting: number }>(
+      `SELECT seq, at, EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.seq = events.seq AND d.state = 'waiting') AS waiting
+       FROM events ORDER BY seq LIMIT @limit`,
+    ),
+    dropFailedDelivery: db.prepare(`DELETE FROM webhook_deliveries WHERE seq = ? AND state = 'failed'`),
+    dropEvent: db.prepare(`DELETE FROM events WHERE seq = ?`),
     eventsAfter: db.prepare<{ after: number; types: string | null; limit: number }, EventRow>(
       `SELECT * FROM events WHERE seq > @after
          AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
@@ -593,6 +601,18 @@ export function openSqliteStore(file: string): BeckonStore {
     },
   );
 
+  const pruneEvents = db.transaction((before: number, limit: number): number => {
+    let dropped = 0;
+    for (const { seq, at, waiting } of stmt.oldestEvents.all({ limit })) {
+      if (at >= before) break;
+      if (waiting) continue; // its webhook is still due: kept until delivered or given up
+      stmt.dropFailedDelivery.run(seq);
+      stmt.dropEvent.run(seq);
+      dropped++;
+    }
+    return dropped;
+  });
+
   const claimWebhookDeliveries = db.transaction((now: number, leaseUntil: number, limit: number): WebhookDelivery[] =>
     stmt.dueWebhooks.all({ now, limit }).map((row) => {
       stmt.leaseWebhook.run(leaseUntil, row.seq);
@@ -722,6 +742,9 @@ export function openSqliteStore(file: string): BeckonStore {
           ? stmt.eventsAfter.all({ after: afterSeq, types, limit })
           : stmt.visitEventsAfter.all({ after: afterSeq, types, visitId: filter.visitId, limit });
       return rows.map(toEvent);
+    },
+    async pruneEvents(before, limit) {
+      return write(() => pruneEvents(before, limit));
     },
     async queueWebhookEvents({ types, now, maxAgeMs, limit }) {
       return write(() => queueWebhookEvents(types, now, maxAgeMs, limit));

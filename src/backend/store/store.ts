@@ -157,6 +157,12 @@ export interface BeckonStore {
   onEvents(listener: () => void): () => void;
   /** The `seq` of the newest event, 0 when there is none. */
   lastEventSeq(): Promise<number>;
+  /**
+   * Deletes up to `limit` of the oldest events written before `before` (epoch
+   * ms), with the failed webhook deliveries of those events; an event still
+   * waiting for its webhook is kept. Returns how many events went.
+   */
+  pruneEvents(before: number, limit: number): Promise<number>;
   /** Up to `limit` events with `seq` greater than `afterSeq` that pass `filter`, oldest first. */
   eventsAfter(afterSeq: number, filter: EventFilter, limit: number): Promise<BeckonEvent[]>;
 

@@ -1,0 +1,66 @@
+/**
+ * Event retention: the event log (the outbox behind the stream and the
+ * webhooks) would otherwise grow by every invitation's steps forever. Events
+ * older than the retention (BECKON_EVENT_RETENTION_DAYS) are deleted at start
+ * and then every hour, oldest first, in small batches so that the writes of
+ * live traffic are never held up for long. Engagement records are kept: the
+ * status endpoint and idempotent engage need them.
+ */
+import type { BeckonStore } from '../store/store.js';
+
+export interface EventRetentionOptions {
+  retentionMs: number;
+  /** How often to prune (one hour by default). */
+  everyMs?: number;
+  /** Events deleted per write; each batch is one short transaction. */
+  batch?: number;
+  now?: () => number;
+  onError: (error: unknown) => void;
+}
+
+export class EventRetention {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly store: BeckonStore,
+    private readonly options: EventRetentionOptions,
+  ) {}
+
+  start(): void {
+    void this.pruneNow();
+    this.timer = setInterval(() => void this.pruneNow(), this.options.everyMs ?? 3_600_000);
+    this.timer.unref();
+  }
+
+  /** Deletes every event past the retention; resolves with how many went. A call during a run joins it. */
+  pruneNow(): Promise<number> {
+    this.running ??= this.prune().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** Stops the timer and waits for a run in progress (before the store closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private async prune(): Promise<number> {
+    const batch = this.options.batch ?? 1000;
+    const before = (this.options.now ?? Date.now)() - this.options.retentionMs;
+    let total = 0;
+    try {
+      while (!this.stopped) {
+        const dropped = await this.store.pruneEvents(before, batch);
+        total += dropped;
+        if (dropped < batch) break;
+      }
+    } catch (error) {
+      this.options.onError(error);
+    }
+    return total;
+  }
+}
