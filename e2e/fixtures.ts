@@ -12,6 +12,8 @@ export interface Caller {
   engage(profile: Record<string, unknown>): Promise<{ status: number; body: any }>;
   noengage(cancel: Record<string, unknown>): Promise<{ status: number; body: any }>;
   status(interactionId: string): Promise<{ status: number; body: any }>;
+  /** The pages Beckon holds open for a visit now (from GET /backend/data/visits). */
+  openPages(visitId: string): Promise<string[]>;
   post(path: string, body: string, contentType: string): Promise<{ status: number; body: any; type: string }>;
 }
 
@@ -33,6 +35,11 @@ export function callerFor(url: string): Caller {
     async status(id) {
       const response = await fetch(`${url}/backend/data/gateway/engagements/${encodeURIComponent(id)}`);
       return { status: response.status, body: await response.json() };
+    },
+    async openPages(visitId) {
+      const response = await fetch(`${url}/backend/data/visits`);
+      const { visits } = (await response.json()) as { visits: { visitId: string; pages: { pageId: string }[] }[] };
+      return visits.find((visit) => visit.visitId === visitId)?.pages.map((page) => page.pageId) ?? [];
     },
     post: send,
   };

@@ -38,6 +38,16 @@ async function reportBackground(page: Page): Promise<void> {
   });
 }
 
+/**
+ * Closes the visit's only tab and waits until Beckon has seen it go: until
+ * then the server may still place an invitation on it, and a closing tab can
+ * even show it and say so, which is then a shown invitation whose page closed.
+ */
+async function closeLastTab(page: Page, caller: Caller, visitId: string): Promise<void> {
+  await page.close();
+  await expect.poll(() => caller.openPages(visitId)).toEqual([]);
+}
+
 async function stateOf(caller: Caller, id: string): Promise<string> {
   return (await caller.status(id)).body.state;
 }
@@ -165,7 +175,7 @@ test('after the network drops, the page resynchronizes: cancelled stays gone, st
 test('an attempt for a visit with no open page waits, and shows when a page opens', async ({ context, caller }) => {
   const page = await openShop(context, '/');
   const { visitId } = await visitorIds(page);
-  await page.close();
+  await closeLastTab(page, caller, visitId);
   const id = newInteractionId('pending');
   expect((await caller.engage({ interactionId: id, visitId, invitation: { title: 'Welcome back' } })).body.state).toBe(
     'pending',
@@ -181,7 +191,7 @@ test('an attempt for a visit with no open page waits, and shows when a page open
 test('an attempt no page shows within expirationSeconds expires and is never shown', async ({ context, caller }) => {
   const page = await openShop(context, '/');
   const { visitId } = await visitorIds(page);
-  await page.close();
+  await closeLastTab(page, caller, visitId);
   const id = newInteractionId('expire');
   await caller.engage({ interactionId: id, visitId, expirationSeconds: 10, invitation: { title: 'Too late' } });
   await expect.poll(() => stateOf(caller, id), { timeout: 15_000 }).toBe('expired');
