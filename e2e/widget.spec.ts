@@ -36,7 +36,7 @@ test.describe('accessibility', () => {
     await keepScreenshot(page, testInfo, 'invitation-default');
   });
 
-  test('a keyboard user reaches the card, sees the focus ring and accepts; focus never moved by itself', async ({ page, caller }) => {
+  test('a keyboard user reaches the card, sees the focus ring and accepts; focus never moved by itself, and returns where it came from', async ({ page, caller }) => {
     await page.goto('/');
     const { visitId } = await visitorIds(page);
     await page.keyboard.press('Tab');
@@ -48,9 +48,20 @@ test.describe('accessibility', () => {
     await expect(skipLink).toBeFocused();
 
     const close = page.getByRole('button', { name: 'Close' });
-    // The card is mounted at the end of <body>: Tab through the page to it, as a keyboard user would.
-    for (let i = 0; i < 60 && !(await close.evaluate((el) => el.matches(':focus'))); i++) await page.keyboard.press('Tab');
+    // The card is mounted at the end of <body>: Tab through the page to it, as a keyboard user would,
+    // marking the page element each Tab leaves (the last one marked is where the card was entered from).
+    const markFocused = () =>
+      page.evaluate(() => {
+        for (const marked of document.querySelectorAll('[data-left-by-tab]')) marked.removeAttribute('data-left-by-tab');
+        document.activeElement?.setAttribute('data-left-by-tab', '');
+      });
+    for (let i = 0; i < 60 && !(await close.evaluate((el) => el.matches(':focus'))); i++) {
+      await markFocused();
+      await page.keyboard.press('Tab');
+    }
     await expect(close).toBeFocused();
+    const cameFrom = page.locator('[data-left-by-tab]');
+    await expect(cameFrom).toHaveCount(1);
     await page.keyboard.press('Tab');
     const chat = page.getByRole('button', { name: 'Chat now' });
     await expect(chat).toBeFocused();
@@ -58,6 +69,8 @@ test.describe('accessibility', () => {
     await page.keyboard.press('Enter');
     await expect(page.getByRole('dialog')).toHaveCount(0);
     await expect.poll(async () => (await caller.status(id)).body).toMatchObject({ state: 'accepted', channel: 'chat' });
+    // Not left on <body>: back on the page element the card was entered from.
+    await expect(cameFrom).toBeFocused();
   });
 
   test('Escape declines when focus is inside the card', async ({ page, caller }) => {
@@ -66,10 +79,15 @@ test.describe('accessibility', () => {
     const id = newInteractionId('escape');
     await caller.engage({ interactionId: id, visitId });
     const decline = page.getByRole('button', { name: 'No thanks' });
+    await expect(decline).toBeVisible();
+    await page.keyboard.press('Tab');
+    const skipLink = page.getByRole('link', { name: 'Skip to content' });
+    await expect(skipLink).toBeFocused();
     await decline.focus();
     await page.keyboard.press('Escape');
     await expect(page.getByRole('dialog')).toHaveCount(0);
     await expect.poll(async () => (await caller.status(id)).body.state).toBe('declined');
+    await expect(skipLink).toBeFocused();
   });
 
   test('the card animates only when reduced motion is not requested', async ({ page, caller }) => {

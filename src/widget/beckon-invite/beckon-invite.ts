@@ -113,6 +113,8 @@ export class BeckonInvite extends LitElement implements BeckonApi {
   /** The invitation whose `shown` acknowledgement is still owed to the server. */
   #unshown: string | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Where a keyboard user's focus was before it entered the card: it goes back there when the card goes. */
+  #cameFrom: HTMLElement | null = null;
   #ids: BeckonIDs | undefined;
   #resolveIds: (ids: BeckonIDs) => void = ignore;
   readonly #idsReady = new Promise<BeckonIDs>((resolve) => (this.#resolveIds = resolve));
@@ -216,6 +218,7 @@ export class BeckonInvite extends LitElement implements BeckonApi {
       aria-describedby=${text.message ? 'message' : nothing}
       lang=${text.locale || nothing}
       @keydown=${this.#onKeydown}
+      @focusin=${this.#onFocusin}
     >
       <div class="head" part="head">
         <slot name="image">${image ? html`<img class="image" part="image" src=${image} alt="" width="48" height="48" />` : nothing}</slot>
@@ -257,6 +260,15 @@ export class BeckonInvite extends LitElement implements BeckonApi {
 
   #onKeydown(event: KeyboardEvent): void {
     if (event.key === 'Escape') this.#onDecline();
+  }
+
+  #onFocusin(event: FocusEvent): void {
+    // Moving between the card's own buttons (in the shadow root) or slotted
+    // content keeps the page element it came from.
+    const from = event.relatedTarget;
+    if (from instanceof HTMLElement && from !== this && !this.contains(from) && !this.renderRoot.contains(from)) {
+      this.#cameFrom = from;
+    }
   }
 
   #onSession(session: Session): void {
@@ -348,6 +360,10 @@ export class BeckonInvite extends LitElement implements BeckonApi {
 
   /** Hides the current invitation without telling anyone. */
   #drop(): void {
+    // A keyboard user who answered (or was inside when it was withdrawn) is not left on <body>.
+    const back = this.matches(':focus-within') ? this.#cameFrom : null;
+    this.#cameFrom = null;
+    if (back) void this.updateComplete.then(() => back.isConnected && back.focus({ preventScroll: true }));
     clearTimeout(this.#timer);
     this.#unshown = undefined;
     this._offer = null;
