@@ -21,7 +21,7 @@ import type Database from 'better-sqlite3';
  * the event loop (and the microtasks they started) all join the batch.
  */
 export interface GroupCommit {
-  /** Runs `write` (a better-sqlite3 transaction function) in the next batch. */
+  /** Runs `write` (any synchronous work on the database) in the next batch, in a savepoint of its own. */
   run<R>(write: () => R): Promise<R>;
   /** Commits what is queued now, synchronously (before closing the database). */
   flush(): void;
@@ -43,15 +43,18 @@ export function groupCommit(db: Database.Database, afterCommit: () => void): Gro
   let queue: Job[] = [];
   let scheduled = false;
 
+  // Called inside the batch's transaction, better-sqlite3 runs this as a
+  // SAVEPOINT: a write that throws is rolled back alone, and rethrows.
+  const inSavepoint = db.transaction((write: () => unknown) => write());
+
   const runBatch = db.transaction((jobs: Job[]) => {
     for (const job of jobs) {
       try {
-        job.outcome = { ok: true, value: job.write() };
+        job.outcome = { ok: true, value: inSavepoint(job.write) };
       } catch (error) {
-        // A nested transaction function rolls back its own savepoint and
-        // rethrows. Some errors (disk full, I/O) make SQLite roll back the
-        // whole transaction instead: then nothing of this batch is kept, and
-        // going on would run the rest outside any transaction.
+        // Some errors (disk full, I/O) make SQLite roll back the whole
+        // transaction instead of the savepoint: then nothing of this batch is
+        // kept, and going on would run the rest outside any transaction.
         if (!db.inTransaction) throw error;
         job.outcome = { ok: false, error };
       }

@@ -446,7 +446,10 @@ export function openSqliteStore(file: string): BeckonStore {
       );
       // Only the visit's oldest attempt in progress is shown; a later one (not
       // strict) waits its turn and is placed when the one before it settles.
-      const first = options.place && stmt.activeEngagements.get(profile.visitId)?.interaction_id === profile.interactionId;
+      // Exclusive (strict) has just checked that there is no other one.
+      const first =
+        options.place &&
+        (options.exclusive || stmt.activeEngagements.get(profile.visitId)?.interaction_id === profile.interactionId);
       const target = first ? options.place!(engagement, stmt.openPages.all(profile.visitId).map(toPage)) : null;
       if (target !== null) {
         stmt.placeOn.run({ interactionId: profile.interactionId, expected: null, pageId: target });
@@ -630,14 +633,6 @@ export function openSqliteStore(file: string): BeckonStore {
     }
   });
   const write = writes.run;
-  const placeOn = db.transaction(
-    (interactionId: string, expected: string | null, pageId: string | null) =>
-      stmt.placeOn.run({ interactionId, expected, pageId }).changes === 1,
-  );
-  const webhookDelivered = db.transaction((seq: number) => void stmt.webhookDelivered.run(seq));
-  const webhookAttemptFailed = db.transaction((seq: number, attempts: number, retryAt: number | null, error: string) => {
-    stmt.webhookFailed.run({ seq, attempts, retryAt, error: error.slice(0, 500) });
-  });
 
   return {
     async startVisit(visit, now) {
@@ -708,7 +703,7 @@ export function openSqliteStore(file: string): BeckonStore {
       return write(() => transition(request));
     },
     async placeOn(interactionId, expected, pageId) {
-      return write(() => placeOn(interactionId, expected, pageId));
+      return write(() => stmt.placeOn.run({ interactionId, expected, pageId }).changes === 1);
     },
     async nextDeadline(visitIdleMs) {
       const times = [
@@ -753,10 +748,10 @@ export function openSqliteStore(file: string): BeckonStore {
       return write(() => claimWebhookDeliveries(now, leaseUntil, limit));
     },
     async webhookDelivered(seq) {
-      await write(() => webhookDelivered(seq));
+      await write(() => stmt.webhookDelivered.run(seq));
     },
     async webhookAttemptFailed(seq, attempts, retryAt, error) {
-      await write(() => webhookAttemptFailed(seq, attempts, retryAt, error));
+      await write(() => stmt.webhookFailed.run({ seq, attempts, retryAt, error: error.slice(0, 500) }));
     },
     async nextWebhookAt() {
       return stmt.nextWebhookAt.get()?.t ?? null;
