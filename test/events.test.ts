@@ -304,10 +304,20 @@ describe('event retention', () => {
   const DAY = 86_400_000;
   const ALL = { types: null, visitId: null } as const;
 
-  it('deletes events older than the retention, oldest first in batches, and keeps the young ones', async () => {
+  /** A store on a fresh SQLite file, closed and removed after `use`. */
+  async function withStore(use: (store: ReturnType<typeof openSqliteStore>) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'beckon-retention-'));
     const store = openSqliteStore(join(dir, 'beckon.db'));
     try {
+      await use(store);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('deletes events older than the retention, oldest first in batches, and keeps the young ones', async () => {
+    await withStore(async (store) => {
       const now = Date.now();
       for (let v = 0; v < 5; v++) await store.startVisit({ visitId: `old-${v}`, globalVisitId: `b-old-${v}` }, now - 10 * DAY);
       await store.startVisit({ visitId: 'edge', globalVisitId: 'b-edge' }, now - 7 * DAY + 60_000);
@@ -319,16 +329,11 @@ describe('event retention', () => {
       // The engagement records and visits are not touched, only the log.
       expect(await store.getVisit('old-0')).not.toBeNull();
       expect(await retention.pruneNow()).toBe(0);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('keeps an old event still waiting for its webhook, and deletes a given-up delivery with its event', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'beckon-retention-'));
-    const store = openSqliteStore(join(dir, 'beckon.db'));
-    try {
+    await withStore(async (store) => {
       const now = Date.now();
       await store.queueWebhookEvents({ types: null, now, maxAgeMs: DAY, limit: 100 }); // webhooks on from here
       await store.startVisit({ visitId: 'waiting', globalVisitId: 'b-1' }, now - 10 * DAY);
@@ -344,10 +349,7 @@ describe('event retention', () => {
       expect(await retention.pruneNow()).toBe(2);
       expect((await store.eventsAfter(0, ALL, 100)).map((e) => e.seq)).toEqual([waiting!.event.seq]);
       expect(await store.webhookBacklog()).toEqual({ waiting: 1, failed: 0 });
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('runs when Beckon starts: a log kept past the retention is pruned, and the stream resumes at what is left', async () => {

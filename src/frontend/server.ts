@@ -49,6 +49,19 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
   const { io, store, lifecycle, signer, log } = deps;
   const now = deps.now ?? Date.now;
 
+  /** Sends the attempt to the page it is placed on, with the time it has left (none left: nothing). */
+  function sendStart(attempt: Engagement, pageId: string): void {
+    const offer = toOffer(attempt, now());
+    if (offer) io.to(pageRoom(pageId)).emit(SOCKET_EVENTS.start, offer);
+  }
+
+  /** A page's payload, or null: prototype keys are refused outright, since a schema may drop them and accept the rest. */
+  function parsePayload<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> | null {
+    if (findHostileKey(payload) !== null) return null;
+    const parsed = schema.safeParse(payload);
+    return parsed.success ? parsed.data : null;
+  }
+
   /** Puts the visit's attempt on the right page; `connecting` is told by its session event instead. */
   async function place(visitId: string, connecting?: string): Promise<Engagement | null> {
     const [attempt] = await store.activeEngagements(visitId);
@@ -64,8 +77,7 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
         state: attempt.state,
       });
     }
-    const offer = toOffer(placed, now());
-    if (offer && target !== connecting) io.to(pageRoom(target)).emit(SOCKET_EVENTS.start, offer);
+    if (target !== connecting) sendStart(placed, target);
     return placed;
   }
 
@@ -130,8 +142,8 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
 
     socket.on(SOCKET_EVENTS.pageUpdate, (update) => {
       guard(socket, SOCKET_EVENTS.pageUpdate, async () => {
-        const parsed = findHostileKey(update) === null ? pageUpdateSchema.safeParse(update) : null;
-        if (parsed?.success) await store.updatePage(pageId, parsed.data, now());
+        const parsed = parsePayload(pageUpdateSchema, update);
+        if (parsed) await store.updatePage(pageId, parsed, now());
       });
     });
 
@@ -187,14 +199,13 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
     const reply = (result: PageAck | OptAck) => {
       if (typeof ack === 'function') (ack as (r: PageAck | OptAck) => void)(result);
     };
-    // Prototype keys are refused outright: a schema may silently drop them and accept what is left.
-    const parsed = findHostileKey(payload) === null ? schema.safeParse(payload) : null;
-    if (!parsed?.success) {
+    const parsed = parsePayload(schema, payload);
+    if (parsed === null) {
       log.warn({ socketId: socket.id }, 'invalid payload from page');
       reply({ ok: false, code: 'INVALID_PARAMETER', message: 'The payload is not valid.' });
       return;
     }
-    work(parsed.data).then(reply, (error: unknown) => {
+    work(parsed).then(reply, (error: unknown) => {
       if (error instanceof BeckonFault) return reply({ ok: false, code: error.code, message: error.message });
       log.error({ err: error, socketId: socket.id }, 'socket handler failed');
       reply({ ok: false, code: 'INTERNAL_ERROR', message: 'Something went wrong inside Beckon.' });
@@ -204,8 +215,7 @@ export function attachFrontend(deps: FrontendDeps): PagePort {
   return {
     choose: chooseTarget,
     show(engagement) {
-      const offer = engagement.shownPageId === null ? null : toOffer(engagement, now());
-      if (offer) io.to(pageRoom(engagement.shownPageId!)).emit(SOCKET_EVENTS.start, offer);
+      if (engagement.shownPageId !== null) sendStart(engagement, engagement.shownPageId);
     },
     place: async (visitId) => {
       await place(visitId);
