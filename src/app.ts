@@ -12,13 +12,12 @@ import fastifyStatic from '@fastify/static';
 import { Server } from 'socket.io';
 import type { BeckonConfig } from './config.js';
 import { requireCaller } from './backend/auth.js';
-import { DeadlineClock } from './backend/deadlines.js';
 import { EventFeed } from './backend/events/feed.js';
 import { EventRetention } from './backend/events/retention.js';
 import { EventStreams } from './backend/events/sse.js';
 import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } from './backend/http.js';
-import { BeckonFault } from './backend/faults.js';
-import { Lifecycle } from './backend/lifecycle.js';
+import { BeckonFault } from './core/faults.js';
+import { Lifecycle } from './core/lifecycle.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
 import { openApiRoute } from './backend/openapi.js';
@@ -26,8 +25,8 @@ import { installRateLimit } from './backend/rate-limit.js';
 import { installSecurityHeaders } from './backend/security-headers.js';
 import { eventRoutes } from './backend/routes/events.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
-import { openSqliteStore } from './backend/store/sqlite.js';
-import type { BeckonStore } from './backend/store/store.js';
+import { openStore } from './store/open.js';
+import type { BeckonStore } from './store/store.js';
 import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
 import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
@@ -105,7 +104,7 @@ export async function createBeckon(
 
   const metrics = new BeckonMetrics();
   instrumentHttp(app, metrics);
-  const store = instrumentStore(openSqliteStore(config.db), metrics);
+  const store = instrumentStore(await openStore(config), metrics);
   const feed = new EventFeed(store, {
     ...(options.events?.pollMs ? { pollMs: options.events.pollMs } : {}),
     onError: (error) => app.log.error({ err: error }, 'reading the event log failed'),
@@ -139,14 +138,10 @@ export async function createBeckon(
   const lifecycle = new Lifecycle(store, {
     strict: config.strict,
     visitIdleMs: config.visitIdleMs,
-    onBackgroundError: (error) => app.log.error({ err: error }, 'placing the next invitation failed'),
+    // Deadlines and placing the next invitation run outside any request: their failures are logged.
+    onBackgroundError: (error) => app.log.error({ err: error }, 'settling deadlines or placing an invitation failed'),
     ...(options.now ? { now: options.now } : {}),
   });
-  const deadlines = new DeadlineClock(store, () => lifecycle.settleDue(), {
-    visitIdleMs: config.visitIdleMs,
-    onError: (error) => app.log.error({ err: error }, 'settling deadlines failed'),
-  });
-  lifecycle.onDeadlinesChanged = () => deadlines.arm();
   const retention = new EventRetention(store, {
     retentionMs: config.eventRetentionMs,
     ...(options.now ? { now: options.now } : {}),
@@ -208,19 +203,17 @@ export async function createBeckon(
     }),
   });
   instrumentSockets(io, metrics);
-  lifecycle.pages = attachFrontend({
+  attachFrontend({
     io,
-    store,
     lifecycle,
     signer: new IdentitySigner(config.secret),
-    visitIdleMs: config.visitIdleMs,
     log: app.log,
     ...(options.now ? { now: options.now } : {}),
   });
 
   app.addHook('preClose', async () => {
     closing = true;
-    deadlines.stop();
+    lifecycle.stopDeadlines();
     await retention.stop();
     // Open event streams would keep server.close() waiting; clients resume with Last-Event-ID.
     streams.closeAll();
@@ -243,7 +236,7 @@ export async function createBeckon(
     metrics,
     async listen(port = config.port, host = config.host) {
       await app.listen({ port, host });
-      deadlines.arm();
+      lifecycle.startDeadlines();
       retention.start();
       const address = app.server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;

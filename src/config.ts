@@ -53,7 +53,14 @@ const envSchema = z.object({
   // For tests: shortens the retry schedule (1 s, 2 s, 4 s, … at most 5 min) to base, 2×base, …
   BECKON_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   BECKON_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-  REDIS_URL: optionalText,
+  REDIS_URL: optionalText.refine((url) => url === null || /^rediss?:$/.test(URL.parse(url)?.protocol ?? ''), {
+    message: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379',
+  }),
+  // Every key, stream and channel name starts with it, so one Redis can serve several installations.
+  BECKON_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1–64 letters, digits or _.:-')
+    .default('beckon:'),
   BECKON_ROLE: z.enum(['all', 'backend', 'frontend']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Generous defaults: a strategy polling status for many visitors must not be throttled out of the box.
@@ -83,7 +90,10 @@ export interface BeckonConfig {
   webhookRetryBaseMs: number;
   /** One delivery attempt fails when the receiver has not answered in this long. */
   webhookTimeoutMs: number;
+  /** Set: the Redis store (and later the Redis adapter); null: the SQLite store. */
   redisUrl: string | null;
+  /** Starts every Redis key name. */
+  redisPrefix: string;
   role: 'all' | 'backend' | 'frontend';
   logLevel: string;
   /** REST calls per minute per credential (the API token, or the caller's IP without one). */
@@ -107,6 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     // Unsigned events would let anyone who finds the receiver's URL forge outcomes.
     throw new ConfigError('Bad configuration:\nBECKON_WEBHOOK_SECRET is required when BECKON_WEBHOOK_URL is set.');
   }
+  if (e.BECKON_ROLE !== 'all') {
+    // Every setting selects real code: separate roles need nodes that act as one, which are not built yet.
+    throw new ConfigError(
+      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} is not supported yet: running backends and frontends as separate processes comes with multi-node support. Use BECKON_ROLE=all (the default).`,
+    );
+  }
   const db = e.BECKON_DB === ':memory:' ? ':memory:' : resolve(e.BECKON_DB);
   return {
     port: e.PORT,
@@ -124,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     webhookRetryBaseMs: e.BECKON_WEBHOOK_RETRY_BASE_MS,
     webhookTimeoutMs: e.BECKON_WEBHOOK_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.BECKON_REDIS_PREFIX,
     role: e.BECKON_ROLE,
     logLevel: e.LOG_LEVEL,
     rateLimitPerMinute: e.BECKON_RATE_LIMIT_PER_MINUTE,

@@ -7,7 +7,8 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findHostileKey } from '../protocol/index.js';
-import { BeckonFault, invalidParameter } from './faults.js';
+import { BeckonFault, domainFault, invalidParameter } from '../core/faults.js';
+import { StoreUnavailableError } from '../store/store.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -25,7 +26,7 @@ const FASTIFY_ERRORS: Record<string, BeckonFault> = {
 
 /** Maps any error to the fault a caller should see. */
 export function toFault(error: unknown): BeckonFault {
-  if (error instanceof BeckonFault) return error;
+  if (error instanceof BeckonFault || error instanceof StoreUnavailableError) return domainFault(error);
   const e = error as Partial<FastifyError>;
   if (e.code && FASTIFY_ERRORS[e.code]) return FASTIFY_ERRORS[e.code]!;
   const status = e.statusCode ?? 500;

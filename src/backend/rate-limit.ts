@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { tokenMatcher } from './auth.js';
-import { BeckonFault } from './faults.js';
+import { BeckonFault } from '../core/faults.js';
 
 export interface RateLimitOptions {
   perMinute: number;

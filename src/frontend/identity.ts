@@ -3,12 +3,9 @@
  * token the widget keeps; a page can only resume ids whose token verifies,
  * so nobody can claim another visitor's visit by guessing or copying an id.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** A new id: 128 random bits, URL-safe (22 characters). */
-export function mintId(): string {
-  return randomBytes(16).toString('base64url');
-}
+export { mintId } from '../core/ids.js';
 
 const ID = /^[A-Za-z0-9_-]{22}$/;
 /** A browser's globalVisitId lives a year after it was last seen. */

@@ -25,7 +25,8 @@ export const FAULTS = {
     message: 'Send application/json or application/x-www-form-urlencoded.',
   },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After.' },
-  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down or its store is unreachable; retry shortly.' },
+  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry shortly.' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The store cannot be reached; nothing was changed. Retry shortly.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong inside Beckon; nothing was changed.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -6,7 +6,7 @@
  * live traffic are never held up for long. Engagement records are kept: the
  * status endpoint and idempotent engage need them.
  */
-import type { BeckonStore } from '../store/store.js';
+import type { BeckonStore } from '../../store/store.js';
 
 export interface EventRetentionOptions {
   retentionMs: number;

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { parseEventTypes, type EventType } from '../../protocol/index.js';
-import { BeckonFault, invalidParameter } from '../faults.js';
+import { BeckonFault, invalidParameter } from '../../core/faults.js';
 import type { EventStreams } from '../events/sse.js';
 
 const QUERY_KEYS = ['types', 'visitId', 'lastEventId'] as const;

@@ -12,8 +12,8 @@ import {
   type Visit,
 } from '../../protocol/index.js';
 import { readParameter } from '../http.js';
-import type { Lifecycle } from '../lifecycle.js';
-import type { BeckonStore } from '../store/store.js';
+import type { Lifecycle } from '../../core/lifecycle.js';
+import type { BeckonStore } from '../../store/store.js';
 
 const ok = (engagement: Engagement): GatewayOk => ({
   status: 'OK',

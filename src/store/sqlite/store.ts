@@ -16,6 +16,7 @@ import type {
   PageInfo,
   PageUpdate,
 } from '../../protocol/index.js';
+import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } from '../../core/events.js';
 import { MIGRATIONS } from './migrations.js';
 import { groupCommit } from './group-commit.js';
 import type {
@@ -25,11 +26,10 @@ import type {
   EventFilter,
   LiveVisit,
   PageRecord,
-  PlaceAttempt,
   TransitionRequest,
   VisitRecord,
   WebhookDelivery,
-} from './store.js';
+} from '../store.js';
 
 const ACTIVE_STATES = `('pending','delivered')`;
 
@@ -90,18 +90,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** The event as sent; columns win over the body, and fields missing from older bodies read as null. */
 function toEvent(row: EventRow): BeckonEvent {
   const body = JSON.parse(row.body) as Partial<BeckonEvent>;
-  return {
+  return toBeckonEvent({
     id: row.id,
     seq: row.seq,
     type: row.type,
-    at: iso(row.at),
+    at: row.at,
     interactionId: row.interaction_id,
     visitId: row.visit_id,
     pageId: row.page_id,
     channel: body.channel ?? null,
     reason: body.reason ?? null,
     userData: body.userData ?? {},
-  };
+  });
 }
 
 function toEngagement(row: EngagementRow): Engagement {
@@ -332,52 +332,20 @@ export function openSqliteStore(file: string): BeckonStore {
     }
   };
 
-  /** Writes one event to the outbox; always called inside the transaction of the change it reports. */
-  function recordEvent(
-    type: string,
-    at: number,
-    fields: {
-      visitId?: string | null;
-      interactionId?: string | null;
-      pageId?: string | null;
-      channel?: string | null;
-      reason?: string | null;
-      userData?: Record<string, unknown>;
-    },
-  ): void {
+  /** Writes one event to the log; always called inside the transaction of the change it reports. */
+  function recordEvent(draft: EventDraft): void {
     const id = randomUUID();
     // Every event has every field, so a receiver reads them all the same way.
-    const body = {
-      id,
-      type,
-      at: iso(at),
-      interactionId: fields.interactionId ?? null,
-      visitId: fields.visitId ?? null,
-      pageId: fields.pageId ?? null,
-      channel: fields.channel ?? null,
-      reason: fields.reason ?? null,
-      userData: fields.userData ?? {},
-    };
+    const body = toBeckonEvent({ ...draft, id, seq: 0 });
     eventsRecorded = true;
     stmt.insertEvent.run({
       id,
-      type,
-      at,
-      visitId: fields.visitId ?? null,
-      interactionId: fields.interactionId ?? null,
-      pageId: fields.pageId ?? null,
-      body: JSON.stringify(body),
-    });
-  }
-
-  function engagementEvent(e: Engagement, at: number): void {
-    recordEvent(`engagement.${e.state}`, at, {
-      interactionId: e.interactionId,
-      visitId: e.visitId,
-      pageId: e.shownPageId ?? e.pageId,
-      channel: e.channel,
-      reason: e.reason,
-      userData: e.userData,
+      type: draft.type,
+      at: draft.at,
+      visitId: draft.visitId,
+      interactionId: draft.interactionId,
+      pageId: draft.pageId,
+      body: JSON.stringify({ ...body, seq: undefined }),
     });
   }
 
@@ -413,12 +381,12 @@ export function openSqliteStore(file: string): BeckonStore {
       transitions: JSON.stringify({ [values.state]: iso(now) }),
     });
     const engagement = getEngagement(values.interactionId)!;
-    engagementEvent(engagement, now);
+    recordEvent(attemptEvent(engagement, now));
     return engagement;
   };
 
   const createAttempt = db.transaction(
-    (profile: IxnProfile, options: { exclusive: boolean; now: number; place?: PlaceAttempt }): CreateResult => {
+    (profile: IxnProfile, options: { exclusive: boolean; now: number; place: boolean }): CreateResult => {
       const existing = getEngagement(profile.interactionId);
       if (existing) return { kind: 'exists', engagement: existing };
       const visit = stmt.getVisit.get(profile.visitId);
@@ -450,7 +418,7 @@ export function openSqliteStore(file: string): BeckonStore {
       const first =
         options.place &&
         (options.exclusive || stmt.activeEngagements.get(profile.visitId)?.interaction_id === profile.interactionId);
-      const target = first ? options.place!(engagement, stmt.openPages.all(profile.visitId).map(toPage)) : null;
+      const target = first ? placementFor(profile) : null;
       if (target !== null) {
         stmt.placeOn.run({ interactionId: profile.interactionId, expected: null, pageId: target });
         return { kind: 'created', engagement: { ...engagement, shownPageId: target } };
@@ -458,6 +426,12 @@ export function openSqliteStore(file: string): BeckonStore {
       return { kind: 'created', engagement };
     },
   );
+
+  /** The page the profile names if it is open, else the visit's first open page in attention order. */
+  const placementFor = (profile: IxnProfile): string | null => {
+    const open = stmt.openPages.all(profile.visitId);
+    return (open.find((page) => page.page_id === profile.pageId) ?? open[0])?.page_id ?? null;
+  };
 
   const createTombstone = db.transaction(
     (cancel: { interactionId: string; visitId: string | null; reason: string | null }, now: number): CreateResult => {
@@ -497,14 +471,12 @@ export function openSqliteStore(file: string): BeckonStore {
     }).changes;
     if (changed === 0) return null;
     const engagement = getEngagement(request.interactionId)!;
-    engagementEvent(engagement, request.at);
+    recordEvent(attemptEvent(engagement, request.at));
     return engagement;
   });
 
   const startVisit = db.transaction((visitId: string, globalVisitId: string, now: number) => {
-    if (stmt.insertVisit.run(visitId, globalVisitId, now).changes === 1) {
-      recordEvent('visit.started', now, { visitId });
-    }
+    if (stmt.insertVisit.run(visitId, globalVisitId, now).changes === 1) recordEvent(visitEvent('visit.started', visitId, now));
   });
 
   const openPage = db.transaction((pageId: string, visitId: string, info: PageInfo, now: number) => {
@@ -521,20 +493,20 @@ export function openSqliteStore(file: string): BeckonStore {
     }).changes;
     if (changed === 0) return; // the page id belongs to another visit: refuse silently
     stmt.clearIdle.run(visitId);
-    if (!before || before.closed_at !== null) recordEvent('page.entered', now, { visitId, pageId });
+    if (!before || before.closed_at !== null) recordEvent(pageEvent('page.entered', visitId, pageId, now));
   });
 
   const closePage = db.transaction((pageId: string, now: number): boolean => {
     if (stmt.closePage.run(now, pageId).changes === 0) return false;
     const page = stmt.getPage.get(pageId)!;
-    recordEvent('page.left', now, { visitId: page.visit_id, pageId });
+    recordEvent(pageEvent('page.left', page.visit_id, pageId, now));
     if (stmt.countOpenPages.get(page.visit_id)!.n === 0) stmt.setIdle.run(now, page.visit_id);
     return true;
   });
 
   const endVisit = db.transaction((visitId: string, now: number): boolean => {
     if (stmt.endVisit.run(now, visitId).changes === 0) return false;
-    recordEvent('visit.ended', now, { visitId });
+    recordEvent(visitEvent('visit.ended', visitId, now));
     return true;
   });
 
@@ -635,6 +607,7 @@ export function openSqliteStore(file: string): BeckonStore {
   const write = writes.run;
 
   return {
+    kind: 'sqlite',
     async startVisit(visit, now) {
       await write(() => startVisit(visit.visitId, visit.globalVisitId, now));
     },

@@ -3,6 +3,7 @@
  * http.ts turns it into the FAULT body of the protocol's table.
  */
 import { FAULTS, type FaultBody, type FaultCode, type FaultDetail } from '../protocol/index.js';
+import { StoreUnavailableError } from '../store/store.js';
 
 export class BeckonFault extends Error {
   readonly code: FaultCode;
@@ -38,4 +39,16 @@ export function invalidParameter(path: string, message: string): BeckonFault {
     message: `${path} ${message}.`.replace(/\.\.$/, '.'),
     details: [{ path, message }],
   });
+}
+
+/**
+ * The fault a caller or a page is told for an error thrown by the core:
+ * Beckon's own faults as they are, the store being unreachable as
+ * STORE_UNAVAILABLE (nothing was changed), anything else as INTERNAL_ERROR
+ * (a bug: never its text).
+ */
+export function domainFault(error: unknown): BeckonFault {
+  if (error instanceof BeckonFault) return error;
+  if (error instanceof StoreUnavailableError) return new BeckonFault('STORE_UNAVAILABLE');
+  return new BeckonFault('INTERNAL_ERROR');
 }

@@ -4,14 +4,25 @@
  * the caller named, if open; else the page most recently visible and focused.
  */
 import type { Engagement, InvitationOffer } from '../protocol/index.js';
-import type { PageRecord } from '../backend/store/store.js';
+import type { PageRecord } from '../store/store.js';
+
+/**
+ * Attention order of a visit's open pages: the page the visitor is looking
+ * at (visible and focused) first, then visible ones, then the most recently
+ * active, then the most recently connected. Stores return open pages in this
+ * order, and apply it themselves when engage places a new attempt.
+ */
+export function byAttention(a: PageRecord, b: PageRecord): number {
+  const rank = (page: PageRecord) => (page.visible && page.focused ? 2 : page.visible ? 1 : 0);
+  return rank(b) - rank(a) || b.activeAt - a.activeAt || b.connectedAt - a.connectedAt;
+}
 
 /** The page that should show `attempt` now, or null when no page of the visit is open. */
 export function chooseTarget(attempt: Engagement, openPages: readonly PageRecord[]): string | null {
   const isOpen = (pageId: string | null) => pageId !== null && openPages.some((page) => page.pageId === pageId);
   if (isOpen(attempt.shownPageId)) return attempt.shownPageId;
   if (isOpen(attempt.pageId)) return attempt.pageId;
-  // openPages comes most recently active first.
+  // openPages comes in attention order.
   return openPages[0]?.pageId ?? null;
 }
 

@@ -1,10 +1,14 @@
 /**
  * The engagement store: the single source of truth for visits, pages,
- * attempts and the event outbox. Every method that changes state is atomic
- * (one transaction, compare-and-set on the state), so the same call racing
- * on several tabs, sockets or nodes takes effect once and records one event.
+ * attempts, the event log and the webhook outbox. It stores atomically and
+ * does not decide: the rules live in `src/core/`. Every method that changes
+ * state is one atomic step (an SQLite transaction, one Redis script), with
+ * the compare-and-set on the state and the event it records together, so
+ * the same call racing on several tabs, sockets or processes takes effect
+ * once and records one event (built by `core/events.ts`).
  *
- * The interface is async so that a Redis implementation can sit behind it.
+ * Two implementations, `sqlite/` and `redis/`, pass one contract suite
+ * (`contract.ts`); `open.ts` picks one from the configuration.
  */
 import type {
   BeckonEvent,
@@ -14,7 +18,7 @@ import type {
   IxnProfile,
   PageInfo,
   PageUpdate,
-} from '../../protocol/index.js';
+} from '../protocol/index.js';
 
 export interface VisitRecord {
   visitId: string;
@@ -43,9 +47,6 @@ export interface LiveVisit extends VisitRecord {
   pages: PageRecord[];
   activeInteractionId: string | null;
 }
-
-/** Chooses the page a new attempt is shown on, or null to let it wait for one. */
-export type PlaceAttempt = (attempt: Engagement, openPages: readonly PageRecord[]) => string | null;
 
 /** What `createAttempt` found. */
 export type CreateResult =
@@ -95,8 +96,16 @@ export interface WebhookBacklog {
   failed: number;
 }
 
-export interface BeckonStore {
-  // ── visits and pages ──
+/** The store cannot be reached (Redis down or restarting); nothing was changed. */
+export class StoreUnavailableError extends Error {
+  constructor(message = 'The store is unreachable.', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Visits, their pages, and browsers' opt-outs. */
+export interface PresenceStore {
   /** Starts a visit (records `visit.started`). */
   startVisit(visit: { visitId: string; globalVisitId: string }, now: number): Promise<void>;
   getVisit(visitId: string): Promise<VisitRecord | null>;
@@ -106,7 +115,11 @@ export interface BeckonStore {
   /** Closes a page (records `page.left`); returns false if it was not open. */
   closePage(pageId: string, now: number): Promise<boolean>;
   getPage(pageId: string): Promise<PageRecord | null>;
-  /** Open pages of a visit, the one the visitor is most likely looking at first. */
+  /**
+   * Open pages of a visit in attention order (core/placement.ts): visible and
+   * focused first, then visible, then the most recently active, then the most
+   * recently connected.
+   */
   openPages(visitId: string): Promise<PageRecord[]>;
   liveVisits(): Promise<LiveVisit[]>;
   /** Ends a visit (records `visit.ended`); returns false if it had already ended. */
@@ -116,21 +129,23 @@ export interface BeckonStore {
   isOptedOut(globalVisitId: string): Promise<boolean>;
   /** After a restart of the only node no socket is left: close every page it held. */
   closeAllPages(now: number): Promise<number>;
+  /** How many visits are live and how many of their pages are open (for metrics). */
+  counts(): Promise<{ liveVisits: number; openPages: number }>;
+}
 
-  // ── engagement attempts ──
+/** Engagement attempts and their deadlines. */
+export interface AttemptStore {
   /**
    * Creates a pending attempt unless one with this id exists, the visit is
-   * not live, or (exclusive) the visit already has an attempt in progress.
-   * With `place`, the new attempt, if it is the visit's oldest in progress
-   * (the one to show), is also put on the page it returns (chosen
-   * from the visit's open pages, most recently active first) in the same
-   * write, so that engage needs one commit before the page is told, not two.
-   * `place` runs inside the transaction: it must be quick, pure and synchronous.
+   * not live, the browser opted out, or (exclusive) the visit already has an
+   * attempt in progress. With `place`, the new attempt, if it is the visit's
+   * oldest in progress (the one to show), is also placed in the same write,
+   * so that engage needs one commit before the page is told, not two. The
+   * rule is data, not a callback, so that one Redis script can apply it:
+   * the page the profile names if it is open, else the first open page in
+   * attention order (see `openPages`), else none (it waits for a page).
    */
-  createAttempt(
-    profile: IxnProfile,
-    options: { exclusive: boolean; now: number; place?: PlaceAttempt },
-  ): Promise<CreateResult>;
+  createAttempt(profile: IxnProfile, options: { exclusive: boolean; now: number; place: boolean }): Promise<CreateResult>;
   /** Records a cancelled attempt for an id never engaged, so a late engage is refused. */
   createTombstone(
     cancel: { interactionId: string; visitId: string | null; reason: string | null },
@@ -141,18 +156,19 @@ export interface BeckonStore {
   activeEngagements(visitId: string): Promise<Engagement[]>;
   /** Compare-and-set state change with its event; null when the attempt was not in a `from` state. */
   transition(request: TransitionRequest): Promise<Engagement | null>;
-  /** Compare-and-set of the page an invitation is placed on; false when someone else moved it first. */
+  /**
+   * Compare-and-set of the page an invitation is placed on (only while it is
+   * in progress); false when someone else moved it first.
+   */
   placeOn(interactionId: string, expected: string | null, pageId: string | null): Promise<boolean>;
-
-  // ── deadlines ──
-  /** The earliest time anything is due, or null when nothing waits. */
+  /** The earliest time anything is due (expiry, timeout, end of an idle visit), or null when nothing waits. */
   nextDeadline(visitIdleMs: number): Promise<number | null>;
+  /** What is due at `now` (a bounded batch); firing it is a compare-and-set, so a deadline settles once however many processes look. */
   dueDeadlines(now: number, visitIdleMs: number): Promise<DueDeadline[]>;
+}
 
-  /** How many visits are live and how many of their pages are open (for metrics). */
-  counts(): Promise<{ liveVisits: number; openPages: number }>;
-
-  // ── events (the outbox written with every change) ──
+/** The ordered event log written with every change. */
+export interface EventLog {
   /** Calls `listener` after each committed change that recorded events; returns the unsubscribe. */
   onEvents(listener: () => void): () => void;
   /** The `seq` of the newest event, 0 when there is none. */
@@ -165,8 +181,10 @@ export interface BeckonStore {
   pruneEvents(before: number, limit: number): Promise<number>;
   /** Up to `limit` events with `seq` greater than `afterSeq` that pass `filter`, oldest first. */
   eventsAfter(afterSeq: number, filter: EventFilter, limit: number): Promise<BeckonEvent[]>;
+}
 
-  // ── webhook outbox ──
+/** The webhook outbox: per-visit order, leases that run out when a sender dies. */
+export interface WebhookOutbox {
   /**
    * Moves newly recorded events of `types` (null: all) into the webhook outbox,
    * at most `limit` events scanned; returns how many were scanned (0: caught up).
@@ -187,7 +205,11 @@ export interface BeckonStore {
   /** When the next waiting delivery is due, or null when none waits. */
   nextWebhookAt(): Promise<number | null>;
   webhookBacklog(): Promise<WebhookBacklog>;
+}
 
+export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox {
+  /** Which implementation this is (for logs and metrics). */
+  readonly kind: 'sqlite' | 'redis';
   /** Whether the store answers (for /readyz and 503s). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@
  * earliest one (at most `maxSleepMs`, so that changes made by other
  * processes are picked up too) and then settle all that are due.
  */
-import type { BeckonStore } from './store/store.js';
+import type { BeckonStore } from '../store/store.js';
 
 export class DeadlineClock {
   private timer: NodeJS.Timeout | null = null;

@@ -1,0 +1,7 @@
+/** Ids the server mints for visits and pages (SPEC §2). */
+import { randomBytes } from 'node:crypto';
+
+/** A new id: 128 random bits, URL-safe (22 characters). */
+export function mintId(): string {
+  return randomBytes(16).toString('base64url');
+}

