@@ -120,6 +120,7 @@ export async function createBeckon(
           policy: { ...DEFAULT_RETRY_POLICY, baseMs: config.webhookRetryBaseMs },
           timeoutMs: config.webhookTimeoutMs,
           log: app.log,
+          onAttempt: (result) => metrics.webhookAttempts.inc({ result }),
         })
       : null;
   // Events waiting for the receiver (and given up on) are the backlog an operator watches.

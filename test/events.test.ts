@@ -9,8 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventRetention } from '../src/backend/events/retention.js';
-import { openSqliteStore } from '../src/backend/store/sqlite.js';
+import { openStore } from '../src/store/open.js';
+import type { BeckonStore } from '../src/store/store.js';
 import type { BeckonEvent } from '../src/protocol/index.js';
+import { freshStore } from './stores.js';
 import { eventually, EventStreamClient, startServer, TestPage, type TestServer } from './support.js';
 
 let server: TestServer;
@@ -238,9 +240,9 @@ describe('the event stream', () => {
     await resumed.next((e) => e.type === 'visit.started' && e.visitId === visitor.session.visitId);
   });
 
-  it('sees events written by another process sharing the store file', async () => {
+  it('sees events written by another process sharing the store', async () => {
     const all = await stream();
-    const otherProcess = openSqliteStore(`${server.dir}/beckon.db`);
+    const otherProcess = await openStore(server.store);
     try {
       await otherProcess.startVisit({ visitId: 'visit-from-elsewhere', globalVisitId: 'browser-elsewhere' }, Date.now());
     } finally {
@@ -304,10 +306,10 @@ describe('event retention', () => {
   const DAY = 86_400_000;
   const ALL = { types: null, visitId: null } as const;
 
-  /** A store on a fresh SQLite file, closed and removed after `use`. */
-  async function withStore(use: (store: ReturnType<typeof openSqliteStore>) => Promise<void>): Promise<void> {
+  /** A fresh store of the kind the run uses, closed (and its folder removed) after `use`. */
+  async function withStore(use: (store: BeckonStore) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'beckon-retention-'));
-    const store = openSqliteStore(join(dir, 'beckon.db'));
+    const store = await openStore(freshStore(dir));
     try {
       await use(store);
     } finally {
@@ -358,12 +360,11 @@ describe('event retention', () => {
     visitor.close();
     const before = await first.beckon.store.eventsAfter(0, ALL, 100);
     expect(before.length).toBeGreaterThan(0);
-    const db = join(first.dir, 'beckon.db');
     await first.beckon.close();
 
     // The same store, restarted with a retention shorter than the age of those events.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = await startServer({ db, eventRetentionMs: 10 });
+    const second = await startServer({ ...first.store, eventRetentionMs: 10 });
     try {
       await eventually(async () => {
         const left = await second.beckon.store.eventsAfter(0, ALL, 100);

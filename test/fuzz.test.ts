@@ -12,11 +12,10 @@
  * to create an attempt for a live visit), and noengage always carries an
  * invalid interactionId (any valid one would record a cancellation).
  */
-import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULTS, faultBodySchema } from '../src/protocol/index.js';
+import { storeSnapshot } from './store-snapshot.js';
 import { startServer, TestPage, type TestServer } from './support.js';
 
 let server: TestServer;
@@ -31,27 +30,6 @@ afterAll(async () => {
   page.close();
   await server.close();
 });
-
-/** Every row of every table, hashed: equal snapshots mean the store did not change at all. */
-function storeSnapshot(): { rows: Record<string, number>; hash: string } {
-  const db = new Database(`${server.dir}/beckon.db`, { readonly: true, fileMustExist: true });
-  try {
-    const tables = db
-      .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-      .all()
-      .map((t) => t.name);
-    const rows: Record<string, number> = {};
-    const hash = createHash('sha256');
-    for (const table of tables) {
-      const all = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all();
-      rows[table] = all.length;
-      hash.update(table).update(JSON.stringify(all));
-    }
-    return { rows, hash: hash.digest('hex') };
-  } finally {
-    db.close();
-  }
-}
 
 // ─── generators ─────────────────────────────────────────────────────────────
 
@@ -338,7 +316,7 @@ const INTERNALS = /\n\s*at \S|\bat \S+ \(|\bat (?:file:\/\/|\/)\S+:\d+|node_modu
 
 describe('hostile input', () => {
   it('answers at least 1,000 generated malformed REST requests with FAULTs and changes nothing', async () => {
-    const before = storeSnapshot();
+    const before = await storeSnapshot(server.store);
     const seen = new Map<string, number>();
     let sent = 0;
 
@@ -370,14 +348,14 @@ describe('hostile input', () => {
     expect([...seen.keys()].sort()).toEqual(
       ['bad-json', 'bad-url', 'content-type', 'deep', 'duplicate', 'engage', 'method', 'noengage', 'prototype', 'status'].sort(),
     );
-    expect(storeSnapshot()).toEqual(before);
+    expect(await storeSnapshot(server.store)).toEqual(before);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
     expect((await server.get('/healthz')).status).toBe(200);
   }, 120_000);
 
   it('answers malformed socket events with FAULT acks, ignores the rest, and changes nothing', async () => {
-    const before = storeSnapshot();
+    const before = await storeSnapshot(server.store);
     const socket = page.socket as unknown as {
       emit(event: string, ...args: unknown[]): void;
       timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<any> };
@@ -437,12 +415,12 @@ describe('hostile input', () => {
     const last = await socket.timeout(5000).emitWithAck('invitation:shown', { interactionId: 'never-engaged' });
     expect(last).toMatchObject({ ok: false, code: 'UNKNOWN_ENGAGEMENT' });
     expect(socket.connected).toBe(true);
-    expect(storeSnapshot()).toEqual(before);
+    expect(await storeSnapshot(server.store)).toEqual(before);
     expect((await server.get('/healthz')).status).toBe(200);
   }, 60_000);
 
   it('refuses malformed handshakes and transport requests without a 5xx', async () => {
-    const before = storeSnapshot();
+    const before = await storeSnapshot(server.store);
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -515,7 +493,7 @@ describe('hostile input', () => {
       ),
       { numRuns: 150 },
     );
-    expect(storeSnapshot()).toEqual(before);
+    expect(await storeSnapshot(server.store)).toEqual(before);
     expect((await server.get('/healthz')).status).toBe(200);
   }, 60_000);
 });

@@ -1,93 +1,13 @@
 /**
- * Lifecycle rules that must hold across processes, restarts and time:
- * exactly-once transitions on one SQLite file shared by racing processes,
- * kill -9 durability, and the end of idle visits.
+ * Lifecycle rules that must hold across restarts and time: kill -9
+ * durability and the end of idle visits, on the store the run uses (SQLite
+ * or Redis, see stores.ts). Races between processes are in the store
+ * contract suite (src/store/contract.ts), run on both stores.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../src/backend/store/sqlite.js';
-import { ixnProfileSchema } from '../src/protocol/index.js';
-import { startBeckonProcess, tempDataDir, type BeckonProcess } from './process.js';
+import { startBeckonProcess, type BeckonProcess } from './process.js';
+import { storeEnv } from './stores.js';
 import { eventually, startServer, TestPage, type TestServer } from './support.js';
-
-const run = promisify(execFile);
-
-/** Runs one race worker per mode at the same instant and returns what each won, in the order of `modes`. */
-async function race(db: string, modes: string[], ids: string[]): Promise<{ mode: string; wins: string[] }[]> {
-  const startAt = Date.now() + 3000; // every worker is loaded and waiting by then
-  const results = await Promise.all(
-    modes.map((mode) =>
-      run(process.execPath, ['--import', 'tsx', 'test/race-worker.ts', db, mode, String(startAt), ...ids]),
-    ),
-  );
-  return results.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!));
-}
-
-describe('exactly once across processes sharing one store', () => {
-  it('settles every attempt once when four processes race accept, decline, cancel and the timeout', async () => {
-    /** One race on a fresh database; every round must settle each attempt exactly once. Returns how many processes won some. */
-    const raceOnce = async (): Promise<number> => {
-      const db = join(tempDataDir(), 'beckon.db');
-      const store = openSqliteStore(db);
-      await store.startVisit({ visitId: 'visit-race', globalVisitId: 'browser-race' }, Date.now());
-      const ids = Array.from({ length: 150 }, (_, i) => `race-${i}`);
-      for (const interactionId of ids) {
-        await store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'visit-race' }), {
-          exclusive: false,
-          now: Date.now(),
-        });
-        await store.transition({ interactionId, from: ['pending'], to: 'delivered', at: Date.now() });
-      }
-      await store.close();
-
-      const contenders = await race(db, ['accepted', 'declined', 'cancelled', 'timed_out'], ids);
-      const winners = contenders.flatMap((c) => c.wins);
-      expect(winners.sort()).toEqual([...ids].sort()); // each id won exactly once
-
-      const check = new Database(db, { readonly: true });
-      for (const { mode, wins } of contenders) {
-        for (const id of wins) {
-          const row = check.prepare('SELECT state FROM engagements WHERE interaction_id = ?').get(id) as { state: string };
-          expect(row.state).toBe(mode);
-        }
-      }
-      // One event per transition: pending, delivered and exactly one terminal event per attempt.
-      const events = check
-        .prepare(`SELECT interaction_id AS id, count(*) AS n FROM events WHERE type LIKE 'engagement.%' GROUP BY interaction_id`)
-        .all() as { id: string; n: number }[];
-      expect(events).toHaveLength(ids.length);
-      expect(events.every((e) => e.n === 3)).toBe(true);
-      check.close();
-      return contenders.filter((c) => c.wins.length > 0).length;
-    };
-    // The slots make them really fight, but a loaded machine can start one process late and let another
-    // win everything; the exactly-once checks hold either way, and a real fight must show in some round.
-    let fighters = 0;
-    for (let round = 0; round < 3 && fighters < 2; round++) fighters = await raceOnce();
-    expect(fighters).toBeGreaterThan(1);
-  });
-
-  it('creates an attempt once when processes race the same engage', async () => {
-    const db = join(tempDataDir(), 'beckon.db');
-    const store = openSqliteStore(db);
-    await store.startVisit({ visitId: 'visit-engage', globalVisitId: 'browser-engage' }, Date.now());
-    await store.close();
-    const ids = Array.from({ length: 150 }, (_, i) => `dup-${i}`);
-    const contenders = await race(db, ['engage:visit-engage', 'engage:visit-engage', 'engage:visit-engage'], ids);
-    expect(contenders.flatMap((c) => c.wins).sort()).toEqual([...ids].sort()); // each created by one process only
-    const check = new Database(db, { readonly: true });
-    const created = check.prepare(`SELECT count(*) AS n FROM engagements`).get() as { n: number };
-    const pendingEvents = check.prepare(`SELECT count(*) AS n FROM events WHERE type = 'engagement.pending'`).get() as {
-      n: number;
-    };
-    expect(created.n).toBe(ids.length);
-    expect(pendingEvents.n).toBe(ids.length);
-    check.close();
-  });
-});
 
 /** REST calls to a Beckon process. */
 function callerOf(url: string) {
@@ -118,8 +38,7 @@ describe('restart durability', () => {
   });
 
   it('after kill -9, no acknowledged engage is lost, pending ones are delivered and shown ones re-shown or settled', async () => {
-    const db = join(tempDataDir(), 'beckon.db');
-    const first = await startBeckonProcess({ BECKON_DB: db });
+    const first = await startBeckonProcess();
     processes.push(first);
     const before = callerOf(first.url);
     const open = async (url: string, auth = {}) => {
@@ -171,7 +90,7 @@ describe('restart durability', () => {
     // Let the short invitation's deadline pass while nothing runs.
     await new Promise((r) => setTimeout(r, Math.max(0, shortDeadline - Date.now() + 300)));
 
-    const second = await startBeckonProcess({ BECKON_DB: db, PORT: String(first.port) });
+    const second = await startBeckonProcess({ ...storeEnv(first.store), PORT: String(first.port) });
     processes.push(second);
     const after = callerOf(second.url);
 

@@ -8,32 +8,50 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { StoreConfig } from '../src/store/open.js';
+import { freshStore, storeEnv } from './stores.js';
 
 export interface BeckonProcess {
   url: string;
   port: number;
   child: ChildProcess;
+  /** Where its store is: start another process with `storeEnv(store)` to open the same one. */
+  store: StoreConfig;
   /** Everything the process wrote to stdout (its JSON log lines). */
   output(): string;
-  /** Sends `signal` and resolves once the process has exited (a data folder it made itself is removed). */
+  /** Sends `signal` and resolves once the process has exited (its store stays, for a restart on it). */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** A fresh folder for a database that outlives one process. */
+const dataDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder for a database that outlives one process; removed when the test worker exits. */
 export function tempDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'beckon-proc-'));
+  const dir = mkdtempSync(join(tmpdir(), 'beckon-proc-'));
+  dataDirs.push(dir);
+  return dir;
 }
 
-/** Starts the built server and resolves once it logs the URL it listens on. */
+/**
+ * Starts the built server and resolves once it logs the URL it listens on.
+ * Without BECKON_DB or REDIS_URL in `env`, it gets a fresh store of the kind
+ * the tests run on (see stores.ts).
+ */
 export async function startBeckonProcess(env: Record<string, string> = {}): Promise<BeckonProcess> {
-  const dataDir = env.BECKON_DB ? null : tempDataDir();
+  const dataDir = env.BECKON_DB || env.REDIS_URL ? null : tempDataDir();
+  const store: StoreConfig = dataDir
+    ? freshStore(dataDir)
+    : { db: env.BECKON_DB ?? join(tempDataDir(), 'beckon.db'), redisUrl: env.REDIS_URL ?? null, redisPrefix: env.BECKON_REDIS_PREFIX ?? 'beckon:' };
   const child = spawn(process.execPath, ['dist/server/main.js'], {
     env: {
       ...process.env,
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
-      ...(dataDir ? { BECKON_DB: join(dataDir, 'beckon.db') } : {}),
+      ...storeEnv(store),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,6 +82,7 @@ export async function startBeckonProcess(env: Record<string, string> = {}): Prom
     url,
     port: Number(new URL(url).port),
     child,
+    store,
     output: () => stdout,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
@@ -71,7 +90,6 @@ export async function startBeckonProcess(env: Record<string, string> = {}): Prom
         child.kill(signal);
         await exited;
       }
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

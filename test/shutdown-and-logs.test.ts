@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import { openSqliteStore } from '../src/backend/store/sqlite.js';
+import { openStore } from '../src/store/open.js';
+import { storeEnv } from './stores.js';
 import { startBeckonProcess, tempDataDir, type BeckonProcess } from './process.js';
 import { eventually, startServer } from './support.js';
 
@@ -59,7 +60,7 @@ describe('logs', () => {
       BECKON_SECRET: 'signing-secret-44ab-never-logged',
       BECKON_WEBHOOK_SECRET: 'webhook-secret-7c2e-never-logged',
     };
-    const beckon = await startBeckon({ ...secrets, BECKON_DB: join(tempDir(), 'beckon.db'), LOG_LEVEL: 'trace' });
+    const beckon = await startBeckon({ ...secrets, LOG_LEVEL: 'trace' });
     const basic = Buffer.from(`strategy:${secrets.BECKON_API_TOKEN}`).toString('base64');
     const page = await openPage(beckon.url);
     const calls: [string, RequestInit][] = [
@@ -98,7 +99,7 @@ describe('logs', () => {
   });
 
   it('warn at start when no API token is set', async () => {
-    const beckon = await startBeckon({ BECKON_DB: join(tempDir(), 'beckon.db') });
+    const beckon = await startBeckon({});
     expect(await terminate(beckon)).toBe(0);
     const warning = beckon
       .output()
@@ -112,10 +113,9 @@ describe('logs', () => {
 
 describe('graceful shutdown', () => {
   it('SIGTERM during traffic loses no acknowledged call, and refuses the rest with 503 FAULT or a closed connection', async () => {
-    const db = join(tempDir(), 'beckon.db');
     // Not strict, so that every engage of the stream creates an attempt for the one visit.
-    const env = { BECKON_DB: db, BECKON_STRICT: 'false' };
-    const first = await startBeckon(env);
+    const first = await startBeckon({ BECKON_STRICT: 'false' });
+    const env = { ...storeEnv(first.store), BECKON_STRICT: 'false' };
     const page = await openPage(first.url);
     const pageDisconnected = new Promise<string>((resolve) => page.socket.once('disconnect', resolve));
 
@@ -277,7 +277,7 @@ describe('closing with calls on open connections', () => {
     expect(await pageGone).toBeTruthy();
     page.socket.close();
     // The acknowledged call is in the store; the refused one left nothing.
-    const store = openSqliteStore(join(server.dir, 'beckon.db'));
+    const store = await openStore(server.store);
     expect((await store.getEngagement('in-flight-1'))?.state).toBe('pending');
     expect(await store.getEngagement('new-call-1')).toBeNull();
     await store.close();

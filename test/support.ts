@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { createBeckon, type Beckon } from '../src/app.js';
 import type { BeckonConfig } from '../src/config.js';
+import type { StoreConfig } from '../src/store/open.js';
+import { freshStore } from './stores.js';
 import type {
   BeckonEvent,
   ClientToServerEvents,
@@ -22,6 +24,8 @@ export interface TestServer {
   beckon: Beckon;
   url: string;
   dir: string;
+  /** Where its store is: another server or process given the same opens the same store. */
+  store: StoreConfig;
   /** POSTs JSON (or a pre-encoded body with its content type) and returns status and parsed body. */
   post(path: string, body: unknown, init?: { contentType?: string; headers?: Record<string, string> }): Promise<Reply>;
   get(path: string, headers?: Record<string, string>): Promise<Reply>;
@@ -41,7 +45,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
   return {
     port: 0,
     host: '127.0.0.1',
-    db: join(dir, 'beckon.db'),
+    ...freshStore(dir),
     secret: 'test-secret-for-signing-visit-tokens',
     apiToken: null,
     allowedOrigins: null,
@@ -53,7 +57,6 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     webhookEvents: null,
     webhookRetryBaseMs: 1000,
     webhookTimeoutMs: 10_000,
-    redisUrl: null,
     role: 'all',
     logLevel: 'silent',
     rateLimitPerMinute: 6000,
@@ -68,7 +71,8 @@ export async function startServer(
   options: Parameters<typeof createBeckon>[1] = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'beckon-test-'));
-  const beckon = await createBeckon(testConfig(dir, overrides), { logger: false, ...options });
+  const config = testConfig(dir, overrides);
+  const beckon = await createBeckon(config, { logger: false, ...options });
   const url = await beckon.listen(0, '127.0.0.1');
 
   async function send(path: string, init: RequestInit): Promise<Reply> {
@@ -94,6 +98,7 @@ export async function startServer(
     beckon,
     url,
     dir,
+    store: { db: config.db, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix },
     post,
     get: (path, headers = {}) => send(path, { headers }),
     engage: (profile) => post('/backend/data/gateway/engage', { ixnProfile: profile }),

@@ -1,18 +1,16 @@
 /**
  * kill -9 (SPEC §8): webhook events not yet delivered when Beckon dies are
- * delivered after a restart on the same SQLite file, and a delivery that was
+ * delivered after a restart on the same store, and a delivery that was
  * on the wire is sent again (same id). Runs the built server
  * (`dist/server/main.js`, built by `npm test` before Vitest) as a real
  * child process (test/process.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import type { BeckonEvent } from '../src/protocol/index.js';
 import { signWebhook } from '../src/backend/webhooks/signature.js';
+import { openStore, type StoreConfig } from '../src/store/open.js';
 import { startBeckonProcess, type BeckonProcess } from './process.js';
+import { storeEnv } from './stores.js';
 import { TestPage, WebhookReceiver } from './support.js';
 
 const SECRET = 'restart-test-secret';
@@ -21,31 +19,32 @@ afterEach(async () => {
   for (const done of cleanup.splice(0).reverse()) await done();
 });
 
-function tempDb(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'beckon-restart-'));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, 'beckon.db');
-}
-
 async function beckon(env: Record<string, string>): Promise<BeckonProcess> {
   const child = await startBeckonProcess({ BECKON_SECRET: 'restart-test-token-secret', BECKON_WEBHOOK_SECRET: SECRET, ...env });
   cleanup.push(() => child.stop());
   return child;
 }
 
-/** Reads the file as a third process would. */
-function query<T>(db: string, sql: string): T[] {
-  const handle = new Database(db, { readonly: true, fileMustExist: true });
+/** Reads the store as a third process would, through the store interface. */
+async function withStore<T>(store: StoreConfig, read: (s: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+  const handle = await openStore(store);
   try {
-    return handle.prepare<[], T>(sql).all();
+    return await read(handle);
   } finally {
-    handle.close();
+    await handle.close();
   }
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+/** Failed webhook attempts a Beckon process has counted (its /metrics). */
+async function failedAttempts(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('beckon_webhook_attempts_total{result="failed"}'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const started = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -67,19 +66,18 @@ async function outcomeOn(url: string, p: TestPage): Promise<string> {
 }
 
 it('delivers after a restart what was still in the outbox when Beckon was killed with -9', async () => {
-  const db = tempDb();
   const port = await WebhookReceiver.freePort(); // nothing listens: every attempt fails
-  const env = {
-    BECKON_DB: db,
+  const hookEnv = {
     BECKON_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/beckon`,
     BECKON_WEBHOOK_RETRY_BASE_MS: '100',
   };
-  const first = await beckon(env);
+  const first = await beckon(hookEnv);
+  const env = { ...hookEnv, ...storeEnv(first.store) };
   const visitor = await TestPage.open(first.url);
   cleanup.push(() => visitor.close());
   const interactionId = await outcomeOn(first.url, visitor);
 
-  const recorded = query<{ id: string; type: string }>(db, 'SELECT id, type FROM events ORDER BY seq');
+  const recorded = await withStore(first.store, (store) => store.eventsAfter(0, { types: null, visitId: null }, 100));
   expect(recorded.map((e) => e.type)).toEqual([
     'visit.started',
     'page.entered',
@@ -87,10 +85,7 @@ it('delivers after a restart what was still in the outbox when Beckon was killed
     'engagement.delivered',
     'engagement.accepted',
   ]);
-  await until(
-    () => query<{ n: number }>(db, 'SELECT max(attempts) AS n FROM webhook_deliveries')[0]!.n >= 2,
-    'the first event was not tried twice',
-  );
+  await waitUntil(async () => (await failedAttempts(first.url)) >= 2, 'the first event was not tried twice');
   await first.stop('SIGKILL');
   expect(first.child.signalCode).toBe('SIGKILL');
   visitor.close();
@@ -117,17 +112,17 @@ it('delivers after a restart what was still in the outbox when Beckon was killed
   expect(Number(hook.received[0]!.headers['x-beckon-delivery-attempt'])).toBeGreaterThan(2);
 
   await second.stop();
-  expect(query(db, `SELECT seq FROM webhook_deliveries WHERE state = 'waiting'`)).toEqual([]);
+  expect(await withStore(first.store, (store) => store.webhookBacklog())).toEqual({ waiting: 0, failed: 0 });
 });
 
 it('sends again, with the same id, a delivery that was on the wire when Beckon was killed', async () => {
-  const db = tempDb();
   const hook = await WebhookReceiver.start();
   cleanup.push(() => hook.close());
   let killed = false;
   hook.answer = () => (killed ? 204 : 0); // nothing the first process sends is ever answered
-  const env = { BECKON_DB: db, BECKON_WEBHOOK_URL: hook.url, BECKON_WEBHOOK_TIMEOUT_MS: '500' };
-  const first = await beckon(env);
+  const hookEnv = { BECKON_WEBHOOK_URL: hook.url, BECKON_WEBHOOK_TIMEOUT_MS: '500' };
+  const first = await beckon(hookEnv);
+  const env = { ...hookEnv, ...storeEnv(first.store) };
   const visitor = await TestPage.open(first.url);
   cleanup.push(() => visitor.close());
   await hook.until((h) => h.received.length === 1);

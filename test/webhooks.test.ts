@@ -7,8 +7,6 @@
  * seconds; the full schedule is unit-tested in src/backend/webhooks.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BeckonConfig } from '../src/config.js';
 import { startServer, TestPage, WebhookReceiver, type ReceivedWebhook, type TestServer } from './support.js';
@@ -153,8 +151,8 @@ describe('webhooks', () => {
     const visitor = await page(server);
     await acceptedOn(server, visitor);
     const stored = await visitEvents(server, visitor.session.visitId);
-    // Wait until the first event has really failed twice (the outbox row says so), then bring the receiver up.
-    await waitFor(async () => outboxAttempts(server) >= 2);
+    // Wait until the first event has really failed twice (the server counted it), then bring the receiver up.
+    await waitFor(async () => (await failedAttempts(server)) >= 2);
     expect((await server.beckon.store.webhookBacklog()).waiting).toBe(stored.length);
     const hook = await receiver(port);
     await hook.until((h) => h.accepted.length >= stored.length);
@@ -194,14 +192,10 @@ describe('webhooks', () => {
   });
 });
 
-/** The most attempts any outbox row has had, read from the SQLite file as another process would. */
-function outboxAttempts(server: TestServer): number {
-  const db = new Database(join(server.dir, 'beckon.db'), { readonly: true });
-  try {
-    return db.prepare<[], { n: number | null }>('SELECT max(attempts) AS n FROM webhook_deliveries').get()?.n ?? 0;
-  } finally {
-    db.close();
-  }
+/** Failed delivery attempts this server has made (its own metric, whatever the store). */
+async function failedAttempts(server: TestServer): Promise<number> {
+  const metric = await server.beckon.metrics.webhookAttempts.get();
+  return metric.values.filter((v) => v.labels.result === 'failed').reduce((sum, v) => sum + v.value, 0);
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { ROOT } from './server.js';
 import { now } from './stats.js';
 
-type SqliteModule = typeof import('../../src/backend/store/sqlite.js');
+type StoreModule = typeof import('../../src/store/open.js');
 type ProtocolModule = typeof import('../../src/protocol/index.js');
 
 export interface StoreFloorRun {
@@ -35,16 +35,25 @@ export interface StoreFloor {
 /** Writes per invitation, as above. */
 const WRITES = 3;
 
-export async function storeFloor(seconds: number, inFlight: number): Promise<StoreFloor> {
-  return { alone: await run(seconds / 2, 1), shared: await run(seconds / 2, inFlight) };
+/** Where the floor runs: SQLite in a temp folder (default), or Redis at `redisUrl` under a fresh prefix. */
+export interface FloorStore {
+  redisUrl: string | null;
 }
 
-async function run(seconds: number, inFlight: number): Promise<StoreFloorRun> {
+export async function storeFloor(seconds: number, inFlight: number, where: FloorStore = { redisUrl: null }): Promise<StoreFloor> {
+  return { alone: await run(seconds / 2, 1, where), shared: await run(seconds / 2, inFlight, where) };
+}
+
+async function run(seconds: number, inFlight: number, where: FloorStore): Promise<StoreFloorRun> {
   const dist = process.env.BENCH_SERVER_DIST ? resolve(process.env.BENCH_SERVER_DIST) : join(ROOT, 'dist', 'server');
-  const { openSqliteStore } = (await import(pathToFileURL(join(dist, 'backend/store/sqlite.js')).href)) as SqliteModule;
+  const { openStore } = (await import(pathToFileURL(join(dist, 'store/open.js')).href)) as StoreModule;
   const { ixnProfileSchema } = (await import(pathToFileURL(join(dist, 'protocol/index.js')).href)) as ProtocolModule;
   const dir = mkdtempSync(join(tmpdir(), 'beckon-store-floor-'));
-  const store = openSqliteStore(join(dir, 'beckon.db'));
+  const store = await openStore({
+    db: join(dir, 'beckon.db'),
+    redisUrl: where.redisUrl,
+    redisPrefix: `floor${Date.now().toString(36)}:`,
+  });
   try {
     const visits = 2000;
     const at = Date.now();
@@ -66,7 +75,7 @@ async function run(seconds: number, inFlight: number): Promise<StoreFloorRun> {
           const interactionId = `floor-${n}`;
           const profile = ixnProfileSchema.parse({ interactionId, visitId, invitation: { title: interactionId } });
           const t = Date.now();
-          const created = await store.createAttempt(profile, { exclusive: true, now: t, place: () => pageId });
+          const created = await store.createAttempt(profile, { exclusive: true, now: t, place: true });
           if (created.kind !== 'created' || created.engagement.shownPageId !== pageId) throw new Error(`store floor: ${created.kind}`);
           await store.transition({ interactionId, visitId, from: ['pending'], to: 'delivered', at: t, pageId, timeoutAt: t + 30_000 });
           await store.transition({ interactionId, visitId, from: ['pending', 'delivered'], to: 'declined', at: t, pageId });

@@ -53,6 +53,12 @@ export class BeckonMetrics {
     labelNames: ['event'] as const,
     registers: [this.registry],
   });
+  readonly webhookAttempts = new Counter({
+    name: 'beckon_webhook_attempts_total',
+    help: 'Webhook delivery attempts made by this process, by result (delivered, failed, gave_up).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly foreignAnswers = new Counter({
     name: 'beckon_foreign_answers_total',
     help: 'Acknowledgements or answers from a page for an attempt not shown to its visit (ignored).',

@@ -27,6 +27,8 @@ export interface WebhookSenderOptions {
     error(object: object, message: string): void;
   };
   random?: () => number;
+  /** Told the result of every attempt that reached an answer or failed (not those interrupted by shutdown). */
+  onAttempt?: (result: 'delivered' | 'failed' | 'gave_up') => void;
 }
 
 const QUEUE_BATCH = 1000;
@@ -183,11 +185,13 @@ export class WebhookSender {
     }
     if (failure === null) {
       await this.store.webhookDelivered(event.seq);
+      this.options.onAttempt?.('delivered');
       return;
     }
     const now = Date.now();
     const retryAt = nextAttemptAt(attempt, Date.parse(event.at), now, this.options.policy, this.random());
     await this.store.webhookAttemptFailed(event.seq, attempt, retryAt, failure);
+    this.options.onAttempt?.(retryAt === null ? 'gave_up' : 'failed');
     const fields = { eventId: event.id, type: event.type, attempt, error: failure };
     if (retryAt === null) this.options.log.error(fields, 'webhook delivery given up after 24 hours of failures');
     else if (attempt === 1) this.options.log.warn({ ...fields, retryInMs: retryAt - now }, 'webhook delivery failed; retrying');
