@@ -15,6 +15,7 @@ import {
   pageUpdateSchema,
   shownSchema,
   type ClientToServerEvents,
+  type EngagementState,
   type InterServerEvents,
   type OptAck,
   type PageAck,
@@ -178,7 +179,9 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     work(parsed).then(reply, (error: unknown) => {
       const fault = domainFault(error);
       if (fault.code === 'INTERNAL_ERROR') log.error({ err: error, socketId: socket.id }, 'socket handler failed');
-      reply({ ok: false, code: fault.code, message: fault.message });
+      // ALREADY_SETTLED names the state, so a page that retried an answer can tell "recorded" from "too late".
+      const state = fault.extra.state as EngagementState | undefined;
+      reply({ ok: false, code: fault.code, message: fault.message, ...(state ? { state } : {}) });
     });
   }
 

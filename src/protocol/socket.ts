@@ -81,7 +81,10 @@ export interface Withdrawal {
 }
 
 /** Answer to a page's acknowledgement or answer. */
-export type PageAck = { ok: true; state: EngagementState } | { ok: false; code: FaultCode; message: string };
+/** The server's verdict on a page's report; a refusal with ALREADY_SETTLED names the state it settled in. */
+export type PageAck =
+  | { ok: true; state: EngagementState }
+  | { ok: false; code: FaultCode; message: string; state?: EngagementState };
 
 export interface ServerToClientEvents {
   session: (session: Session) => void;

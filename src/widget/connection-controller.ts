@@ -30,6 +30,11 @@ const MAX_TOKEN_LENGTH = 512;
 /** How long `answer()` waits for the server's verdict before giving up on it. */
 const ANSWER_TIMEOUT_MS = 10_000;
 
+/** How long an answer is retried while the server says its store is briefly unreachable (nothing was recorded). */
+const ANSWER_RETRY_WINDOW_MS = 30_000;
+/** Refusals that mean "not recorded, try again shortly", not "no". */
+const TRANSIENT_CODES: readonly string[] = ['STORE_UNAVAILABLE', 'SHUTTING_DOWN'];
+
 /** First and last delay before retrying a connection the server refused (socket.io does not retry those). */
 const REFUSED_RETRY_MS = [5_000, 300_000] as const;
 
@@ -145,14 +150,33 @@ export class ConnectionController implements ReactiveController {
    * Sends the visitor's answer and resolves with the server's verdict. The
    * message stays queued while offline (socket.io sends it on reconnect), but
    * the promise gives up after ANSWER_TIMEOUT_MS so a caller never waits forever.
+   * While the server answers that its store is unreachable (nothing was
+   * recorded), the answer is sent again with growing pauses for up to 30 s:
+   * the visitor's choice is not lost to a store restart.
    */
   answer(answer: AnswerMessage): Promise<PageAck> {
-    return this.#ask(SOCKET_EVENTS.answer, answer);
+    return this.#askUntilRecorded(SOCKET_EVENTS.answer, answer);
   }
 
   /** Records the visitor's opt-out (or opt-in) for this browser; settles like `answer`. */
   opt(opt: OptMessage): Promise<OptAck> {
-    return this.#ask(SOCKET_EVENTS.opt, opt);
+    return this.#askUntilRecorded(SOCKET_EVENTS.opt, opt);
+  }
+
+  async #askUntilRecorded<E extends typeof SOCKET_EVENTS.answer | typeof SOCKET_EVENTS.opt>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0]> {
+    const giveUpAt = Date.now() + ANSWER_RETRY_WINDOW_MS;
+    for (let pause = 250, retry = false; ; pause = Math.min(pause * 2, 4000), retry = true) {
+      const result = await this.#ask(event, payload);
+      // A try whose verdict was lost in the outage may have been recorded: the retry then finds it settled as sent.
+      if (retry && !result.ok && 'state' in result && result.state === (payload as { outcome?: string }).outcome) {
+        return { ok: true, state: result.state } as typeof result;
+      }
+      if (result.ok || !TRANSIENT_CODES.includes(result.code) || Date.now() + pause > giveUpAt) return result;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 
   #ask<E extends typeof SOCKET_EVENTS.answer | typeof SOCKET_EVENTS.opt>(
