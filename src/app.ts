@@ -133,8 +133,8 @@ export async function createBeckon(
     await webhooks.start();
     feed.subscribe(() => webhooks.wake());
   }
-  // One process holds every socket in the embedded default, so pages recorded open before a restart are gone.
-  if (!config.redisUrl) await store.closeAllPages(Date.now());
+  // One process holds every socket (several nodes come with BECKON_ROLE), so pages recorded open before a restart are gone.
+  await store.closeAllPages(Date.now());
 
   const lifecycle = new Lifecycle(store, {
     strict: config.strict,
@@ -172,7 +172,7 @@ export async function createBeckon(
   app.get('/healthz', async () => ({ status: 'OK' }));
   app.get('/readyz', async () => {
     if (await store.ping()) return { status: 'OK' };
-    throw new BeckonFault('SHUTTING_DOWN', { message: 'The store is unreachable.' });
+    throw new BeckonFault('STORE_UNAVAILABLE');
   });
 
   const root = projectRoot();

@@ -111,3 +111,24 @@ describe('loadConfig: limits and proxies', () => {
     expect(() => loadConfig({ BECKON_TRUST_PROXY: 'yes' })).toThrow(/BECKON_TRUST_PROXY/);
   });
 });
+
+describe('loadConfig: Redis and roles', () => {
+  it('chooses the Redis store only with a redis:// or rediss:// REDIS_URL, under a prefix', () => {
+    expect(loadConfig({ BECKON_DB: ':memory:' })).toMatchObject({ redisUrl: null, redisPrefix: 'beckon:', role: 'all' });
+    expect(
+      loadConfig({ BECKON_DB: ':memory:', REDIS_URL: 'rediss://user:pw@redis.internal:6380/2', BECKON_REDIS_PREFIX: 'shop-a:' }),
+    ).toMatchObject({ redisUrl: 'rediss://user:pw@redis.internal:6380/2', redisPrefix: 'shop-a:' });
+    expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ REDIS_URL: '127.0.0.1:6379' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ BECKON_REDIS_PREFIX: 'has space' })).toThrow(/BECKON_REDIS_PREFIX/);
+    expect(() => loadConfig({ BECKON_REDIS_PREFIX: '' })).toThrow(/BECKON_REDIS_PREFIX/);
+  });
+
+  it('refuses a role other than all until several nodes can act as one, instead of ignoring it', () => {
+    expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'backend' })).toThrow(/BECKON_ROLE=backend is not supported yet/);
+    expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'frontend', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
+      /BECKON_ROLE=frontend/,
+    );
+    expect(() => loadConfig({ BECKON_ROLE: 'edge' })).toThrow(/BECKON_ROLE/);
+  });
+});

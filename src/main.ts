@@ -23,13 +23,21 @@ async function main(): Promise<void> {
     log.warn('BECKON_API_TOKEN is not set: the REST API and console data are served to loopback callers only');
   }
   const url = await beckon.listen();
-  log.info({ url, db: config.db, strict: config.strict }, `Beckon is listening on ${url}`);
+  // REDIS_URL may carry a password: only its host and port are ever logged.
+  const where = config.redisUrl === null ? { db: config.db } : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };
+  log.info({ url, store: beckon.store.kind, ...where, strict: config.strict }, `Beckon is listening on ${url}`);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'closing after an error');
     else log.info({ signal }, 'closing');
     await beckon.close();
   });
+}
+
+/** host:port of a Redis URL, never its credentials. */
+function redisAddress(redisUrl: string): string {
+  const url = new URL(redisUrl);
+  return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 main().catch((error: unknown) => {
