@@ -16,9 +16,20 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          // Unit tests sit next to the code; server tests start real servers on port 0.
+          // Unit tests sit next to the code; server tests start real servers on port 0, on SQLite.
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['src/**/*.browser.test.ts'],
+          exclude: ['src/**/*.browser.test.ts', 'test/redis-*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'node-redis',
+          // The same server tests on the Redis store (one real redis-server for the run, a fresh key
+          // prefix per server), plus what only Redis has: its crashes and outages.
+          include: ['test/**/*.test.ts'],
+          env: { BECKON_TEST_STORE: 'redis' },
+          globalSetup: ['test/redis.setup.ts'],
         },
       },
       {
