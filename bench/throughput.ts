@@ -17,6 +17,10 @@
  * Beside them, the ceiling the store sets: Beckon's SQLite store alone doing
  * the three writes of one invitation, with no HTTP and no sockets, one
  * invitation at a time and with as many in flight as there are connections.
+ *
+ * And the same on Redis (REDIS_URL), in the same run, so that the cost of
+ * Redis is a ratio: Beckon engage on a redis-server of its own (AOF,
+ * appendfsync always: what the README recommends), and the Redis store alone.
  */
 import { PageFleet } from './lib/pages.js';
 import { storeFloor } from './lib/store-floor.js';
@@ -25,6 +29,7 @@ import { runAsScript, type BenchResult } from './lib/report.js';
 import { startBaseline, startBeckon, type ServerHandle } from './lib/server.js';
 import { envInt, fmt, now, sleep, type Row } from './lib/stats.js';
 import { randomBytes } from 'node:crypto';
+import { startRedisServer } from '../test/redis-server.js';
 
 interface Target {
   name: string;
@@ -84,7 +89,9 @@ export async function runThroughput(): Promise<BenchResult> {
   };
   const visits = envInt('BENCH_VISITS', 2000);
   // BENCH_THROUGHPUT_TARGETS=beckon measures Beckon alone (for quick before/after runs; no ratio then).
-  const only = new Set((process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,store').split(','));
+  const only = new Set(
+    (process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,beckon-redis,store,store-redis').split(','),
+  );
   const targets: Target[] = [];
   const fastify = only.has('fastify')
     ? await measure('bare Fastify route', await startBaseline('fastify'), visits, { ...options, pages: false })
@@ -98,6 +105,21 @@ export async function runThroughput(): Promise<BenchResult> {
     : null;
   if (beckon) targets.push(beckon);
 
+  // Beckon and its store on a redis-server of their own, stopped by PID when done (or failed).
+  const redis = only.has('beckon-redis') || only.has('store-redis') ? await startRedisServer({ appendfsync: 'always' }) : null;
+  let beckonRedis: Target | null = null;
+  let storeRedis: Awaited<ReturnType<typeof storeFloor>> | null = null;
+  try {
+    if (only.has('beckon-redis')) {
+      const server = await startBeckon({ env: { REDIS_URL: redis!.url, BECKON_REDIS_PREFIX: 'bench-tp:' } });
+      beckonRedis = await measure('Beckon engage on Redis', server, visits, { ...options, pages: true });
+      targets.push(beckonRedis);
+    }
+    if (only.has('store-redis')) storeRedis = await storeFloor(options.seconds, options.connections, { redisUrl: redis!.url });
+  } finally {
+    await redis?.dispose();
+  }
+
   const store = only.has('store') ? await storeFloor(options.seconds, options.connections) : null;
 
   const floor = fastify?.load.requestsPerSecond ?? Number.NaN;
@@ -110,11 +132,12 @@ export async function runThroughput(): Promise<BenchResult> {
     const delivery =
       t.delivered === undefined ? 'no pages' : `${t.delivered.toLocaleString('en-US')} delivered, ${t.lost} lost`;
     const isBeckon = t === beckon;
+    const onRedis = t === beckonRedis;
     return {
       measure: `throughput: ${t.name}`,
       value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify${
-        isBeckon ? `, ${fmt((100 * l.requestsPerSecond) / socketFloor, 0)} % of bare socket.io` : ''
-      })`,
+        isBeckon || onRedis ? `, ${fmt((100 * l.requestsPerSecond) / socketFloor, 0)} % of bare socket.io` : ''
+      }${onRedis && beckon ? `, ${fmt(l.requestsPerSecond / beckon.load.requestsPerSecond, 2)}× Beckon on SQLite` : ''})`,
       ...(isBeckon
         ? {
             target: '≥ 50 % of bare Fastify, all delivered',
@@ -124,19 +147,25 @@ export async function runThroughput(): Promise<BenchResult> {
       note: `latency p50 ${l.latency.p50} / p99 ${l.latency.p99} ms; ${delivery}${refused ? `; refused: ${refused}` : ''}${l.errors ? `; ${l.errors} errors` : ''}`,
     };
   });
-  if (store) {
-    for (const run of [store.alone, store.shared]) {
+  for (const [floorOf, kind] of [[store, 'SQLite'], [storeRedis, 'Redis']] as const) {
+    if (!floorOf) continue;
+    for (const run of [floorOf.alone, floorOf.shared]) {
+      const sqlite = kind === 'SQLite';
       rows.push({
-        measure: `ceiling: Beckon's store alone, ${run.inFlight === 1 ? 'one invitation at a time' : `${run.inFlight} invitations in flight`}`,
+        measure: `ceiling: Beckon's ${kind} store alone, ${run.inFlight === 1 ? 'one invitation at a time' : `${run.inFlight} invitations in flight`}`,
         value: `${fmt(run.cyclesPerSecond, 0)} invitations/s`,
-        note: `3 writes each, ${fmt(run.microsecondsPerWrite)} µs per write${run.inFlight === 1 ? ', each its own commit' : ', commits shared (group commit)'}; SQLite WAL, synchronous=NORMAL, no HTTP, no sockets`,
+        note: `3 writes each, ${fmt(run.microsecondsPerWrite)} µs per write${
+          sqlite
+            ? `${run.inFlight === 1 ? ', each its own commit' : ', commits shared (group commit)'}; SQLite WAL, synchronous=NORMAL`
+            : '; one Lua script each, AOF with appendfsync always'
+        }; no HTTP, no sockets`,
       });
     }
   }
   return {
     name: 'Throughput',
     rows,
-    data: { ...options, visits, targets, store },
+    data: { ...options, visits, targets, store, storeRedis },
     seconds: (now() - started) / 1000,
   };
 }
