@@ -23,6 +23,7 @@ import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
 import { openApiRoute } from './backend/openapi.js';
 import { installRateLimit } from './backend/rate-limit.js';
+import { hostRule, installBrowserGuard } from './backend/request-origin.js';
 import { installSecurityHeaders } from './backend/security-headers.js';
 import { eventRoutes } from './backend/routes/events.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
@@ -159,6 +160,9 @@ export async function createBeckon(
     apiToken: config.apiToken,
     prefixes: [...API_PREFIXES, '/metrics'],
   });
+  // After the rate limit (a rebound page that hammers is throttled too), before anything reads the body.
+  const hosts = hostRule(config.host, config.allowedHosts);
+  installBrowserGuard(app, { hosts, trustProxy: config.trustProxy, paths: [...API_PREFIXES, '/metrics'] });
   for (const prefix of API_PREFIXES) {
     await app.register(
       async (api) => {
@@ -201,6 +205,7 @@ export async function createBeckon(
     serveClient: false,
     maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
     allowRequest: admitHandshake({
+      hosts,
       allowedOrigins: config.allowedOrigins,
       limiter: new ConnectionLimiter(config.socketConnectionsPerMinute),
       trustProxy: config.trustProxy,

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     log.warn('BECKON_API_TOKEN is not set: the REST API and console data are served to loopback callers only');
   }
   const url = await beckon.listen();
-  log.info({ url, db: config.db, strict: config.strict }, `Beckon is listening on ${url}`);
+  // The names the data routes answer to beside localhost, IP addresses and HOST (see BECKON_ALLOWED_HOSTS).
+  log.info({ url, db: config.db, strict: config.strict, allowedHosts: config.allowedHosts }, `Beckon is listening on ${url}`);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'closing after an error');
