@@ -32,7 +32,11 @@ export function rawRequest(base: string, path: string, init: RawInit = {}): Prom
         port: Number(port),
         path,
         method: init.method ?? 'GET',
-        headers: init.headers ?? {},
+        // Node writes no Content-Length for a DELETE body by itself, which would send it as the next request.
+        headers: {
+          ...(init.body !== undefined ? { 'content-length': String(Buffer.byteLength(init.body)) } : {}),
+          ...init.headers,
+        },
         agent: false,
       },
       (response) => {
