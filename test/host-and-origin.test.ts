@@ -91,6 +91,24 @@ describe('DNS rebinding: a Host Beckon does not answer to', () => {
     }
   });
 
+  it('guards every spelling of a data URL: percent-encoded, absolute-form, with a suffix or a query', async () => {
+    const server = await serve();
+    await visitor(server);
+    const rebound = `rebound.example:${port(server)}`;
+    for (const path of [
+      '/%62ackend/data/visits',
+      '/backend/data/visits;x',
+      `http://${rebound}/backend/data/visits`,
+      `http://127.0.0.1:${port(server)}/server/data/visits`,
+      '/backend/data/visits/',
+      '/metrics?name=x',
+    ]) {
+      const reply = await rawRequest(server.url, path, { headers: { host: rebound } });
+      expectFault(reply, 'HOST_NOT_ALLOWED');
+      expect(reply.text).not.toContain('Jane Doe');
+    }
+  });
+
   it('stays on with a token: valid credentials from a rebound page are refused too', async () => {
     const server = await serve({ apiToken: 'rebind-token' });
     await visitor(server);
