@@ -158,7 +158,7 @@ const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
 export function isOwnOrigin(origin: string, host: string | undefined): boolean {
   if (host === undefined) return false;
   const url = URL.parse(origin);
-  if (url === null || !(url.protocol in DEFAULT_PORTS)) return false;
+  if (url === null || !Object.hasOwn(DEFAULT_PORTS, url.protocol)) return false;
   const from = parseAuthority(url.host);
   const own = parseAuthority(host);
   if (from === null || own === null) return false;
@@ -193,9 +193,10 @@ export interface BrowserGuardOptions {
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
- * Guards every data path, before body parsing and authentication: a stranger Host gets HOST_NOT_ALLOWED, a mark of another
- * site CROSS_SITE_REQUEST. The route's pattern is checked as well as the raw
- * path, so that no spelling of a URL reaches a data route unguarded.
+ * Guards every data path, before body parsing and authentication: a stranger
+ * Host gets HOST_NOT_ALLOWED, a mark of another site CROSS_SITE_REQUEST. The
+ * route's pattern is checked as well as the raw path, so that no spelling of
+ * a URL (percent-encoded, absolute-form) reaches a data route unguarded.
  */
 export function installBrowserGuard(app: FastifyInstance, options: BrowserGuardOptions): void {
   const guarded = (request: FastifyRequest) => {
