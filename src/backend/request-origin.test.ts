@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  browserRefusal,
   hostRule,
   isCrossSite,
+  isDataRequest,
   isHostAllowed,
   isOwnOrigin,
   judgeHost,
@@ -181,5 +183,41 @@ describe('isCrossSite', () => {
     expect(isCrossSite(headers, 1)).toBe(false);
     expect(isCrossSite(headers, 0)).toBe(true);
     expect(isCrossSite({ ...headers, origin: 'https://127.0.0.1:9081' }, 1)).toBe(true);
+  });
+});
+
+describe('browserRefusal', () => {
+  const hosts = hostRule('0.0.0.0', []);
+
+  it('judges the Host first, naming a plausible stranger, then the marks of another site', () => {
+    expect(browserRefusal({ host: 'rebound.example:9081', origin: 'http://evil.example' }, hosts, 0)).toEqual({
+      code: 'HOST_NOT_ALLOWED',
+      message: 'This server does not answer to the host name "rebound.example"; an operator can add it to BECKON_ALLOWED_HOSTS.',
+    });
+    expect(browserRefusal({ host: 'evil@localhost' }, hosts, 0)).toEqual({ code: 'HOST_NOT_ALLOWED' });
+    expect(browserRefusal({ host: `${'a'.repeat(300)}.example` }, hosts, 0)).toEqual({ code: 'HOST_NOT_ALLOWED' });
+    expect(browserRefusal({ host: 'localhost:9081', origin: 'http://evil.example' }, hosts, 0)).toEqual({ code: 'CROSS_SITE_REQUEST' });
+    expect(browserRefusal({ host: 'localhost:9081', origin: 'http://localhost:9081' }, hosts, 0)).toBeNull();
+  });
+});
+
+describe('isDataRequest', () => {
+  const paths = ['/backend/data', '/server/data', '/metrics'];
+  const request = (url: string, route?: string) => ({ url, routeOptions: { url: route } }) as Parameters<typeof isDataRequest>[0];
+
+  it('covers each data path and everything under it, by raw path or by route pattern', () => {
+    expect(isDataRequest(request('/backend/data/visits?x=1', '/backend/data/visits'), paths)).toBe(true);
+    expect(isDataRequest(request('/server/data'), paths)).toBe(true);
+    expect(isDataRequest(request('/metrics'), paths)).toBe(true);
+    expect(isDataRequest(request('/backend/data/no-such-route'), paths)).toBe(true);
+    // Spellings the router resolves to a data route while the raw path does not start with its prefix.
+    expect(isDataRequest(request('/%62ackend/data/visits', '/backend/data/visits'), paths)).toBe(true);
+    expect(isDataRequest(request('http://h/backend/data/visits', '/backend/data/visits'), paths)).toBe(true);
+  });
+
+  it('leaves the pages, the widget, the health checks and look-alike paths alone', () => {
+    for (const url of ['/', '/console/', '/widget/beckon.js', '/healthz', '/readyz', '/openapi.json', '/metricsx', '/backend/database']) {
+      expect(isDataRequest(request(url, url), paths), url).toBe(false);
+    }
   });
 });

@@ -19,8 +19,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BeckonFault } from './faults.js';
+import type { FastifyRequest } from 'fastify';
 
 /** A host as Host, X-Forwarded-Host or an origin names it: lowercase, no trailing dot. */
 export interface Authority {
@@ -183,39 +182,40 @@ export function isCrossSite(headers: IncomingHttpHeaders, trustProxy: number): b
   return origin !== undefined && !isOwnOrigin(origin, requestedHost(headers, trustProxy));
 }
 
-export interface BrowserGuardOptions {
-  hosts: HostRule;
-  trustProxy: number;
-  /** Paths holding data (each with everything under it): the API prefixes and `/metrics`. */
-  paths: readonly string[];
-}
-
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
- * Guards every data path, before body parsing and authentication: a stranger
- * Host gets HOST_NOT_ALLOWED, a mark of another site CROSS_SITE_REQUEST. The
- * route's pattern is checked as well as the raw path, so that no spelling of
- * a URL (percent-encoded, absolute-form) reaches a data route unguarded.
+ * Whether a request is for a data path (`paths`: the API prefixes and
+ * `/metrics`, each with everything under it). The route's pattern counts as
+ * well as the raw path, so that no spelling of a URL (percent-encoded,
+ * absolute-form) reaches a data route unguarded.
  */
-export function installBrowserGuard(app: FastifyInstance, options: BrowserGuardOptions): void {
-  const guarded = (request: FastifyRequest) => {
-    const path = request.url.split('?', 1)[0]!;
-    const route = request.routeOptions.url;
-    return options.paths.some((prefix) => under(path, prefix) || (route !== undefined && under(route, prefix)));
-  };
-  app.addHook('onRequest', async (request) => {
-    if (!guarded(request)) return;
-    const host = judgeHost(request.headers, options.hosts, options.trustProxy);
-    if (!host.allowed) {
-      throw new BeckonFault(
-        'HOST_NOT_ALLOWED',
-        // The name is shown only when it is a plausible one; it came from the caller.
-        host.hostname === null || host.hostname.length > 253
-          ? {}
-          : { message: `This server does not answer to the host name "${host.hostname}"; an operator can add it to BECKON_ALLOWED_HOSTS.` },
-      );
-    }
-    if (isCrossSite(request.headers, options.trustProxy)) throw new BeckonFault('CROSS_SITE_REQUEST');
-  });
+export function isDataRequest(request: Pick<FastifyRequest, 'url' | 'routeOptions'>, paths: readonly string[]): boolean {
+  const path = request.url.split('?', 1)[0]!;
+  const route = request.routeOptions.url;
+  return paths.some((prefix) => under(path, prefix) || (route !== undefined && under(route, prefix)));
+}
+
+export interface BrowserRefusal {
+  code: 'HOST_NOT_ALLOWED' | 'CROSS_SITE_REQUEST';
+  /** Set when it says more than the FAULT table's sentence. */
+  message?: string;
+}
+
+/**
+ * Why a data request is refused before anything else, or null: a Host Beckon
+ * does not answer to first (HOST_NOT_ALLOWED), then a mark of another site
+ * (CROSS_SITE_REQUEST).
+ */
+export function browserRefusal(headers: IncomingHttpHeaders, hosts: HostRule, trustProxy: number): BrowserRefusal | null {
+  const host = judgeHost(headers, hosts, trustProxy);
+  if (!host.allowed) {
+    // The name is shown only when it is a plausible one; it came from the caller.
+    if (host.hostname === null || host.hostname.length > 253) return { code: 'HOST_NOT_ALLOWED' };
+    return {
+      code: 'HOST_NOT_ALLOWED',
+      message: `This server does not answer to the host name "${host.hostname}"; an operator can add it to BECKON_ALLOWED_HOSTS.`,
+    };
+  }
+  return isCrossSite(headers, trustProxy) ? { code: 'CROSS_SITE_REQUEST' } : null;
 }
