@@ -22,9 +22,13 @@ async function main(): Promise<void> {
   if (config.apiToken === null) {
     log.warn('BECKON_API_TOKEN is not set: the REST API and console data are served to loopback callers only');
   }
+  // An operator who meets HOST_NOT_ALLOWED (421) finds here which names are answered.
+  log.info(
+    { host: config.host, allowedHosts: config.allowedHosts },
+    'the API, metrics and visitor sockets answer to localhost, IP addresses, HOST and BECKON_ALLOWED_HOSTS',
+  );
   const url = await beckon.listen();
-  // The names the data routes answer to beside localhost, IP addresses and HOST (see BECKON_ALLOWED_HOSTS).
-  log.info({ url, db: config.db, strict: config.strict, allowedHosts: config.allowedHosts }, `Beckon is listening on ${url}`);
+  log.info({ url, db: config.db, strict: config.strict }, `Beckon is listening on ${url}`);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'closing after an error');

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { io } from 'socket.io-client';
 import { FAULTS } from '../src/protocol/index.js';
+import { startBeckonProcess } from './process.js';
 import { rawRequest, type RawReply } from './raw-request.js';
 import { startServer, TestPage, type TestServer } from './support.js';
 
@@ -350,6 +351,18 @@ describe('legitimate callers keep working', () => {
       await rawRequest(server.url, '/backend/data/visits', { headers: { ...auth, host: 'rebound.example', 'x-forwarded-host': 'localhost' } }),
       'HOST_NOT_ALLOWED',
     );
+  });
+
+  it('BECKON_ALLOWED_HOSTS from the environment reaches the running server, and the start log names it', async () => {
+    const beckon = await startBeckonProcess({ BECKON_ALLOWED_HOSTS: 'Beckon.Example.com' });
+    try {
+      expect((await rawRequest(beckon.url, '/backend/data/visits', { headers: { host: 'beckon.example.com' } })).status).toBe(200);
+      expectFault(await rawRequest(beckon.url, '/backend/data/visits', { headers: { host: 'rebound.example' } }), 'HOST_NOT_ALLOWED');
+      const lines = beckon.output().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+      expect(lines.find((line) => line.allowedHosts !== undefined)).toMatchObject({ host: '127.0.0.1', allowedHosts: ['beckon.example.com'] });
+    } finally {
+      await beckon.stop();
+    }
   });
 
   it('BECKON_ALLOWED_HOSTS widens the names: .example.com for subdomains, * for every name', async () => {
