@@ -22,6 +22,7 @@ import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
 import { openApiRoute } from './backend/openapi.js';
 import { installRateLimit } from './backend/rate-limit.js';
+import { browserRefusal, hostRule, isDataRequest } from './backend/request-origin.js';
 import { installSecurityHeaders } from './backend/security-headers.js';
 import { eventRoutes } from './backend/routes/events.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
@@ -155,6 +156,16 @@ export async function createBeckon(
     apiToken: config.apiToken,
     prefixes: [...API_PREFIXES, '/metrics'],
   });
+  // The operator's browser is not a trusted caller (request-origin.ts): every data path refuses a Host
+  // Beckon does not answer to and another site's request. After the rate limit (a rebound page that
+  // hammers is throttled too), before the body is parsed or the credentials are looked at.
+  const hosts = hostRule(config.host, config.allowedHosts);
+  const dataPaths = [...API_PREFIXES, '/metrics'];
+  app.addHook('onRequest', async (request) => {
+    if (!isDataRequest(request, dataPaths)) return;
+    const refusal = browserRefusal(request.headers, hosts, config.trustProxy);
+    if (refusal) throw new BeckonFault(refusal.code, refusal.message === undefined ? {} : { message: refusal.message });
+  });
   for (const prefix of API_PREFIXES) {
     await app.register(
       async (api) => {
@@ -197,6 +208,7 @@ export async function createBeckon(
     serveClient: false,
     maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
     allowRequest: admitHandshake({
+      hosts,
       allowedOrigins: config.allowedOrigins,
       limiter: new ConnectionLimiter(config.socketConnectionsPerMinute),
       trustProxy: config.trustProxy,

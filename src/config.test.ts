@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       apiToken: null,
       allowedOrigins: null,
+      allowedHosts: [],
       strict: true,
       visitIdleMs: 30 * 60_000,
       role: 'all',
@@ -60,6 +61,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BECKON_STRICT: 'maybe' })).toThrow(/BECKON_STRICT/);
     expect(() => loadConfig({ BECKON_ALLOWED_ORIGINS: 'not an origin' })).toThrow(/not an origin/);
     expect(() => loadConfig({ BECKON_VISIT_IDLE_MINUTES: '0' })).toThrow(/BECKON_VISIT_IDLE_MINUTES/);
+  });
+
+  it('reads the extra host names, normalised, and refuses a scheme or a port', () => {
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ALLOWED_HOSTS: 'Beckon.Example.com, .corp.example,,' }).allowedHosts).toEqual([
+      'beckon.example.com',
+      '.corp.example',
+    ]);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ALLOWED_HOSTS: '*' }).allowedHosts).toEqual(['*']);
+    expect(() => loadConfig({ BECKON_ALLOWED_HOSTS: 'https://beckon.example.com' })).toThrow(/no scheme, no port[\s\S]*BECKON_ALLOWED_HOSTS/);
+    expect(() => loadConfig({ BECKON_ALLOWED_HOSTS: 'beckon.example.com:443' })).toThrow(/beckon\.example\.com:443/);
   });
 
   it('reads the webhook settings, and refuses a URL without a secret, a bad URL or an unknown event type', () => {

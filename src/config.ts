@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseEventTypes, type EventType } from './protocol/index.js';
+import { parseAllowedHost } from './backend/request-origin.js';
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -34,6 +35,17 @@ const envSchema = z.object({
       }
     }
     return origins;
+  }),
+  // Names beyond localhost, IP literals and HOST that the Host check lets through; `*` turns it off.
+  BECKON_ALLOWED_HOSTS: optionalText.transform((list, ctx) => {
+    const hosts: string[] = [];
+    for (const item of (list ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const host = parseAllowedHost(item);
+      if (host === null) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not a host name like beckon.example.com, .example.com or * (no scheme, no port)` });
+      } else hosts.push(host);
+    }
+    return hosts;
   }),
   BECKON_STRICT: flag.default(true),
   BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
@@ -78,6 +90,8 @@ export interface BeckonConfig {
   apiToken: string | null;
   /** null: not configured (own origin and loopback origins only). */
   allowedOrigins: string[] | null;
+  /** Host names the data routes and sockets answer to beyond localhost, IP literals and HOST; `.x` covers subdomains; `*` any. */
+  allowedHosts: string[];
   strict: boolean;
   visitIdleMs: number;
   /** Events older than this are deleted (hourly); engagement records stay. */
@@ -131,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     secret: e.BECKON_SECRET ?? keptSecret(db),
     apiToken: e.BECKON_API_TOKEN,
     allowedOrigins: e.BECKON_ALLOWED_ORIGINS,
+    allowedHosts: e.BECKON_ALLOWED_HOSTS,
     strict: e.BECKON_STRICT,
     visitIdleMs: e.BECKON_VISIT_IDLE_MINUTES * 60_000,
     eventRetentionMs: e.BECKON_EVENT_RETENTION_DAYS * 86_400_000,

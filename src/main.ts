@@ -22,6 +22,11 @@ async function main(): Promise<void> {
   if (config.apiToken === null) {
     log.warn('BECKON_API_TOKEN is not set: the REST API and console data are served to loopback callers only');
   }
+  // An operator who meets HOST_NOT_ALLOWED (421) finds here which names are answered.
+  log.info(
+    { host: config.host, allowedHosts: config.allowedHosts },
+    'the API, metrics and visitor sockets answer to localhost, IP addresses, HOST and BECKON_ALLOWED_HOSTS',
+  );
   const url = await beckon.listen();
   // REDIS_URL may carry a password: only its host and port are ever logged.
   const where = config.redisUrl === null ? { db: config.db } : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };

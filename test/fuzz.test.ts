@@ -7,6 +7,11 @@
  * byte what it was, that no prototype was polluted, and that the server
  * still serves.
  *
+ * Requests also carry random browser marks: a Host Beckon does not answer to
+ * (a DNS-rebinding page), an Origin or Sec-Fetch-Site of another site. Those
+ * must be refused before anything else (421, 403), and a handshake with them
+ * never opens a visit, even with a valid page description.
+ *
  * Every generated request is malformed by construction: engage always names
  * a visit that is not live (the only way an engage can change the store is
  * to create an attempt for a live visit), and noengage always carries an
@@ -17,6 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULTS, faultBodySchema } from '../src/protocol/index.js';
 import { storeSnapshot } from './store-snapshot.js';
 import { startServer, TestPage, type TestServer } from './support.js';
+// Raw HTTP, because fetch always writes its own Host.
+import { rawRequest } from './raw-request.js';
 
 let server: TestServer;
 let page: TestPage;
@@ -309,6 +316,58 @@ const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: pathCases, weight: 1 },
 );
 
+/** Host, Origin and Sec-Fetch-Site a browser riding the operator's session may send, and what each must get. */
+interface BrowserMarks {
+  headers: Record<string, string>;
+  /** 421 for a Host Beckon does not answer to, else 403 for a mark of another site, else null (reaches the route). */
+  refusal: 421 | 403 | null;
+}
+
+/**
+ * Beckon's own names carry its port, so the marks are built per server. A
+ * stranger is so by construction: a DNS name (never localhost), or text no
+ * host name can be; an origin that does not even hold Beckon's port.
+ */
+function browserMarks(port: number): fc.Arbitrary<BrowserMarks> {
+  const ownHost = fc.constantFrom(`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST.:${port}`, `[::1]:${port}`, 'localhost');
+  const strangerHost = fc.oneof(
+    fc.tuple(fc.domain(), fc.option(fc.integer({ min: 1, max: 65_535 }))).map(([name, p]) => (p === null ? name : `${name}:${p}`)),
+    fc.constantFrom('evil@localhost', `localhost:${port}:1`, 'localhost:99999', '127.0.0.1.rebound.example', `[::1:${port}`, 'localhost/x', '0x7f.1'),
+    fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }).filter((t) => t.trim() !== '' && /[^a-z0-9._:[\]-]/i.test(t.trim())),
+  );
+  const strangerOrigin = fc.oneof(
+    fc.constantFrom('null', '', 'http://evil.example', `http://localhost:${port + 1}`, 'http://127.0.0.1', 'file://', 'chrome-extension://abc'),
+    fc.domain().map((name) => `https://${name}`),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 60 }).filter((t) => !t.includes(String(port))),
+  );
+  const strangerSite = fc.oneof(
+    fc.constantFrom('same-site', 'cross-site', ''),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 20 }).filter((t) => !['same-origin', 'none'].includes(t.trim())),
+  );
+  type Part = { value: string | undefined; stranger: boolean };
+  const part = (own: fc.Arbitrary<string | undefined>, stranger: fc.Arbitrary<string>): fc.Arbitrary<Part> =>
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constant({ value: undefined, stranger: false }) },
+      { weight: 1, arbitrary: own.map((value) => ({ value, stranger: false })) },
+      { weight: 2, arbitrary: stranger.map((value) => ({ value, stranger: true })) },
+    );
+  return fc
+    .tuple(
+      part(ownHost, strangerHost),
+      // 'own' is filled in below from the Host actually sent.
+      part(fc.constant('own'), strangerOrigin),
+      part(fc.constantFrom('same-origin', 'none'), strangerSite),
+    )
+    .map(([host, origin, site]) => {
+      const headers: Record<string, string> = {};
+      if (host.value !== undefined) headers.host = host.value;
+      if (origin.value !== undefined) headers.origin = origin.stranger ? origin.value : `http://${host.value ?? `127.0.0.1:${port}`}`;
+      if (site.value !== undefined) headers['sec-fetch-site'] = site.value;
+      const refusal = host.stranger ? 421 : origin.stranger || site.stranger ? 403 : null;
+      return { headers, refusal };
+    });
+}
+
 /** Words that would betray internals in a message meant for callers. */
 const INTERNALS = /\n\s*at \S|\bat \S+ \(|\bat (?:file:\/\/|\/)\S+:\d+|node_modules|FST_|SQLITE|sqlite|better-sqlite|TypeError|ReferenceError|Cannot read|undefined is not/;
 
@@ -318,32 +377,40 @@ describe('hostile input', () => {
   it('answers at least 1,000 generated malformed REST requests with FAULTs and changes nothing', async () => {
     const before = await storeSnapshot(server.store);
     const seen = new Map<string, number>();
+    const refusals = new Map<number | null, number>();
     let sent = 0;
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest, async (c) => {
+      fc.asyncProperty(hostileRequest, browserMarks(Number(new URL(server.url).port)), async (c, marks) => {
         sent++;
         seen.set(c.label.split('/')[0]!, (seen.get(c.label.split('/')[0]!) ?? 0) + 1);
-        const headers: Record<string, string> = {};
+        refusals.set(marks.refusal, (refusals.get(marks.refusal) ?? 0) + 1);
+        const headers: Record<string, string> = { ...marks.headers };
         if (c.contentType !== undefined) headers['content-type'] = c.contentType;
-        const response = await fetch(server.url + c.path, {
+        // Raw HTTP, because fetch always writes its own Host.
+        const response = await rawRequest(server.url, c.path, {
           method: c.method,
           headers,
           ...(c.body !== undefined ? { body: c.body } : {}),
         });
-        const text = await response.text();
-        const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} → ${response.status} ${text.slice(0, 200)}`;
+        const text = response.text;
+        const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(marks.headers)} → ${response.status} ${text.slice(0, 200)}`;
+        // Marks are judged before the body is read; only a URL that cannot be decoded is refused before that.
+        const statuses = marks.refusal === null ? c.statuses : c.label === 'bad-url' ? [marks.refusal, ...c.statuses] : [marks.refusal];
         expect(response.status, where).toBeLessThan(500);
-        expect(c.statuses, where).toContain(response.status);
-        expect(response.headers.get('content-type'), where).toMatch(/^application\/json/);
+        expect(statuses, where).toContain(response.status);
+        expect(response.headers['content-type'], where).toMatch(/^application\/json/);
         const fault = faultBodySchema.parse(JSON.parse(text));
         expect(FAULTS[fault.code].status, where).toBe(response.status);
-        expect(text, where).not.toMatch(INTERNALS);
+        // A refused host name is echoed for the operator; it is the caller's own text, not an internal.
+        expect(text.replace(/host name \\"[^"\\]*\\"/, 'host name'), where).not.toMatch(INTERNALS);
       }),
       { numRuns: 1200 },
     );
 
     expect(sent).toBeGreaterThanOrEqual(1000);
+    // Requests without marks reached the parsers; stranger Hosts and cross-site marks were refused, many times each.
+    for (const refusal of [null, 421, 403]) expect(refusals.get(refusal) ?? 0, String(refusal)).toBeGreaterThan(100);
     // Every class of hostile input was exercised.
     expect([...seen.keys()].sort()).toEqual(
       ['bad-json', 'bad-url', 'content-type', 'deep', 'duplicate', 'engage', 'method', 'noengage', 'prototype', 'status'].sort(),
@@ -419,6 +486,7 @@ describe('hostile input', () => {
     expect((await server.get('/healthz')).status).toBe(200);
   }, 60_000);
 
+  // Malformed handshakes, and well-formed ones carrying a stranger's Host or origin (browser marks).
   it('refuses malformed handshakes and transport requests without a 5xx', async () => {
     const before = await storeSnapshot(server.store);
     await fc.assert(
@@ -432,6 +500,18 @@ describe('hostile input', () => {
               fc.record({ page: anyValue, visitToken: fc.oneof(hostileText, anyValue) }, { requiredKeys: [] }),
             ),
           }),
+          // A valid page description, but a stranger Host or an origin that is not allowed:
+          // refused before any visit exists.
+          fc
+            .record({
+              kind: fc.constant('marks' as const),
+              host: fc.option(
+                fc.oneof(fc.domain(), fc.constantFrom('evil@localhost', '127.0.0.1.rebound.example', 'localhost:99999')),
+                { nil: undefined },
+              ),
+              origin: fc.option(fc.oneof(fc.domain().map((name) => `https://${name}`), fc.constant('null')), { nil: undefined }),
+            })
+            .filter((marks) => marks.host !== undefined || marks.origin !== undefined),
           // Raw engine.io requests with odd queries and bodies.
           fc.record({
             kind: fc.constant('raw' as const),
@@ -457,6 +537,29 @@ describe('hostile input', () => {
             expect(response.status).toBeLessThan(500);
             return;
           }
+          const { io } = await import('socket.io-client');
+          if (attempt.kind === 'marks') {
+            const extraHeaders: Record<string, string> = {};
+            if (attempt.host !== undefined) extraHeaders.host = attempt.host;
+            if (attempt.origin !== undefined) extraHeaders.origin = attempt.origin;
+            const client = io(server.url, {
+              transports: ['websocket'],
+              forceNew: true,
+              reconnection: false,
+              extraHeaders,
+              auth: { page: { url: 'https://rebound.example/', title: 'Rebound', visible: true, focused: true } },
+            });
+            try {
+              const outcome = await new Promise<string>((resolve) => {
+                client.once('connect_error', () => resolve('refused'));
+                client.once('connect', () => resolve('connected'));
+              });
+              expect(outcome, JSON.stringify(extraHeaders)).toBe('refused');
+            } finally {
+              client.close();
+            }
+            return;
+          }
           const auth = attempt.auth;
           // A valid page description would be a real visit; everything generated here is not one.
           const candidate = auth as { page?: { url?: unknown; title?: unknown; visible?: unknown; focused?: unknown } } | null;
@@ -471,7 +574,6 @@ describe('hostile input', () => {
               typeof page.focused === 'boolean'
             ),
           );
-          const { io } = await import('socket.io-client');
           const client = io(server.url, {
             transports: ['websocket'],
             forceNew: true,

@@ -243,7 +243,7 @@ describe('closing with calls on open connections', () => {
     // In flight: headers and half the body of an engage are in when the server starts closing.
     const engage = JSON.stringify({ ixnProfile: { interactionId: 'in-flight-1', visitId: page.session.visitId } });
     const inFlight = await connection(
-      `POST /backend/data/gateway/engage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(engage)}\r\nConnection: close\r\n\r\n${engage.slice(0, 20)}`,
+      `POST /backend/data/gateway/engage HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(engage)}\r\nConnection: close\r\n\r\n${engage.slice(0, 20)}`,
     );
     // New calls: only the start of their request line has arrived.
     const newCall = await connection('POST /backend/data/gateway/noengage HTTP/1.1\r\n');
@@ -262,8 +262,8 @@ describe('closing with calls on open connections', () => {
     await eventually(async () => expect(app.server.listening).toBe(false));
     inFlight.finish(engage.slice(20));
     const cancel = JSON.stringify({ cancelData: { interactionId: 'new-call-1' } });
-    newCall.finish(`Host: x\r\nContent-Type: application/json\r\nContent-Length: ${cancel.length}\r\n\r\n${cancel}`);
-    readiness.finish('Host: x\r\n\r\n');
+    newCall.finish(`Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${cancel.length}\r\n\r\n${cancel}`);
+    readiness.finish('Host: 127.0.0.1\r\n\r\n');
 
     const [a, b, c] = await Promise.all([inFlight.answer(), newCall.answer(), readiness.answer()]);
     expect(a.status).toBe(200);

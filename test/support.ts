@@ -49,6 +49,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     secret: 'test-secret-for-signing-visit-tokens',
     apiToken: null,
     allowedOrigins: null,
+    allowedHosts: [],
     strict: true,
     visitIdleMs: 30 * 60_000,
     eventRetentionMs: 7 * 86_400_000,

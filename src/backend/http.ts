@@ -94,7 +94,9 @@ export function installHttpPlumbing(app: FastifyInstance): void {
     const fault = toFault(error);
     if (fault.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: fault.code }, 'request refused');
-    if (fault.code === 'UNAUTHORIZED') reply.header('WWW-Authenticate', 'Bearer realm="beckon", Basic realm="beckon"');
+    // Bearer only: a Basic challenge makes browsers prompt, then attach the cached credentials to
+    // every later request, cross-site forms included. Basic sent unasked (SCXML strategies) still works.
+    if (fault.code === 'UNAUTHORIZED') reply.header('WWW-Authenticate', 'Bearer realm="beckon"');
     void reply.status(fault.status).type('application/json').send(fault.toBody());
   });
 

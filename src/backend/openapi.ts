@@ -56,7 +56,8 @@ function envelope(name: string, schemaName: string): JsonObject {
   };
 }
 
-const CALLER_FAULTS = [400, 401, 413, 415, 429, 503];
+/** Every data route also refuses a stranger Host (421) and a browser's cross-site request (403). */
+const CALLER_FAULTS = [400, 401, 403, 413, 415, 421, 429, 503];
 
 /** The OpenAPI document; the same object every time (it depends on nothing at run time). */
 export function buildOpenApi(prefixes: readonly string[]): JsonObject {
@@ -86,14 +87,14 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
         parameters: [{ name: 'interactionId', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
           200: { description: 'The attempt', content: json(ref('Engagement')) },
-          ...faultResponses([401, 404, 429, 503]),
+          ...faultResponses([401, 403, 404, 421, 429, 503]),
         },
       },
     };
     paths[`${prefix}/visits`] = {
       get: {
         summary: `Live visits and their open pages (${style})`,
-        responses: { 200: { description: 'Live visits', content: json(ref('VisitList')) }, ...faultResponses([401, 429, 503]) },
+        responses: { 200: { description: 'Live visits', content: json(ref('VisitList')) }, ...faultResponses([401, 403, 421, 429, 503]) },
       },
     };
   }
@@ -112,7 +113,7 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
   paths['/metrics'] = {
     get: {
       summary: 'Prometheus metrics (text format), names prefixed beckon_',
-      responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...faultResponses([401, 429]) },
+      responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...faultResponses([401, 403, 421, 429]) },
     },
   };
   paths['/openapi.json'] = {

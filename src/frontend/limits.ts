@@ -1,11 +1,14 @@
 /**
  * What a visitor socket must pass before the handshake even starts (SPEC §6):
- * an allowed origin, and a per-address budget of new connections, so that one
- * host cannot exhaust the server by connecting in a loop. Message size is
+ * a Host Beckon answers to (so that a page on a DNS-rebinding domain cannot
+ * open a socket, whose own origin it would otherwise be), an allowed origin,
+ * and a per-address budget of new connections, so that one host cannot
+ * exhaust the server by connecting in a loop. Message size is
  * capped by socket.io itself (`maxHttpBufferSize`, see app.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { clientAddress } from '../backend/client-ip.js';
+import { judgeHost, type HostRule } from '../backend/request-origin.js';
 import { isOriginAllowed } from './origins.js';
 
 /** A fixed one-minute window per address; old windows are forgotten as the map grows. */
@@ -35,9 +38,11 @@ export class ConnectionLimiter {
   }
 }
 
-export type HandshakeRefusal = 'origin' | 'rate_limited';
+export type HandshakeRefusal = 'host' | 'origin' | 'rate_limited';
 
 export interface HandshakeRules {
+  /** The same Host rule as the REST API's data routes. */
+  hosts: HostRule;
   allowedOrigins: readonly string[] | null;
   limiter: ConnectionLimiter;
   trustProxy: number;
@@ -47,7 +52,11 @@ export interface HandshakeRules {
 /** socket.io's `allowRequest`: runs once per new connection, before any Beckon code. */
 export function admitHandshake(rules: HandshakeRules) {
   return (request: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void): void => {
-    // The origin first: refused origins do not spend the address's budget.
+    // Host and origin first: refused handshakes do not spend the address's budget.
+    if (!judgeHost(request.headers, rules.hosts, rules.trustProxy).allowed) {
+      rules.onRefused?.('host');
+      return callback('HOST_NOT_ALLOWED', false);
+    }
     if (!isOriginAllowed(request, rules.allowedOrigins)) {
       rules.onRefused?.('origin');
       return callback('ORIGIN_NOT_ALLOWED', false);

@@ -19,6 +19,14 @@ export const FAULTS = {
   UNKNOWN_ENGAGEMENT: { status: 404, message: 'No engagement attempt has this interactionId.' },
   NOT_FOUND: { status: 404, message: 'There is nothing at this path.' },
   UNAUTHORIZED: { status: 401, message: 'Credentials are missing or wrong.' },
+  CROSS_SITE_REQUEST: {
+    status: 403,
+    message: "A browser sent this request for another site; only Beckon's own pages may call its API from a browser.",
+  },
+  HOST_NOT_ALLOWED: {
+    status: 421,
+    message: 'This server does not answer to the host name in the request (see BECKON_ALLOWED_HOSTS).',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 64 KB.' },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
