@@ -113,11 +113,11 @@ describe('security headers', () => {
 });
 
 describe('readiness', () => {
-  it('answers /readyz with 503 SHUTTING_DOWN once the store no longer answers, while /healthz stays up', async () => {
+  it('answers /readyz with 503 STORE_UNAVAILABLE once the store no longer answers, while /healthz stays up', async () => {
     const server = await serve();
     expect((await server.get('/readyz')).status).toBe(200);
     await server.beckon.store.close();
-    expectFault(await server.get('/readyz'), 'SHUTTING_DOWN');
+    expectFault(await server.get('/readyz'), 'STORE_UNAVAILABLE');
     expect((await server.get('/healthz')).status).toBe(200);
   });
 });
