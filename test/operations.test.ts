@@ -147,6 +147,9 @@ describe('REST rate limit', () => {
     // Wrong tokens are counted by address, so guessing is throttled too, but not against the token's budget…
     for (let i = 0; i < 3; i++) expectFault(await server.get('/backend/data/visits', { authorization: 'Bearer guess' }), 'UNAUTHORIZED');
     expectFault(await server.get('/backend/data/visits', { authorization: 'Bearer guess' }), 'RATE_LIMITED');
+    // Another spelling of the same route (percent-encoded) shares the budget, it does not slip past it.
+    const encoded = await server.get('/%62ackend/data/visits', auth);
+    expectFault(encoded, 'RATE_LIMITED');
     // …and the open endpoints and pages are never limited.
     for (let i = 0; i < 5; i++) {
       expect((await server.get('/healthz')).status).toBe(200);

@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { tokenMatcher } from './auth.js';
+import { isDataRequest } from './request-origin.js';
 import { BeckonFault } from '../core/faults.js';
 
 export interface RateLimitOptions {
@@ -19,13 +20,13 @@ export interface RateLimitOptions {
 
 export async function installRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
   const hasToken = tokenMatcher(options.apiToken);
-  const limited = (url: string) => options.prefixes.some((prefix) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`));
   await app.register(rateLimit, {
     max: options.perMinute,
     timeWindow: 60_000,
     // Before authentication, so that wrong tokens are throttled as well.
     hook: 'onRequest',
-    allowList: (request: FastifyRequest) => !limited(request.url),
+    // The resolved route counts as well as the raw URL, so a percent-encoded or absolute-form URL is limited too.
+    allowList: (request: FastifyRequest) => !isDataRequest(request, options.prefixes),
     // The key never holds the token itself.
     keyGenerator: (request: FastifyRequest) => (hasToken(request) ? 'credential:api-token' : `address:${request.ip}`),
     errorResponseBuilder: (_request, context) =>
