@@ -188,7 +188,7 @@ describe('redis store: what only Redis has', () => {
       await store.startVisit({ visitId: 'kept', globalVisitId: 'g' }, T0);
       await own.stop('SIGKILL');
       for (const call of [
-        () => store.startVisit({ visitId: 'dead', globalVisitId: 'g' }, T0),
+        () => store.startVisit({ visitId: 'dead', globalVisitId: 'g' }, T0) as Promise<unknown>,
         () => store.getVisit('kept'),
         () => store.transition({ interactionId: 'x', from: ['pending'], to: 'cancelled', at: T0 }),
       ]) {
