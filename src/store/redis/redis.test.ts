@@ -104,6 +104,22 @@ describe('redis store: what only Redis has', () => {
     expect((await b.eventsAfter(0, { types: null, visitId: null }, 10)).map((e) => e.type)).toEqual(['visit.started']);
   });
 
+  it('starts a new epoch of event positions when Redis lost its data, so that none repeats', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    await store.startVisit({ visitId: 'w', globalVisitId: 'g' }, T0);
+    const before = await store.lastEventSeq();
+    // A Last-Event-ID is at most 15 digits (routes/events.ts).
+    expect(String(before)).toMatch(/^\d{1,15}$/);
+    await dropKeys(server.url, prefix);
+    expect(await store.lastEventSeq()).toBe(0);
+    await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    const after = await store.lastEventSeq();
+    expect(after).toBeGreaterThan(before);
+    expect(String(after)).toMatch(/^\d{1,15}$/);
+  });
+
   it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
     const store = await open();
     await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
@@ -199,6 +215,16 @@ describe('redis store: what only Redis has', () => {
       const ping = await timed(() => store.ping());
       expect(ping.value).toBe(false);
       expect(ping.ms).toBeLessThan(2000);
+      // Reconnecting with back-off leaves the event loop alone (no tight retry loop).
+      let worstLag = 0;
+      let last = Date.now();
+      const lag = setInterval(() => {
+        worstLag = Math.max(worstLag, Date.now() - last - 20);
+        last = Date.now();
+      }, 20);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      clearInterval(lag);
+      expect(worstLag).toBeLessThan(200);
 
       // Back (AOF with fsync always: what was acknowledged is there), with an empty script cache.
       await own.restart();

@@ -6,7 +6,7 @@
  * (BECKON_REDIS_PREFIX), spelled out here and passed to scripts in KEYS.
  *
  * Key layout (`p` = prefix):
- *   p seq                    string   seq of the newest event (a new epoch starts at Redis ms x 1000)
+ *   p seq                    string   seq of the newest event (a new epoch starts at Redis ms x 100)
  *   p log                    stream   the event log, id `<seq>-0`; fields id type at interactionId
  *                                     visitId pageId channel reason userData (absent = null)
  *   p a:<interactionId>      hash     an attempt: the Engagement's fields (JSON documents as text,
