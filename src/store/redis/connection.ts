@@ -352,11 +352,11 @@ export async function durabilityWarnings(client: ConfigReader): Promise<string[]
       );
     } else if (config.appendfsync === 'everysec') {
       warnings.push(
-        'Redis has appendfsync everysec: a crash of Redis or its host can lose about the last second (up to 2 s) of acknowledged changes (engages, answers, webhook progress). Set appendfsync always to fsync before every reply.',
+        'Redis has appendfsync everysec: if its machine loses power or its OS crashes, about the last second (up to 2 s) of acknowledged changes (engages, answers, webhook progress) can be lost; a crash of the Redis process alone loses nothing. Set appendfsync always to fsync before every reply.',
       );
     } else if (config.appendfsync === 'no') {
       warnings.push(
-        'Redis has appendfsync no: the operating system decides when the AOF reaches the disk, so a host crash can lose some 30 s of acknowledged changes. Set appendfsync always to fsync before every reply.',
+        'Redis has appendfsync no: the operating system decides when the AOF reaches the disk, so if its machine loses power or its OS crashes, some 30 s of acknowledged changes can be lost. Set appendfsync always to fsync before every reply.',
       );
     }
     const policy = config['maxmemory-policy'];
@@ -380,7 +380,7 @@ export async function durabilityWarnings(client: ConfigReader): Promise<string[]
   const field = (text: string, name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim();
   if (field(persistence, 'aof_enabled') === '1') {
     warnings.push(
-      'Redis refuses CONFIG GET: AOF is on (INFO), but appendfsync cannot be checked; unless it is always, a crash can lose the last second or more of acknowledged changes.',
+      'Redis refuses CONFIG GET: AOF is on (INFO), but appendfsync cannot be checked; unless it is always, a power loss or OS crash of its machine can lose the last second or more of acknowledged changes.',
     );
   } else {
     warnings.push(
