@@ -165,6 +165,8 @@ export interface ConnectionHealth {
 export class StoreConnection<S extends RedisScripts> {
   #client: StoreClient<S>;
   #closed = false;
+  #closing: Promise<void> | null = null;
+  #inFlight = 0;
   #timer: NodeJS.Timeout | null = null;
   #probeInFlight = false;
   #missed = 0;
@@ -205,10 +207,13 @@ export class StoreConnection<S extends RedisScripts> {
 
   /** One round trip (or a few pipelined) with the deadline; failures to reach Redis become StoreUnavailableError. */
   async run<T>(fn: (client: StoreClient<S>) => Promise<T>): Promise<T> {
+    this.#inFlight++;
     try {
       return await withDeadline(fn(this.#client), CALL_DEADLINE_MS);
     } catch (error) {
       throw toStoreError(error);
+    } finally {
+      this.#inFlight--;
     }
   }
 
@@ -238,9 +243,25 @@ export class StoreConnection<S extends RedisScripts> {
     }
   }
 
-  /** Stops the watchdog and closes the client: waits for calls in flight briefly, then drops them. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Closes the connection: first lets the calls in flight, and those they lead
+   * to (a page that left is closed, then its invitation moved), finish until
+   * none has run for a moment (at most a second), then closes the client,
+   * dropping what has not answered a second later. Never hangs on a Redis that is away.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const giveUpAt = Date.now() + 1000;
+    let quietSince = Date.now();
+    while (Date.now() < giveUpAt) {
+      if (this.#inFlight > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= 20) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;

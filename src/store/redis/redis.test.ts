@@ -151,6 +151,17 @@ describe('redis store: what only Redis has', () => {
     expect(await store.ping()).toBe(true);
   });
 
+  it('lets calls in flight, and the calls they lead to, finish when it closes', async () => {
+    const store = await open();
+    await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0);
+    // As a page that leaves during shutdown: its close, then the look for where its invitation goes.
+    const leaving = store.closePage('p', T0 + 1).then(async (closed) => [closed, await store.openPages('v')] as const);
+    await store.close();
+    expect(await leaving).toEqual([true, []]);
+    await expect(store.getVisit('v')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
   describe('when Redis goes away', () => {
     let own: RedisServer;
     beforeAll(async () => {
