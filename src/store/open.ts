@@ -5,6 +5,7 @@
  */
 import type { BeckonStore } from './store.js';
 import { openSqliteStore } from './sqlite/store.js';
+import { openRedisStore } from './redis/store.js';
 
 export interface StoreConfig {
   /** SQLite file, or `:memory:`. */
@@ -16,7 +17,7 @@ export interface StoreConfig {
 
 export async function openStore(config: StoreConfig): Promise<BeckonStore> {
   if (config.redisUrl !== null) {
-    throw new Error('REDIS_URL is set, but this build has no Redis store yet.');
+    return openRedisStore({ url: config.redisUrl, prefix: config.redisPrefix });
   }
   return openSqliteStore(config.db);
 }

@@ -1,0 +1,312 @@
+/**
+ * The store contract on Redis: one real redis-server for the file, a fresh
+ * random key prefix per store. Then what only Redis has: scripts that
+ * survive a SCRIPT FLUSH and a restart, prefixes that do not see each other,
+ * failing fast (StoreUnavailableError, ping false) while Redis is frozen or
+ * dead and working again when it is back, and the durability warnings.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ixnProfileSchema } from '../../protocol/index.js';
+import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
+import { storeContract } from '../contract.js';
+import { openStore } from '../open.js';
+import { StoreUnavailableError, type BeckonStore } from '../store.js';
+import { createFanoutClient, durabilityWarnings } from './connection.js';
+import { openRedisStore, type RedisStore } from './store.js';
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+const randomPrefix = () => `t${randomBytes(6).toString('hex')}:`;
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const pageInfo = { url: 'https://shop.test/', title: 'Shop', visible: true, focused: true, locale: 'en' };
+
+/** Deletes every key under `prefix` (what a store made). */
+async function dropKeys(url: string, prefix: string): Promise<void> {
+  const client = createFanoutClient(url);
+  await client.connect();
+  try {
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      if (keys.length > 0) await client.unlink(keys);
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+storeContract('redis', {
+  async open() {
+    const redisPrefix = randomPrefix();
+    const store = await openRedisStore({ url: server.url, prefix: redisPrefix });
+    return { store, config: { db: '/nonexistent', redisUrl: server.url, redisPrefix } };
+  },
+  async dispose({ config }) {
+    await dropKeys(server.url, config.redisPrefix);
+  },
+});
+
+/** Resolves with how long `fn` took to settle, and how. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const started = Date.now();
+  try {
+    const value = await fn();
+    return { ms: Date.now() - started, value };
+  } catch (error) {
+    return { ms: Date.now() - started, error };
+  }
+}
+
+/** Waits until the store answers again (the client reconnects on its own). */
+async function untilBack(store: BeckonStore, withinMs = 10_000): Promise<void> {
+  const giveUpAt = Date.now() + withinMs;
+  while (!(await store.ping())) {
+    if (Date.now() > giveUpAt) throw new Error('the store did not come back');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('redis store: what only Redis has', () => {
+  const opened: BeckonStore[] = [];
+  afterAll(async () => {
+    for (const store of opened) await store.close();
+  });
+  const open = async (url = server.url, prefix = randomPrefix()) => {
+    const store = await openRedisStore({ url, prefix });
+    opened.push(store);
+    return store;
+  };
+
+  it('is what openStore opens when REDIS_URL is set, without touching any SQLite file', async () => {
+    const store = await openStore({ db: '/nonexistent/beckon.db', redisUrl: server.url, redisPrefix: randomPrefix() });
+    opened.push(store);
+    expect(store.kind).toBe('redis');
+    expect(await store.ping()).toBe(true);
+  });
+
+  it('keeps two prefixes on one Redis apart', async () => {
+    const a = await open();
+    const b = await open();
+    await a.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    await a.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0);
+    expect(await b.getVisit('v')).toBeNull();
+    expect(await b.counts()).toEqual({ liveVisits: 0, openPages: 0 });
+    expect(await b.lastEventSeq()).toBe(0);
+    await b.startVisit({ visitId: 'v', globalVisitId: 'other' }, T0 + 1);
+    expect((await a.getVisit('v'))?.globalVisitId).toBe('g');
+    expect((await b.getVisit('v'))?.globalVisitId).toBe('other');
+    expect(await a.counts()).toEqual({ liveVisits: 1, openPages: 1 });
+    expect((await b.eventsAfter(0, { types: null, visitId: null }, 10)).map((e) => e.type)).toEqual(['visit.started']);
+  });
+
+  it('starts a new epoch of event positions when Redis lost its data, so that none repeats', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    await store.startVisit({ visitId: 'w', globalVisitId: 'g' }, T0);
+    const before = await store.lastEventSeq();
+    // A Last-Event-ID is at most 15 digits (routes/events.ts).
+    expect(String(before)).toMatch(/^\d{1,15}$/);
+    await dropKeys(server.url, prefix);
+    expect(await store.lastEventSeq()).toBe(0);
+    await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    const after = await store.lastEventSeq();
+    expect(after).toBeGreaterThan(before);
+    expect(String(after)).toMatch(/^\d{1,15}$/);
+  });
+
+  it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+    const store = await open();
+    await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    await admin.scriptFlush();
+    admin.destroy();
+    await store.startVisit({ visitId: 'w', globalVisitId: 'g' }, T0);
+    const created = await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'x', visitId: 'w' }), {
+      exclusive: true,
+      now: T0,
+      place: true,
+    });
+    expect(created.kind).toBe('created');
+  });
+
+  it('reports a script bug as itself, not as an unreachable store', async () => {
+    const store = await open();
+    // A key of the wrong type makes the script fail inside Redis: a bug, not an outage.
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    const prefix = randomPrefix();
+    await admin.set(`${prefix}log`, 'not a stream');
+    admin.destroy();
+    const broken = await open(server.url, prefix);
+    const outcome = await timed(() => broken.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0));
+    expect(outcome.error).toBeInstanceOf(Error);
+    expect(outcome.error).not.toBeInstanceOf(StoreUnavailableError);
+    expect(await store.ping()).toBe(true);
+  });
+
+  it('lets calls in flight, and the calls they lead to, finish when it closes', async () => {
+    const store = await open();
+    await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+    await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0);
+    // As a page that leaves during shutdown: its close, then the look for where its invitation goes.
+    const leaving = store.closePage('p', T0 + 1).then(async (closed) => [closed, await store.openPages('v')] as const);
+    await store.close();
+    expect(await leaving).toEqual([true, []]);
+    await expect(store.getVisit('v')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  describe('when Redis goes away', () => {
+    let own: RedisServer;
+    beforeAll(async () => {
+      own = await startRedisServer();
+    });
+    afterAll(async () => {
+      const pid = own?.pid();
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // already gone
+        }
+      }
+      await own?.dispose();
+    });
+
+    it('fails fast while Redis is frozen (SIGSTOP), then works again without reopening', async () => {
+      const store = (await open(own.url)) as RedisStore;
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      process.kill(own.pid()!, 'SIGSTOP');
+      try {
+        const write = await timed(() => store.startVisit({ visitId: 'frozen', globalVisitId: 'g' }, T0));
+        expect(write.error).toBeInstanceOf(StoreUnavailableError);
+        expect(write.ms).toBeLessThan(2000);
+        const read = await timed(() => store.getVisit('v'));
+        expect(read.error).toBeInstanceOf(StoreUnavailableError);
+        expect(read.ms).toBeLessThan(2000);
+        const ping = await timed(() => store.ping());
+        expect(ping.value).toBe(false);
+        expect(ping.ms).toBeLessThan(2000);
+        // Still frozen after the watchdog gave up on the connection: still fast, nothing queued.
+        await new Promise((resolve) => setTimeout(resolve, 4500));
+        expect(store.health().replaced).toBeGreaterThan(0);
+        const later = await timed(() => store.getVisit('v'));
+        expect(later.error).toBeInstanceOf(StoreUnavailableError);
+        expect(later.ms).toBeLessThan(2000);
+      } finally {
+        process.kill(own.pid()!, 'SIGCONT');
+      }
+      await untilBack(store);
+      expect((await store.getVisit('v'))?.globalVisitId).toBe('g');
+      // The write that timed out while Redis was frozen ran late, and so was refused: nothing changed.
+      expect(await store.getVisit('frozen')).toBeNull();
+      await store.startVisit({ visitId: 'after', globalVisitId: 'g' }, T0);
+      expect(await store.getVisit('after')).not.toBeNull();
+    }, 30_000);
+
+    it('fails fast while Redis is dead (SIGKILL), then works again after it restarts', async () => {
+      const store = await open(own.url);
+      await store.startVisit({ visitId: 'kept', globalVisitId: 'g' }, T0);
+      await own.stop('SIGKILL');
+      for (const call of [
+        () => store.startVisit({ visitId: 'dead', globalVisitId: 'g' }, T0) as Promise<unknown>,
+        () => store.getVisit('kept'),
+        () => store.transition({ interactionId: 'x', from: ['pending'], to: 'cancelled', at: T0 }),
+      ]) {
+        const outcome = await timed(call);
+        expect(outcome.error).toBeInstanceOf(StoreUnavailableError);
+        expect(outcome.ms).toBeLessThan(2000);
+      }
+      const ping = await timed(() => store.ping());
+      expect(ping.value).toBe(false);
+      expect(ping.ms).toBeLessThan(2000);
+      // Reconnecting with back-off leaves the event loop alone (no tight retry loop).
+      let worstLag = 0;
+      let last = Date.now();
+      const lag = setInterval(() => {
+        worstLag = Math.max(worstLag, Date.now() - last - 20);
+        last = Date.now();
+      }, 20);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      clearInterval(lag);
+      expect(worstLag).toBeLessThan(200);
+
+      // Back (AOF with fsync always: what was acknowledged is there), with an empty script cache.
+      await own.restart();
+      await untilBack(store);
+      expect((await store.getVisit('kept'))?.globalVisitId).toBe('g');
+      expect(await store.getVisit('dead')).toBeNull();
+      await store.startVisit({ visitId: 'again', globalVisitId: 'g' }, T0);
+      expect(await store.getVisit('again')).not.toBeNull();
+    }, 30_000);
+
+    it('closes without hanging while Redis is down', async () => {
+      const store = await open(own.url);
+      await own.stop('SIGKILL');
+      const closing = await timed(() => store.close());
+      expect(closing.error).toBeUndefined();
+      expect(closing.ms).toBeLessThan(2000);
+      await own.restart();
+    }, 30_000);
+
+    it('refuses to open while Redis is unreachable, within the time given', async () => {
+      await own.stop('SIGKILL');
+      const opening = await timed(() => openRedisStore({ url: own.url, prefix: randomPrefix(), openTimeoutMs: 1000 }));
+      expect(opening.error).toBeInstanceOf(StoreUnavailableError);
+      expect(opening.ms).toBeLessThan(2000);
+      await own.restart();
+    }, 30_000);
+  });
+
+  describe('durability warnings', () => {
+    it('has nothing to say about AOF with appendfsync always and noeviction', async () => {
+      const store = (await open()) as RedisStore;
+      expect(await store.durabilityWarnings()).toEqual([]);
+    });
+
+    it('warns when Redis persists nothing, or fsyncs only every second, or may evict', async () => {
+      const bare = await startRedisServer({ persistence: false });
+      const everysec = await startRedisServer({ appendfsync: 'everysec' });
+      try {
+        const client = createFanoutClient(bare.url);
+        await client.connect();
+        const none = await durabilityWarnings(client);
+        expect(none).toHaveLength(1);
+        expect(none[0]).toMatch(/neither an AOF .* nor RDB snapshots/);
+        await client.configSet('maxmemory-policy', 'allkeys-lru');
+        const evicting = await durabilityWarnings(client);
+        expect(evicting).toHaveLength(2);
+        expect(evicting[1]).toMatch(/maxmemory-policy allkeys-lru/);
+        client.destroy();
+
+        const store = (await open(everysec.url)) as RedisStore;
+        const warnings = await store.durabilityWarnings();
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toMatch(/appendfsync everysec/);
+      } finally {
+        await bare.dispose();
+        await everysec.dispose();
+      }
+    });
+
+    it('falls back to INFO when CONFIG is refused', async () => {
+      const refusing = {
+        configGet: async () => {
+          throw new Error("ERR unknown command 'CONFIG'");
+        },
+        info: async (section?: string) =>
+          section === 'persistence' ? '# Persistence\r\naof_enabled:0\r\n' : '# Memory\r\nmaxmemory_policy:volatile-lru\r\n',
+      };
+      const warnings = await durabilityWarnings(refusing);
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatch(/no AOF/);
+      expect(warnings[1]).toMatch(/volatile-lru/);
+    });
+  });
+});

@@ -1,0 +1,577 @@
+/**
+ * The Redis store's Lua scripts: one per change, each atomic (Redis runs a
+ * script alone), registered with node-redis `defineScript` so that EVALSHA
+ * is sent and EVAL follows on NOSCRIPT (after a restart or SCRIPT FLUSH).
+ *
+ * Rules every script keeps:
+ * - every key it touches comes in KEYS (the prefix spelled out by the caller);
+ * - ARGV[1] is `notAfter` (connection.ts): a script that runs later than that
+ *   on the Redis clock returns {'stale'} and changes nothing;
+ * - all checks first, then the writes, the event's XADD first among them
+ *   (the write that can be refused: an id not above the top);
+ * - every loop is bounded;
+ * - no date maths, no JSON parsing: times come as ms and ISO strings from
+ *   the caller, JSON documents are stored as the text the caller made (Lua's
+ *   cjson would round numbers to 14 digits);
+ * - a nullable string in ARGV is '' for null and '=' + text otherwise (`opt`).
+ *
+ * Key layout, data model and the choices behind it: see store.ts.
+ */
+import { defineScript, type CommandParser } from 'redis';
+
+/** Helpers shared by all scripts (prepended to each). */
+const PRELUDE = String.raw`
+local function opt(s)
+  if s == nil or s == '' then return nil end
+  return string.sub(s, 2)
+end
+local function nn(v)
+  if v then return v end
+  return nil
+end
+local function redis_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function stale(not_after)
+  return not_after ~= '0' and redis_ms() > tonumber(not_after)
+end
+local function add(list, name, value)
+  if value then
+    list[#list + 1] = name
+    list[#list + 1] = value
+  end
+end
+local function is_active(state)
+  return state == 'pending' or state == 'delivered'
+end
+-- '<byte length>:<text>:' : a prefix no other text's prefix can be confused with.
+local function lex_prefix(text)
+  return string.format('%d:', #text) .. text .. ':'
+end
+-- The members of a lex index that start with prefix (always followed by digits, so ';' bounds them).
+local function lex_first(key, prefix, count)
+  return redis.call('ZRANGEBYLEX', key, '[' .. prefix, '(' .. prefix .. ';', 'LIMIT', 0, count)
+end
+-- Appends one event to the log (KEYS[1] seq, KEYS[2] log) and returns its seq (a string).
+-- A missing seq starts a new epoch at the Redis time in ms x 100, so that positions never
+-- repeat after Redis lost its data (a reader holding an old Last-Event-ID resumes before
+-- every new event instead of skipping some), as long as fewer than 100 000 events a second
+-- were written before; that stays within the 15 digits a Last-Event-ID may have until 2286.
+local function append_event(event_id, event_type, at, fields)
+  local seq
+  local current = redis.call('GET', KEYS[1])
+  if current then
+    seq = tonumber(current) + 1
+  else
+    seq = redis_ms() * 100
+    local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+    if top then
+      local last = tonumber(string.match(top[1], '^(%d+)'))
+      if last >= seq then seq = last + 1 end
+    end
+  end
+  local id = string.format('%d', seq)
+  local args = {'XADD', KEYS[2], id .. '-0', 'id', event_id, 'type', event_type, 'at', at}
+  for i = 1, #fields do args[#args + 1] = fields[i] end
+  redis.call(unpack(args))
+  redis.call('SET', KEYS[1], id)
+  return id
+end
+`;
+
+/**
+ * The compare-and-set of an attempt's state, with its event (attemptEvent in
+ * core/events.ts: the page is where it is shown, else the one named), its
+ * active-index entries and its deadlines. Shared by transition and setOptOut.
+ */
+const TRANSITION_FN = String.raw`
+local function apply_transition(akey, active_key, active_g_key, deadlines_key, event_id, id, from, to, at, at_iso, visit_id, channel, reason, timeout_at, page_id)
+  local cur = redis.call('HMGET', akey, 'state', 'visitId', 'pageId', 'shownPageId', 'channel', 'reason', 'timeoutAt', 'userData', 'am', 'gm', 'expiresAt')
+  local state = cur[1]
+  if not state then return false end
+  if not string.find(from, ',' .. state .. ',', 1, true) then return false end
+  if visit_id and cur[2] ~= visit_id then return false end
+  local shown = page_id or nn(cur[4])
+  local new_timeout = nn(cur[7]) or timeout_at
+  local f = {}
+  add(f, 'interactionId', id)
+  add(f, 'visitId', nn(cur[2]))
+  add(f, 'pageId', shown or nn(cur[3]))
+  add(f, 'channel', channel or nn(cur[5]))
+  add(f, 'reason', reason or nn(cur[6]))
+  add(f, 'userData', nn(cur[8]) or '{}')
+  append_event(event_id, 'engagement.' .. to, at, f)
+  local h = {'state', to, 't:' .. to, at_iso}
+  add(h, 'channel', channel)
+  add(h, 'reason', reason)
+  if not cur[7] then add(h, 'timeoutAt', timeout_at) end
+  add(h, 'shownPageId', page_id)
+  redis.call('HSET', akey, unpack(h))
+  if is_active(state) and not is_active(to) then
+    if cur[9] then redis.call('ZREM', active_key, cur[9]) end
+    if cur[10] then redis.call('ZREM', active_g_key, cur[10]) end
+  elseif is_active(to) and not is_active(state) then
+    if cur[9] then redis.call('ZADD', active_key, 0, cur[9]) end
+    if cur[10] then redis.call('ZADD', active_g_key, 0, cur[10]) end
+  end
+  redis.call('ZREM', deadlines_key, 'expire:' .. id, 'timeout:' .. id)
+  if to == 'pending' then
+    redis.call('ZADD', deadlines_key, cur[11], 'expire:' .. id)
+  elseif to == 'delivered' and new_timeout then
+    redis.call('ZADD', deadlines_key, new_timeout, 'timeout:' .. id)
+  end
+  return true
+end
+`;
+
+/** Webhook lanes: the outbox queue is one lex-ordered zset of '<lane prefix><seq, 20 digits>'. */
+const OUTBOX_FN = String.raw`
+local function lane_member(lane, seq)
+  return lex_prefix(lane) .. string.format('%020d', tonumber(seq))
+end
+-- A waiting delivery: 'nextAt|attempts|lane'.
+local function parse_delivery(record)
+  local next_at, attempts, lane = string.match(record, '^(%-?%d+)|(%d+)|(.*)$')
+  return next_at, attempts, lane
+end
+-- The oldest waiting delivery of a lane: its member and seq, or nil.
+local function lane_head(q_key, lane)
+  local prefix = lex_prefix(lane)
+  local head = lex_first(q_key, prefix, 1)[1]
+  if not head then return nil end
+  return head, string.format('%d', tonumber(string.sub(head, #prefix + 1)))
+end
+-- After a lane's head went: the lane is due when its new head is, or leaves 'ready'.
+local function ready_next(q_key, ready_key, d_key, lane)
+  local _, seq = lane_head(q_key, lane)
+  local record = seq and redis.call('HGET', d_key, seq)
+  if record then
+    local next_at = parse_delivery(record)
+    redis.call('ZADD', ready_key, next_at, lane)
+  else
+    redis.call('ZREM', ready_key, lane)
+  end
+end
+`;
+
+/** The page to show a new attempt on: the named one if open, else the first in attention order. */
+const PLACEMENT_FN = String.raw`
+local function choose_page(pages_key, named)
+  if named and redis.call('HEXISTS', pages_key, named) == 1 then return named end
+  local all = redis.call('HGETALL', pages_key)
+  local best, best_rank, best_active, best_connected
+  for i = 1, math.min(#all, 2000), 2 do
+    local page_id = all[i]
+    local visible, focused, active_at, connected_at = string.match(all[i + 1], '^(%d) (%d) (%-?%d+) (%-?%d+)$')
+    local rank = 0
+    if visible == '1' and focused == '1' then rank = 2 elseif visible == '1' then rank = 1 end
+    active_at = tonumber(active_at)
+    connected_at = tonumber(connected_at)
+    if not best or rank > best_rank
+      or (rank == best_rank and (active_at > best_active
+        or (active_at == best_active and (connected_at > best_connected
+          or (connected_at == best_connected and page_id < best))))) then
+      best, best_rank, best_active, best_connected = page_id, rank, active_at, connected_at
+    end
+  end
+  return best
+end
+`;
+
+const SOURCES = {
+  /**
+   * KEYS: seq log attempt visit optout active activeG visitPages deadlines
+   * ARGV: notAfter eventId id visitId pageId? channels invitation timeoutSeconds expirationSeconds
+   *       userData extras now nowIso expiresAt exclusive place
+   */
+  createAttempt: PRELUDE + PLACEMENT_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'exists', redis.call('HGETALL', KEYS[3])} end
+local visit = redis.call('HMGET', KEYS[4], 'globalVisitId', 'endedAt')
+if not visit[1] or visit[2] then return {'no-visit'} end
+local gvid = visit[1]
+if redis.call('HGET', KEYS[5], gvid) == '1' then return {'opted-out'} end
+local id, visit_id, page_id, now = ARGV[3], ARGV[4], opt(ARGV[5]), tonumber(ARGV[12])
+local vprefix = lex_prefix(visit_id)
+-- The visit's oldest attempt in progress: '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'.
+local first = lex_first(KEYS[6], vprefix, 1)[1]
+if ARGV[15] == '1' and first then return {'visit-busy', string.sub(first, #vprefix + 38)} end
+local shown = nil
+if ARGV[16] == '1' and (not first or tonumber(string.sub(first, #vprefix + 1, #vprefix + 15)) > now) then
+  shown = choose_page(KEYS[8], page_id)
+end
+-- The event as SQLite records it: before placement, so its page is the one the caller named.
+local f = {}
+add(f, 'interactionId', id)
+add(f, 'visitId', visit_id)
+add(f, 'pageId', page_id)
+add(f, 'userData', ARGV[10])
+local seq = append_event(ARGV[2], 'engagement.pending', ARGV[12], f)
+local member = vprefix .. string.format('%015d:%020d:', now, tonumber(seq)) .. id
+local gmember = lex_prefix(gvid) .. string.format('%020d:', tonumber(seq)) .. id
+local h = {'id', id, 'visitId', visit_id, 'state', 'pending', 'channels', ARGV[6], 'invitation', ARGV[7],
+  'timeoutSeconds', ARGV[8], 'expirationSeconds', ARGV[9], 'userData', ARGV[10], 'extras', ARGV[11],
+  'createdAt', ARGV[12], 'expiresAt', ARGV[14], 't:pending', ARGV[13], 'am', member, 'gm', gmember}
+add(h, 'pageId', page_id)
+add(h, 'shownPageId', shown)
+redis.call('HSET', KEYS[3], unpack(h))
+redis.call('ZADD', KEYS[6], 0, member)
+redis.call('ZADD', KEYS[7], 0, gmember)
+redis.call('ZADD', KEYS[9], ARGV[14], 'expire:' .. id)
+return {'created', redis.call('HGETALL', KEYS[3])}
+`,
+
+  /**
+   * KEYS: seq log attempt
+   * ARGV: notAfter eventId id visitId? reason? now nowIso
+   */
+  createTombstone: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'exists', redis.call('HGETALL', KEYS[3])} end
+local id, visit_id, reason = ARGV[3], opt(ARGV[4]), opt(ARGV[5])
+local f = {}
+add(f, 'interactionId', id)
+add(f, 'visitId', visit_id)
+add(f, 'reason', reason)
+add(f, 'userData', '{}')
+append_event(ARGV[2], 'engagement.cancelled', ARGV[6], f)
+local h = {'id', id, 'state', 'cancelled', 'channels', '[]', 'invitation', '{}', 'timeoutSeconds', '0',
+  'expirationSeconds', '0', 'userData', '{}', 'extras', '{}', 'createdAt', ARGV[6], 'expiresAt', ARGV[6],
+  't:cancelled', ARGV[7]}
+add(h, 'visitId', visit_id)
+add(h, 'reason', reason)
+redis.call('HSET', KEYS[3], unpack(h))
+return {'created', redis.call('HGETALL', KEYS[3])}
+`,
+
+  /**
+   * KEYS: seq log attempt active activeG deadlines
+   * ARGV: notAfter eventId id from(',a,b,') to at atIso visitId? channel? reason? timeoutAt? pageId?
+   */
+  transition: PRELUDE + TRANSITION_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+    opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
+  return {'ok', redis.call('HGETALL', KEYS[3])}
+end
+return {'none'}
+`,
+
+  /**
+   * KEYS: attempt
+   * ARGV: notAfter expected? pageId?
+   */
+  placeOn: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local a = redis.call('HMGET', KEYS[1], 'state', 'shownPageId')
+if not is_active(a[1]) then return {'ok', 0} end
+if nn(a[2]) ~= opt(ARGV[2]) then return {'ok', 0} end
+local page_id = opt(ARGV[3])
+if page_id then
+  redis.call('HSET', KEYS[1], 'shownPageId', page_id)
+else
+  redis.call('HDEL', KEYS[1], 'shownPageId')
+end
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: seq log optout active activeG deadlines attempt...(n)
+   * ARGV: notAfter gvid optedOut now nowIso n id...(n) eventId...(n)
+   * The caller read the browser's attempts in progress (their keys must come in
+   * KEYS); if another one started since, nothing is written and it reads again.
+   */
+  setOptOut: PRELUDE + TRANSITION_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local gvid = ARGV[2]
+if ARGV[3] ~= '1' then
+  redis.call('HDEL', KEYS[3], gvid)
+  return {'ok'}
+end
+local n = tonumber(ARGV[6])
+local passed = {}
+for i = 1, n do passed[ARGV[6 + i]] = true end
+local gprefix = lex_prefix(gvid)
+for _, member in ipairs(lex_first(KEYS[5], gprefix, n + 1)) do
+  if not passed[string.sub(member, #gprefix + 22)] then return {'retry'} end
+end
+local out = {'ok'}
+for i = 1, n do
+  if apply_transition(KEYS[6 + i], KEYS[4], KEYS[5], KEYS[6], ARGV[6 + n + i], ARGV[6 + i], ',pending,delivered,',
+      'declined', ARGV[4], ARGV[5], nil, nil, 'opted-out', nil, nil) then
+    out[#out + 1] = redis.call('HGETALL', KEYS[6 + i])
+  end
+end
+redis.call('HSET', KEYS[3], gvid, '1')
+return out
+`,
+
+  /**
+   * KEYS: seq log visit live
+   * ARGV: notAfter eventId visitId globalVisitId now
+   */
+  startVisit: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'ok', 0} end
+append_event(ARGV[2], 'visit.started', ARGV[5], {'visitId', ARGV[3]})
+redis.call('HSET', KEYS[3], 'globalVisitId', ARGV[4], 'startedAt', ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: seq log page visit visitPages open openLive idle
+   * ARGV: notAfter eventId pageId visitId url title visible focused locale? now
+   * Returns 2 when the page entered (new, or open again after it closed), 1 for a reconnect, 0 when refused.
+   */
+  openPage: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local page_id, visit_id, now = ARGV[3], ARGV[4], ARGV[10]
+local visit = redis.call('HMGET', KEYS[4], 'startedAt', 'endedAt')
+if not visit[1] then return {'ok', 0} end
+local old = redis.call('HMGET', KEYS[3], 'visitId', 'closedAt', 'connectedAt', 'activeAt')
+-- The same page id claimed for another visit is refused.
+if old[1] and old[1] ~= visit_id then return {'ok', 0} end
+local entered = (not old[1]) or (old[2] and true)
+if entered then
+  append_event(ARGV[2], 'page.entered', now, {'visitId', visit_id, 'pageId', page_id})
+end
+local connected_at = old[3]
+if entered then connected_at = now end
+local active_at = old[4]
+if not old[1] or ARGV[7] == '1' then active_at = now end
+redis.call('HSET', KEYS[3], 'visitId', visit_id, 'url', ARGV[5], 'title', ARGV[6], 'visible', ARGV[7],
+  'focused', ARGV[8], 'connectedAt', connected_at, 'activeAt', active_at)
+local locale = opt(ARGV[9])
+if locale then redis.call('HSET', KEYS[3], 'locale', locale) else redis.call('HDEL', KEYS[3], 'locale') end
+redis.call('HDEL', KEYS[3], 'closedAt')
+redis.call('HSET', KEYS[5], page_id, ARGV[7] .. ' ' .. ARGV[8] .. ' ' .. active_at .. ' ' .. connected_at)
+redis.call('SADD', KEYS[6], page_id)
+if not visit[2] then redis.call('SADD', KEYS[7], page_id) end
+redis.call('HDEL', KEYS[4], 'idleSince')
+redis.call('ZREM', KEYS[8], visit_id)
+if entered then return {'ok', 2} end
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: page visitPages
+   * ARGV: notAfter pageId visitId url? title? visible? focused? locale? now
+   */
+  updatePage: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local p = redis.call('HMGET', KEYS[1], 'visitId', 'closedAt', 'visible', 'focused', 'activeAt', 'connectedAt')
+if not p[1] or p[1] ~= ARGV[3] or p[2] then return {'ok', 0} end
+local visible = opt(ARGV[6]) or p[3]
+local focused = opt(ARGV[7]) or p[4]
+local active_at = p[5]
+if visible == '1' and focused == '1' then active_at = ARGV[9] end
+local h = {'visible', visible, 'focused', focused, 'activeAt', active_at}
+add(h, 'url', opt(ARGV[4]))
+add(h, 'title', opt(ARGV[5]))
+add(h, 'locale', opt(ARGV[8]))
+redis.call('HSET', KEYS[1], unpack(h))
+redis.call('HSET', KEYS[2], ARGV[2], visible .. ' ' .. focused .. ' ' .. active_at .. ' ' .. p[6])
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: seq log page visit visitPages open openLive idle
+   * ARGV: notAfter eventId pageId visitId now
+   */
+  closePage: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local page_id, visit_id, now = ARGV[3], ARGV[4], ARGV[5]
+local p = redis.call('HMGET', KEYS[3], 'visitId', 'closedAt')
+if not p[1] or p[1] ~= visit_id or p[2] then return {'ok', 0} end
+append_event(ARGV[2], 'page.left', now, {'visitId', visit_id, 'pageId', page_id})
+redis.call('HSET', KEYS[3], 'closedAt', now)
+redis.call('HDEL', KEYS[5], page_id)
+redis.call('SREM', KEYS[6], page_id)
+redis.call('SREM', KEYS[7], page_id)
+if redis.call('HLEN', KEYS[5]) == 0 then
+  local v = redis.call('HMGET', KEYS[4], 'startedAt', 'endedAt')
+  if v[1] and not v[2] then
+    redis.call('HSET', KEYS[4], 'idleSince', now)
+    redis.call('ZADD', KEYS[8], now, visit_id)
+  end
+end
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: seq log visit live idle visitPages openLive
+   * ARGV: notAfter eventId visitId now
+   */
+  endVisit: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local v = redis.call('HMGET', KEYS[3], 'startedAt', 'endedAt')
+if not v[1] or v[2] then return {'ok', 0} end
+append_event(ARGV[2], 'visit.ended', ARGV[4], {'visitId', ARGV[3]})
+redis.call('HSET', KEYS[3], 'endedAt', ARGV[4])
+redis.call('HDEL', KEYS[3], 'idleSince')
+redis.call('ZREM', KEYS[4], ARGV[3])
+redis.call('ZREM', KEYS[5], ARGV[3])
+-- Pages still open (normally none) no longer count as open pages of a live visit.
+local pages = redis.call('HKEYS', KEYS[6])
+for i = 1, math.min(#pages, 1000) do redis.call('SREM', KEYS[7], pages[i]) end
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: log cursor queue ready waiting
+   * ARGV: notAfter now oldest limit types(',a,b,' or '' for all)
+   */
+  queueWebhookEvents: PRELUDE + OUTBOX_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local cursor = redis.call('GET', KEYS[2])
+if not cursor then
+  -- Webhooks were just turned on: start after the newest event, not with the whole history.
+  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  local last = '0'
+  if top then last = string.match(top[1], '^(%d+)') end
+  redis.call('SET', KEYS[2], last)
+  return {'ok', 0}
+end
+local entries = redis.call('XRANGE', KEYS[1], '(' .. cursor .. '-0', '+', 'COUNT', tonumber(ARGV[4]))
+if #entries == 0 then return {'ok', 0} end
+local now, oldest, types = ARGV[2], tonumber(ARGV[3]), ARGV[5]
+local last
+for _, entry in ipairs(entries) do
+  last = string.match(entry[1], '^(%d+)')
+  local fields = {}
+  local list = entry[2]
+  for i = 1, #list, 2 do fields[list[i]] = list[i + 1] end
+  if tonumber(fields.at) >= oldest and (types == '' or string.find(types, ',' .. fields.type .. ',', 1, true)) then
+    local lane = fields.visitId or fields.interactionId or ''
+    redis.call('ZADD', KEYS[3], 0, lane_member(lane, last))
+    redis.call('HSET', KEYS[5], last, now .. '|0|' .. lane)
+    redis.call('ZADD', KEYS[4], 'NX', now, lane)
+  end
+end
+redis.call('SET', KEYS[2], last)
+return {'ok', #entries}
+`,
+
+  /**
+   * KEYS: log queue ready waiting
+   * ARGV: notAfter now leaseUntil limit
+   * Returns {'ok', {seq, attempts, fields}...}: the head of each due lane, leased.
+   */
+  claimWebhookDeliveries: PRELUDE + OUTBOX_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local lanes = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {'ok'}
+for _, lane in ipairs(lanes) do
+  local head, seq = lane_head(KEYS[2], lane)
+  local record = seq and redis.call('HGET', KEYS[4], seq)
+  local entry = seq and redis.call('XRANGE', KEYS[1], seq .. '-0', seq .. '-0')[1]
+  if not head then
+    redis.call('ZREM', KEYS[3], lane)
+  elseif not record or not entry then
+    -- Its event is gone (Redis lost data): drop it so the lane moves on.
+    redis.call('ZREM', KEYS[2], head)
+    redis.call('HDEL', KEYS[4], seq)
+    ready_next(KEYS[2], KEYS[3], KEYS[4], lane)
+  else
+    local _, attempts = parse_delivery(record)
+    redis.call('HSET', KEYS[4], seq, ARGV[3] .. '|' .. attempts .. '|' .. lane)
+    redis.call('ZADD', KEYS[3], ARGV[3], lane)
+    out[#out + 1] = {seq, attempts, entry[2]}
+  end
+end
+return out
+`,
+
+  /**
+   * KEYS: queue ready waiting
+   * ARGV: notAfter seq
+   * Only the lane's head is settled: a late or repeated acknowledgement changes nothing.
+   */
+  webhookDelivered: PRELUDE + OUTBOX_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local record = redis.call('HGET', KEYS[3], ARGV[2])
+if not record then return {'ok', 0} end
+local _, _, lane = parse_delivery(record)
+local head, seq = lane_head(KEYS[1], lane)
+if seq ~= ARGV[2] then return {'ok', 0} end
+redis.call('ZREM', KEYS[1], head)
+redis.call('HDEL', KEYS[3], seq)
+ready_next(KEYS[1], KEYS[2], KEYS[3], lane)
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: queue ready waiting failed
+   * ARGV: notAfter seq attempts retryAt? error
+   */
+  webhookAttemptFailed: PRELUDE + OUTBOX_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local record = redis.call('HGET', KEYS[3], ARGV[2])
+if not record then return {'ok', 0} end
+local _, _, lane = parse_delivery(record)
+local head, seq = lane_head(KEYS[1], lane)
+if seq ~= ARGV[2] then return {'ok', 0} end
+local retry_at = opt(ARGV[4])
+if retry_at then
+  redis.call('HSET', KEYS[3], seq, retry_at .. '|' .. ARGV[3] .. '|' .. lane)
+  redis.call('ZADD', KEYS[2], retry_at, lane)
+  return {'ok', 1}
+end
+-- Given up: kept as failed (attempts|last error), and the lane moves on.
+redis.call('ZREM', KEYS[1], head)
+redis.call('HDEL', KEYS[3], seq)
+redis.call('HSET', KEYS[4], seq, ARGV[3] .. '|' .. ARGV[5])
+ready_next(KEYS[1], KEYS[2], KEYS[3], lane)
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: log waiting failed
+   * ARGV: notAfter before limit
+   * Oldest first; stops at the first event at or after 'before'; keeps events still waiting for their webhook.
+   */
+  pruneEvents: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local before = tonumber(ARGV[2])
+local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
+local dropped = 0
+for _, entry in ipairs(entries) do
+  local list = entry[2]
+  local at
+  for i = 1, #list, 2 do
+    if list[i] == 'at' then at = tonumber(list[i + 1]) break end
+  end
+  if at >= before then break end
+  local seq = string.match(entry[1], '^(%d+)')
+  if redis.call('HEXISTS', KEYS[2], seq) == 0 then
+    redis.call('XDEL', KEYS[1], entry[1])
+    redis.call('HDEL', KEYS[3], seq)
+    dropped = dropped + 1
+  end
+end
+return {'ok', dropped}
+`,
+} as const;
+
+export type ScriptName = keyof typeof SOURCES;
+
+function script(source: string) {
+  return defineScript({
+    SCRIPT: source,
+    parseCommand(parser: CommandParser, keys: readonly string[], args: readonly string[]) {
+      parser.pushKeysLength([...keys]);
+      parser.push(...args);
+    },
+    transformReply: undefined as unknown as () => unknown,
+  });
+}
+
+/** Every script, ready for `createClient({ scripts })`. */
+export const SCRIPTS = Object.fromEntries(Object.entries(SOURCES).map(([name, source]) => [name, script(source)])) as {
+  [K in ScriptName]: ReturnType<typeof script>;
+};
+
+/** The Lua source of a script (for tests). */
+export const scriptSource = (name: ScriptName): string => SOURCES[name];
