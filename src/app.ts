@@ -105,7 +105,18 @@ export async function createBeckon(
 
   const metrics = new BeckonMetrics();
   instrumentHttp(app, metrics);
-  const store = instrumentStore(await openStore(config), metrics);
+  // While Redis is away every reconnect attempt fails: say so once every 10 s, not a hundred times.
+  let lastConnectionWarning = 0;
+  const store = instrumentStore(
+    await openStore(config, {
+      onConnectionError: (error) => {
+        if (Date.now() - lastConnectionWarning < 10_000) return;
+        lastConnectionWarning = Date.now();
+        app.log.warn({ err: error }, 'the store connection failed; calls answer STORE_UNAVAILABLE until it is back');
+      },
+    }),
+    metrics,
+  );
   const feed = new EventFeed(store, {
     ...(options.events?.pollMs ? { pollMs: options.events.pollMs } : {}),
     onError: (error) => app.log.error({ err: error }, 'reading the event log failed'),

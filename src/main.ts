@@ -5,6 +5,7 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config.js';
 import { createBeckon } from './app.js';
+import { StoreUnavailableError } from './store/store.js';
 
 async function main(): Promise<void> {
   let config;
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     { host: config.host, allowedHosts: config.allowedHosts },
     'the API, metrics and visitor sockets answer to localhost, IP addresses, HOST and BECKON_ALLOWED_HOSTS',
   );
+  for (const warning of await beckon.store.durabilityWarnings()) log.warn(warning);
   const url = await beckon.listen();
   // REDIS_URL may carry a password: only its host and port are ever logged.
   const where = config.redisUrl === null ? { db: config.db } : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };
@@ -46,6 +48,11 @@ function redisAddress(redisUrl: string): string {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StoreUnavailableError) {
+    // The usual first-run mistake with REDIS_URL: one clear sentence, not a stack trace.
+    process.stderr.write(`Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL and that Redis is running.\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Beckon failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

@@ -1,8 +1,9 @@
 /**
  * Fires stored deadlines. The deadlines live in the store, not in timers, so
  * a restart loses none: at start and after every change we sleep until the
- * earliest one (at most `maxSleepMs`, so that changes made by other
- * processes are picked up too) and then settle all that are due.
+ * earliest one (at most `maxSleepMs`, 1 s, so that deadlines set by other
+ * processes sharing the store fire on time too) and then settle all that
+ * are due. When the store cannot be read, it looks again after the same pause.
  */
 import type { BeckonStore } from '../store/store.js';
 
@@ -40,13 +41,22 @@ export class DeadlineClock {
       .nextDeadline(this.options.visitIdleMs)
       .then((next) => {
         if (this.stopped) return;
-        const maxSleep = this.options.maxSleepMs ?? 30_000;
+        const maxSleep = this.options.maxSleepMs ?? 1000;
         const delay = next === null ? maxSleep : Math.min(Math.max(next - Date.now(), 0), maxSleep);
-        if (this.timer) clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.tick(), delay);
-        this.timer.unref();
+        this.sleep(delay);
       })
-      .catch(this.options.onError);
+      .catch((error: unknown) => {
+        // The store is away (Redis restarting): look again shortly, or the clock would stop for good.
+        this.options.onError(error);
+        this.sleep(this.options.maxSleepMs ?? 1000);
+      });
+  }
+
+  private sleep(delay: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref();
   }
 
   stop(): void {

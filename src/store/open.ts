@@ -15,9 +15,18 @@ export interface StoreConfig {
   redisPrefix: string;
 }
 
-export async function openStore(config: StoreConfig): Promise<BeckonStore> {
+export interface StoreHooks {
+  /** Told each failure of the store's connection (Redis: every reconnect attempt while it is away). */
+  onConnectionError?: (error: unknown) => void;
+}
+
+export async function openStore(config: StoreConfig, hooks: StoreHooks = {}): Promise<BeckonStore> {
   if (config.redisUrl !== null) {
-    return openRedisStore({ url: config.redisUrl, prefix: config.redisPrefix });
+    return openRedisStore({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      ...(hooks.onConnectionError ? { onConnectionError: hooks.onConnectionError } : {}),
+    });
   }
   return openSqliteStore(config.db);
 }

@@ -210,6 +210,8 @@ export interface WebhookOutbox {
 export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox {
   /** Which implementation this is (for logs and metrics). */
   readonly kind: 'sqlite' | 'redis';
+  /** What about this store's setup could lose acknowledged data (logged at start); none is an empty list. */
+  durabilityWarnings(): Promise<string[]>;
   /** Whether the store answers (for /readyz and 503s). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

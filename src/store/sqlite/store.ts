@@ -733,6 +733,10 @@ export function openSqliteStore(file: string): BeckonStore {
       const counts = Object.fromEntries(stmt.webhookBacklog.all().map((row) => [row.state, row.n]));
       return { waiting: counts.waiting ?? 0, failed: counts.failed ?? 0 };
     },
+    async durabilityWarnings() {
+      // WAL with synchronous=NORMAL survives a crash of the process; only `:memory:` forgets at exit.
+      return file === ':memory:' ? ['BECKON_DB is :memory:: everything is lost when the process exits.'] : [];
+    },
     async ping() {
       try {
         db.prepare('SELECT 1').get();
