@@ -142,6 +142,16 @@ local function lane_head(q_key, lane)
   if not head then return nil end
   return head, string.format('%d', tonumber(string.sub(head, #prefix + 1)))
 end
+-- The delivery 'seq' if it is still its lane's head (member, lane), else nil: only the head is ever
+-- settled, so a late or repeated acknowledgement (its lease ran out, another sender took it) changes nothing.
+local function head_delivery(q_key, d_key, seq)
+  local record = redis.call('HGET', d_key, seq)
+  if not record then return nil end
+  local _, _, lane = parse_delivery(record)
+  local head, head_seq = lane_head(q_key, lane)
+  if head_seq ~= seq then return nil end
+  return head, lane
+end
 -- After a lane's head went: the lane is due when its new head is, or leaves 'ready'.
 local function ready_next(q_key, ready_key, d_key, lane)
   local _, seq = lane_head(q_key, lane)
@@ -491,11 +501,9 @@ return out
    */
   webhookDelivered: PRELUDE + OUTBOX_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
-local record = redis.call('HGET', KEYS[3], ARGV[2])
-if not record then return {'ok', 0} end
-local _, _, lane = parse_delivery(record)
-local head, seq = lane_head(KEYS[1], lane)
-if seq ~= ARGV[2] then return {'ok', 0} end
+local head, lane = head_delivery(KEYS[1], KEYS[3], ARGV[2])
+if not head then return {'ok', 0} end
+local seq = ARGV[2]
 redis.call('ZREM', KEYS[1], head)
 redis.call('HDEL', KEYS[3], seq)
 ready_next(KEYS[1], KEYS[2], KEYS[3], lane)
@@ -508,11 +516,9 @@ return {'ok', 1}
    */
   webhookAttemptFailed: PRELUDE + OUTBOX_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
-local record = redis.call('HGET', KEYS[3], ARGV[2])
-if not record then return {'ok', 0} end
-local _, _, lane = parse_delivery(record)
-local head, seq = lane_head(KEYS[1], lane)
-if seq ~= ARGV[2] then return {'ok', 0} end
+local head, lane = head_delivery(KEYS[1], KEYS[3], ARGV[2])
+if not head then return {'ok', 0} end
+local seq = ARGV[2]
 local retry_at = opt(ARGV[4])
 if retry_at then
   redis.call('HSET', KEYS[3], seq, retry_at .. '|' .. ARGV[3] .. '|' .. lane)

@@ -72,6 +72,7 @@ import {
 } from '../store.js';
 import { StoreConnection, durabilityWarnings, type ConnectionHealth } from './connection.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
+import { EventListeners } from '../listeners.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -227,17 +228,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     return reply;
   }
 
-  const listeners = new Set<() => void>();
+  const listeners = new EventListeners();
   /** After a change that recorded events has committed (the script returned). */
-  const recorded = () => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // a listener's failure must not fail the change that was made
-      }
-    }
-  };
+  const recorded = () => listeners.notify();
+
 
   // A page's visit never changes once the page exists: remembered here.
   const pageVisits = new Map<string, string>();
@@ -592,8 +586,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     // ── event log ──
 
     onEvents(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+      return listeners.add(listener);
     },
 
     async lastEventSeq() {

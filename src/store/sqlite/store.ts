@@ -19,6 +19,7 @@ import type {
 import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } from '../../core/events.js';
 import { MIGRATIONS } from './migrations.js';
 import { groupCommit } from './group-commit.js';
+import { EventListeners } from '../listeners.js';
 import type {
   BeckonStore,
   CreateResult,
@@ -321,16 +322,8 @@ export function openSqliteStore(file: string): BeckonStore {
 
   // Set when a transaction writes an event; listeners are told once it has committed.
   let eventsRecorded = false;
-  const eventListeners = new Set<() => void>();
-  const notifyEventListeners = () => {
-    for (const listener of eventListeners) {
-      try {
-        listener();
-      } catch {
-        // a listener's failure must not undo or fail the change that was committed
-      }
-    }
-  };
+  const eventListeners = new EventListeners();
+
 
   /** Writes one event to the log; always called inside the transaction of the change it reports. */
   function recordEvent(draft: EventDraft): void {
@@ -601,7 +594,7 @@ export function openSqliteStore(file: string): BeckonStore {
   const writes = groupCommit(db, () => {
     if (eventsRecorded) {
       eventsRecorded = false;
-      notifyEventListeners();
+      eventListeners.notify();
     }
   });
   const write = writes.run;
@@ -697,8 +690,7 @@ export function openSqliteStore(file: string): BeckonStore {
       return stmt.counts.get()!;
     },
     onEvents(listener) {
-      eventListeners.add(listener);
-      return () => eventListeners.delete(listener);
+      return eventListeners.add(listener);
     },
     async lastEventSeq() {
       return stmt.lastEventSeq.get()?.seq ?? 0;
