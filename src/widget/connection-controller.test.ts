@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReactiveControllerHost } from 'lit';
 import type { InvitationOffer, OptMessage, Session, Withdrawal } from '../protocol/socket.js';
+import { startRedisServer } from '../../test/redis-server.js';
 import { startServer, type TestServer } from '../../test/support.js';
 import { ConnectionController, VISIT_TOKEN_KEY } from './connection-controller.js';
 
@@ -193,6 +194,30 @@ describe('ConnectionController against the real server', () => {
     expect((await until(() => later.sessions[0])).optedOut).toBe(true);
     await expect(controller.opt({ optedOut: false })).resolves.toEqual({ ok: true, optedOut: false });
     expect((await server.engage({ interactionId: 'ctl-4', visitId })).body).toMatchObject({ status: 'OK' });
+  });
+
+  it('sends an answer again while the store is away, until it is recorded (Redis restarting)', async () => {
+    const redis = await startRedisServer({ appendfsync: 'always' });
+    try {
+      await server.close();
+      server = await startServer({ redisUrl: redis.url, redisPrefix: 'widget-retry:' });
+      const { controller, heard } = connect();
+      const { visitId } = await until(() => heard.sessions[0]);
+      await server.engage({ interactionId: 'ctl-5', visitId });
+      await until(() => heard.offers[0]);
+      controller.shown('ctl-5');
+      await until(async () => ((await server.status('ctl-5')).body.state === 'delivered' ? true : undefined));
+
+      await redis.stop('SIGKILL');
+      const verdict = controller.answer({ interactionId: 'ctl-5', outcome: 'accepted', channel: 'chat' });
+      // The first tries are refused with STORE_UNAVAILABLE; Redis comes back while the controller keeps trying.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await redis.restart();
+      await expect(verdict).resolves.toEqual({ ok: true, state: 'accepted' });
+      expect((await server.status('ctl-5')).body).toMatchObject({ state: 'accepted', channel: 'chat' });
+    } finally {
+      await redis.dispose();
+    }
   });
 
   it('closes the socket when the host leaves the document', async () => {
