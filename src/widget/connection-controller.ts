@@ -168,10 +168,10 @@ export class ConnectionController implements ReactiveController {
     payload: Parameters<ClientToServerEvents[E]>[0],
   ): Promise<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0]> {
     const giveUpAt = Date.now() + ANSWER_RETRY_WINDOW_MS;
-    for (let pause = 250, retry = false; ; pause = Math.min(pause * 2, 4000), retry = true) {
+    for (let pause = 250; ; pause = Math.min(pause * 2, 4000)) {
       const result = await this.#ask(event, payload);
-      // A try whose verdict was lost in the outage may have been recorded: the retry then finds it settled as sent.
-      if (retry && !result.ok && 'state' in result && result.state === (payload as { outcome?: string }).outcome) {
+      // Already settled as this very answer (a try whose verdict was lost in an outage, or another tab): recorded.
+      if (!result.ok && 'state' in result && result.state === (payload as { outcome?: string }).outcome) {
         return { ok: true, state: result.state } as typeof result;
       }
       if (result.ok || !TRANSIENT_CODES.includes(result.code) || Date.now() + pause > giveUpAt) return result;
@@ -189,7 +189,7 @@ export class ConnectionController implements ReactiveController {
         reject(new Error('Beckon: not connected'));
         return;
       }
-      const timer = setTimeout(() => reject(new Error('Beckon: the server has not confirmed yet')), ANSWER_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new Error('Beckon: not confirmed by the server')), ANSWER_TIMEOUT_MS);
       // One emit signature per event; the union of both is what socket.io's types cannot narrow.
       (socket.emit as (e: string, p: unknown, ack: (result: never) => void) => void)(event, payload, (result) => {
         clearTimeout(timer);

@@ -378,7 +378,7 @@ export class BeckonInvite extends LitElement implements BeckonApi {
 
   async #answer(outcome: Answer, channel?: string): Promise<void> {
     const offer = this._offer;
-    if (!offer) throw new Error('Beckon: there is no invitation to answer');
+    if (!offer) throw new Error('Beckon: no invitation to answer');
     const { interactionId, userData } = offer;
     if (outcome === 'accepted' && !(channel && offer.channels.includes(channel))) {
       throw new Error(`Beckon: channel "${String(channel)}" was not offered`);
