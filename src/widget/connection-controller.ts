@@ -170,10 +170,6 @@ export class ConnectionController implements ReactiveController {
     const giveUpAt = Date.now() + ANSWER_RETRY_WINDOW_MS;
     for (let pause = 250; ; pause = Math.min(pause * 2, 4000)) {
       const result = await this.#ask(event, payload);
-      // Already settled as this very answer (a try whose verdict was lost in an outage, or another tab): recorded.
-      if (!result.ok && 'state' in result && result.state === (payload as { outcome?: string }).outcome) {
-        return { ok: true, state: result.state } as typeof result;
-      }
       if (result.ok || !TRANSIENT_CODES.includes(result.code) || Date.now() + pause > giveUpAt) return result;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
