@@ -106,7 +106,9 @@ export async function runThroughput(): Promise<BenchResult> {
   if (beckon) targets.push(beckon);
 
   // Beckon and its store on a redis-server of their own, stopped by PID when done (or failed).
-  const redis = only.has('beckon-redis') || only.has('store-redis') ? await startRedisServer({ appendfsync: 'always' }) : null;
+  // BENCH_REDIS_APPENDFSYNC=everysec shows what the fsync before every reply costs.
+  const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
+  const redis = only.has('beckon-redis') || only.has('store-redis') ? await startRedisServer({ appendfsync }) : null;
   let beckonRedis: Target | null = null;
   let storeRedis: Awaited<ReturnType<typeof storeFloor>> | null = null;
   try {
@@ -157,7 +159,7 @@ export async function runThroughput(): Promise<BenchResult> {
         note: `3 writes each, ${fmt(run.microsecondsPerWrite)} µs per write${
           sqlite
             ? `${run.inFlight === 1 ? ', each its own commit' : ', commits shared (group commit)'}; SQLite WAL, synchronous=NORMAL`
-            : '; one Lua script each, AOF with appendfsync always'
+            : `; one Lua script each, AOF with appendfsync ${appendfsync}`
         }; no HTTP, no sockets`,
       });
     }
