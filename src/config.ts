@@ -131,10 +131,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     // Unsigned events would let anyone who finds the receiver's URL forge outcomes.
     throw new ConfigError('Bad configuration:\nBECKON_WEBHOOK_SECRET is required when BECKON_WEBHOOK_URL is set.');
   }
-  if (e.BECKON_ROLE !== 'all') {
-    // Every setting selects real code: separate roles need nodes that act as one, which are not built yet.
+  if (e.BECKON_ROLE !== 'all' && e.REDIS_URL === null) {
+    // A backend alone or a frontend alone needs the other role somewhere, and they meet only through Redis.
     throw new ConfigError(
-      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} is not supported yet: running backends and frontends as separate processes comes with multi-node support. Use BECKON_ROLE=all (the default).`,
+      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} needs REDIS_URL: backends and frontends share the store and reach each other through Redis. Use BECKON_ROLE=all (the default) for one process.`,
+    );
+  }
+  if (e.BECKON_ROLE !== 'all' && e.BECKON_SECRET === null) {
+    // Each node would generate its own secret, and no node could verify the visit tokens another signed.
+    throw new ConfigError(
+      `Bad configuration:\nBECKON_SECRET is required with BECKON_ROLE=${e.BECKON_ROLE}: every node must verify the visit tokens the others signed.`,
     );
   }
   const db = e.BECKON_DB === ':memory:' ? ':memory:' : resolve(e.BECKON_DB);

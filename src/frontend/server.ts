@@ -146,8 +146,10 @@ export function attachFrontend(deps: FrontendDeps): () => void {
 
     socket.on('disconnect', () => {
       guard(socket, 'disconnect', async () => {
-        // A reconnect of the same page may already have joined: then the page is still open.
-        const stillThere = await io.in(pageRoom(pageId)).fetchSockets();
+        // A reconnect of the same page may already have joined this node: then the page is still open.
+        // Only this node is asked (never a round of every node on this path: one frozen peer would hold it
+        // 5 s); a reconnect through another frontend re-opens the page there after this close.
+        const stillThere = await io.local.in(pageRoom(pageId)).fetchSockets();
         if (stillThere.length > 0) return;
         await lifecycle.leavePage({ visitId, pageId });
       });
