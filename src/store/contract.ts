@@ -757,7 +757,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     describe('several processes on one store', () => {
       /** Runs one worker per mode at the same instant; returns what each won, in the order of `modes`. */
-      async function race(config: StoreConfig, modes: string[], ids: string[]): Promise<{ mode: string; wins: string[] }[]> {
+      async function race(config: StoreConfig, modes: string[], ids: string[]): Promise<{ mode: string; wins: string[]; forgot?: boolean }[]> {
         const startAt = Date.now() + 3000; // every worker is loaded and waiting by then
         const results = await Promise.all(
           modes.map((mode) =>
@@ -808,6 +808,47 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(pending).toHaveLength(ids.length);
         expect((await store.activeEngagements('visit-engage')).length).toBe(ids.length);
       }, 60_000);
+
+      it("closes a dead node's pages once when two processes reap it at the same time", async () => {
+        const dead: NodeRef = { nodeId: '10.0.0.7:8080', bootId: 'boot-dead' };
+        const alive: NodeRef = { nodeId: '10.0.0.8:8080', bootId: 'boot-alive' };
+        /** One race on a fresh store; returns how many processes closed some. */
+        const raceOnce = async (): Promise<number> => {
+          const { store, config } = await freshWithConfig();
+          const now = Date.now();
+          await store.startVisit({ visitId: 'reap-v', globalVisitId: 'g' }, now);
+          await store.startVisit({ visitId: 'reap-w', globalVisitId: 'g' }, now);
+          const ids = Array.from({ length: 120 }, (_, i) => `held-${i}`);
+          for (const [i, pageId] of ids.entries()) {
+            await store.openPage({ pageId, visitId: i % 2 ? 'reap-v' : 'reap-w', info: pageInfo(), node: dead }, now);
+          }
+          await store.openPage({ pageId: 'on-alive', visitId: 'reap-v', info: pageInfo(), node: alive }, now);
+          await store.heartbeat(dead, now - 1, now - 15_000);
+          await store.heartbeat(alive, now + 600_000, now);
+          expect(await store.expiredNodes(Date.now(), 10)).toEqual([dead]);
+
+          const listed = (await store.pagesOfBoot(dead, 1000)).map((p) => p.pageId);
+          expect(listed.sort()).toEqual([...ids].sort());
+          const reapers = await race(config, [`reap:${JSON.stringify(dead)}`, `reap:${JSON.stringify(dead)}`], listed);
+          expect(reapers.filter((r) => r.forgot)).toHaveLength(1); // forgotten once
+          expect(reapers.flatMap((r) => r.wins).sort()).toEqual([...ids].sort()); // each page closed by one of them
+          const left = (await events(store)).filter((e) => e.type === 'page.left');
+          expect(left.map((e) => e.pageId).sort()).toEqual([...ids].sort()); // one page.left per page
+          expect(await store.pagesOfBoot(dead, 1000)).toEqual([]);
+          expect(await store.expiredNodes(Date.now(), 10)).toEqual([]);
+          expect(await store.heartbeat(dead, Date.now() + 15_000, Date.now())).toBe('reaped');
+          // The live node's page stays open; the visit that only had pages on the dead node is idle.
+          expect(await store.pagesHeldBy(alive.nodeId, null, 10)).toEqual([{ pageId: 'on-alive', visitId: 'reap-v', node: alive }]);
+          expect((await store.getVisit('reap-v'))?.idleSince).toBeNull();
+          expect((await store.getVisit('reap-w'))?.idleSince).not.toBeNull();
+          expect(await store.counts()).toEqual({ liveVisits: 2, openPages: 1 });
+          return reapers.filter((r) => r.wins.length > 0).length;
+        };
+        // As in the race above: a late start may let one process close everything; a real fight must show in some round.
+        let fighters = 0;
+        for (let round = 0; round < 5 && fighters < 2; round++) fighters = await raceOnce();
+        expect(fighters).toBeGreaterThan(1);
+      }, 120_000);
 
       it('fires each due deadline once with several processes watching', async () => {
         const { store, config } = await freshWithConfig();
