@@ -109,7 +109,7 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL,
     reaped_at  INTEGER,
     PRIMARY KEY (node_id, boot_id)
-  ) WITHOUT ROWID;
+  );
   CREATE INDEX nodes_expiry ON nodes(expires_at) WHERE reaped_at IS NULL;
   CREATE INDEX nodes_reaped ON nodes(reaped_at) WHERE reaped_at IS NOT NULL;
   `,
