@@ -5,6 +5,7 @@
  * tests build it on port 0.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -17,7 +18,9 @@ import { EventRetention } from './backend/events/retention.js';
 import { EventStreams } from './backend/events/sse.js';
 import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './core/faults.js';
+import { mintId } from './core/ids.js';
 import { Lifecycle } from './core/lifecycle.js';
+import { Presence } from './core/presence.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
 import { openApiRoute } from './backend/openapi.js';
@@ -72,6 +75,8 @@ export async function createBeckon(
     now?: () => number;
     /** SSE heartbeat and the feed's look for other processes' events (tests shorten them). */
     events?: { heartbeatMs?: number; pollMs?: number };
+    /** Heartbeat, registration and reaping periods of presence across nodes (tests shorten them). */
+    presence?: { heartbeatMs?: number; ttlMs?: number; reapEveryMs?: number };
   } = {},
 ): Promise<Beckon> {
   const app = Fastify({
@@ -148,9 +153,9 @@ export async function createBeckon(
     await webhooks.start();
     feed.subscribe(() => webhooks.wake());
   }
-  // One process holding every socket: pages recorded open before a restart are gone. (With separate
-  // roles, other frontends hold pages too: a frontend closes only what it held, see presence.)
-  if (config.role === 'all') await store.closeAllPages(Date.now());
+  // One process on SQLite holds every socket: pages recorded open before a restart are gone. With
+  // Redis, other nodes hold pages too: each closes only its own earlier boots' (presence, below).
+  if (!config.redisUrl) await store.closeAllPages(Date.now());
 
   const lifecycle = new Lifecycle(store, {
     strict: config.strict,
@@ -159,6 +164,20 @@ export async function createBeckon(
     onBackgroundError: (error) => app.log.error({ err: error }, 'settling deadlines or placing an invitation failed'),
     ...(options.now ? { now: options.now } : {}),
   });
+  // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
+  let io: BeckonIo | null = null;
+  const presence = config.redisUrl
+    ? new Presence(store, lifecycle, {
+        nodeId: config.nodeId ?? `${hostname()}:${config.port || mintId()}`,
+        ...options.presence,
+        // Reaped while alive (frozen, or cut off from Redis too long): its sockets belong to no one; they reconnect.
+        onReaped: () => {
+          app.log.warn('this node was taken for dead by the others; its pages reconnect');
+          io?.local.disconnectSockets(true);
+        },
+        onError: (error) => app.log.error({ err: error }, 'presence: heartbeat or reaping failed'),
+      })
+    : null;
   const retention = new EventRetention(store, {
     retentionMs: config.eventRetentionMs,
     ...(options.now ? { now: options.now } : {}),
@@ -235,7 +254,6 @@ export async function createBeckon(
       )
     : null;
   const ioOptions = { serveClient: false, ...(fanout ? { adapter: fanout.adapter } : {}) };
-  let io: BeckonIo;
   if (serves.frontend) {
     io = new Server(app.server, {
       ...ioOptions,
@@ -254,17 +272,21 @@ export async function createBeckon(
       lifecycle,
       signer: new IdentitySigner(config.secret),
       log: app.log,
+      ...(presence ? { node: () => presence.node } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
   } else {
     // A backend never listens for sockets, but still tells pages through the adapter.
-    io = new Server(ioOptions);
-    lifecycle.onPageCommand((command) => deliverPageCommand(io, command));
+    const emitter: BeckonIo = new Server(ioOptions);
+    io = emitter;
+    lifecycle.onPageCommand((command) => deliverPageCommand(emitter, command));
   }
+  const sockets = io;
 
   app.addHook('preClose', async () => {
     closing = true;
     lifecycle.stopDeadlines();
+    await presence?.stop();
     await retention.stop();
     // Open event streams would keep server.close() waiting; clients resume with Last-Event-ID.
     streams.closeAll();
@@ -273,14 +295,14 @@ export async function createBeckon(
     await webhooks?.stop();
     // Close the sockets first: Fastify's server.close() waits for every open connection.
     if (serves.frontend) {
-      io.disconnectSockets(true);
-      io.engine.close();
+      sockets.disconnectSockets(true);
+      sockets.engine.close();
     }
   });
   app.addHook('onClose', async () => {
     // The adapter stops reading its stream before its connection goes (Beckon uses the main namespace only).
     if (fanout) {
-      await Promise.race([io.of('/').adapter.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      await Promise.race([sockets.of('/').adapter.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       await fanout.close();
     }
     await store.close();
@@ -288,11 +310,13 @@ export async function createBeckon(
 
   return {
     app,
-    io,
+    io: sockets,
     store,
     lifecycle,
     metrics,
     async listen(port = config.port, host = config.host) {
+      // Before any socket is accepted: register this boot and close what this node's earlier boots held.
+      await presence?.start();
       await app.listen({ port, host });
       // Deadlines, retention and webhooks are the backend's work (any number of backends: each fires once).
       if (serves.backend) {

@@ -74,6 +74,10 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1–64 letters, digits or _.:-')
     .default('beckon:'),
   BECKON_ROLE: z.enum(['all', 'backend', 'frontend']).default('all'),
+  // Names this process among the nodes sharing a Redis; stable across restarts so that a restart closes its own old pages.
+  BECKON_NODE_ID: optionalText.refine((id) => id === null || /^[\x21-\x7e]{1,128}$/.test(id), {
+    message: 'must be 1–128 visible characters',
+  }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Generous defaults: a strategy polling status for many visitors must not be throttled out of the box.
   BECKON_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
@@ -109,6 +113,8 @@ export interface BeckonConfig {
   /** Starts every Redis key name. */
   redisPrefix: string;
   role: 'all' | 'backend' | 'frontend';
+  /** This node's id among several (BECKON_NODE_ID); null: host name and port. */
+  nodeId: string | null;
   logLevel: string;
   /** REST calls per minute per credential (the API token, or the caller's IP without one). */
   rateLimitPerMinute: number;
@@ -163,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.BECKON_REDIS_PREFIX,
     role: e.BECKON_ROLE,
+    nodeId: e.BECKON_NODE_ID,
     logLevel: e.LOG_LEVEL,
     rateLimitPerMinute: e.BECKON_RATE_LIMIT_PER_MINUTE,
     socketConnectionsPerMinute: e.BECKON_SOCKET_CONNECTIONS_PER_MINUTE,

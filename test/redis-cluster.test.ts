@@ -5,6 +5,7 @@
  * redis-server, real socket.io clients; each node is its own Beckon.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBeckonProcess, type BeckonProcess } from './process.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { eventually, EventStreamClient, startServer, TestPage, type TestServer } from './support.js';
 
@@ -13,19 +14,39 @@ let backend: TestServer;
 let frontA: TestServer;
 let frontB: TestServer;
 const pages: TestPage[] = [];
+const children: BeckonProcess[] = [];
+/** The secret every node shares (test/support.ts signs with it too). */
+const SECRET = 'test-secret-for-signing-visit-tokens';
+/** The in-process nodes look for dead nodes often, so a test need not wait 5 s per look. */
+const quickReaper = { presence: { reapEveryMs: 250 } };
 
 beforeAll(async () => {
   redis = await startRedisServer();
   const shared = { redisUrl: redis.url, redisPrefix: 'cluster:' };
-  backend = await startServer({ ...shared, role: 'backend' });
-  frontA = await startServer({ ...shared, role: 'frontend' });
-  frontB = await startServer({ ...shared, role: 'frontend' });
+  backend = await startServer({ ...shared, role: 'backend', nodeId: 'back-1' }, quickReaper);
+  frontA = await startServer({ ...shared, role: 'frontend', nodeId: 'front-a' }, quickReaper);
+  frontB = await startServer({ ...shared, role: 'frontend', nodeId: 'front-b' }, quickReaper);
 });
 afterAll(async () => {
   for (const page of pages) page.close();
+  for (const child of children) await child.stop('SIGKILL');
   for (const node of [frontA, frontB, backend]) await node?.close();
   await redis?.dispose();
 });
+
+/** A frontend in a process of its own, so that it can be killed with -9. */
+async function frontendProcess(nodeId: string, port?: number): Promise<BeckonProcess> {
+  const child = await startBeckonProcess({
+    REDIS_URL: redis.url,
+    BECKON_REDIS_PREFIX: 'cluster:',
+    BECKON_ROLE: 'frontend',
+    BECKON_SECRET: SECRET,
+    BECKON_NODE_ID: nodeId,
+    ...(port ? { PORT: String(port) } : {}),
+  });
+  children.push(child);
+  return child;
+}
 
 async function open(node: TestServer, auth: Parameters<typeof TestPage.open>[1] = {}): Promise<TestPage> {
   const page = await TestPage.open(node.url, auth);
@@ -123,4 +144,54 @@ describe('fan-out through Redis', () => {
     expect(moved.remainingMs).toBeGreaterThan(50_000);
     await eventually(async () => expect((await backend.status('fan-4')).body.shownPageId).toBe(second.session.pageId));
   });
+});
+
+describe('a frontend that dies', () => {
+  it('kill -9: the surviving nodes close its pages, and its shown invitation moves to the visit’s tab on a live frontend with its time left', async () => {
+    const doomed = await frontendProcess('front-doomed');
+    const tab = await open(doomed as unknown as TestServer);
+    const survivor = await open(frontA, {
+      visitToken: tab.session.visitToken,
+      page: { url: 'https://shop.test/other', title: 'Other', visible: false, focused: false },
+    });
+    await backend.engage({ interactionId: 'dies-1', visitId: tab.session.visitId, timeoutSeconds: 90 });
+    await tab.next('invitation:start', (offer) => offer.interactionId === 'dies-1');
+    await tab.shown('dies-1');
+    const killedAt = Date.now();
+    await doomed.stop('SIGKILL');
+
+    // Its registration runs out (15 s) and a survivor reaps it: within 30 s (SPEC §1).
+    const moved = await survivor.next('invitation:start', (offer) => offer.interactionId === 'dies-1', 30_000);
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(moved.remainingMs).toBeLessThan(90_000 - 10_000);
+    expect(moved.remainingMs).toBeGreaterThan(90_000 - 35_000);
+    const status = (await backend.status('dies-1')).body;
+    expect(status).toMatchObject({ state: 'delivered', shownPageId: survivor.session.pageId });
+    const visit = (await backend.get('/backend/data/visits')).body.visits.find((v: any) => v.visitId === tab.session.visitId);
+    expect(visit.pages.map((p: any) => p.pageId)).toEqual([survivor.session.pageId]);
+  }, 60_000);
+
+  it('a restarted frontend closes only the pages its earlier boot held, before it takes sockets', async () => {
+    const first = await frontendProcess('front-restarts');
+    const tab = await open(first as unknown as TestServer);
+    const elsewhere = await open(frontB);
+    const other = await open(frontA, {
+      visitToken: tab.session.visitToken,
+      page: { url: 'https://shop.test/other', title: 'Other', visible: false, focused: false },
+    });
+    await backend.engage({ interactionId: 'restart-1', visitId: tab.session.visitId, timeoutSeconds: 90 });
+    await tab.next('invitation:start', (offer) => offer.interactionId === 'restart-1');
+    await tab.shown('restart-1');
+    await first.stop('SIGKILL');
+    // Same node id, new boot: long before its old registration runs out, the invitation moves on.
+    const restartedAt = Date.now();
+    await frontendProcess('front-restarts', first.port);
+    await other.next('invitation:start', (offer) => offer.interactionId === 'restart-1', 10_000);
+    expect(Date.now() - restartedAt).toBeLessThan(10_000);
+    // Pages of other frontends stay open.
+    const visits = (await backend.get('/backend/data/visits')).body.visits as any[];
+    const openPages = visits.flatMap((v) => v.pages.map((p: any) => p.pageId));
+    expect(openPages).toEqual(expect.arrayContaining([elsewhere.session.pageId, other.session.pageId]));
+    expect(openPages).not.toContain(tab.session.pageId);
+  }, 60_000);
 });
