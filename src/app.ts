@@ -5,6 +5,7 @@
  * tests build it on port 0.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -17,7 +18,9 @@ import { EventRetention } from './backend/events/retention.js';
 import { EventStreams } from './backend/events/sse.js';
 import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './core/faults.js';
+import { mintId } from './core/ids.js';
 import { Lifecycle } from './core/lifecycle.js';
+import { Presence } from './core/presence.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
 import { openApiRoute } from './backend/openapi.js';
@@ -32,7 +35,8 @@ import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
 import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
-import { attachFrontend, type BeckonIo } from './frontend/server.js';
+import { openFanout } from './frontend/fanout.js';
+import { attachFrontend, deliverPageCommand, type BeckonIo } from './frontend/server.js';
 import { instrumentSockets } from './frontend/socket-metrics.js';
 
 /** GWE 8.1.2 and GWE 8.5 spell the API prefix differently; both are served. */
@@ -71,6 +75,8 @@ export async function createBeckon(
     now?: () => number;
     /** SSE heartbeat and the feed's look for other processes' events (tests shorten them). */
     events?: { heartbeatMs?: number; pollMs?: number };
+    /** Heartbeat, registration and reaping periods of presence across nodes (tests shorten them). */
+    presence?: { heartbeatMs?: number; ttlMs?: number; reapEveryMs?: number };
   } = {},
 ): Promise<Beckon> {
   const app = Fastify({
@@ -117,14 +123,16 @@ export async function createBeckon(
     }),
     metrics,
   );
+  // Which half of Beckon this process is (SPEC §1): the REST side, the socket side, or both.
+  const serves = { backend: config.role !== 'frontend', frontend: config.role !== 'backend' };
   const feed = new EventFeed(store, {
     ...(options.events?.pollMs ? { pollMs: options.events.pollMs } : {}),
     onError: (error) => app.log.error({ err: error }, 'reading the event log failed'),
   });
-  await feed.start();
+  if (serves.backend) await feed.start();
   const streams = new EventStreams(store, feed, { heartbeatMs: options.events?.heartbeatMs ?? 15_000 });
   const webhooks =
-    config.webhookUrl && config.webhookSecret
+    serves.backend && config.webhookUrl && config.webhookSecret
       ? new WebhookSender(store, {
           url: config.webhookUrl,
           secret: config.webhookSecret,
@@ -145,8 +153,9 @@ export async function createBeckon(
     await webhooks.start();
     feed.subscribe(() => webhooks.wake());
   }
-  // One process holds every socket (several nodes come with BECKON_ROLE), so pages recorded open before a restart are gone.
-  await store.closeAllPages(Date.now());
+  // One process on SQLite holds every socket: pages recorded open before a restart are gone. With
+  // Redis, other nodes hold pages too: each closes only its own earlier boots' (presence, below).
+  if (!config.redisUrl) await store.closeAllPages(Date.now());
 
   const lifecycle = new Lifecycle(store, {
     strict: config.strict,
@@ -155,6 +164,20 @@ export async function createBeckon(
     onBackgroundError: (error) => app.log.error({ err: error }, 'settling deadlines or placing an invitation failed'),
     ...(options.now ? { now: options.now } : {}),
   });
+  // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
+  let io: BeckonIo | null = null;
+  const presence = config.redisUrl
+    ? new Presence(store, lifecycle, {
+        nodeId: config.nodeId ?? `${hostname()}:${config.port || mintId()}`,
+        ...options.presence,
+        // Reaped while alive (frozen, or cut off from Redis too long): its sockets belong to no one; they reconnect.
+        onReaped: () => {
+          app.log.warn('this node was taken for dead by the others; its pages reconnect');
+          io?.local.disconnectSockets(true);
+        },
+        onError: (error) => app.log.error({ err: error }, 'presence: heartbeat or reaping failed'),
+      })
+    : null;
   const retention = new EventRetention(store, {
     retentionMs: config.eventRetentionMs,
     ...(options.now ? { now: options.now } : {}),
@@ -177,19 +200,21 @@ export async function createBeckon(
     const refusal = browserRefusal(request.headers, hosts, config.trustProxy);
     if (refusal) throw new BeckonFault(refusal.code, refusal.message === undefined ? {} : { message: refusal.message });
   });
-  for (const prefix of API_PREFIXES) {
-    await app.register(
-      async (api) => {
-        api.addHook('preHandler', callerCheck);
-        await api.register(gatewayRoutes({ lifecycle, store }));
-        await api.register(eventRoutes({ streams }));
-      },
-      { prefix },
-    );
+  // The other role's routes are simply not registered here: they answer the 404 NOT_FOUND FAULT.
+  if (serves.backend) {
+    for (const prefix of API_PREFIXES) {
+      await app.register(
+        async (api) => {
+          api.addHook('preHandler', callerCheck);
+          await api.register(gatewayRoutes({ lifecycle, store }));
+          await api.register(eventRoutes({ streams }));
+        },
+        { prefix },
+      );
+    }
+    await app.register(openApiRoute(API_PREFIXES));
   }
-
   await app.register(metricsRoute(metrics, callerCheck));
-  await app.register(openApiRoute(API_PREFIXES));
 
   app.get('/healthz', async () => ({ status: 'OK' }));
   app.get('/readyz', async () => {
@@ -198,46 +223,70 @@ export async function createBeckon(
   });
 
   const root = projectRoot();
+  // The backend serves the console and the docs page, the frontend the demo shop; both their shared assets.
+  const backendPage = (path: string) => /^\/(console|docs|assets)(\/|$)/.test(path);
   await app.register(fastifyStatic, {
     root: join(root, 'demo'),
     prefix: '/',
     redirect: true,
     index: ['index.html'],
+    allowedPath: (path) =>
+      (serves.backend && backendPage(path)) || (serves.frontend && !/^\/(console|docs)(\/|$)/.test(path)),
   });
-  await app.register(fastifyStatic, {
-    root: join(root, 'dist', 'widget'),
-    prefix: '/widget/',
-    decorateReply: false,
-    // The script tag has no version in its URL: let browsers revalidate so an upgrade reaches visitors.
-    cacheControl: true,
-    maxAge: 0,
-    // Sites load the ES build with <script type="module"> from their own origin, which needs CORS.
-    setHeaders: (res) => res.setHeader('Access-Control-Allow-Origin', '*'),
-  });
+  if (serves.frontend) {
+    await app.register(fastifyStatic, {
+      root: join(root, 'dist', 'widget'),
+      prefix: '/widget/',
+      decorateReply: false,
+      // The script tag has no version in its URL: let browsers revalidate so an upgrade reaches visitors.
+      cacheControl: true,
+      maxAge: 0,
+      // Sites load the ES build with <script type="module"> from their own origin, which needs CORS.
+      setHeaders: (res) => res.setHeader('Access-Control-Allow-Origin', '*'),
+    });
+  }
 
-  const io: BeckonIo = new Server(app.server, {
-    serveClient: false,
-    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
-    allowRequest: admitHandshake({
-      hosts,
-      allowedOrigins: config.allowedOrigins,
-      limiter: new ConnectionLimiter(config.socketConnectionsPerMinute),
-      trustProxy: config.trustProxy,
-      onRefused: (reason) => metrics.socketRefusals.inc({ reason }),
-    }),
-  });
-  instrumentSockets(io, metrics);
-  attachFrontend({
-    io,
-    lifecycle,
-    signer: new IdentitySigner(config.secret),
-    log: app.log,
-    ...(options.now ? { now: options.now } : {}),
-  });
+  // With Redis, every node's socket.io server shares rooms through the streams adapter, so an emit
+  // to a page's room reaches it on whichever frontend holds it.
+  const fanout = config.redisUrl
+    ? await openFanout(config.redisUrl, config.redisPrefix, (error) =>
+        app.log.warn({ err: error }, 'the fan-out connection to Redis failed; it reconnects by itself'),
+      )
+    : null;
+  const ioOptions = { serveClient: false, ...(fanout ? { adapter: fanout.adapter } : {}) };
+  if (serves.frontend) {
+    io = new Server(app.server, {
+      ...ioOptions,
+      maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+      allowRequest: admitHandshake({
+        hosts,
+        allowedOrigins: config.allowedOrigins,
+        limiter: new ConnectionLimiter(config.socketConnectionsPerMinute),
+        trustProxy: config.trustProxy,
+        onRefused: (reason) => metrics.socketRefusals.inc({ reason }),
+      }),
+    });
+    instrumentSockets(io, metrics);
+    attachFrontend({
+      io,
+      lifecycle,
+      signer: new IdentitySigner(config.secret),
+      log: app.log,
+      ...(presence ? { node: () => presence.node } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  } else {
+    // A backend never listens for sockets, but still tells pages through the adapter.
+    const emitter: BeckonIo = new Server(ioOptions);
+    io = emitter;
+    lifecycle.onPageCommand((command) => deliverPageCommand(emitter, command));
+  }
+  const sockets = io;
 
   app.addHook('preClose', async () => {
     closing = true;
     lifecycle.stopDeadlines();
+    await presence?.stop();
     await retention.stop();
     // Open event streams would keep server.close() waiting; clients resume with Last-Event-ID.
     streams.closeAll();
@@ -245,23 +294,35 @@ export async function createBeckon(
     // Attempts on the wire are put back in the outbox before the store closes.
     await webhooks?.stop();
     // Close the sockets first: Fastify's server.close() waits for every open connection.
-    io.disconnectSockets(true);
-    io.engine.close();
+    if (serves.frontend) {
+      sockets.disconnectSockets(true);
+      sockets.engine.close();
+    }
   });
   app.addHook('onClose', async () => {
+    // The adapter stops reading its stream before its connection goes (Beckon uses the main namespace only).
+    if (fanout) {
+      await Promise.race([sockets.of('/').adapter.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      await fanout.close();
+    }
     await store.close();
   });
 
   return {
     app,
-    io,
+    io: sockets,
     store,
     lifecycle,
     metrics,
     async listen(port = config.port, host = config.host) {
+      // Before any socket is accepted: register this boot and close what this node's earlier boots held.
+      await presence?.start();
       await app.listen({ port, host });
-      lifecycle.startDeadlines();
-      retention.start();
+      // Deadlines, retention and webhooks are the backend's work (any number of backends: each fires once).
+      if (serves.backend) {
+        lifecycle.startDeadlines();
+        retention.start();
+      }
       const address = app.server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
       const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;

@@ -135,10 +135,13 @@ describe('loadConfig: Redis and roles', () => {
     expect(() => loadConfig({ BECKON_REDIS_PREFIX: '' })).toThrow(/BECKON_REDIS_PREFIX/);
   });
 
-  it('refuses a role other than all until several nodes can act as one, instead of ignoring it', () => {
-    expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'backend' })).toThrow(/BECKON_ROLE=backend is not supported yet/);
+  it('takes a role only with REDIS_URL and an explicit BECKON_SECRET, and refuses unknown roles', () => {
+    const cluster = { BECKON_DB: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379', BECKON_SECRET: 'shared-secret' };
+    expect(loadConfig({ ...cluster, BECKON_ROLE: 'backend' }).role).toBe('backend');
+    expect(loadConfig({ ...cluster, BECKON_ROLE: 'frontend' }).role).toBe('frontend');
+    expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'backend' })).toThrow(/BECKON_ROLE=backend needs REDIS_URL/);
     expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'frontend', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
-      /BECKON_ROLE=frontend/,
+      /BECKON_SECRET is required with BECKON_ROLE=frontend/,
     );
     expect(() => loadConfig({ BECKON_ROLE: 'edge' })).toThrow(/BECKON_ROLE/);
   });

@@ -74,6 +74,10 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1–64 letters, digits or _.:-')
     .default('beckon:'),
   BECKON_ROLE: z.enum(['all', 'backend', 'frontend']).default('all'),
+  // Names this process among the nodes sharing a Redis; stable across restarts so that a restart closes its own old pages.
+  BECKON_NODE_ID: optionalText.refine((id) => id === null || /^[\x21-\x7e]{1,128}$/.test(id), {
+    message: 'must be 1–128 visible characters',
+  }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Generous defaults: a strategy polling status for many visitors must not be throttled out of the box.
   BECKON_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
@@ -109,6 +113,8 @@ export interface BeckonConfig {
   /** Starts every Redis key name. */
   redisPrefix: string;
   role: 'all' | 'backend' | 'frontend';
+  /** This node's id among several (BECKON_NODE_ID); null: host name and port. */
+  nodeId: string | null;
   logLevel: string;
   /** REST calls per minute per credential (the API token, or the caller's IP without one). */
   rateLimitPerMinute: number;
@@ -131,10 +137,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     // Unsigned events would let anyone who finds the receiver's URL forge outcomes.
     throw new ConfigError('Bad configuration:\nBECKON_WEBHOOK_SECRET is required when BECKON_WEBHOOK_URL is set.');
   }
-  if (e.BECKON_ROLE !== 'all') {
-    // Every setting selects real code: separate roles need nodes that act as one, which are not built yet.
+  if (e.BECKON_ROLE !== 'all' && e.REDIS_URL === null) {
+    // A backend alone or a frontend alone needs the other role somewhere, and they meet only through Redis.
     throw new ConfigError(
-      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} is not supported yet: running backends and frontends as separate processes comes with multi-node support. Use BECKON_ROLE=all (the default).`,
+      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} needs REDIS_URL: backends and frontends share the store and reach each other through Redis. Use BECKON_ROLE=all (the default) for one process.`,
+    );
+  }
+  if (e.BECKON_ROLE !== 'all' && e.BECKON_SECRET === null) {
+    // Each node would generate its own secret, and no node could verify the visit tokens another signed.
+    throw new ConfigError(
+      `Bad configuration:\nBECKON_SECRET is required with BECKON_ROLE=${e.BECKON_ROLE}: every node must verify the visit tokens the others signed.`,
     );
   }
   const db = e.BECKON_DB === ':memory:' ? ':memory:' : resolve(e.BECKON_DB);
@@ -157,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.BECKON_REDIS_PREFIX,
     role: e.BECKON_ROLE,
+    nodeId: e.BECKON_NODE_ID,
     logLevel: e.LOG_LEVEL,
     rateLimitPerMinute: e.BECKON_RATE_LIMIT_PER_MINUTE,
     socketConnectionsPerMinute: e.BECKON_SOCKET_CONNECTIONS_PER_MINUTE,

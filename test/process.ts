@@ -52,6 +52,9 @@ export async function startBeckonProcess(env: Record<string, string> = {}): Prom
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       ...storeEnv(store),
+      // A process restarted on the same store is the same node, as in production (a stable BECKON_NODE_ID),
+      // so it closes the pages its killed predecessor held at once instead of waiting for them to be reaped.
+      BECKON_NODE_ID: `test-node-${store.redisPrefix}${store.db}`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -59,6 +59,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     webhookRetryBaseMs: 1000,
     webhookTimeoutMs: 10_000,
     role: 'all',
+    nodeId: null,
     logLevel: 'silent',
     rateLimitPerMinute: 6000,
     socketConnectionsPerMinute: 600,

@@ -92,7 +92,10 @@ export function installHttpPlumbing(app: FastifyInstance): void {
 
   app.setErrorHandler((error, request, reply) => {
     const fault = toFault(error);
-    if (fault.status >= 500) request.log.error({ err: error }, 'request failed');
+    // Only a bug is an error. A 503 is a refusal the caller retries: closing is expected (info), an
+    // unreachable store is the operator's concern (warn, without the stack of a request that did nothing).
+    if (fault.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');
+    else if (fault.code === 'STORE_UNAVAILABLE') request.log.warn({ code: fault.code }, 'request refused');
     else request.log.info({ code: fault.code }, 'request refused');
     // Bearer only: a Basic challenge makes browsers prompt, then attach the cached credentials to
     // every later request, cross-site forms included. Basic sent unasked (SCXML strategies) still works.

@@ -20,7 +20,7 @@ import {
   type PageInfo,
   type PageUpdate,
 } from '../protocol/index.js';
-import type { BeckonStore } from '../store/store.js';
+import type { BeckonStore, NodeRef } from '../store/store.js';
 import { DeadlineClock } from './deadlines.js';
 import { BeckonFault } from './faults.js';
 import { mintId } from './ids.js';
@@ -176,6 +176,7 @@ export class Lifecycle {
     claim: { globalVisitId: string; visitId: string } | null,
     resumePage: (visitId: string) => string | null,
     info: PageInfo,
+    node?: NodeRef,
   ): Promise<PageIdentity> {
     const at = this.now();
     let visitId: string | null = null;
@@ -196,7 +197,7 @@ export class Lifecycle {
       await this.store.startVisit({ visitId, globalVisitId }, at);
     }
     const pageId = resumePage(visitId) ?? mintId();
-    await this.store.openPage({ pageId, visitId, info }, at);
+    await this.store.openPage({ pageId, visitId, info, ...(node ? { node } : {}) }, at);
     return { globalVisitId, visitId, pageId };
   }
 
@@ -218,12 +219,18 @@ export class Lifecycle {
     await this.store.updatePage(pageId, update, this.now());
   }
 
-  /** A page closed or lost its connection: its invitation moves to another page of the visit, with its remaining time. */
-  async leavePage(page: { visitId: string; pageId: string }): Promise<void> {
-    if (!(await this.store.closePage(page.pageId, this.now()))) return;
+  /**
+   * A page closed or lost its connection: its invitation moves to another
+   * page of the visit, with its remaining time. With `heldBy`, only while that
+   * node still holds the page (it may have reconnected through another node).
+   * Returns whether the page was closed.
+   */
+  async leavePage(page: { visitId: string; pageId: string }, heldBy?: NodeRef): Promise<boolean> {
+    if (!(await this.store.closePage(page.pageId, this.now(), heldBy))) return false;
     // The visit may now be idle: its end is a new deadline to wait for.
     this.deadlinesChanged();
     await this.place(page.visitId);
+    return true;
   }
 
   /** A page of the visit confirms the invitation is on screen: pending → delivered, deadline fixed. */

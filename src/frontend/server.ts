@@ -24,6 +24,7 @@ import {
 } from '../protocol/index.js';
 import { domainFault } from '../core/faults.js';
 import type { Lifecycle, PageCommand } from '../core/lifecycle.js';
+import type { NodeRef } from '../store/store.js';
 import { IdentitySigner } from './identity.js';
 
 export type BeckonIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -33,6 +34,8 @@ export interface FrontendDeps {
   io: BeckonIo;
   lifecycle: Lifecycle;
   signer: IdentitySigner;
+  /** The boot of this node that holds the pages it accepts (several nodes); none on a single node. */
+  node?: () => NodeRef;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   now?: () => number;
 }
@@ -84,7 +87,12 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     const auth = parsed.data;
     // Only ids whose tokens verify are resumed; anything else gets fresh ones.
     lifecycle
-      .enterPage(signer.verifyVisit(auth.visitToken, now()), (visitId) => signer.verifyPage(auth.pageToken, visitId), auth.page)
+      .enterPage(
+        signer.verifyVisit(auth.visitToken, now()),
+        (visitId) => signer.verifyPage(auth.pageToken, visitId),
+        auth.page,
+        deps.node?.(),
+      )
       .then((identity) => {
         socket.data = identity;
         next();
@@ -146,10 +154,13 @@ export function attachFrontend(deps: FrontendDeps): () => void {
 
     socket.on('disconnect', () => {
       guard(socket, 'disconnect', async () => {
-        // A reconnect of the same page may already have joined: then the page is still open.
-        const stillThere = await io.in(pageRoom(pageId)).fetchSockets();
+        // A reconnect of the same page may already have joined this node: then the page is still open.
+        // Only this node is asked (never a round of every node on this path: one frozen peer would hold it
+        // 5 s); a reconnect through another node moved the page there, which the guarded close respects.
+        const stillThere = await io.local.in(pageRoom(pageId)).fetchSockets();
         if (stillThere.length > 0) return;
-        await lifecycle.leavePage({ visitId, pageId });
+        // Guarded by this node's boot: a page that reconnected through another node meanwhile stays open.
+        await lifecycle.leavePage({ visitId, pageId }, deps.node?.());
       });
     });
   });

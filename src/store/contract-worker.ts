@@ -8,15 +8,19 @@
  *   mode: accepted | declined | cancelled | timed_out   (race one transition per id)
  *         engage:<visitId>                              (race creating each id)
  *         deadlines                                     (fire due deadlines with the core's clock rules until every id settled)
+ *         reap:<NodeRef JSON>                           (forget that expired boot, then close each page id it held,
+ *                                                        guarded by it: what a reaper does, and a second reaper
+ *                                                        resuming the same sweep; ids are page ids)
  */
 import { Lifecycle } from '../core/lifecycle.js';
 import { isTerminal, ixnProfileSchema } from '../protocol/index.js';
 import { openStore, type StoreConfig } from './open.js';
-import type { BeckonStore } from './store.js';
+import type { BeckonStore, NodeRef } from './store.js';
 
 const [configJson, mode, startAt, ...ids] = process.argv.slice(2) as [string, string, string, ...string[]];
 const store = await openStore(JSON.parse(configJson) as StoreConfig);
 const wins: string[] = [];
+let forgot: boolean | undefined;
 
 while (Date.now() < Number(startAt) - 20) await new Promise((r) => setTimeout(r, 1));
 
@@ -38,6 +42,16 @@ if (mode === 'deadlines') {
     const states = await Promise.all(ids.map(async (id) => (await store.getEngagement(id))?.state));
     if (states.every((state) => state !== undefined && isTerminal(state)) || Date.now() > giveUpAt) break;
     await new Promise((r) => setTimeout(r, 5));
+  }
+} else if (mode.startsWith('reap:')) {
+  const node = JSON.parse(mode.slice('reap:'.length)) as NodeRef;
+  while (Date.now() < Number(startAt)); // spin: both forget in the same instant
+  forgot = await store.forgetNode(node, Date.now());
+  // Both close the pages the boot held (the sweep is idempotent), id i in the same 3 ms slot.
+  for (const [i, pageId] of ids.entries()) {
+    const slot = Number(startAt) + 200 + i * 3;
+    while (Date.now() < slot);
+    if (await store.closePage(pageId, Date.now(), node)) wins.push(pageId);
   }
 } else {
   // Every contender tries id i in the same 3 ms slot, so each id is really fought over.
@@ -61,4 +75,4 @@ if (mode === 'deadlines') {
   }
 }
 await store.close();
-process.stdout.write(`${JSON.stringify({ mode, wins })}\n`);
+process.stdout.write(`${JSON.stringify({ mode, wins, ...(forgot === undefined ? {} : { forgot }) })}\n`);

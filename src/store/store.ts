@@ -41,6 +41,32 @@ export interface PageRecord {
   /** Last time the page was visible and focused (or connected); picks the tab that shows an invitation. */
   activeAt: number;
   closedAt: number | null;
+  /**
+   * The node (boot) that holds, or last held, its socket; null when opened
+   * without one (or before presence was recorded). Both stores always set
+   * them; optional only so that records made by hand need not.
+   */
+  nodeId?: string | null;
+  bootId?: string | null;
+}
+
+/**
+ * Which process holds a page's socket: a stable node id (BECKON_NODE_ID,
+ * default host:port) and one id per boot of it (a restart is a new boot).
+ */
+export interface NodeRef {
+  nodeId: string;
+  bootId: string;
+}
+
+/** How long a forgotten (reaped) boot is remembered, so that its late heartbeat still answers 'reaped'. */
+export const REAPED_MEMORY_MS = 86_400_000;
+
+/** An open page as the node holding it sees it: what closing it needs. */
+export interface HeldPage {
+  pageId: string;
+  visitId: string;
+  node: NodeRef;
 }
 
 export interface LiveVisit extends VisitRecord {
@@ -109,11 +135,21 @@ export interface PresenceStore {
   /** Starts a visit (records `visit.started`). */
   startVisit(visit: { visitId: string; globalVisitId: string }, now: number): Promise<void>;
   getVisit(visitId: string): Promise<VisitRecord | null>;
-  /** Opens (or re-opens after a reconnect) a page of a live visit (records `page.entered`). */
-  openPage(page: { pageId: string; visitId: string; info: PageInfo }, now: number): Promise<void>;
+  /**
+   * Opens (or re-opens after a reconnect) a page of a live visit (records
+   * `page.entered`), held by `node`: a reconnect through another node (or a
+   * new boot) moves the page to it. Without `node` the page is held by none
+   * (single-node callers): `pagesHeldBy` never lists it.
+   */
+  openPage(page: { pageId: string; visitId: string; info: PageInfo; node?: NodeRef }, now: number): Promise<void>;
   updatePage(pageId: string, update: PageUpdate, now: number): Promise<void>;
-  /** Closes a page (records `page.left`); returns false if it was not open. */
-  closePage(pageId: string, now: number): Promise<boolean>;
+  /**
+   * Closes a page (records `page.left`, takes it out of its node's held
+   * pages); returns false if it was not open. With `heldBy`, only while that
+   * boot still holds it: a page that reconnected through another node
+   * meanwhile stays open (the reaper's and a closing socket's guard).
+   */
+  closePage(pageId: string, now: number, heldBy?: NodeRef): Promise<boolean>;
   getPage(pageId: string): Promise<PageRecord | null>;
   /**
    * Open pages of a visit in attention order (core/placement.ts): visible and
@@ -129,6 +165,31 @@ export interface PresenceStore {
   isOptedOut(globalVisitId: string): Promise<boolean>;
   /** After a restart of the only node no socket is left: close every page it held. */
   closeAllPages(now: number): Promise<number>;
+  /**
+   * Registers this boot, or extends its registration until `expiresAt`.
+   * 'reaped': the boot was registered, then forgotten (`forgetNode`) as dead:
+   * the caller must drop its sockets and register a new boot; this call does
+   * not register it again. Several boots of one node id may be registered.
+   */
+  heartbeat(node: NodeRef, expiresAt: number, now: number): Promise<'alive' | 'reaped'>;
+  /** Registered boots whose `expiresAt` < now, the longest expired first, at most `limit`. */
+  expiredNodes(now: number, limit: number): Promise<NodeRef[]>;
+  /**
+   * Forgets a dead boot: removes its registration only if it is still expired
+   * at `now` (a boot that renewed meanwhile stays) and remembers it as reaped
+   * (for a day), so that its next heartbeat answers 'reaped'. True when this
+   * call removed it: only then close its pages (`pagesOfBoot`, `closePage`
+   * with `heldBy`).
+   */
+  forgetNode(node: NodeRef, now: number): Promise<boolean>;
+  /**
+   * Open pages held by a node id under any boot but `exceptBootId` (null:
+   * every boot), at most `limit`: a restarted node closes those of its
+   * previous boots before it listens.
+   */
+  pagesHeldBy(nodeId: string, exceptBootId: string | null, limit: number): Promise<HeldPage[]>;
+  /** Open pages held by one boot, at most `limit`: the reaper closes those of a boot it forgot. */
+  pagesOfBoot(node: NodeRef, limit: number): Promise<HeldPage[]>;
   /** How many visits are live and how many of their pages are open (for metrics). */
   counts(): Promise<{ liveVisits: number; openPages: number }>;
 }

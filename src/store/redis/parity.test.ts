@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGAGEMENT_STATES, ixnProfileSchema, type BeckonEvent, type EngagementState } from '../../protocol/index.js';
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
 import { openSqliteStore } from '../sqlite/store.js';
-import type { BeckonStore } from '../store.js';
+import type { BeckonStore, HeldPage, NodeRef } from '../store.js';
 import { openRedisStore } from './store.js';
 
 let server: RedisServer;
@@ -47,6 +47,12 @@ const VISITS = Array.from({ length: 32 }, (_, i) => `v${i + 1}`);
 const BROWSERS = ['g1', 'g2', 'g3', 'g4', 'g5'];
 const PAGES = Array.from({ length: 40 }, (_, i) => `p${i + 1}`);
 const IDS = Array.from({ length: 120 }, (_, i) => `ixn-${i}`);
+const NODES: NodeRef[] = [
+  { nodeId: 'n1', bootId: 'b1' },
+  { nodeId: 'n1', bootId: 'b2' },
+  { nodeId: 'n2', bootId: 'b1' },
+];
+const byPage = (pages: HeldPage[]) => [...pages].sort((a, b) => a.pageId.localeCompare(b.pageId));
 const IDLE_MS = 60_000;
 const STEPS = 400;
 
@@ -67,6 +73,10 @@ async function snapshot(store: BeckonStore, now: number) {
     events: (await store.eventsAfter(0, { types: null, visitId: null }, 100_000)).map(strip),
     visitEvents: (await store.eventsAfter(0, { types: ['page.entered', 'engagement.pending'], visitId: 'v1' }, 3)).map(strip),
     backlog: await store.webhookBacklog(),
+    expiredNodes: await store.expiredNodes(now, 100),
+    held: await Promise.all(['n1', 'n2'].map(async (n) => byPage(await store.pagesHeldBy(n, null, 100)))),
+    heldButB2: byPage(await store.pagesHeldBy('n1', 'b2', 100)),
+    ofBoot: await Promise.all(NODES.map(async (node) => byPage(await store.pagesOfBoot(node, 100)))),
     nextWebhookAt: await store.nextWebhookAt(),
     byId,
   };
@@ -84,7 +94,8 @@ async function run(seed: number, steps: number): Promise<void> {
   try {
     for (let step = 0; step < steps; step++) {
       now += 1 + rand.int(20_000);
-      const op = rand.int(19);
+      const op = rand.int(22);
+      const node = rand.pick(NODES);
       const window = Math.floor(step / 15);
       const visitId = VISITS[(window + rand.int(4)) % VISITS.length]!;
       const pageId = PAGES[(window + rand.int(6)) % PAGES.length]!;
@@ -111,7 +122,8 @@ async function run(seed: number, steps: number): Promise<void> {
           // SQLite refuses a page of a visit it never saw with a foreign-key error; the core never asks.
           if ((await sqlite.getVisit(visitId)) === null) break;
           const info = { url: `https://shop.test/${step}`, title: `T${step}`, visible: rand.chance(0.6), focused: rand.chance(0.5), ...(rand.chance(0.5) ? { locale: 'de' } : {}) };
-          await same((s) => s.openPage({ pageId, visitId, info }, now));
+          const held = rand.chance(0.85) ? { node } : {};
+          await same((s) => s.openPage({ pageId, visitId, info, ...held }, now));
           break;
         }
         case 4: {
@@ -231,6 +243,21 @@ async function run(seed: number, steps: number): Promise<void> {
           const before = now - rand.int(200_000);
           const limit = 1 + rand.int(20);
           await same((s) => s.pruneEvents(before, limit));
+          break;
+        }
+        case 19: {
+          const expiresAt = now + rand.int(60_000);
+          await same((s) => s.heartbeat(node, expiresAt, now));
+          break;
+        }
+        case 20:
+          await same((s) => s.forgetNode(node, now));
+          break;
+        case 21: {
+          // As the reaper and a closing socket do: guarded by the holder it saw (mostly the current one).
+          const page = await sqlite.getPage(pageId);
+          const holder = page?.nodeId && rand.chance(0.6) ? { nodeId: page.nodeId, bootId: page.bootId! } : node;
+          await same((s) => s.closePage(pageId, now, holder));
           break;
         }
       }

@@ -189,6 +189,16 @@ local function choose_page(pages_key, named)
 end
 `;
 
+/** Presence: a boot's member in 'nodes'/'reaped', a page's member in 'held' (lex order: node, boot, page). */
+const HELD_FN = String.raw`
+local function node_member(node_id, boot_id)
+  return lex_prefix(node_id) .. lex_prefix(boot_id)
+end
+local function held_member(node_id, boot_id, page_id)
+  return lex_prefix(node_id) .. lex_prefix(boot_id) .. lex_prefix(page_id)
+end
+`;
+
 const SOURCES = {
   /**
    * KEYS: seq log attempt visit optout active activeG visitPages deadlines
@@ -331,16 +341,17 @@ return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log page visit visitPages open openLive idle
-   * ARGV: notAfter eventId pageId visitId url title visible focused locale? now
+   * KEYS: seq log page visit visitPages open openLive idle held
+   * ARGV: notAfter eventId pageId visitId url title visible focused locale? now nodeId? bootId?
    * Returns 2 when the page entered (new, or open again after it closed), 1 for a reconnect, 0 when refused.
+   * The page moves to the node (boot) it (re)connected through, or to none.
    */
-  openPage: PRELUDE + String.raw`
+  openPage: PRELUDE + HELD_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local page_id, visit_id, now = ARGV[3], ARGV[4], ARGV[10]
 local visit = redis.call('HMGET', KEYS[4], 'startedAt', 'endedAt')
 if not visit[1] then return {'ok', 0} end
-local old = redis.call('HMGET', KEYS[3], 'visitId', 'closedAt', 'connectedAt', 'activeAt')
+local old = redis.call('HMGET', KEYS[3], 'visitId', 'closedAt', 'connectedAt', 'activeAt', 'nodeId', 'bootId')
 -- The same page id claimed for another visit is refused.
 if old[1] and old[1] ~= visit_id then return {'ok', 0} end
 local entered = (not old[1]) or (old[2] and true)
@@ -361,6 +372,14 @@ redis.call('SADD', KEYS[6], page_id)
 if not visit[2] then redis.call('SADD', KEYS[7], page_id) end
 redis.call('HDEL', KEYS[4], 'idleSince')
 redis.call('ZREM', KEYS[8], visit_id)
+if old[5] then redis.call('ZREM', KEYS[9], held_member(old[5], old[6], page_id)) end
+local node_id, boot_id = opt(ARGV[11]), opt(ARGV[12])
+if node_id and boot_id then
+  redis.call('HSET', KEYS[3], 'nodeId', node_id, 'bootId', boot_id)
+  redis.call('ZADD', KEYS[9], 0, held_member(node_id, boot_id, page_id))
+else
+  redis.call('HDEL', KEYS[3], 'nodeId', 'bootId')
+end
 if entered then return {'ok', 2} end
 return {'ok', 1}
 `,
@@ -387,16 +406,20 @@ return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log page visit visitPages open openLive idle
-   * ARGV: notAfter eventId pageId visitId now
+   * KEYS: seq log page visit visitPages open openLive idle held
+   * ARGV: notAfter eventId pageId visitId now heldByNodeId? heldByBootId?
+   * With heldBy, only while that boot still holds the page.
    */
-  closePage: PRELUDE + String.raw`
+  closePage: PRELUDE + HELD_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local page_id, visit_id, now = ARGV[3], ARGV[4], ARGV[5]
-local p = redis.call('HMGET', KEYS[3], 'visitId', 'closedAt')
+local p = redis.call('HMGET', KEYS[3], 'visitId', 'closedAt', 'nodeId', 'bootId')
 if not p[1] or p[1] ~= visit_id or p[2] then return {'ok', 0} end
+local held_node, held_boot = opt(ARGV[6]), opt(ARGV[7])
+if held_node and (p[3] ~= held_node or p[4] ~= held_boot) then return {'ok', 0} end
 append_event(ARGV[2], 'page.left', now, {'visitId', visit_id, 'pageId', page_id})
 redis.call('HSET', KEYS[3], 'closedAt', now)
+if p[3] then redis.call('ZREM', KEYS[9], held_member(p[3], p[4], page_id)) end
 redis.call('HDEL', KEYS[5], page_id)
 redis.call('SREM', KEYS[6], page_id)
 redis.call('SREM', KEYS[7], page_id)
@@ -426,6 +449,36 @@ redis.call('ZREM', KEYS[5], ARGV[3])
 -- Pages still open (normally none) no longer count as open pages of a live visit.
 local pages = redis.call('HKEYS', KEYS[6])
 for i = 1, math.min(#pages, 1000) do redis.call('SREM', KEYS[7], pages[i]) end
+return {'ok', 1}
+`,
+
+  /**
+   * KEYS: nodes reaped
+   * ARGV: notAfter nodeId bootId expiresAt
+   * A boot heard of first registers; a forgotten (reaped) one is not registered again.
+   */
+  heartbeat: PRELUDE + HELD_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local member = node_member(ARGV[2], ARGV[3])
+if redis.call('ZSCORE', KEYS[2], member) then return {'ok', 'reaped'} end
+redis.call('ZADD', KEYS[1], ARGV[4], member)
+return {'ok', 'alive'}
+`,
+
+  /**
+   * KEYS: nodes reaped
+   * ARGV: notAfter nodeId bootId now forgetReapedBefore
+   * Only a boot still expired at 'now' goes; it is remembered as reaped (score: when), and
+   * reaped boots older than forgetReapedBefore are dropped (one range delete, no loop).
+   */
+  forgetNode: PRELUDE + HELD_FN + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local member = node_member(ARGV[2], ARGV[3])
+local expires_at = redis.call('ZSCORE', KEYS[1], member)
+if not expires_at or tonumber(expires_at) >= tonumber(ARGV[4]) then return {'ok', 0} end
+redis.call('ZREM', KEYS[1], member)
+redis.call('ZADD', KEYS[2], ARGV[4], member)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[5])
 return {'ok', 1}
 `,
 

@@ -24,6 +24,12 @@
  *   p live                   zset     live visits, score startedAt
  *   p idle                   zset     live visits with no open page, score idleSince
  *   p open                   set      every open page (closeAllPages)
+ *   p held                   zset     open pages held by a node, lex order, score 0:
+ *                                     `<len>:<nodeId>:<len>:<bootId>:<len>:<pageId>:` (pagesHeldBy, pagesOfBoot);
+ *                                     the page hash keeps `nodeId`/`bootId` (kept after it closes)
+ *   p nodes                  zset     registered boots `<len>:<nodeId>:<len>:<bootId>:`, score = expiresAt
+ *   p nodes:reaped           zset     boots forgotten as dead (same members), score = when; their heartbeat
+ *                                     answers 'reaped'; pruned a day after (forgetNode)
  *   p openlive               set      open pages of live visits (counts)
  *   p optout                 hash     globalVisitId -> '1' for browsers that opted out
  *   p wh:cursor              string   seq up to which the log was moved into the webhook outbox
@@ -65,7 +71,10 @@ import {
   type BeckonStore,
   type CreateResult,
   type DueDeadline,
+  type HeldPage,
   type LiveVisit,
+  type NodeRef,
+  REAPED_MEMORY_MS,
   type PageRecord,
   type VisitRecord,
   type WebhookDelivery,
@@ -109,6 +118,18 @@ const int = (ms: number) => String(Math.round(ms));
 /** The prefix of a lex index member (same as `lex_prefix` in Lua, which counts bytes). */
 const lexPrefix = (text: string) => `${Buffer.byteLength(text)}:${text}:`;
 const lexRange = (prefix: string) => [`[${prefix}`, `(${prefix};`] as const;
+/** The texts of a member made of lex prefixes (`<byte length>:<text>:` each), in order. */
+function splitLex(member: string): string[] {
+  const bytes = Buffer.from(member);
+  const out: string[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const colon = bytes.indexOf(0x3a, i);
+    const length = Number(bytes.toString('latin1', i, colon));
+    out.push(bytes.toString('utf8', colon + 1, colon + 1 + length));
+    i = colon + 1 + length + 1;
+  }
+  return out;
+}
 
 /** A flat [field, value, …] reply as an object. */
 function pairs(flat: unknown): Fields {
@@ -181,6 +202,8 @@ const toPage = (pageId: string, h: Fields): PageRecord => ({
   connectedAt: Number(h.connectedAt),
   activeAt: Number(h.activeAt),
   closedAt: h.closedAt === undefined ? null : Number(h.closedAt),
+  nodeId: h.nodeId ?? null,
+  bootId: h.bootId ?? null,
 });
 
 /** Attention order (core/placement.ts), ties by page id as the engage script breaks them. */
@@ -205,6 +228,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     idle: `${p}idle`,
     open: `${p}open`,
     openLive: `${p}openlive`,
+    held: `${p}held`,
+    nodes: `${p}nodes`,
+    reaped: `${p}nodes:reaped`,
     optOut: `${p}optout`,
     whCursor: `${p}wh:cursor`,
     whQueue: `${p}wh:q`,
@@ -259,14 +285,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     return isEmpty(h) ? null : toEngagement(h);
   }
 
-  async function closePage(pageId: string, now: number): Promise<boolean> {
+  async function closePage(pageId: string, now: number, heldBy?: NodeRef): Promise<boolean> {
     return withPageVisit(
       pageId,
       async (visitId) => {
         const reply = await exec(
           'closePage',
-          [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle],
-          [randomUUID(), pageId, visitId, int(now)],
+          [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held],
+          [randomUUID(), pageId, visitId, int(now), opt(heldBy?.nodeId), opt(heldBy?.bootId)],
         );
         if (reply[1] !== 1) return null;
         recorded();
@@ -274,6 +300,25 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       },
       false,
     );
+  }
+
+  /** Open pages in the held index between two lex bounds, at most `limit`, with their visits. */
+  async function heldPages(ranges: (readonly [string, string])[], limit: number): Promise<HeldPage[]> {
+    const members: string[] = [];
+    for (const [min, max] of ranges) {
+      if (members.length >= limit) break;
+      const count = limit - members.length;
+      members.push(...(await conn.run((c) => c.zRangeByLex(k.held, min, max, { LIMIT: { offset: 0, count } }))));
+    }
+    const pages = members.map((member) => {
+      const [nodeId, bootId, pageId] = splitLex(member) as [string, string, string];
+      return { pageId, node: { nodeId, bootId } };
+    });
+    const visits = await conn.run((c) => Promise.all(pages.map((page) => c.hGet(k.page(page.pageId), 'visitId'))));
+    return pages.flatMap((page, i) => {
+      const visitId = visits[i];
+      return typeof visitId === 'string' ? [{ pageId: page.pageId, visitId, node: page.node }] : [];
+    });
   }
 
   const store: RedisStore = {
@@ -296,10 +341,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       return isEmpty(h) ? null : toVisit(visitId, h);
     },
 
-    async openPage({ pageId, visitId, info }, now) {
+    async openPage({ pageId, visitId, info, node }, now) {
       const reply = await exec(
         'openPage',
-        [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle],
+        [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held],
         [
           randomUUID(),
           pageId,
@@ -310,6 +355,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           info.focused ? '1' : '0',
           opt(info.locale),
           int(now),
+          opt(node?.nodeId),
+          opt(node?.bootId),
         ],
       );
       if (reply[1] !== 0) rememberPage(pageId, visitId);
@@ -437,6 +484,36 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
         closed += results.filter(Boolean).length;
       }
       return closed;
+    },
+
+    async heartbeat(node, expiresAt) {
+      const reply = await exec('heartbeat', [k.nodes, k.reaped], [node.nodeId, node.bootId, int(expiresAt)]);
+      return reply[1] === 'reaped' ? 'reaped' : 'alive';
+    },
+
+    async expiredNodes(now, limit) {
+      const members = await conn.run((c) => c.zRangeByScore(k.nodes, '-inf', `(${int(now)}`, { LIMIT: { offset: 0, count: limit } }));
+      return members.map((member) => {
+        const [nodeId, bootId] = splitLex(member) as [string, string];
+        return { nodeId, bootId };
+      });
+    },
+
+    async forgetNode(node, now) {
+      const reply = await exec('forgetNode', [k.nodes, k.reaped], [node.nodeId, node.bootId, int(now), int(now - REAPED_MEMORY_MS)]);
+      return reply[1] === 1;
+    },
+
+    async pagesHeldBy(nodeId, exceptBootId, limit) {
+      const node = lexPrefix(nodeId);
+      if (exceptBootId === null) return heldPages([lexRange(node)], limit);
+      const except = node + lexPrefix(exceptBootId);
+      // The boots before the excepted one, then those after it (a boot's members all sort below `<its prefix>;`).
+      return heldPages([[`[${node}`, `(${except}`], [`[${except};`, `(${node};`]], limit);
+    },
+
+    async pagesOfBoot(node, limit) {
+      return heldPages([lexRange(lexPrefix(node.nodeId) + lexPrefix(node.bootId))], limit);
     },
 
     async counts() {

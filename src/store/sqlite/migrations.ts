@@ -93,4 +93,24 @@ export const MIGRATIONS: readonly string[] = [
     seq INTEGER NOT NULL
   );
   `,
+  `
+  -- Presence across nodes: which node (and boot of it) holds each page's socket.
+  -- Pages opened before this migration have none (NULL): no node lists them.
+  ALTER TABLE pages ADD COLUMN node_id TEXT;
+  ALTER TABLE pages ADD COLUMN boot_id TEXT;
+  CREATE INDEX pages_held ON pages(node_id, boot_id, page_id) WHERE closed_at IS NULL AND node_id IS NOT NULL;
+
+  -- Registered boots of nodes (heartbeat). A boot forgotten as dead keeps its
+  -- row with reaped_at set, so that its next heartbeat answers 'reaped'; such
+  -- rows are pruned a day after (forgetNode).
+  CREATE TABLE nodes (
+    node_id    TEXT NOT NULL,
+    boot_id    TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    reaped_at  INTEGER,
+    PRIMARY KEY (node_id, boot_id)
+  );
+  CREATE INDEX nodes_expiry ON nodes(expires_at) WHERE reaped_at IS NULL;
+  CREATE INDEX nodes_reaped ON nodes(reaped_at) WHERE reaped_at IS NOT NULL;
+  `,
 ];

@@ -20,12 +20,15 @@ import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } f
 import { MIGRATIONS } from './migrations.js';
 import { groupCommit } from './group-commit.js';
 import { EventListeners } from '../listeners.js';
+import { REAPED_MEMORY_MS } from '../store.js';
 import type {
   BeckonStore,
   CreateResult,
   DueDeadline,
   EventFilter,
+  HeldPage,
   LiveVisit,
+  NodeRef,
   PageRecord,
   TransitionRequest,
   VisitRecord,
@@ -73,6 +76,8 @@ interface PageRow {
   connected_at: number;
   active_at: number;
   closed_at: number | null;
+  node_id: string | null;
+  boot_id: string | null;
 }
 
 interface EventRow {
@@ -146,6 +151,14 @@ const toPage = (row: PageRow): PageRecord => ({
   connectedAt: row.connected_at,
   activeAt: row.active_at,
   closedAt: row.closed_at,
+  nodeId: row.node_id,
+  bootId: row.boot_id,
+});
+
+const toHeld = (row: { page_id: string; visit_id: string; node_id: string; boot_id: string }): HeldPage => ({
+  pageId: row.page_id,
+  visitId: row.visit_id,
+  node: { nodeId: row.node_id, bootId: row.boot_id },
 });
 
 /** Opens (creating if needed) the SQLite store at `file`; `:memory:` works for tests. */
@@ -165,10 +178,11 @@ export function openSqliteStore(file: string): BeckonStore {
     ),
     getVisit: db.prepare<[string], VisitRow>(`SELECT * FROM visits WHERE visit_id = ?`),
     upsertPage: db.prepare(
-      `INSERT INTO pages (page_id, visit_id, url, title, visible, focused, locale, connected_at, active_at, closed_at)
-       VALUES (@pageId, @visitId, @url, @title, @visible, @focused, @locale, @now, @now, NULL)
+      `INSERT INTO pages (page_id, visit_id, url, title, visible, focused, locale, connected_at, active_at, closed_at, node_id, boot_id)
+       VALUES (@pageId, @visitId, @url, @title, @visible, @focused, @locale, @now, @now, NULL, @nodeId, @bootId)
        ON CONFLICT (page_id) DO UPDATE SET url = excluded.url, title = excluded.title, visible = excluded.visible,
          focused = excluded.focused, locale = excluded.locale, closed_at = NULL,
+         node_id = excluded.node_id, boot_id = excluded.boot_id,
          connected_at = CASE WHEN pages.closed_at IS NULL THEN pages.connected_at ELSE excluded.connected_at END,
          active_at = CASE WHEN excluded.visible = 1 THEN excluded.active_at ELSE pages.active_at END
        WHERE pages.visit_id = excluded.visit_id`,
@@ -185,7 +199,41 @@ export function openSqliteStore(file: string): BeckonStore {
     updatePage: db.prepare(
       `UPDATE pages SET url = ?, title = ?, visible = ?, focused = ?, locale = ?, active_at = ? WHERE page_id = ?`,
     ),
-    closePage: db.prepare(`UPDATE pages SET closed_at = ? WHERE page_id = ? AND closed_at IS NULL`),
+    closePage: db.prepare<{ now: number; pageId: string; nodeId: string | null; bootId: string | null }>(
+      `UPDATE pages SET closed_at = @now WHERE page_id = @pageId AND closed_at IS NULL
+         AND (@nodeId IS NULL OR (node_id = @nodeId AND boot_id = @bootId))`,
+    ),
+    pagesHeldBy: db.prepare<
+      { nodeId: string; exceptBootId: string | null; limit: number },
+      { page_id: string; visit_id: string; node_id: string; boot_id: string }
+    >(
+      `SELECT page_id, visit_id, node_id, boot_id FROM pages
+       WHERE node_id = @nodeId AND closed_at IS NULL AND (@exceptBootId IS NULL OR boot_id <> @exceptBootId)
+       ORDER BY boot_id, page_id LIMIT @limit`,
+    ),
+    pagesOfBoot: db.prepare<
+      { nodeId: string; bootId: string; limit: number },
+      { page_id: string; visit_id: string; node_id: string; boot_id: string }
+    >(
+      `SELECT page_id, visit_id, node_id, boot_id FROM pages
+       WHERE node_id = @nodeId AND boot_id = @bootId AND closed_at IS NULL ORDER BY page_id LIMIT @limit`,
+    ),
+    getNode: db.prepare<[string, string], { expires_at: number; reaped_at: number | null }>(
+      `SELECT expires_at, reaped_at FROM nodes WHERE node_id = ? AND boot_id = ?`,
+    ),
+    registerNode: db.prepare(
+      `INSERT INTO nodes (node_id, boot_id, expires_at) VALUES (@nodeId, @bootId, @expiresAt)
+       ON CONFLICT (node_id, boot_id) DO UPDATE SET expires_at = excluded.expires_at WHERE reaped_at IS NULL`,
+    ),
+    expiredNodes: db.prepare<{ now: number; limit: number }, { node_id: string; boot_id: string }>(
+      `SELECT node_id, boot_id FROM nodes WHERE reaped_at IS NULL AND expires_at < @now
+       ORDER BY expires_at, node_id, boot_id LIMIT @limit`,
+    ),
+    reapNode: db.prepare(
+      `UPDATE nodes SET reaped_at = @now
+       WHERE node_id = @nodeId AND boot_id = @bootId AND reaped_at IS NULL AND expires_at < @now`,
+    ),
+    pruneReaped: db.prepare(`DELETE FROM nodes WHERE reaped_at IS NOT NULL AND reaped_at < ?`),
     setIdle: db.prepare(`UPDATE visits SET idle_since = ? WHERE visit_id = ? AND ended_at IS NULL`),
     clearIdle: db.prepare(`UPDATE visits SET idle_since = NULL WHERE visit_id = ?`),
     endVisit: db.prepare(`UPDATE visits SET ended_at = ?, idle_since = NULL WHERE visit_id = ? AND ended_at IS NULL`),
@@ -472,7 +520,7 @@ export function openSqliteStore(file: string): BeckonStore {
     if (stmt.insertVisit.run(visitId, globalVisitId, now).changes === 1) recordEvent(visitEvent('visit.started', visitId, now));
   });
 
-  const openPage = db.transaction((pageId: string, visitId: string, info: PageInfo, now: number) => {
+  const openPage = db.transaction((pageId: string, visitId: string, info: PageInfo, node: NodeRef | undefined, now: number) => {
     const before = stmt.getPage.get(pageId);
     const changed = stmt.upsertPage.run({
       pageId,
@@ -483,14 +531,17 @@ export function openSqliteStore(file: string): BeckonStore {
       focused: info.focused ? 1 : 0,
       locale: info.locale ?? null,
       now,
+      nodeId: node?.nodeId ?? null,
+      bootId: node?.bootId ?? null,
     }).changes;
     if (changed === 0) return; // the page id belongs to another visit: refuse silently
     stmt.clearIdle.run(visitId);
     if (!before || before.closed_at !== null) recordEvent(pageEvent('page.entered', visitId, pageId, now));
   });
 
-  const closePage = db.transaction((pageId: string, now: number): boolean => {
-    if (stmt.closePage.run(now, pageId).changes === 0) return false;
+  const closePage = db.transaction((pageId: string, now: number, heldBy?: NodeRef): boolean => {
+    const guard = { nodeId: heldBy?.nodeId ?? null, bootId: heldBy?.bootId ?? null };
+    if (stmt.closePage.run({ now, pageId, ...guard }).changes === 0) return false;
     const page = stmt.getPage.get(pageId)!;
     recordEvent(pageEvent('page.left', page.visit_id, pageId, now));
     if (stmt.countOpenPages.get(page.visit_id)!.n === 0) stmt.setIdle.run(now, page.visit_id);
@@ -507,6 +558,19 @@ export function openSqliteStore(file: string): BeckonStore {
     let closed = 0;
     for (const page of stmt.openPageIds.all()) if (closePage(page.page_id, now)) closed++;
     return closed;
+  });
+
+  /** A boot heard of first registers; a forgotten one stays forgotten. */
+  const heartbeat = db.transaction((node: NodeRef, expiresAt: number): 'alive' | 'reaped' => {
+    if (stmt.getNode.get(node.nodeId, node.bootId)?.reaped_at != null) return 'reaped';
+    stmt.registerNode.run({ ...node, expiresAt });
+    return 'alive';
+  });
+
+  const forgetNode = db.transaction((node: NodeRef, now: number): boolean => {
+    if (stmt.reapNode.run({ ...node, now }).changes === 0) return false;
+    stmt.pruneReaped.run(now - REAPED_MEMORY_MS);
+    return true;
   });
 
   const updatePage = db.transaction((pageId: string, update: PageUpdate, now: number) => {
@@ -609,13 +673,13 @@ export function openSqliteStore(file: string): BeckonStore {
       return row ? toVisit(row) : null;
     },
     async openPage(page, now) {
-      await write(() => openPage(page.pageId, page.visitId, page.info, now));
+      await write(() => openPage(page.pageId, page.visitId, page.info, page.node, now));
     },
     async updatePage(pageId, update, now) {
       await write(() => updatePage(pageId, update, now));
     },
-    async closePage(pageId, now) {
-      return write(() => closePage(pageId, now));
+    async closePage(pageId, now, heldBy) {
+      return write(() => closePage(pageId, now, heldBy));
     },
     async getPage(pageId) {
       const row = stmt.getPage.get(pageId);
@@ -652,6 +716,21 @@ export function openSqliteStore(file: string): BeckonStore {
     },
     async closeAllPages(now) {
       return write(() => closeAllPages(now));
+    },
+    async heartbeat(node, expiresAt) {
+      return write(() => heartbeat(node, expiresAt));
+    },
+    async expiredNodes(now, limit) {
+      return stmt.expiredNodes.all({ now, limit }).map((row) => ({ nodeId: row.node_id, bootId: row.boot_id }));
+    },
+    async forgetNode(node, now) {
+      return write(() => forgetNode(node, now));
+    },
+    async pagesHeldBy(nodeId, exceptBootId, limit) {
+      return stmt.pagesHeldBy.all({ nodeId, exceptBootId, limit }).map(toHeld);
+    },
+    async pagesOfBoot(node, limit) {
+      return stmt.pagesOfBoot.all({ ...node, limit }).map(toHeld);
     },
     async createAttempt(profile, options) {
       return write(() => createAttempt(profile, options));

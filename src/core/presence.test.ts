@@ -1,0 +1,93 @@
+/**
+ * Presence on its own: two nodes' Presence against one real (SQLite) store
+ * with a clock the test moves. A node whose heartbeat ran out is reaped by
+ * the other, its pages closed; when it wakes, it learns it was reaped, drops
+ * its sockets and carries on as a new boot.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../store/sqlite/store.js';
+import type { BeckonStore } from '../store/store.js';
+import { Lifecycle } from './lifecycle.js';
+import { Presence } from './presence.js';
+
+const T0 = Date.UTC(2026, 5, 1, 9, 0, 0);
+const info = { url: 'https://shop.test/', title: 'Shop', visible: true, focused: true };
+
+let dir: string;
+let store: BeckonStore;
+let clock: number;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'beckon-presence-'));
+  store = openSqliteStore(join(dir, 'beckon.db'));
+  clock = T0;
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function node(nodeId: string, onReaped: () => void = () => {}) {
+  const lifecycle = new Lifecycle(store, { strict: true, visitIdleMs: 3_600_000, now: () => clock });
+  const presence = new Presence(store, lifecycle, {
+    nodeId,
+    ttlMs: 15_000,
+    heartbeatMs: 60_000, // the test beats by hand
+    reapEveryMs: 60_000,
+    onReaped,
+    onError: (error) => {
+      throw error;
+    },
+    now: () => clock,
+  });
+  return { lifecycle, presence };
+}
+
+describe('presence', () => {
+  it('a node reaps a dead one and closes its pages; the dead one, waking, learns it and starts a new boot', async () => {
+    let fenced = 0;
+    const a = node('a', () => fenced++);
+    const b = node('b');
+    await a.presence.start();
+    await b.presence.start();
+    const onA = await a.lifecycle.enterPage(null, () => null, info, a.presence.node);
+    const onB = await b.lifecycle.enterPage(null, () => null, info, b.presence.node);
+    const firstBoot = a.presence.node.bootId;
+
+    // b keeps beating; a falls silent past its registration.
+    clock += 16_000;
+    await b.presence.beat();
+    await b.presence.reap();
+    expect((await store.getPage(onA.pageId))?.closedAt).toBe(clock);
+    expect((await store.getPage(onB.pageId))?.closedAt).toBeNull();
+
+    await a.presence.beat();
+    expect(fenced).toBe(1);
+    expect(a.presence.node.bootId).not.toBe(firstBoot);
+    // The new boot is alive: the next look for dead nodes leaves it alone.
+    await b.presence.reap();
+    expect(await store.expiredNodes(clock, 10)).toEqual([]);
+    await a.presence.stop();
+    await b.presence.stop();
+  });
+
+  it('a restart closes the pages of the same node id’s earlier boot only', async () => {
+    const before = node('same');
+    await before.presence.start();
+    const old = await before.lifecycle.enterPage(null, () => null, info, before.presence.node);
+    const other = node('other');
+    await other.presence.start();
+    const kept = await other.lifecycle.enterPage(null, () => null, info, other.presence.node);
+    await before.presence.stop(); // as if killed: nothing closed on the way out
+
+    const after = node('same');
+    expect(await after.presence.start()).toBe(1);
+    expect((await store.getPage(old.pageId))?.closedAt).toBe(clock);
+    expect((await store.getPage(kept.pageId))?.closedAt).toBeNull();
+    await after.presence.stop();
+    await other.presence.stop();
+  });
+});
