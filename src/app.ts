@@ -109,7 +109,9 @@ export async function createBeckon(
     if (closing) reply.header('connection', 'close');
   });
 
-  const metrics = new BeckonMetrics();
+  // Which process this is among several: every metric carries it, so one dashboard can tell nodes apart.
+  const nodeId = config.nodeId ?? `${hostname()}:${config.port || mintId()}`;
+  const metrics = new BeckonMetrics({ role: config.role, node: nodeId });
   instrumentHttp(app, metrics);
   // While Redis is away every reconnect attempt fails: say so once every 10 s, not a hundred times.
   let lastConnectionWarning = 0;
@@ -168,7 +170,7 @@ export async function createBeckon(
   let io: BeckonIo | null = null;
   const presence = config.redisUrl
     ? new Presence(store, lifecycle, {
-        nodeId: config.nodeId ?? `${hostname()}:${config.port || mintId()}`,
+        nodeId,
         ...options.presence,
         // Reaped while alive (frozen, or cut off from Redis too long): its sockets belong to no one; they reconnect.
         onReaped: () => {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { io } from 'socket.io-client';
 import { FAULTS } from '../src/protocol/index.js';
-import { eventually, startServer, TestPage, type Reply, type TestServer } from './support.js';
+import { eventually, metricSample, startServer, TestPage, type Reply, type TestServer } from './support.js';
 
 const servers: TestServer[] = [];
 const pages: TestPage[] = [];
@@ -37,12 +37,6 @@ function expectFault(reply: Reply, code: keyof typeof FAULTS): void {
 
 let counter = 0;
 const nextId = () => `ops-${++counter}-${Date.now()}`;
-
-/** One sample of a metric from Prometheus text, e.g. value(text, 'beckon_engagements_total{state="pending"}'). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('security headers', () => {
   let server: TestServer;
@@ -174,8 +168,8 @@ describe('visitor socket limits', () => {
     third.close();
     expect((await server.get('/healthz')).status).toBe(200);
     const metrics = await server.get('/metrics', { authorization: 'Bearer t' });
-    expect(sample(metrics.body, 'beckon_socket_handshakes_refused_total{reason="rate_limited"}')).toBe(1);
-    expect(sample(metrics.body, 'beckon_socket_connections_total')).toBe(2);
+    expect(metricSample(metrics.body, 'beckon_socket_handshakes_refused_total{reason="rate_limited"}')).toBe(1);
+    expect(metricSample(metrics.body, 'beckon_socket_connections_total')).toBe(2);
   });
 
   it('drops a socket that sends a message over the size limit, and keeps serving others', async () => {
@@ -210,8 +204,8 @@ describe('metrics', () => {
 
   it('counts transitions, delivery latency, pages, visits, HTTP, socket events and foreign answers', async () => {
     const before = (await server.get('/metrics', auth)).body as string;
-    expect(sample(before, 'beckon_engage_to_delivered_seconds_count')).toBe(0);
-    expect(sample(before, 'beckon_webhook_backlog')).toBe(0);
+    expect(metricSample(before, 'beckon_engage_to_delivered_seconds_count')).toBe(0);
+    expect(metricSample(before, 'beckon_webhook_backlog')).toBe(0);
 
     const owner = await open(server);
     const tab = new TestPage(server.url, { visitToken: owner.session.visitToken });
@@ -237,23 +231,23 @@ describe('metrics', () => {
 
     const text = await eventually(async () => {
       const body = (await server.get('/metrics', auth)).body as string;
-      expect(sample(body, 'beckon_foreign_answers_total')).toBe(3);
+      expect(metricSample(body, 'beckon_foreign_answers_total')).toBe(3);
       return body;
     });
-    expect(sample(text, 'beckon_engagements_total{state="pending"}')).toBe(1);
-    expect(sample(text, 'beckon_engagements_total{state="delivered"}')).toBe(1);
-    expect(sample(text, 'beckon_engagements_total{state="accepted"}')).toBe(1);
-    expect(sample(text, 'beckon_engage_to_delivered_seconds_count')).toBe(1);
-    expect(sample(text, 'beckon_open_pages')).toBe(3);
-    expect(sample(text, 'beckon_visits')).toBe(2);
-    expect(sample(text, 'beckon_sockets_connected')).toBe(3);
-    expect(sample(text, 'beckon_socket_connections_total')).toBe(3);
-    expect(sample(text, 'beckon_socket_events_total{event="invitation:answer"}')).toBe(3);
-    expect(sample(text, 'beckon_socket_events_total{event="other"}')).toBe(1);
+    expect(metricSample(text, 'beckon_engagements_total{state="pending"}')).toBe(1);
+    expect(metricSample(text, 'beckon_engagements_total{state="delivered"}')).toBe(1);
+    expect(metricSample(text, 'beckon_engagements_total{state="accepted"}')).toBe(1);
+    expect(metricSample(text, 'beckon_engage_to_delivered_seconds_count')).toBe(1);
+    expect(metricSample(text, 'beckon_open_pages')).toBe(3);
+    expect(metricSample(text, 'beckon_visits')).toBe(2);
+    expect(metricSample(text, 'beckon_sockets_connected')).toBe(3);
+    expect(metricSample(text, 'beckon_socket_connections_total')).toBe(3);
+    expect(metricSample(text, 'beckon_socket_events_total{event="invitation:answer"}')).toBe(3);
+    expect(metricSample(text, 'beckon_socket_events_total{event="other"}')).toBe(1);
     expect(
-      sample(text, 'beckon_http_requests_total{method="POST",route="/backend/data/gateway/engage",status="200"}'),
+      metricSample(text, 'beckon_http_requests_total{method="POST",route="/backend/data/gateway/engage",status="200"}'),
     ).toBe(1);
-    expect(sample(text, 'beckon_http_requests_total{method="GET",route="/metrics",status="401"}')).toBe(1);
+    expect(metricSample(text, 'beckon_http_requests_total{method="GET",route="/metrics",status="401"}')).toBe(1);
     expect(text).toContain('beckon_process_cpu_user_seconds_total');
   });
 });
@@ -293,5 +287,14 @@ describe('OpenAPI and the docs page', () => {
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     expect(await script.text()).toContain('/openapi.json');
+  });
+});
+
+describe('metrics of one node among several', () => {
+  it('label every series with the node’s role and id', async () => {
+    const server = await serve({ nodeId: 'node-7' });
+    const text = (await server.get('/metrics')).body as string;
+    expect(text).toMatch(/^beckon_visits\{role="all",node="node-7"\} \d+$/m);
+    expect(text).toMatch(/^beckon_process_cpu_user_seconds_total\{role="all",node="node-7"\} /m);
   });
 });

@@ -385,3 +385,15 @@ export class WebhookReceiver {
     await closed;
   }
 }
+
+/**
+ * One sample of a metric from Prometheus text, e.g. metricSample(text, 'beckon_engagements_total{state="pending"}'),
+ * ignoring the node's own labels (role, node) that every series carries.
+ */
+export function metricSample(text: string, series: string): number | undefined {
+  for (const line of text.split('\n')) {
+    const normal = line.replace(/,?(role|node)="[^"]*"/g, '').replace('{,', '{').replace('{}', '');
+    if (normal.startsWith(`${series} `)) return Number(normal.slice(series.length + 1));
+  }
+  return undefined;
+}

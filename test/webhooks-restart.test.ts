@@ -11,7 +11,7 @@ import { signWebhook } from '../src/backend/webhooks/signature.js';
 import { openStore, type StoreConfig } from '../src/store/open.js';
 import { startBeckonProcess, type BeckonProcess } from './process.js';
 import { storeEnv } from './stores.js';
-import { TestPage, WebhookReceiver } from './support.js';
+import { metricSample, TestPage, WebhookReceiver } from './support.js';
 
 const SECRET = 'restart-test-secret';
 const cleanup: (() => unknown)[] = [];
@@ -38,8 +38,7 @@ async function withStore<T>(store: StoreConfig, read: (s: Awaited<ReturnType<typ
 /** Failed webhook attempts a Beckon process has counted (its /metrics). */
 async function failedAttempts(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('beckon_webhook_attempts_total{result="failed"}'));
-  return line ? Number(line.split(' ').pop()) : 0;
+  return metricSample(text, 'beckon_webhook_attempts_total{result="failed"}') ?? 0;
 }
 
 async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {

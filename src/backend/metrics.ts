@@ -65,7 +65,9 @@ export class BeckonMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** `labels` go on every series: the node's role and id (SPEC §3 `/metrics` per node). */
+  constructor(labels: { role: string; node: string } = { role: 'all', node: 'beckon' }) {
+    this.registry.setDefaultLabels(labels);
     const metrics = this;
     const counts = async () => (await metrics.store?.counts()) ?? { liveVisits: 0, openPages: 0 };
     // Scrape-time gauges read the store, the one truth shared by every node.
