@@ -2,17 +2,20 @@
 # Installs what the tests need beyond npm packages: Debian's Chromium (the
 # Playwright download cannot run here), fonts for stable screenshots, and
 # redis-server (the Redis store's tests start their own, on a free port, and
-# stop it by PID; the package itself starts nothing here).
+# stop it by PID; the package itself starts nothing here), and nginx (the
+# cluster test and `npm run cluster` run their own in front of the nodes, with
+# a config in a temp folder, stopped by PID).
 # Safe to run again; skips what is already installed.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
-echo "test dependencies ready: $(chromium --version 2>/dev/null | head -1); $(redis-server --version | cut -d' ' -f1-3)"
+echo "test dependencies ready: $(chromium --version 2>/dev/null | head -1); $(redis-server --version | cut -d' ' -f1-3); $(PATH="$PATH:/usr/sbin" nginx -v 2>&1)"

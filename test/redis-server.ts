@@ -16,6 +16,8 @@ export interface RedisServer {
   port: number;
   dir: string;
   pid(): number | undefined;
+  /** The running redis-server process (a new one after each restart). */
+  child(): ChildProcess | null;
   /** Stops it (SIGTERM saves the AOF; SIGKILL is a crash) and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and folder (what it persisted comes back). */
@@ -29,6 +31,8 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec' | 'no';
   /** Off: no AOF at all (and no RDB), a Redis that forgets everything when it restarts. */
   persistence?: boolean;
+  /** A given port instead of a free one. */
+  port?: number;
 }
 
 /** A port that was free a moment ago. */
@@ -69,7 +73,7 @@ async function answersPing(port: number, timeoutMs: number): Promise<void> {
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'beckon-redis-'));
   let child: ChildProcess | null = null;
 
@@ -111,6 +115,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     port,
     dir,
     pid: () => child?.pid,
+    child: () => child,
     stop,
     restart: launch,
     async dispose() {
