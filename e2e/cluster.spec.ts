@@ -93,17 +93,19 @@ async function socketsPerFrontend(): Promise<number[]> {
   return Promise.all(
     frontends.map(async (node) => {
       if (node.child.exitCode !== null || node.child.signalCode !== null) return 0;
-      const text = await (await fetch(`${node.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('beckon_sockets_connected '));
-      return Number(line?.split(' ')[1] ?? NaN);
+      return gauge(await (await fetch(`${node.url}/metrics`)).text(), 'beckon_sockets_connected');
     }),
   );
 }
 
 async function webhookBacklog(): Promise<number> {
-  const text = await (await fetch(`${backends[0]!.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('beckon_webhook_backlog '));
-  return Number(line?.split(' ')[1] ?? NaN);
+  return gauge(await (await fetch(`${backends[0]!.url}/metrics`)).text(), 'beckon_webhook_backlog');
+}
+
+/** The value of a metric with no labels of its own (every series carries the node's role and node labels). */
+function gauge(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return Number(line?.split(' ').pop() ?? NaN);
 }
 
 const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
