@@ -30,7 +30,7 @@ import { installSecurityHeaders } from './backend/security-headers.js';
 import { eventRoutes } from './backend/routes/events.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { openStore } from './store/open.js';
-import type { BeckonStore } from './store/store.js';
+import { StoreUnavailableError, type BeckonStore } from './store/store.js';
 import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
 import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
@@ -125,11 +125,19 @@ export async function createBeckon(
     }),
     metrics,
   );
+  /**
+   * Logs a failure of background work (deadlines, the event feed, presence, retention). A store that
+   * cannot be reached is reported by its connection once every 10 s; each loop retrying it every
+   * second or so would bury that in errors, so those are left to the connection's warning.
+   */
+  const backgroundFailure = (what: string) => (error: unknown) => {
+    if (!(error instanceof StoreUnavailableError)) app.log.error({ err: error }, what);
+  };
   // Which half of Beckon this process is (SPEC §1): the REST side, the socket side, or both.
   const serves = { backend: config.role !== 'frontend', frontend: config.role !== 'backend' };
   const feed = new EventFeed(store, {
     ...(options.events?.pollMs ? { pollMs: options.events.pollMs } : {}),
-    onError: (error) => app.log.error({ err: error }, 'reading the event log failed'),
+    onError: backgroundFailure('reading the event log failed'),
   });
   if (serves.backend) await feed.start();
   const streams = new EventStreams(store, feed, { heartbeatMs: options.events?.heartbeatMs ?? 15_000 });
@@ -163,7 +171,7 @@ export async function createBeckon(
     strict: config.strict,
     visitIdleMs: config.visitIdleMs,
     // Deadlines and placing the next invitation run outside any request: their failures are logged.
-    onBackgroundError: (error) => app.log.error({ err: error }, 'settling deadlines or placing an invitation failed'),
+    onBackgroundError: backgroundFailure('settling deadlines or placing an invitation failed'),
     ...(options.now ? { now: options.now } : {}),
   });
   // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
@@ -177,13 +185,13 @@ export async function createBeckon(
           app.log.warn('this node was taken for dead by the others; its pages reconnect');
           io?.local.disconnectSockets(true);
         },
-        onError: (error) => app.log.error({ err: error }, 'presence: heartbeat or reaping failed'),
+        onError: backgroundFailure('presence: heartbeat or reaping failed'),
       })
     : null;
   const retention = new EventRetention(store, {
     retentionMs: config.eventRetentionMs,
     ...(options.now ? { now: options.now } : {}),
-    onError: (error) => app.log.error({ err: error }, 'pruning old events failed'),
+    onError: backgroundFailure('pruning old events failed'),
   });
 
   const callerCheck = requireCaller(config.apiToken, { trustProxy: config.trustProxy });

@@ -5,9 +5,10 @@
  * compare-and-set guarded by the holder, so a page that reconnected elsewhere
  * stays open), which moves their invitations on as when a page closes
  * (SPEC §4). A node that restarts closes only the pages of its own earlier
- * boots. A node that learns it was reaped (it froze, or lost Redis for
- * longer than its registration) drops its sockets and starts a new boot: its
- * pages reconnect and are opened again, under a live node.
+ * boots. A node that learns it was reaped (it froze, or was cut off from
+ * Redis while others were not, for longer than its registration) drops its
+ * sockets and starts a new boot: its pages reconnect and are opened again,
+ * under a live node.
  */
 import type { BeckonStore, HeldPage, NodeRef } from '../store/store.js';
 import { mintId } from './ids.js';
@@ -34,7 +35,6 @@ export class Presence {
   #node: NodeRef;
   #heartbeat: NodeJS.Timeout | null = null;
   #reaper: NodeJS.Timeout | null = null;
-  #lastAlive: number;
   #stopped = false;
   #reaping: Promise<void> | null = null;
   private readonly now: () => number;
@@ -46,7 +46,6 @@ export class Presence {
   ) {
     this.now = options.now ?? Date.now;
     this.#node = { nodeId: options.nodeId, bootId: mintId() };
-    this.#lastAlive = this.now();
   }
 
   /** The boot that holds this process's pages now. */
@@ -73,26 +72,20 @@ export class Presence {
     return this.#reaping ?? Promise.resolve();
   }
 
-  /** Renews this boot; a boot that was reaped, or that could not renew for longer than its registration, fences itself. */
+  /**
+   * Renews this boot; a boot the store says was reaped fences itself. Only
+   * the store's word counts: when Redis is away for everyone, nobody can reap
+   * this node, and dropping every socket then would only make the pages wait
+   * out their reconnect back-off after Redis returns. A node cut off alone
+   * learns it was reaped at its first heartbeat after it is back.
+   */
   async beat(): Promise<void> {
     const now = this.now();
     const ttl = this.options.ttlMs ?? 15_000;
-    try {
-      const answer = await this.store.heartbeat(this.#node, now + ttl, now);
-      if (answer === 'alive') {
-        this.#lastAlive = now;
-        return;
-      }
-    } catch (error) {
-      // Other nodes reap a registration that ran out; from then on this node's sockets belong to no one.
-      if (now - this.#lastAlive < ttl) throw error;
-      this.options.onError(error);
-    }
-    if (this.#stopped) return;
+    if ((await this.store.heartbeat(this.#node, now + ttl, now)) === 'alive' || this.#stopped) return;
     this.#node = { nodeId: this.#node.nodeId, bootId: mintId() };
     this.options.onReaped();
     await this.store.heartbeat(this.#node, now + ttl, now);
-    this.#lastAlive = now;
   }
 
   /** Closes the pages of every boot whose heartbeat ran out (several nodes may look: each boot is forgotten once). */
