@@ -3,11 +3,11 @@
  * it (SIGKILL, SIGTERM) and start it again on the same database. Run
  * `npm run build` first; `npm test` does.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startNode } from '../scripts/cluster/node.js';
 import type { StoreConfig } from '../src/store/open.js';
 import { freshStore, storeEnv } from './stores.js';
 
@@ -45,54 +45,13 @@ export async function startBeckonProcess(env: Record<string, string> = {}): Prom
   const store: StoreConfig = dataDir
     ? freshStore(dataDir)
     : { db: env.BECKON_DB ?? join(tempDataDir(), 'beckon.db'), redisUrl: env.REDIS_URL ?? null, redisPrefix: env.BECKON_REDIS_PREFIX ?? 'beckon:' };
-  const child = spawn(process.execPath, ['dist/server/main.js'], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...storeEnv(store),
-      // A process restarted on the same store is the same node, as in production (a stable BECKON_NODE_ID),
-      // so it closes the pages its killed predecessor held at once instead of waiting for them to be reaped.
-      BECKON_NODE_ID: `test-node-${store.redisPrefix}${store.db}`,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // The same start as `npm run cluster`'s nodes (scripts/cluster/node.ts), with the tests' defaults.
+  const node = await startNode({
+    // A process restarted on the same store is the same node, as in production (a stable BECKON_NODE_ID),
+    // so it closes the pages its killed predecessor held at once instead of waiting for them to be reaped.
+    name: env.BECKON_NODE_ID ?? `test-node-${store.redisPrefix}${store.db}`,
+    role: (env.BECKON_ROLE as 'all' | 'backend' | 'frontend' | undefined) ?? 'all',
+    env: { BECKON_TRUST_PROXY: '0', ...storeEnv(store), ...env },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Beckon did not start: ${stderr}`)), 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      stdout += `${line}\n`;
-      try {
-        const entry = JSON.parse(line);
-        if (typeof entry.url === 'string') {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Beckon exited with ${code}: ${stderr}`));
-    });
-  });
-  return {
-    url,
-    port: Number(new URL(url).port),
-    child,
-    store,
-    output: () => stdout,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill(signal);
-        await exited;
-      }
-    },
-  };
+  return { url: node.url, port: node.port, child: node.child, store, output: node.output, stop: node.stop };
 }
