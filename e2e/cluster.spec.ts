@@ -15,6 +15,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { callerFor, newInteractionId, visitorIds, type Caller } from './fixtures.js';
+import { invitesOn as allInvitesOn, recordInvites } from './invites.js';
 import { startNginx, type Nginx } from '../scripts/cluster/nginx.js';
 import { startNode, type BeckonNode } from '../scripts/cluster/node.js';
 import { freePort, startRedisServer, type RedisServer } from '../test/redis-server.js';
@@ -112,20 +113,14 @@ const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
 
 async function newContext(browser: Browser): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL: nginx.url });
-  await context.addInitScript(() => {
-    const w = window as unknown as { __invites: unknown[] };
-    w.__invites = [];
-    window.addEventListener('beckon:invite', (event) => {
-      const detail = (event as CustomEvent).detail;
-      w.__invites.push({ interactionId: detail.interactionId, remainingMs: detail.remainingMs });
-    });
-  });
+  await recordInvites(context);
   return context;
 }
 
+/** The invitations with `id` that `page` received (none once it is closed). */
 async function invitesOn(page: Page, id: string): Promise<{ interactionId: string; remainingMs: number }[]> {
   if (page.isClosed()) return [];
-  return (await page.evaluate(() => (window as unknown as { __invites: any[] }).__invites)).filter((i) => i.interactionId === id);
+  return (await allInvitesOn(page)).filter((i) => i.interactionId === id);
 }
 
 /** Makes a tab report what a real background tab reports: hidden and not focused. */

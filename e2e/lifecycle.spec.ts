@@ -4,23 +4,8 @@
  * invitation, tabs closing, the network dropping, pages opening late.
  */
 import type { BrowserContext, Page } from '@playwright/test';
+import { invitesOn, recordInvites } from './invites.js';
 import { expect, newInteractionId, test, visitorIds, type Caller } from './fixtures.js';
-
-/** Records every `beckon:invite` a page of the context receives, with the time left it was given. */
-async function recordInvites(context: BrowserContext): Promise<void> {
-  await context.addInitScript(() => {
-    const w = window as unknown as { __invites: unknown[] };
-    w.__invites = [];
-    window.addEventListener('beckon:invite', (event) => {
-      const detail = (event as CustomEvent).detail;
-      w.__invites.push({ interactionId: detail.interactionId, remainingMs: detail.remainingMs });
-    });
-  });
-}
-
-async function invitesOn(page: Page): Promise<{ interactionId: string; remainingMs: number }[]> {
-  return page.evaluate(() => (window as unknown as { __invites: never[] }).__invites);
-}
 
 async function openShop(context: BrowserContext, path = '/'): Promise<Page> {
   const page = await context.newPage();
