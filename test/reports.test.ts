@@ -214,6 +214,21 @@ describe('export', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents both routes under both prefixes with the shapes they answer', async () => {
+    const doc = (await server.get('/openapi.json')).body;
+    for (const prefix of ['/backend/data', '/server/data']) {
+      expect(doc.paths[`${prefix}/reports/engagements`].get.responses['200']).toBeDefined();
+      expect(doc.paths[`${prefix}/engagements`].get.parameters.map((p: { name: string }) => p.name)).toEqual(['from', 'to', 'limit', 'cursor', 'format']);
+    }
+    const report = (await server.get(REPORT)).body;
+    const schema = doc.components.schemas.EngagementReport;
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(report).sort());
+    expect(Object.keys(schema.properties.totals.properties).sort()).toEqual(Object.keys(report.totals).sort());
+    expect(Object.keys(doc.components.schemas.EngagementExport.properties)).toEqual(['engagements', 'next']);
+  });
+});
+
 describe('credentials and bad parameters', () => {
   it('needs the API credentials', async () => {
     const secured = await startServer({ apiToken: 'reports-token' });
