@@ -62,10 +62,11 @@ export function reportPath(url: string | null | undefined): string {
  * Time to answer (delivered → accepted or declined) is kept as a histogram of
  * fixed log-scale buckets: bucket i holds [ANSWER_BOUNDS[i], ANSWER_BOUNDS[i+1]).
  * Below 10 ms each millisecond is its own bucket; above, a bucket is at most
- * 10 % wider than its start, so the geometric middle reported for it is
- * within √1.1 − 1 < 4.9 % of any value in it. The last bucket (from about
- * 4.6 days) is open. Integer bounds, so that the Redis script (which gets
- * this table in its source) and SQLite put every value in the same bucket.
+ * 10 % wider than its start, so the (rounded) geometric middle of its first
+ * and last millisecond, reported for it, is within 4.9 % (√1.1 − 1) of any
+ * value in it. 200 buckets; the last (from 4.8 days) is open. Integer
+ * bounds, so that the Redis script (which gets this table in its source) and
+ * SQLite put every value in the same bucket.
  */
 export const ANSWER_BOUNDS: readonly number[] = (() => {
   const bounds = [0];
@@ -76,8 +77,8 @@ export const ANSWER_BOUNDS: readonly number[] = (() => {
   return bounds;
 })();
 
-/** The largest relative error of a reported percentile (documented in the README). */
-export const ANSWER_RESOLUTION = Math.sqrt(1.1) - 1;
+/** The largest relative error of a reported percentile below the last bucket (documented in the README). */
+export const ANSWER_RESOLUTION = 0.049;
 
 /** The histogram bucket of a time to answer in ms (negative counts as 0). */
 export function answerBucket(ms: number): number {
@@ -91,13 +92,12 @@ export function answerBucket(ms: number): number {
   return lo;
 }
 
-/** The value reported for a bucket: its only value when one ms wide, else its geometric middle. */
+/** The value reported for a bucket: the geometric middle of its first and last millisecond, rounded (the open last bucket: its start). */
 export function answerBucketValue(index: number): number {
   const lo = ANSWER_BOUNDS[index]!;
   const next = ANSWER_BOUNDS[index + 1];
   if (next === undefined) return lo;
-  if (next - lo === 1) return lo;
-  return Math.round(Math.sqrt(lo * next));
+  return Math.round(Math.sqrt(lo * (next - 1)));
 }
 
 /** The nearest-rank percentile (0 < p ≤ 1) of a merged histogram; null when it is empty. */
