@@ -339,15 +339,18 @@ return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt active activeG deadlines reportHour
+   * KEYS: seq log attempt active activeG deadlines reportHour shownPage
    * ARGV: notAfter eventId id from(',a,b,') to at atIso visitId? channel? reason? timeoutAt? pageId?
-   *       reportPath? reportExpireAt
+   *       reportExpireAt
+   * shownPage: the page it is shown on (pageId, else where it was placed); its 'path' is counted at a first show.
    */
   transition: PRELUDE + TRANSITION_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
     opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
-  report_transition(KEYS[7], KEYS[3], ARGV[5], ARGV[6], opt(ARGV[13]), ARGV[14])
+  local path = nil
+  if ARGV[5] == 'delivered' then path = redis.call('HGET', KEYS[8], 'path') or nil end
+  report_transition(KEYS[7], KEYS[3], ARGV[5], ARGV[6], path, ARGV[13])
   return {'ok', redis.call('HGETALL', KEYS[3])}
 end
 return {'none'}
@@ -418,7 +421,8 @@ return {'ok', 1}
 
   /**
    * KEYS: seq log page visit visitPages open openLive idle held
-   * ARGV: notAfter eventId pageId visitId url title visible focused locale? now nodeId? bootId?
+   * ARGV: notAfter eventId pageId visitId url title visible focused locale? now nodeId? bootId? path
+   * 'path' is the URL's path as reports count it (core/reports.ts reportPath: no URL parsing in Lua).
    * Returns 2 when the page entered (new, or open again after it closed), 1 for a reconnect, 0 when refused.
    * The page moves to the node (boot) it (re)connected through, or to none.
    */
@@ -439,7 +443,7 @@ if entered then connected_at = now end
 local active_at = old[4]
 if not old[1] or ARGV[7] == '1' then active_at = now end
 redis.call('HSET', KEYS[3], 'visitId', visit_id, 'url', ARGV[5], 'title', ARGV[6], 'visible', ARGV[7],
-  'focused', ARGV[8], 'connectedAt', connected_at, 'activeAt', active_at)
+  'focused', ARGV[8], 'connectedAt', connected_at, 'activeAt', active_at, 'path', ARGV[13])
 local locale = opt(ARGV[9])
 if locale then redis.call('HSET', KEYS[3], 'locale', locale) else redis.call('HDEL', KEYS[3], 'locale') end
 redis.call('HDEL', KEYS[3], 'closedAt')
@@ -462,7 +466,7 @@ return {'ok', 1}
 
   /**
    * KEYS: page visitPages
-   * ARGV: notAfter pageId visitId url? title? visible? focused? locale? now
+   * ARGV: notAfter pageId visitId url? title? visible? focused? locale? now path? (with url)
    */
   updatePage: PRELUDE + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
@@ -474,6 +478,7 @@ local active_at = p[5]
 if visible == '1' and focused == '1' then active_at = ARGV[9] end
 local h = {'visible', visible, 'focused', focused, 'activeAt', active_at}
 add(h, 'url', opt(ARGV[4]))
+add(h, 'path', opt(ARGV[10]))
 add(h, 'title', opt(ARGV[5]))
 add(h, 'locale', opt(ARGV[8]))
 redis.call('HSET', KEYS[1], unpack(h))

@@ -21,6 +21,7 @@
  *   p vp:<visitId>           hash     the visit's open pages: pageId -> `visible focused activeAt connectedAt`
  *                                     (what attention order needs, so engage places without reading pages)
  *   p pg:<pageId>            hash     a page: visitId url title visible focused locale? connectedAt activeAt closedAt?
+ *                                     path (its URL's path as reports count it; absent on pages opened before reports)
  *   p live                   zset     live visits, score startedAt
  *   p idle                   zset     live visits with no open page, score idleSince
  *   p open                   set      every open page (closeAllPages)
@@ -373,6 +374,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           int(now),
           opt(node?.nodeId),
           opt(node?.bootId),
+          reportPath(info.url),
         ],
       );
       if (reply[1] !== 0) rememberPage(pageId, visitId);
@@ -393,6 +395,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
             bool(update.focused),
             opt(update.locale),
             int(now),
+            update.url === undefined ? '' : `=${reportPath(update.url)}`,
           ]);
           // 0: closed or unknown, which a fresh look-up of the visit would not change unless it was wrong.
           return reply[1] === 1 ? true : null;
@@ -629,17 +632,24 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async transition(request) {
-      // A first show counts on the path of the page it is shown on: read here (no URL parsing in Lua).
-      let path: string | null = null;
-      if (request.to === 'delivered') {
-        path = await conn.run(async (c) => {
-          const pageId = request.pageId ?? (await c.hGet(k.attempt(request.interactionId), 'shownPageId'));
-          return reportPath(pageId ? await c.hGet(k.page(pageId), 'url') : null);
-        });
+      // A first show counts on the path of the page it is shown on (kept on the page's hash): the page
+      // the call names (the core always does), else where the attempt was placed, read first.
+      let shownPage = request.pageId ?? null;
+      if (request.to === 'delivered' && shownPage === null) {
+        shownPage = (await conn.run((c) => c.hGet(k.attempt(request.interactionId), 'shownPageId'))) ?? null;
       }
       const reply = await exec(
         'transition',
-        [k.seq, k.log, k.attempt(request.interactionId), k.active, k.activeByBrowser, k.deadlines, k.reportHour(request.at)],
+        [
+          k.seq,
+          k.log,
+          k.attempt(request.interactionId),
+          k.active,
+          k.activeByBrowser,
+          k.deadlines,
+          k.reportHour(request.at),
+          k.page(shownPage ?? ''),
+        ],
         [
           randomUUID(),
           request.interactionId,
@@ -652,7 +662,6 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           opt(request.reason),
           request.timeoutAt === undefined ? '' : `=${int(request.timeoutAt)}`,
           opt(request.pageId),
-          opt(path),
           reportExpireAt(request.at),
         ],
       );
