@@ -250,7 +250,7 @@ local function report_transition(key, akey, to, at, path, expire_at)
     report_named(key, 'ch', a[3] or '${NONE}')
     if a[1] then
       report_answer(key, tonumber(at) - tonumber(a[1]))
-      report_named(key, 'pa', a[2])
+      report_named(key, 'pa', a[2] or '(unknown)')
     end
   elseif to == 'declined' then
     redis.call('HINCRBY', key, 'declined', 1)
