@@ -209,26 +209,26 @@ end
  * The histogram bounds are the same integers as ANSWER_BOUNDS in JS.
  */
 const REPORT_FN = String.raw`
-local REPORT_BOUNDS = {${ANSWER_BOUNDS.join(',')}}
+-- Built only when an answer is counted: a table constructor of 200 numbers on every script would cost each write.
+local function report_bounds() return {${ANSWER_BOUNDS.join(',')}} end
 local REPORT_CAPS = {ch = ${REPORT_CAPS.ch}, re = ${REPORT_CAPS.re}, ps = ${REPORT_CAPS.ps}, pa = ${REPORT_CAPS.pa}}
 -- An open-ended counter: a new name only while the hour holds fewer than the cap, else '(other)'.
+-- Counted first (one call for a name already kept, the usual case), taken back if it was one too many.
 local function report_named(key, kind, name)
   local field = kind .. ':' .. name
-  if redis.call('HEXISTS', key, field) == 1 then
-    redis.call('HINCRBY', key, field, 1)
-  elseif tonumber(redis.call('HGET', key, 'n:' .. kind) or '0') < REPORT_CAPS[kind] then
-    redis.call('HINCRBY', key, 'n:' .. kind, 1)
-    redis.call('HINCRBY', key, field, 1)
-  else
-    redis.call('HINCRBY', key, kind .. ':${OTHER}', 1)
-  end
+  if redis.call('HINCRBY', key, field, 1) > 1 then return end
+  if redis.call('HINCRBY', key, 'n:' .. kind, 1) <= REPORT_CAPS[kind] then return end
+  redis.call('HDEL', key, field)
+  redis.call('HINCRBY', key, 'n:' .. kind, -1)
+  redis.call('HINCRBY', key, kind .. ':${OTHER}', 1)
 end
 -- The histogram bucket (0-based, as in JS) of a time to answer in ms.
 local function report_answer(key, ms)
-  local lo, hi = 1, #REPORT_BOUNDS
+  local bounds = report_bounds()
+  local lo, hi = 1, #bounds
   while lo < hi do
     local mid = math.floor((lo + hi + 1) / 2)
-    if REPORT_BOUNDS[mid] <= ms then lo = mid else hi = mid - 1 end
+    if bounds[mid] <= ms then lo = mid else hi = mid - 1 end
   end
   redis.call('HINCRBY', key, string.format('tta:%d', lo - 1), 1)
 end

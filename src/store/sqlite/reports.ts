@@ -38,6 +38,7 @@ export function sqliteReports(db: Database.Database): SqliteReports {
       `INSERT INTO report_counts (hour, name, n) VALUES (?, ?, ?) ON CONFLICT (hour, name) DO UPDATE SET n = n + excluded.n`,
     ),
     count: db.prepare<[number, string], { n: number }>(`SELECT n FROM report_counts WHERE hour = ? AND name = ?`),
+    bumpKept: db.prepare(`UPDATE report_counts SET n = n + 1 WHERE hour = ? AND name = ?`),
     attempt: db.prepare<[string], { delivered_at: number; path: string }>(
       `SELECT delivered_at, path FROM report_attempts WHERE interaction_id = ?`,
     ),
@@ -54,7 +55,7 @@ export function sqliteReports(db: Database.Database): SqliteReports {
   /** An open-ended counter: a new name only while the hour holds fewer than the cap, else `(other)`. */
   const bumpNamed = (hour: number, kind: keyof typeof REPORT_CAPS, name: string) => {
     const field = `${kind}:${name}`;
-    if (stmt.count.get(hour, field)) return bump(hour, field);
+    if (stmt.bumpKept.run(hour, field).changes === 1) return; // a name already kept: the usual case, one statement
     if ((stmt.count.get(hour, `n:${kind}`)?.n ?? 0) < REPORT_CAPS[kind]) {
       bump(hour, `n:${kind}`);
       return bump(hour, field);
