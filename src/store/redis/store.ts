@@ -92,6 +92,8 @@ export interface RedisStoreOptions {
   openTimeoutMs?: number;
   /** Connection errors (each reconnect attempt reports one); none by default. */
   onConnectionError?: (error: unknown) => void;
+  /** The connection is ready again after it was lost (not called for the first connection). */
+  onConnectionRestored?: () => void;
 }
 
 export interface RedisStore extends BeckonStore {
@@ -244,6 +246,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     url: options.url,
     ...(options.openTimeoutMs !== undefined ? { openTimeoutMs: options.openTimeoutMs } : {}),
     ...(options.onConnectionError ? { onError: options.onConnectionError } : {}),
+    ...(options.onConnectionRestored ? { onRestored: options.onConnectionRestored } : {}),
   });
 
   /** Runs one script; its first reply element says how it went ('stale': it ran too late and changed nothing). */
