@@ -13,6 +13,7 @@
  * handling a failed publish, which would be an unhandled rejection (a crash)
  * when Redis goes away again at that moment.
  */
+import { randomUUID } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { createFanoutClient, withDeadline } from '../store/redis/connection.js';
 
@@ -42,7 +43,8 @@ export async function openFanout(url: string, prefix: string, hooks: FanoutHooks
   await client.connect();
   // Subscribing takes a connection of its own; node-redis subscribes again after each reconnect.
   const channel = `${prefix}beckon:resync`;
-  const self = `${process.pid}:${Math.random().toString(36).slice(2)}`;
+  // Names this node in its own requests, which it then ignores.
+  const self = randomUUID();
   const subscriber = client.duplicate();
   subscriber.on('error', hooks.onError);
   await subscriber.connect();

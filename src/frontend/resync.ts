@@ -46,7 +46,7 @@ const OFFERS_REMEMBERED = 8;
 interface PageTold {
   /** Invitations offered to it (session, start) and not withdrawn since, oldest first. */
   offered: Set<string>;
-  /** When (in `PageResync`'s count of packets) each recently withdrawn invitation was withdrawn. */
+  /** When (in `PageResync`'s count of withdraws sent) each recently withdrawn invitation was withdrawn. */
   withdrawnAt: Map<string, number>;
 }
 
@@ -60,15 +60,13 @@ function remember<K>(entries: Set<K> | Map<K, number>, key: K, value?: number): 
 
 export class PageResync {
   readonly #told = new WeakMap<PageSocket, PageTold>();
-  /** Counts withdraws sent to pages, so that a round can tell one sent after it read the store. */
-  #packets = 0;
+  /** Withdraws sent to this node's pages so far: a round can tell one sent after it read the store. */
+  #withdrawsSent = 0;
   #wanted = false;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #retries = 0;
   #stopped = false;
-  /** Rounds completed (for tests and logs). */
-  rounds = 0;
 
   constructor(
     private readonly io: BeckonIo,
@@ -86,7 +84,7 @@ export class PageResync {
         remember(told.offered, id);
       } else if (event === SOCKET_EVENTS.withdraw && isRecord(payload) && typeof payload.interactionId === 'string') {
         told.offered.delete(payload.interactionId);
-        remember(told.withdrawnAt, payload.interactionId, ++this.#packets);
+        remember(told.withdrawnAt, payload.interactionId, ++this.#withdrawsSent);
       }
     });
   }
@@ -132,7 +130,6 @@ export class PageResync {
           else this.options.log.error({ err: result.reason }, 'resynchronising a page failed');
         }
       }
-      this.rounds++;
     })();
     try {
       await this.#running;
@@ -155,7 +152,7 @@ export class PageResync {
     if (socket.disconnected || !told) return;
     // Before the store is read: an offer made after this (a live start) is not one to take back.
     const offered = [...told.offered];
-    const readFrom = this.#packets;
+    const readFrom = this.#withdrawsSent;
     // The same reading as a reconnect's session: the invitation placed on this page, if any (placing it if due).
     const { invitation } = await this.lifecycle.session(socket.data);
     const withdrawals: { interactionId: string; state: EngagementState }[] = [];
