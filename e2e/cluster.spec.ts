@@ -7,8 +7,8 @@
  * on its own port, and learn which frontend holds a tab from each frontend's
  * `/metrics` (`beckon_sockets_connected`). Everything is stopped by PID.
  *
- * The tests share the cluster and run in order; the last one kills a
- * frontend with -9.
+ * The tests share the cluster and run in order; the last two each kill a
+ * frontend with -9 (the last starts the one killed before it again first).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -38,6 +38,8 @@ const deliveries: Delivery[] = [];
 const backends: BeckonNode[] = [];
 const frontends: BeckonNode[] = [];
 let callers: Caller[] = [];
+/** Starts a node of the cluster (a frontend killed by a test is started again the same way). */
+let startClusterNode: (name: string, role: 'backend' | 'frontend', port?: number) => Promise<BeckonNode>;
 
 test.beforeAll(async ({}, testInfo) => {
   testInfo.setTimeout(60_000);
@@ -71,7 +73,8 @@ test.beforeAll(async ({}, testInfo) => {
     LOG_LEVEL: 'warn',
   };
   // LOG_LEVEL warn would hide the line that names the URL: the node helper needs info to see it.
-  const start = (name: string, role: 'backend' | 'frontend') => startNode({ name, role, env: { ...env, LOG_LEVEL: 'info' } });
+  startClusterNode = (name, role, port) => startNode({ name, role, env: { ...env, LOG_LEVEL: 'info' }, ...(port ? { port } : {}) });
+  const start = (name: string, role: 'backend' | 'frontend') => startClusterNode(name, role);
   backends.push(...(await Promise.all([start('e2e-backend-1', 'backend'), start('e2e-backend-2', 'backend')])));
   frontends.push(...(await Promise.all([start('e2e-frontend-1', 'frontend'), start('e2e-frontend-2', 'frontend')])));
   callers = backends.map((node) => callerFor(node.url));
@@ -359,6 +362,56 @@ test('kill -9 of the frontend holding a shown invitation: it comes back, with it
     expect(offer.remainingMs).toBeLessThanOrEqual(90_000 - (killedAt - engagedAt));
   }
   // The page answers through the survivor, and both backends see it.
+  await dialog.getByRole('button', { name: 'Chat now' }).click();
+  for (const caller of callers) await expect.poll(async () => (await caller.status(id)).body.state).toBe('accepted');
+  await context.close();
+});
+
+test('kill -9 of the frontend holding a shown invitation while its tab cannot reconnect: the visit’s other tab gets it within 30 s, with its time left', async ({ browser }) => {
+  test.setTimeout(90_000);
+  // The frontend the test above killed comes back on its port (same node id: a new boot), so that
+  // nginx again spreads tabs over two frontends.
+  for (const [i, node] of frontends.entries()) {
+    if (node.child.exitCode !== null || node.child.signalCode !== null) frontends[i] = await startClusterNode(node.name, 'frontend', node.port);
+  }
+  const context = await newContext(browser);
+  // The tabs' sockets pass through Playwright, which can refuse new ones (a route set on a page after it
+  // loaded would not apply to it).
+  let cutOff = false;
+  await context.routeWebSocket(/\/socket\.io\//, (socket) => (cutOff ? socket.close() : socket.connectToServer()));
+  const { tabs, holders } = await tabsOnBothFrontends(context);
+  const [shows, other] = tabs;
+  await reportBackground(other);
+  await shows.evaluate(() => window.dispatchEvent(new Event('focus')));
+  const { visitId } = await visitorIds(shows);
+  const pageIds = [(await visitorIds(shows)).pageId, (await visitorIds(other)).pageId];
+  const id = newInteractionId('cluster-kill-stranded');
+  const title = 'Moves when its tab is cut off';
+  const engagedAt = Date.now();
+  await callers[0]!.engage({ interactionId: id, visitId, timeoutSeconds: 90, invitation: { title } });
+  await expect(shows.getByRole('dialog', { name: title })).toBeVisible();
+  await expect.poll(async () => (await callers[1]!.status(id)).body.state).toBe('delivered');
+  const before = (await callers[0]!.status(id)).body;
+  // From now on no tab of the visit can open a socket: the one that shows it loses its socket with its
+  // frontend and cannot come back (a visitor whose network went too), and nothing tells a node it left.
+  // The other tab keeps the socket it has on the surviving frontend.
+  cutOff = true;
+
+  const killedAt = Date.now();
+  await frontends[holders[0]]!.stop('SIGKILL');
+
+  // The surviving nodes find the dead frontend's registration run out (15 s), close its pages, and the
+  // invitation moves to the visit's other tab with the time it had left (SPEC §4), within 30 s (SPEC §1).
+  const dialog = other.getByRole('dialog', { name: title });
+  await expect(dialog).toBeVisible({ timeout: 30_000 });
+  expect(Date.now() - killedAt).toBeLessThan(30_000);
+  const moved = (await callers[1]!.status(id)).body;
+  expect(moved).toMatchObject({ state: 'delivered', shownPageId: pageIds[1], timeoutAt: before.timeoutAt });
+  expect(await callers[1]!.openPages(visitId)).toEqual([pageIds[1]]);
+  const offers = await invitesOn(other, id);
+  expect(offers).toHaveLength(1);
+  expect(offers[0]!.remainingMs).toBeLessThanOrEqual(90_000 - (killedAt - engagedAt));
+  // Its answer goes through the survivor, and both backends see it.
   await dialog.getByRole('button', { name: 'Chat now' }).click();
   for (const caller of callers) await expect.poll(async () => (await caller.status(id)).body.state).toBe('accepted');
   await context.close();
