@@ -7,8 +7,8 @@
  * on its own port, and learn which frontend holds a tab from each frontend's
  * `/metrics` (`beckon_sockets_connected`). Everything is stopped by PID.
  *
- * The tests share the cluster and run in order; the last one kills a
- * frontend with -9.
+ * The tests share the cluster and run in order; the last two each kill a
+ * frontend with -9 (the last starts the one killed before it again first).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -38,6 +38,8 @@ const deliveries: Delivery[] = [];
 const backends: BeckonNode[] = [];
 const frontends: BeckonNode[] = [];
 let callers: Caller[] = [];
+/** Starts a node of the cluster (a frontend killed by a test is started again the same way). */
+let startClusterNode: (name: string, role: 'backend' | 'frontend', port?: number) => Promise<BeckonNode>;
 
 test.beforeAll(async ({}, testInfo) => {
   testInfo.setTimeout(60_000);
@@ -71,7 +73,8 @@ test.beforeAll(async ({}, testInfo) => {
     LOG_LEVEL: 'warn',
   };
   // LOG_LEVEL warn would hide the line that names the URL: the node helper needs info to see it.
-  const start = (name: string, role: 'backend' | 'frontend') => startNode({ name, role, env: { ...env, LOG_LEVEL: 'info' } });
+  startClusterNode = (name, role, port) => startNode({ name, role, env: { ...env, LOG_LEVEL: 'info' }, ...(port ? { port } : {}) });
+  const start = (name: string, role: 'backend' | 'frontend') => startClusterNode(name, role);
   backends.push(...(await Promise.all([start('e2e-backend-1', 'backend'), start('e2e-backend-2', 'backend')])));
   frontends.push(...(await Promise.all([start('e2e-frontend-1', 'frontend'), start('e2e-frontend-2', 'frontend')])));
   callers = backends.map((node) => callerFor(node.url));
@@ -247,27 +250,45 @@ test('two backends sending webhooks deliver every event id exactly once, signed'
   }
 });
 
-test('a Redis restart mid-run (kill -9, same port and AOF) loses no acknowledged engage', async ({ browser }) => {
-  const contexts = await Promise.all([newContext(browser), newContext(browser)]);
+test('a Redis restart mid-run (kill -9, same port and AOF): every acknowledged engage shows on its open page without a reload, once', async ({ browser }) => {
+  test.setTimeout(90_000);
+  const contexts = await Promise.all([newContext(browser), newContext(browser), newContext(browser)]);
+  // The socket.io frames each page receives: proof that the offers on screen were sent again.
+  const startFrames: string[][] = [[], [], []];
   const pages = await Promise.all(
-    contexts.map(async (context) => {
+    contexts.map(async (context, i) => {
       const page = await context.newPage();
+      page.on('websocket', (socket) =>
+        socket.on('framereceived', ({ payload }) => {
+          if (typeof payload === 'string' && payload.includes('"invitation:start"')) startFrames[i]!.push(payload);
+        }),
+      );
       await page.goto('/');
       return page;
     }),
   );
-  const ids = await Promise.all(
-    pages.map(async (page, i) => {
-      const { visitId } = await visitorIds(page);
-      const id = newInteractionId(`cluster-redis-${i}`);
-      // Acknowledged: 200 from one backend or the other.
-      expect((await callers[i]!.engage({ interactionId: id, visitId, timeoutSeconds: 120, invitation: { title: 'Survives Redis' } })).status).toBe(200);
-      return id;
-    }),
-  );
+  const onScreen = pages[0]!;
+  const visits = await Promise.all(pages.map(async (page) => (await visitorIds(page)).visitId));
+  const ids = ['cluster-redis-shown', 'cluster-redis-before', 'cluster-redis-after'].map((label) => newInteractionId(label));
+  const titles = ['On screen through Redis', 'Engaged as Redis dies', 'Engaged as Redis returns'];
 
+  // One invitation on screen (and acknowledged) before Redis dies.
+  expect((await callers[0]!.engage({ interactionId: ids[0], visitId: visits[0], timeoutSeconds: 120, invitation: { title: titles[0] } })).status).toBe(200);
+  await expect(onScreen.getByRole('dialog', { name: titles[0] })).toBeVisible();
+  await expect.poll(async () => (await callers[1]!.status(ids[0]!)).body.state).toBe('delivered');
+  const announced = await onScreen.locator('beckon-invite').getByRole('status').textContent();
+  expect(announced).toContain(titles[0]);
+  // One acknowledged just before Redis dies: its start may be on its way through the adapter.
+  expect((await callers[1]!.engage({ interactionId: ids[1], visitId: visits[1], timeoutSeconds: 120, invitation: { title: titles[1] } })).status).toBe(200);
   await redis.stop('SIGKILL');
   await redis.restart();
+  // One acknowledged as soon as a backend can store it again, while the nodes' connections come back.
+  await expect
+    .poll(async () => (await callers[0]!.engage({ interactionId: ids[2], visitId: visits[2], timeoutSeconds: 120, invitation: { title: titles[2] } })).status, {
+      timeout: 15_000,
+      intervals: [100],
+    })
+    .toBe(200);
 
   for (const id of ids) {
     for (const caller of callers) {
@@ -275,15 +296,18 @@ test('a Redis restart mid-run (kill -9, same port and AOF) loses no acknowledged
       expect(['pending', 'delivered']).toContain((await caller.status(id)).body.state);
     }
   }
-  // A page that connects after the restart is offered what the store holds, and its answer reaches
-  // both backends. (Reloaded: an offer that was on its way through the adapter when Redis died is
-  // lost with it, and a page whose socket stayed open is not offered it again until it reconnects;
-  // see README, "Running several nodes".)
+  // No reload, no navigation: each open page shows its invitation, resent from the store if it was lost.
   for (const [i, page] of pages.entries()) {
-    await page.reload();
-    const dialog = page.getByRole('dialog', { name: 'Survives Redis' });
-    await expect(dialog).toBeVisible({ timeout: 15_000 });
-    await dialog.getByRole('button', { name: 'Chat now' }).click();
+    await expect(page.getByRole('dialog', { name: titles[i]! })).toBeVisible({ timeout: 20_000 });
+  }
+  // The frontend resent the invitation already on screen; the widget took the repeat for what it is:
+  // no second beckon:invite, no second announcement, the same card.
+  await expect.poll(() => startFrames[0]!.filter((frame) => frame.includes(ids[0]!)).length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+  for (const [i, page] of pages.entries()) expect(await invitesOn(page, ids[i]!)).toHaveLength(1);
+  expect(await onScreen.locator('beckon-invite').getByRole('status').textContent()).toBe(announced);
+  // Each answer reaches both backends.
+  for (const [i, page] of pages.entries()) {
+    await page.getByRole('dialog', { name: titles[i]! }).getByRole('button', { name: 'Chat now' }).click();
     for (const caller of callers) {
       await expect.poll(async () => (await caller.status(ids[i]!)).body.state, { timeout: 15_000 }).toBe('accepted');
     }
@@ -338,6 +362,56 @@ test('kill -9 of the frontend holding a shown invitation: it comes back, with it
     expect(offer.remainingMs).toBeLessThanOrEqual(90_000 - (killedAt - engagedAt));
   }
   // The page answers through the survivor, and both backends see it.
+  await dialog.getByRole('button', { name: 'Chat now' }).click();
+  for (const caller of callers) await expect.poll(async () => (await caller.status(id)).body.state).toBe('accepted');
+  await context.close();
+});
+
+test('kill -9 of the frontend holding a shown invitation while its tab cannot reconnect: the visit’s other tab gets it within 30 s, with its time left', async ({ browser }) => {
+  test.setTimeout(90_000);
+  // The frontend the test above killed comes back on its port (same node id: a new boot), so that
+  // nginx again spreads tabs over two frontends.
+  for (const [i, node] of frontends.entries()) {
+    if (node.child.exitCode !== null || node.child.signalCode !== null) frontends[i] = await startClusterNode(node.name, 'frontend', node.port);
+  }
+  const context = await newContext(browser);
+  // The tabs' sockets pass through Playwright, which can refuse new ones (a route set on a page after it
+  // loaded would not apply to it).
+  let cutOff = false;
+  await context.routeWebSocket(/\/socket\.io\//, (socket) => (cutOff ? socket.close() : socket.connectToServer()));
+  const { tabs, holders } = await tabsOnBothFrontends(context);
+  const [shows, other] = tabs;
+  await reportBackground(other);
+  await shows.evaluate(() => window.dispatchEvent(new Event('focus')));
+  const { visitId } = await visitorIds(shows);
+  const pageIds = [(await visitorIds(shows)).pageId, (await visitorIds(other)).pageId];
+  const id = newInteractionId('cluster-kill-stranded');
+  const title = 'Moves when its tab is cut off';
+  const engagedAt = Date.now();
+  await callers[0]!.engage({ interactionId: id, visitId, timeoutSeconds: 90, invitation: { title } });
+  await expect(shows.getByRole('dialog', { name: title })).toBeVisible();
+  await expect.poll(async () => (await callers[1]!.status(id)).body.state).toBe('delivered');
+  const before = (await callers[0]!.status(id)).body;
+  // From now on no tab of the visit can open a socket: the one that shows it loses its socket with its
+  // frontend and cannot come back (a visitor whose network went too), and nothing tells a node it left.
+  // The other tab keeps the socket it has on the surviving frontend.
+  cutOff = true;
+
+  const killedAt = Date.now();
+  await frontends[holders[0]]!.stop('SIGKILL');
+
+  // The surviving nodes find the dead frontend's registration run out (15 s), close its pages, and the
+  // invitation moves to the visit's other tab with the time it had left (SPEC §4), within 30 s (SPEC §1).
+  const dialog = other.getByRole('dialog', { name: title });
+  await expect(dialog).toBeVisible({ timeout: 30_000 });
+  expect(Date.now() - killedAt).toBeLessThan(30_000);
+  const moved = (await callers[1]!.status(id)).body;
+  expect(moved).toMatchObject({ state: 'delivered', shownPageId: pageIds[1], timeoutAt: before.timeoutAt });
+  expect(await callers[1]!.openPages(visitId)).toEqual([pageIds[1]]);
+  const offers = await invitesOn(other, id);
+  expect(offers).toHaveLength(1);
+  expect(offers[0]!.remainingMs).toBeLessThanOrEqual(90_000 - (killedAt - engagedAt));
+  // Its answer goes through the survivor, and both backends see it.
   await dialog.getByRole('button', { name: 'Chat now' }).click();
   for (const caller of callers) await expect.poll(async () => (await caller.status(id)).body.state).toBe('accepted');
   await context.close();

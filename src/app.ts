@@ -38,6 +38,7 @@ import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './frontend/fanout.js';
 import { attachFrontend, deliverPageCommand, type BeckonIo } from './frontend/server.js';
+import { PageResync } from './frontend/resync.js';
 import { instrumentSockets } from './frontend/socket-metrics.js';
 
 /** GWE 8.1.2 and GWE 8.5 spell the API prefix differently; both are served. */
@@ -78,6 +79,8 @@ export async function createBeckon(
     events?: { heartbeatMs?: number; pollMs?: number };
     /** Heartbeat, registration and reaping periods of presence across nodes (tests shorten them). */
     presence?: { heartbeatMs?: number; ttlMs?: number; reapEveryMs?: number };
+    /** How the pages are resynchronised after a Redis outage (tests shorten the waits). */
+    resync?: { settleMs?: number; retryMs?: number };
   } = {},
 ): Promise<Beckon> {
   const app = Fastify({
@@ -116,6 +119,8 @@ export async function createBeckon(
   instrumentHttp(app, metrics);
   // While Redis is away every reconnect attempt fails: say so once every 10 s, not a hundred times.
   let lastConnectionWarning = 0;
+  // Set once the socket side exists (below): what to do when a connection to Redis comes back.
+  let redisRestored = (_which: 'store' | 'fan-out') => {};
   const store = instrumentStore(
     await openStore(config, {
       onConnectionError: (error) => {
@@ -123,6 +128,7 @@ export async function createBeckon(
         lastConnectionWarning = Date.now();
         app.log.warn({ err: error }, 'the store connection failed; calls answer STORE_UNAVAILABLE until it is back');
       },
+      onConnectionRestored: () => redisRestored('store'),
     }),
     metrics,
   );
@@ -177,6 +183,7 @@ export async function createBeckon(
   });
   // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
   let io: BeckonIo | null = null;
+  let resync: PageResync | null = null;
   const presence = config.redisUrl
     ? new Presence(store, lifecycle, {
         nodeId,
@@ -262,9 +269,11 @@ export async function createBeckon(
   // With Redis, every node's socket.io server shares rooms through the streams adapter, so an emit
   // to a page's room reaches it on whichever frontend holds it.
   const fanout = config.redisUrl
-    ? await openFanout(config.redisUrl, config.redisPrefix, (error) =>
-        app.log.warn({ err: error }, 'the fan-out connection to Redis failed; it reconnects by itself'),
-      )
+    ? await openFanout(config.redisUrl, config.redisPrefix, {
+        onError: (error) => app.log.warn({ err: error }, 'the fan-out connection to Redis failed; it reconnects by itself'),
+        onRestored: () => redisRestored('fan-out'),
+        onResyncRequested: () => resync?.request(),
+      })
     : null;
   const ioOptions = { serveClient: false, ...(fanout ? { adapter: fanout.adapter } : {}) };
   if (serves.frontend) {
@@ -280,11 +289,14 @@ export async function createBeckon(
       }),
     });
     instrumentSockets(io, metrics);
+    // Several nodes: page commands cross Redis and are lost with it; pages are resent the store's word.
+    resync = fanout ? new PageResync(io, lifecycle, { log: app.log, ...options.resync }) : null;
     attachFrontend({
       io,
       lifecycle,
       signer: new IdentitySigner(config.secret),
       log: app.log,
+      ...(resync ? { resync } : {}),
       ...(presence ? { node: () => presence.node } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
@@ -295,11 +307,24 @@ export async function createBeckon(
     lifecycle.onPageCommand((command) => deliverPageCommand(emitter, command));
   }
   const sockets = io;
+  if (fanout) {
+    // A command on its way through Redis when it went away is lost, though its change is stored: this
+    // node's pages are resent what the store says, and the other nodes are asked to do the same with
+    // theirs (a backend's lost emit is only noticed by the backend). Both connections coming back, and
+    // every node asking, make a few requests; each frontend folds those close together into one round.
+    redisRestored = (which) => {
+      if (closing) return;
+      app.log.info({ connection: which }, 'the connection to Redis is back: pages are resynchronised from the store');
+      resync?.request();
+      fanout.requestResync();
+    };
+  }
 
   app.addHook('preClose', async () => {
     closing = true;
     lifecycle.stopDeadlines();
     await presence?.stop();
+    await resync?.stop();
     await retention.stop();
     // Open event streams would keep server.close() waiting; clients resume with Last-Event-ID.
     streams.closeAll();

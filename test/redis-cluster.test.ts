@@ -5,6 +5,8 @@
  * redis-server, real socket.io clients; each node is its own Beckon.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFanout } from '../src/frontend/fanout.js';
+import { ixnProfileSchema } from '../src/protocol/index.js';
 import { startBeckonProcess, type BeckonProcess } from './process.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { eventually, EventStreamClient, startServer, TestPage, type TestServer } from './support.js';
@@ -143,6 +145,47 @@ describe('fan-out through Redis', () => {
     expect(moved.remainingMs).toBeLessThanOrEqual(60_000);
     expect(moved.remainingMs).toBeGreaterThan(50_000);
     await eventually(async () => expect((await backend.status('fan-4')).body.shownPageId).toBe(second.session.pageId));
+  });
+});
+
+describe('resynchronising pages after an outage of another node', () => {
+  it('a node whose Redis connection came back asks every frontend to resend its pages what the store says', async () => {
+    const onA = await open(frontA);
+    const onB = await open(frontB);
+    // Two offers stored whose starts never went out: as when the backend's own connection to Redis
+    // dropped with the commands on it, while the frontends' connections stayed up.
+    for (const [id, page] of [['resync-a', onA], ['resync-b', onB]] as const) {
+      const profile = ixnProfileSchema.parse({ interactionId: id, visitId: page.session.visitId, timeoutSeconds: 60 });
+      expect((await backend.beckon.store.createAttempt(profile, { exclusive: true, now: Date.now(), place: true })).kind).toBe('created');
+    }
+    // The backend's side of the signal, through a fan-out connection of its own (on the real Redis).
+    const node = await openFanout(redis.url, 'cluster:', { onError: () => {} });
+    try {
+      node.requestResync();
+      await onA.next('invitation:start', (offer) => offer.interactionId === 'resync-a', 10_000);
+      await onB.next('invitation:start', (offer) => offer.interactionId === 'resync-b', 10_000);
+    } finally {
+      await node.close();
+    }
+    // Each page only its own, over the socket it had.
+    expect(onA.count('invitation:start', (offer) => offer.interactionId === 'resync-b')).toBe(0);
+    expect(onB.count('invitation:start', (offer) => offer.interactionId === 'resync-a')).toBe(0);
+    for (const page of [onA, onB]) expect(page.count('session')).toBe(1);
+  });
+
+  it('the signal stays within its key prefix, and a node does not answer its own', async () => {
+    const heard = { otherInstallation: 0, self: 0, peer: 0 };
+    const other = await openFanout(redis.url, 'another-install:', { onError: () => {}, onResyncRequested: () => heard.otherInstallation++ });
+    const self = await openFanout(redis.url, 'cluster:', { onError: () => {}, onResyncRequested: () => heard.self++ });
+    const peer = await openFanout(redis.url, 'cluster:', { onError: () => {}, onResyncRequested: () => heard.peer++ });
+    try {
+      self.requestResync();
+      await eventually(async () => expect(heard.peer).toBe(1));
+      // Published once to one channel: by the time the peer has it, every subscriber that would have it has.
+      expect(heard).toEqual({ otherInstallation: 0, self: 0, peer: 1 });
+    } finally {
+      for (const fanout of [other, self, peer]) await fanout.close();
+    }
   });
 });
 

@@ -7,6 +7,7 @@
  * never a 500, never a hang); when it is back, everything resumes by itself.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { ixnProfileSchema } from '../src/protocol/index.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { eventually, startServer, TestPage, type Reply, type TestServer } from './support.js';
 
@@ -146,5 +147,59 @@ describe('Redis away under load', () => {
     const retried = await server.engage({ interactionId: 'frozen', visitId: page.session.visitId });
     expect(retried.status).toBe(200);
     expect(retried.body.state).toBe('pending');
+  });
+});
+
+describe('pages resynchronised when Redis comes back (several nodes)', () => {
+  it('a page whose socket stayed open gets the offer or the withdraw lost with Redis, and the offer it shows again', async () => {
+    const redis = await startRedisServer({ appendfsync: 'always' });
+    cleanup.push(() => redis.dispose());
+    const shared = { redisUrl: redis.url, redisPrefix: 'resync:' };
+    const backend = await startServer({ ...shared, role: 'backend', nodeId: 'resync-back' });
+    cleanup.push(() => backend.close());
+    const front = await startServer({ ...shared, role: 'frontend', nodeId: 'resync-front' });
+    cleanup.push(() => front.close());
+    // Three visits, one page each, on the frontend; the backend changes attempts.
+    const [lost, ended, showing] = [await openPage(front.url), await openPage(front.url), await openPage(front.url)];
+
+    await backend.engage({ interactionId: 'kept', visitId: showing.session.visitId, timeoutSeconds: 120 });
+    await showing.next('invitation:start', (offer) => offer.interactionId === 'kept');
+    expect((await showing.shown('kept')).ok).toBe(true);
+    await backend.engage({ interactionId: 'ended', visitId: ended.session.visitId, timeoutSeconds: 120 });
+    await ended.next('invitation:start', (offer) => offer.interactionId === 'ended');
+
+    // What a page command lost with Redis leaves behind: the change is stored, the page never hears
+    // of it. Written to the store directly, without the command: the real loss (a command written to
+    // Redis as it dies) cannot be timed in a test; e2e/cluster.spec.ts restarts Redis around engages.
+    const store = backend.beckon.store;
+    const profile = ixnProfileSchema.parse({ interactionId: 'lost', visitId: lost.session.visitId, timeoutSeconds: 120 });
+    expect((await store.createAttempt(profile, { exclusive: true, now: Date.now(), place: true })).kind).toBe('created');
+    expect(await store.transition({ interactionId: 'ended', from: ['pending', 'delivered'], to: 'cancelled', at: Date.now() })).not.toBeNull();
+
+    await redis.stop('SIGKILL');
+    await redis.restart();
+
+    // Without a reload or a reconnect: each page still has the one session it started with.
+    const offer = await lost.next('invitation:start', (o) => o.interactionId === 'lost', 20_000);
+    expect(offer.remainingMs).toBeGreaterThan(100_000);
+    expect(offer.remainingMs).toBeLessThanOrEqual(120_000);
+    expect(await ended.next('invitation:withdraw', (w) => w.interactionId === 'ended', 20_000)).toEqual({
+      interactionId: 'ended',
+      state: 'cancelled',
+    });
+    // The invitation on screen is offered again (the widget ignores a start for the one it shows).
+    await eventually(async () => expect(showing.count('invitation:start', (o) => o.interactionId === 'kept')).toBeGreaterThanOrEqual(2), 20_000);
+    for (const page of [lost, ended, showing]) {
+      expect(page.count('session')).toBe(1);
+      expect(page.socket.connected).toBe(true);
+    }
+    // Nothing the page never had is withdrawn, and nothing ended is offered.
+    expect(lost.count('invitation:withdraw')).toBe(0);
+    expect(ended.count('invitation:start', (o) => o.interactionId === 'ended')).toBe(1);
+    expect(showing.count('invitation:withdraw')).toBe(0);
+    // The offer that was lost is an offer like any other: shown, answered, and the backend sees it.
+    expect((await lost.shown('lost')).ok).toBe(true);
+    expect((await lost.answer('lost', 'accepted', 'chat')).ok).toBe(true);
+    expect((await backend.status('lost')).body.state).toBe('accepted');
   });
 });

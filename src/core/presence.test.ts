@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ixnProfileSchema } from '../protocol/index.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
 import type { BeckonStore } from '../store/store.js';
 import { Lifecycle } from './lifecycle.js';
@@ -72,6 +73,50 @@ describe('presence', () => {
     expect(await store.expiredNodes(clock, 10)).toEqual([]);
     await a.presence.stop();
     await b.presence.stop();
+  });
+
+  it('a reaper that died between forgetting a boot and closing its pages: another node closes them', async () => {
+    const a = node('a');
+    const b = node('b');
+    const c = node('c');
+    await a.presence.start();
+    await b.presence.start();
+    await c.presence.start();
+    const stranded = await a.lifecycle.enterPage(null, () => null, info, a.presence.node);
+    const sameVisit = await b.lifecycle.enterPage(null, () => null, info, b.presence.node);
+    // A tab of the same visit on b: the invitation on a's page has somewhere to move.
+    const tab = await b.lifecycle.enterPage({ globalVisitId: stranded.globalVisitId, visitId: stranded.visitId }, () => null, info, b.presence.node);
+    await a.lifecycle.engage(ixnProfileSchema.parse({ interactionId: 'stranded-offer', visitId: stranded.visitId, timeoutSeconds: 60 }));
+    expect((await store.getEngagement('stranded-offer'))?.shownPageId).toBe(stranded.pageId);
+    // A page of a reconnects through c before anyone reaps a: it must stay open.
+    const reconnected = await a.lifecycle.enterPage(null, () => null, info, a.presence.node);
+    await c.lifecycle.enterPage(
+      { globalVisitId: reconnected.globalVisitId, visitId: reconnected.visitId },
+      (visitId) => (visitId === reconnected.visitId ? reconnected.pageId : null),
+      info,
+      c.presence.node,
+    );
+    const deadBoot = a.presence.node;
+    await a.presence.stop(); // killed
+
+    // b reaps a, but dies right after forgetNode: a's pages stay open, and a is forgotten for good.
+    clock += 16_000;
+    await b.presence.beat();
+    await c.presence.beat();
+    expect(await store.forgetNode(deadBoot, clock)).toBe(true);
+    await b.presence.stop();
+    expect((await store.getPage(stranded.pageId))?.closedAt).toBeNull();
+
+    // c, looking for dead nodes, finds none expired, yet finishes the dead reaper's work.
+    expect(await store.expiredNodes(clock, 10)).toEqual([]);
+    await c.presence.reap();
+    expect((await store.getPage(stranded.pageId))?.closedAt).toBe(clock);
+    expect((await store.getPage(reconnected.pageId))?.closedAt).toBeNull();
+    expect((await store.getPage(sameVisit.pageId))?.closedAt).toBeNull();
+    // Its invitation moved to the visit's tab on b, as when a page closes.
+    expect((await store.getEngagement('stranded-offer'))?.shownPageId).toBe(tab.pageId);
+    expect(await store.pagesOfBoot(deadBoot, 10)).toEqual([]);
+    await c.presence.stop();
   });
 
   it('a restart closes the pages of the same node id’s earlier boot only', async () => {

@@ -8,9 +8,11 @@
  * boots. A node that learns it was reaped (it froze, or was cut off from
  * Redis while others were not, for longer than its registration) drops its
  * sockets and starts a new boot: its pages reconnect and are opened again,
- * under a live node.
+ * under a live node. A reaper that dies between forgetting a boot and closing
+ * its pages leaves them to the others: every node also closes the pages still
+ * held by boots reaped in the last day.
  */
-import type { BeckonStore, HeldPage, NodeRef } from '../store/store.js';
+import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from '../store/store.js';
 import { mintId } from './ids.js';
 import type { Lifecycle } from './lifecycle.js';
 
@@ -100,6 +102,14 @@ export class Presence {
     for (const dead of await this.store.expiredNodes(this.now(), 50)) {
       if (this.#stopped) return;
       if (!(await this.store.forgetNode(dead, this.now()))) continue;
+      await this.closeEach(() => this.store.pagesOfBoot(dead, BATCH));
+    }
+    // A reaper that died between forgetNode and closing the pages leaves them open, and nobody would
+    // forget that boot again: every node also closes what boots reaped in the last day still hold.
+    // Each close is guarded by the dead boot, so a page that reconnected elsewhere stays open, and a
+    // live reaper still at work on the same boot only makes some of these closes find nothing.
+    for (const dead of await this.store.reapedBootsWithPages(this.now() - REAPED_MEMORY_MS, 50)) {
+      if (this.#stopped) return;
       await this.closeEach(() => this.store.pagesOfBoot(dead, BATCH));
     }
   }

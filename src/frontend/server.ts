@@ -26,6 +26,7 @@ import { domainFault } from '../core/faults.js';
 import type { Lifecycle, PageCommand } from '../core/lifecycle.js';
 import type { NodeRef } from '../store/store.js';
 import { IdentitySigner } from './identity.js';
+import type { PageResync } from './resync.js';
 
 export type BeckonIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type PageSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -36,6 +37,8 @@ export interface FrontendDeps {
   signer: IdentitySigner;
   /** The boot of this node that holds the pages it accepts (several nodes); none on a single node. */
   node?: () => NodeRef;
+  /** Follows what each page is told, to resynchronise it after a Redis outage (several nodes). */
+  resync?: PageResync;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   now?: () => number;
 }
@@ -108,6 +111,8 @@ export function attachFrontend(deps: FrontendDeps): () => void {
 
   io.on('connection', (socket: PageSocket) => {
     const { globalVisitId, visitId, pageId } = socket.data;
+    // Before anything is sent to the page, so that the session's invitation is followed too.
+    deps.resync?.track(socket);
     void socket.join([visitRoom(visitId), pageRoom(pageId)]);
 
     guard(socket, 'session', async () => {

@@ -375,6 +375,39 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.heartbeat(A2, T0 + 2 * REAPED_MEMORY_MS, T0 + REAPED_MEMORY_MS)).toBe('reaped');
       });
 
+      it('lists boots reaped since a time that still hold open pages, latest first, so a dead reaper’s work is finished', async () => {
+        const store = await fresh();
+        const C1: NodeRef = { nodeId: 'node-c', bootId: 'boot-1' };
+        await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+        await open(store, 'a-1', A1);
+        await open(store, 'a-2', A1);
+        await open(store, 'b-1', B1);
+        await open(store, 'c-1', C1);
+        await open(store, 'moved', A1);
+        for (const node of [A1, B1, C1, A2]) await store.heartbeat(node, T0 + 15_000, T0);
+        expect(await store.reapedBootsWithPages(T0, 10)).toEqual([]); // nobody reaped yet
+        // Each boot forgotten by a reaper that then died before closing any page.
+        expect(await store.forgetNode(A1, T0 + 20_000)).toBe(true);
+        expect(await store.forgetNode(B1, T0 + 21_000)).toBe(true);
+        expect(await store.forgetNode(C1, T0 + 22_000)).toBe(true);
+        expect(await store.forgetNode(A2, T0 + 23_000)).toBe(true); // reaped, but it holds no page
+        expect(await store.reapedBootsWithPages(T0, 10)).toEqual([C1, B1, A1]);
+        expect(await store.reapedBootsWithPages(T0 + 21_000, 10)).toEqual([C1, B1]); // reaped since
+        expect(await store.reapedBootsWithPages(T0, 2)).toEqual([C1, B1]); // at most limit
+        expect(await store.reapedBootsWithPages(T0, 10, 2)).toEqual([C1]); // only the 2 latest reaped looked at
+        // A page that reconnected elsewhere is no longer the dead boot's; closed pages do not count.
+        await open(store, 'moved', { nodeId: 'node-d', bootId: 'boot-1' }, T0 + 24_000);
+        expect(await store.closePage('c-1', T0 + 24_000, C1)).toBe(true);
+        expect(await store.reapedBootsWithPages(T0, 10)).toEqual([B1, A1]);
+        for (const page of await store.pagesOfBoot(A1, 10)) await store.closePage(page.pageId, T0 + 25_000, page.node);
+        expect(await store.reapedBootsWithPages(T0, 10)).toEqual([B1]);
+        expect(ids(await store.pagesOfBoot(B1, 10))).toEqual(['b-1']);
+        expect((await store.getPage('moved'))?.closedAt).toBeNull();
+        // A boot live again under a new registration is never listed: only forgotten boots are.
+        await store.heartbeat({ nodeId: 'node-b', bootId: 'boot-2' }, T0 + 99_000, T0 + 25_000);
+        expect(await store.reapedBootsWithPages(T0, 10)).toEqual([B1]);
+      });
+
       it("closes a dead node's pages once on the core's path, leaving a visit idle when they were its last", async () => {
         const store = await fresh();
         await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);

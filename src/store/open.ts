@@ -20,6 +20,8 @@ export interface StoreConfig {
 export interface StoreHooks {
   /** Told each failure of the store's connection (Redis: every reconnect attempt while it is away). */
   onConnectionError?: (error: unknown) => void;
+  /** Told when the store's connection is ready again after it was lost (Redis: reconnected, or replaced by its watchdog). */
+  onConnectionRestored?: () => void;
 }
 
 export async function openStore(config: StoreConfig, hooks: StoreHooks = {}): Promise<BeckonStore> {
@@ -29,6 +31,7 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks = {}): Pr
       prefix: config.redisPrefix,
       ...(config.reportRetentionMs !== undefined ? { reportRetentionMs: config.reportRetentionMs } : {}),
       ...(hooks.onConnectionError ? { onConnectionError: hooks.onConnectionError } : {}),
+      ...(hooks.onConnectionRestored ? { onConnectionRestored: hooks.onConnectionRestored } : {}),
     });
   }
   return openSqliteStore(config.db);

@@ -63,6 +63,9 @@ export interface NodeRef {
 /** How long a forgotten (reaped) boot is remembered, so that its late heartbeat still answers 'reaped'. */
 export const REAPED_MEMORY_MS = 86_400_000;
 
+/** How many of the most recently reaped boots `reapedBootsWithPages` looks at by default (a bound on each sweep). */
+export const REAPED_SCAN = 200;
+
 /** An open page as the node holding it sees it: what closing it needs. */
 export interface HeldPage {
   pageId: string;
@@ -191,6 +194,14 @@ export interface PresenceStore {
   pagesHeldBy(nodeId: string, exceptBootId: string | null, limit: number): Promise<HeldPage[]>;
   /** Open pages held by one boot, at most `limit`: the reaper closes those of a boot it forgot. */
   pagesOfBoot(node: NodeRef, limit: number): Promise<HeldPage[]>;
+  /**
+   * Boots forgotten as dead (`forgetNode`) at or after `since` that still hold
+   * open pages, the most recently reaped first, at most `limit`: a reaper that
+   * died between `forgetNode` and closing the pages leaves them open, and any
+   * node closes them (`pagesOfBoot`, `closePage` with `heldBy`). Only the
+   * `scan` most recently reaped boots are looked at.
+   */
+  reapedBootsWithPages(since: number, limit: number, scan?: number): Promise<NodeRef[]>;
   /** How many visits are live and how many of their pages are open (for metrics). */
   counts(): Promise<{ liveVisits: number; openPages: number }>;
 }

@@ -153,6 +153,8 @@ export interface StoreConnectionOptions {
   /** Probes missed in a row before the client is replaced. */
   maxMissedProbes?: number;
   onError?: (error: unknown) => void;
+  /** The connection is ready again after it was lost or replaced (not for the first connection). */
+  onRestored?: () => void;
 }
 
 /** Health of the store connection, for /readyz and logs. */
@@ -181,6 +183,8 @@ export class StoreConnection<S extends RedisScripts> {
   #notReadyTicks = 0;
   #offset: number | null = null;
   #replaced = 0;
+  /** Whether a client of this connection was ever ready: any later 'ready' is a recovery. */
+  #wasReady = false;
   readonly #onError: (error: unknown) => void;
 
   private constructor(
@@ -286,7 +290,14 @@ export class StoreConnection<S extends RedisScripts> {
   }
 
   #newClient(): StoreClient<S> {
-    return createStoreClient(this.options.url, this.scripts, this.#onError);
+    const client = createStoreClient(this.options.url, this.scripts, this.#onError);
+    // A reconnect, or a client the watchdog put in place of one that stopped answering: whatever was
+    // said through Redis meanwhile (page commands through the adapter) may be lost; the owner resyncs.
+    client.on('ready', () => {
+      if (this.#wasReady && !this.#closed) this.options.onRestored?.();
+      this.#wasReady = true;
+    });
+    return client;
   }
 
   #startWatchdog(): void {

@@ -81,6 +81,7 @@ import {
   type LiveVisit,
   type NodeRef,
   REAPED_MEMORY_MS,
+  REAPED_SCAN,
   type PageRecord,
   type VisitRecord,
   type WebhookDelivery,
@@ -98,6 +99,8 @@ export interface RedisStoreOptions {
   openTimeoutMs?: number;
   /** Connection errors (each reconnect attempt reports one); none by default. */
   onConnectionError?: (error: unknown) => void;
+  /** The connection is ready again after it was lost (not called for the first connection). */
+  onConnectionRestored?: () => void;
   /** How long report hours are kept after they end (BECKON_REPORT_RETENTION_DAYS); 400 days by default. */
   reportRetentionMs?: number;
 }
@@ -260,6 +263,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     url: options.url,
     ...(options.openTimeoutMs !== undefined ? { openTimeoutMs: options.openTimeoutMs } : {}),
     ...(options.onConnectionError ? { onError: options.onConnectionError } : {}),
+    ...(options.onConnectionRestored ? { onRestored: options.onConnectionRestored } : {}),
   });
 
   /** Runs one script; its first reply element says how it went ('stale': it ran too late and changed nothing). */
@@ -534,6 +538,21 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
 
     async pagesOfBoot(node, limit) {
       return heldPages([lexRange(lexPrefix(node.nodeId) + lexPrefix(node.bootId))], limit);
+    },
+
+    async reapedBootsWithPages(since, limit, scan = REAPED_SCAN) {
+      // Two round trips: the latest reaped boots, then (pipelined) whether each still holds an open page.
+      const members = await conn.run((c) => c.zRange(k.reaped, '+inf', int(since), { BY: 'SCORE', REV: true, LIMIT: { offset: 0, count: scan } }));
+      const firstPage = await conn.run((c) =>
+        Promise.all(members.map((member) => c.zRangeByLex(k.held, ...lexRange(member), { LIMIT: { offset: 0, count: 1 } }))),
+      );
+      return members
+        .filter((_, i) => firstPage[i]!.length > 0)
+        .slice(0, limit)
+        .map((member) => {
+          const [nodeId, bootId] = splitLex(member) as [string, string];
+          return { nodeId, bootId };
+        });
     },
 
     async counts() {

@@ -21,7 +21,7 @@ import { MIGRATIONS } from './migrations.js';
 import { groupCommit } from './group-commit.js';
 import { EventListeners } from '../listeners.js';
 import { sqliteReports } from './reports.js';
-import { REAPED_MEMORY_MS } from '../store.js';
+import { REAPED_MEMORY_MS, REAPED_SCAN } from '../store.js';
 import type {
   BeckonStore,
   CreateResult,
@@ -233,6 +233,14 @@ export function openSqliteStore(file: string): BeckonStore {
     reapNode: db.prepare(
       `UPDATE nodes SET reaped_at = @now
        WHERE node_id = @nodeId AND boot_id = @bootId AND reaped_at IS NULL AND expires_at < @now`,
+    ),
+    reapedBootsWithPages: db.prepare<{ since: number; limit: number; scan: number }, { node_id: string; boot_id: string }>(
+      `SELECT node_id, boot_id FROM (
+         SELECT node_id, boot_id, reaped_at FROM nodes WHERE reaped_at IS NOT NULL AND reaped_at >= @since
+         ORDER BY reaped_at DESC, node_id, boot_id LIMIT @scan) AS reaped
+       WHERE EXISTS (SELECT 1 FROM pages WHERE pages.node_id = reaped.node_id AND pages.boot_id = reaped.boot_id
+                     AND pages.closed_at IS NULL)
+       ORDER BY reaped_at DESC, node_id, boot_id LIMIT @limit`,
     ),
     pruneReaped: db.prepare(`DELETE FROM nodes WHERE reaped_at IS NOT NULL AND reaped_at < ?`),
     setIdle: db.prepare(`UPDATE visits SET idle_since = ? WHERE visit_id = ? AND ended_at IS NULL`),
@@ -745,6 +753,9 @@ export function openSqliteStore(file: string): BeckonStore {
     },
     async pagesOfBoot(node, limit) {
       return stmt.pagesOfBoot.all({ ...node, limit }).map(toHeld);
+    },
+    async reapedBootsWithPages(since, limit, scan = REAPED_SCAN) {
+      return stmt.reapedBootsWithPages.all({ since, limit, scan }).map((row) => ({ nodeId: row.node_id, bootId: row.boot_id }));
     },
     async createAttempt(profile, options) {
       return write(() => createAttempt(profile, options));
