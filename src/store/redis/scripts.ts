@@ -207,6 +207,9 @@ end
  * An attempt shown keeps 'rd' (first shown, ms) and 'rp' (page path) in its
  * hash until it settles: what time to answer and accepted per path need.
  * The histogram bounds are the same integers as ANSWER_BOUNDS in JS.
+ * The report's keys and arguments always come last in KEYS and ARGV (read
+ * as KEYS[#KEYS], ARGV[#ARGV]), so that other additions to a script's keys
+ * go before them without renumbering these.
  */
 const REPORT_FN = String.raw`
 -- Built only when an answer is counted: a table constructor of 200 numbers on every script would cost each write.
@@ -308,8 +311,8 @@ redis.call('HSET', KEYS[3], unpack(h))
 redis.call('ZADD', KEYS[6], 0, member)
 redis.call('ZADD', KEYS[7], 0, gmember)
 redis.call('ZADD', KEYS[9], ARGV[14], 'expire:' .. id)
-report_created(KEYS[10], ARGV[17])
-redis.call('ZADD', KEYS[11], 0, string.format('%015d:', now) .. id)
+report_created(KEYS[#KEYS - 1], ARGV[#ARGV])
+redis.call('ZADD', KEYS[#KEYS], 0, string.format('%015d:', now) .. id)
 return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
@@ -334,7 +337,7 @@ local h = {'id', id, 'state', 'cancelled', 'channels', '[]', 'invitation', '{}',
 add(h, 'visitId', visit_id)
 add(h, 'reason', reason)
 redis.call('HSET', KEYS[3], unpack(h))
-redis.call('ZADD', KEYS[4], 0, string.format('%015d:', tonumber(ARGV[6])) .. id)
+redis.call('ZADD', KEYS[#KEYS], 0, string.format('%015d:', tonumber(ARGV[6])) .. id)
 return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
@@ -349,8 +352,8 @@ if stale(ARGV[1]) then return {'stale'} end
 if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
     opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
   local path = nil
-  if ARGV[5] == 'delivered' then path = redis.call('HGET', KEYS[8], 'path') or nil end
-  report_transition(KEYS[7], KEYS[3], ARGV[5], ARGV[6], path, ARGV[13])
+  if ARGV[5] == 'delivered' then path = redis.call('HGET', KEYS[#KEYS], 'path') or nil end
+  report_transition(KEYS[#KEYS - 1], KEYS[3], ARGV[5], ARGV[6], path, ARGV[#ARGV])
   return {'ok', redis.call('HGETALL', KEYS[3])}
 end
 return {'none'}
