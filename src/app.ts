@@ -28,6 +28,7 @@ import { installRateLimit } from './backend/rate-limit.js';
 import { browserRefusal, hostRule, isDataRequest } from './backend/request-origin.js';
 import { installSecurityHeaders } from './backend/security-headers.js';
 import { eventRoutes } from './backend/routes/events.js';
+import { reportRoutes } from './backend/routes/reports.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { openStore } from './store/open.js';
 import { StoreUnavailableError, type BeckonStore } from './store/store.js';
@@ -197,6 +198,7 @@ export async function createBeckon(
     : null;
   const retention = new EventRetention(store, {
     retentionMs: config.eventRetentionMs,
+    reportRetentionMs: config.reportRetentionMs,
     ...(options.now ? { now: options.now } : {}),
     onError: backgroundFailure('pruning old events failed'),
   });
@@ -225,6 +227,7 @@ export async function createBeckon(
           api.addHook('preHandler', callerCheck);
           await api.register(gatewayRoutes({ lifecycle, store }));
           await api.register(eventRoutes({ streams }));
+          await api.register(reportRoutes({ store, now: options.now ?? Date.now }));
         },
         { prefix },
       );

@@ -13,6 +13,7 @@ import { ENGAGEMENT_STATES, ixnProfileSchema, type BeckonEvent, type EngagementS
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
 import { openSqliteStore } from '../sqlite/store.js';
 import type { BeckonStore, HeldPage, NodeRef } from '../store.js';
+import { HOUR_MS } from '../../core/reports.js';
 import { openRedisStore } from './store.js';
 
 let server: RedisServer;
@@ -54,6 +55,9 @@ const NODES: NodeRef[] = [
 ];
 const byPage = (pages: HeldPage[]) => [...pages].sort((a, b) => a.pageId.localeCompare(b.pageId));
 const IDLE_MS = 60_000;
+const START = Date.UTC(2026, 0, 1, 12, 0, 0);
+/** The kinds of report counter the runs ended with (checked after them: the comparison covered real counters). */
+const countersSeen = new Set<string>();
 const STEPS = 400;
 
 /** Everything a reader can see, comparable across stores. */
@@ -78,6 +82,9 @@ async function snapshot(store: BeckonStore, now: number) {
     heldButB2: byPage(await store.pagesHeldBy('n1', 'b2', 100)),
     ofBoot: await Promise.all(NODES.map(async (node) => byPage(await store.pagesOfBoot(node, 100)))),
     nextWebhookAt: await store.nextWebhookAt(),
+    // Report counters of every hour of the run, and the export's order of every attempt.
+    reports: await store.reportHours(START, now + HOUR_MS),
+    exported: (await store.engagementsCreated({ from: 0, to: now + 1, after: null, limit: 100_000 })).map((e) => e.interactionId),
     byId,
   };
 }
@@ -88,7 +95,7 @@ async function run(seed: number, steps: number): Promise<void> {
   const sqlite = openSqliteStore(`${dir}/beckon.db`);
   const redis = await openRedisStore({ url: server.url, prefix: `parity${seed}:` });
   const stores = [sqlite, redis] as const;
-  let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+  let now = START;
   // The deliveries each store handed out last, by position (their seqs differ).
   let claimed: [number[], number[]] = [[], []];
   try {
@@ -266,6 +273,8 @@ async function run(seed: number, steps: number): Promise<void> {
         const { byId: _a, ...left } = a!;
         const { byId: _b, ...right } = b!;
         expect(right, `seed ${seed} after step ${step}`).toEqual(left);
+        // The run spans hours and settles attempts: the report comparison covers real counters.
+        if (step === steps - 1) for (const hour of left.reports) for (const name of Object.keys(hour.counts)) countersSeen.add(name.split(':')[0]!);
       }
     }
   } finally {
@@ -281,4 +290,9 @@ describe('redis store: parity with the SQLite store', () => {
       await run(seed, STEPS);
     }, 60_000);
   }
+  it('compared report counters of every kind on the way', () => {
+    expect([...countersSeen].sort()).toEqual(
+      expect.arrayContaining(['accepted', 'cancelled', 'ch', 'created', 'declined', 'delivered', 'expired', 'ps', 're', 'timed_out', 'tta']),
+    );
+  });
 });

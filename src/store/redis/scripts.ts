@@ -18,6 +18,7 @@
  * Key layout, data model and the choices behind it: see store.ts.
  */
 import { defineScript, type CommandParser } from 'redis';
+import { ANSWER_BOUNDS, NONE, OTHER, REPORT_CAPS } from '../../core/reports.js';
 
 /** Helpers shared by all scripts (prepended to each). */
 const PRELUDE = String.raw`
@@ -199,13 +200,84 @@ local function held_member(node_id, boot_id, page_id)
 end
 `;
 
+/**
+ * Report counters (core/reports.ts; the same rules as sqlite/reports.ts): one
+ * hash per UTC hour (its key in KEYS, made by the caller), expiring on its
+ * own at the hour's end + BECKON_REPORT_RETENTION_DAYS (ARGV, unix seconds).
+ * An attempt shown keeps 'rd' (first shown, ms) and 'rp' (page path) in its
+ * hash until it settles: what time to answer and accepted per path need.
+ * The histogram bounds are the same integers as ANSWER_BOUNDS in JS.
+ * The report's keys and arguments always come last in KEYS and ARGV (read
+ * as KEYS[#KEYS], ARGV[#ARGV]), so that other additions to a script's keys
+ * go before them without renumbering these.
+ */
+const REPORT_FN = String.raw`
+-- Built only when an answer is counted: a table constructor of 200 numbers on every script would cost each write.
+local function report_bounds() return {${ANSWER_BOUNDS.join(',')}} end
+local REPORT_CAPS = {ch = ${REPORT_CAPS.ch}, re = ${REPORT_CAPS.re}, ps = ${REPORT_CAPS.ps}, pa = ${REPORT_CAPS.pa}}
+-- An open-ended counter: a new name only while the hour holds fewer than the cap, else '(other)'.
+-- Counted first (one call for a name already kept, the usual case), taken back if it was one too many.
+local function report_named(key, kind, name)
+  local field = kind .. ':' .. name
+  if redis.call('HINCRBY', key, field, 1) > 1 then return end
+  if redis.call('HINCRBY', key, 'n:' .. kind, 1) <= REPORT_CAPS[kind] then return end
+  redis.call('HDEL', key, field)
+  redis.call('HINCRBY', key, 'n:' .. kind, -1)
+  redis.call('HINCRBY', key, kind .. ':${OTHER}', 1)
+end
+-- The histogram bucket (0-based, as in JS) of a time to answer in ms.
+local function report_answer(key, ms)
+  local bounds = report_bounds()
+  local lo, hi = 1, #bounds
+  while lo < hi do
+    local mid = math.floor((lo + hi + 1) / 2)
+    if bounds[mid] <= ms then lo = mid else hi = mid - 1 end
+  end
+  redis.call('HINCRBY', key, string.format('tta:%d', lo - 1), 1)
+end
+local function report_created(key, expire_at)
+  redis.call('HINCRBY', key, 'created', 1)
+  redis.call('EXPIREAT', key, expire_at)
+end
+-- After akey entered 'to' at 'at' (ms); path: the page path, used at its first show.
+local function report_transition(key, akey, to, at, path, expire_at)
+  local a = redis.call('HMGET', akey, 'rd', 'rp', 'channel', 'reason')
+  if to == 'delivered' then
+    if a[1] then return end
+    path = path or '(unknown)'
+    redis.call('HINCRBY', key, 'delivered', 1)
+    report_named(key, 'ps', path)
+    redis.call('HSET', akey, 'rd', at, 'rp', path)
+  elseif to == 'accepted' then
+    redis.call('HINCRBY', key, 'accepted', 1)
+    report_named(key, 'ch', a[3] or '${NONE}')
+    if a[1] then
+      report_answer(key, tonumber(at) - tonumber(a[1]))
+      report_named(key, 'pa', a[2] or '(unknown)')
+    end
+  elseif to == 'declined' then
+    redis.call('HINCRBY', key, 'declined', 1)
+    if a[1] then report_answer(key, tonumber(at) - tonumber(a[1])) end
+  elseif to == 'cancelled' then
+    redis.call('HINCRBY', key, 'cancelled', 1)
+    report_named(key, 're', a[4] or '${NONE}')
+  elseif to == 'timed_out' or to == 'expired' then
+    redis.call('HINCRBY', key, to, 1)
+  else
+    return
+  end
+  if to ~= 'delivered' then redis.call('HDEL', akey, 'rd', 'rp') end
+  redis.call('EXPIREAT', key, expire_at)
+end
+`;
+
 const SOURCES = {
   /**
-   * KEYS: seq log attempt visit optout active activeG visitPages deadlines
+   * KEYS: seq log attempt visit optout active activeG visitPages deadlines reportHour created
    * ARGV: notAfter eventId id visitId pageId? channels invitation timeoutSeconds expirationSeconds
-   *       userData extras now nowIso expiresAt exclusive place
+   *       userData extras now nowIso expiresAt exclusive place reportExpireAt
    */
-  createAttempt: PRELUDE + PLACEMENT_FN + String.raw`
+  createAttempt: PRELUDE + PLACEMENT_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'exists', redis.call('HGETALL', KEYS[3])} end
 local visit = redis.call('HMGET', KEYS[4], 'globalVisitId', 'endedAt')
@@ -239,12 +311,15 @@ redis.call('HSET', KEYS[3], unpack(h))
 redis.call('ZADD', KEYS[6], 0, member)
 redis.call('ZADD', KEYS[7], 0, gmember)
 redis.call('ZADD', KEYS[9], ARGV[14], 'expire:' .. id)
+report_created(KEYS[#KEYS - 1], ARGV[#ARGV])
+redis.call('ZADD', KEYS[#KEYS], 0, string.format('%015d:', now) .. id)
 return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt
+   * KEYS: seq log attempt created
    * ARGV: notAfter eventId id visitId? reason? now nowIso
+   * Listed by the export (created index), not counted in reports.
    */
   createTombstone: PRELUDE + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
@@ -262,17 +337,23 @@ local h = {'id', id, 'state', 'cancelled', 'channels', '[]', 'invitation', '{}',
 add(h, 'visitId', visit_id)
 add(h, 'reason', reason)
 redis.call('HSET', KEYS[3], unpack(h))
+redis.call('ZADD', KEYS[#KEYS], 0, string.format('%015d:', tonumber(ARGV[6])) .. id)
 return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt active activeG deadlines
+   * KEYS: seq log attempt active activeG deadlines reportHour shownPage
    * ARGV: notAfter eventId id from(',a,b,') to at atIso visitId? channel? reason? timeoutAt? pageId?
+   *       reportExpireAt
+   * shownPage: the page it is shown on (pageId, else where it was placed); its 'path' is counted at a first show.
    */
-  transition: PRELUDE + TRANSITION_FN + String.raw`
+  transition: PRELUDE + TRANSITION_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
     opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
+  local path = nil
+  if ARGV[5] == 'delivered' then path = redis.call('HGET', KEYS[#KEYS], 'path') or nil end
+  report_transition(KEYS[#KEYS - 1], KEYS[3], ARGV[5], ARGV[6], path, ARGV[#ARGV])
   return {'ok', redis.call('HGETALL', KEYS[3])}
 end
 return {'none'}
@@ -297,12 +378,12 @@ return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log optout active activeG deadlines attempt...(n)
-   * ARGV: notAfter gvid optedOut now nowIso n id...(n) eventId...(n)
+   * KEYS: seq log optout active activeG deadlines attempt...(n) reportHour
+   * ARGV: notAfter gvid optedOut now nowIso n id...(n) eventId...(n) reportExpireAt
    * The caller read the browser's attempts in progress (their keys must come in
    * KEYS); if another one started since, nothing is written and it reads again.
    */
-  setOptOut: PRELUDE + TRANSITION_FN + String.raw`
+  setOptOut: PRELUDE + TRANSITION_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local gvid = ARGV[2]
 if ARGV[3] ~= '1' then
@@ -320,6 +401,7 @@ local out = {'ok'}
 for i = 1, n do
   if apply_transition(KEYS[6 + i], KEYS[4], KEYS[5], KEYS[6], ARGV[6 + n + i], ARGV[6 + i], ',pending,delivered,',
       'declined', ARGV[4], ARGV[5], nil, nil, 'opted-out', nil, nil) then
+    report_transition(KEYS[#KEYS], KEYS[6 + i], 'declined', ARGV[4], nil, ARGV[#ARGV])
     out[#out + 1] = redis.call('HGETALL', KEYS[6 + i])
   end
 end
@@ -342,7 +424,8 @@ return {'ok', 1}
 
   /**
    * KEYS: seq log page visit visitPages open openLive idle held
-   * ARGV: notAfter eventId pageId visitId url title visible focused locale? now nodeId? bootId?
+   * ARGV: notAfter eventId pageId visitId url title visible focused locale? now nodeId? bootId? path
+   * 'path' is the URL's path as reports count it (core/reports.ts reportPath: no URL parsing in Lua).
    * Returns 2 when the page entered (new, or open again after it closed), 1 for a reconnect, 0 when refused.
    * The page moves to the node (boot) it (re)connected through, or to none.
    */
@@ -363,7 +446,7 @@ if entered then connected_at = now end
 local active_at = old[4]
 if not old[1] or ARGV[7] == '1' then active_at = now end
 redis.call('HSET', KEYS[3], 'visitId', visit_id, 'url', ARGV[5], 'title', ARGV[6], 'visible', ARGV[7],
-  'focused', ARGV[8], 'connectedAt', connected_at, 'activeAt', active_at)
+  'focused', ARGV[8], 'connectedAt', connected_at, 'activeAt', active_at, 'path', ARGV[13])
 local locale = opt(ARGV[9])
 if locale then redis.call('HSET', KEYS[3], 'locale', locale) else redis.call('HDEL', KEYS[3], 'locale') end
 redis.call('HDEL', KEYS[3], 'closedAt')
@@ -386,7 +469,7 @@ return {'ok', 1}
 
   /**
    * KEYS: page visitPages
-   * ARGV: notAfter pageId visitId url? title? visible? focused? locale? now
+   * ARGV: notAfter pageId visitId url? title? visible? focused? locale? now path? (with url)
    */
   updatePage: PRELUDE + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
@@ -398,6 +481,7 @@ local active_at = p[5]
 if visible == '1' and focused == '1' then active_at = ARGV[9] end
 local h = {'visible', visible, 'focused', focused, 'activeAt', active_at}
 add(h, 'url', opt(ARGV[4]))
+add(h, 'path', opt(ARGV[10]))
 add(h, 'title', opt(ARGV[5]))
 add(h, 'locale', opt(ARGV[8]))
 redis.call('HSET', KEYS[1], unpack(h))
