@@ -154,7 +154,6 @@ function chartCard(id, title, note) {
     summary: h('p', { class: 'chart-summary', id: `${id}-summary` }),
     canvas: h('canvas', { id: `${id}-chart`, role: 'img', 'aria-labelledby': `${id}-title ${id}-summary` }),
     table: h('table', { class: 'numbers' }),
-    chart: null,
   };
   card.root = h(
     'section',
@@ -345,14 +344,16 @@ export function createInsights({ api, send, showFault, Fault }) {
       animation: reduceMotion.matches ? false : { duration: 250 },
       plugins: { legend: { display: false } },
     });
-    const percentAxis = { beginAtZero: true, suggestedMax: 1, ticks: { format: { style: 'percent', maximumFractionDigits: 0 } } };
+    // A tick callback, not ticks.format: Chart.js adds its own minimumFractionDigits to a format.
+    const percentAxis = { beginAtZero: true, suggestedMax: 1, ticks: { callback: (value) => `${Math.round(value * 100)} %` } };
+    // The canvas's own chart, as Chart.js knows it, is the one to update.
     const draw = (card, config) => {
-      if (card.chart && card.chart.config.type === config.type) {
-        card.chart.data = config.data;
-        card.chart.update();
+      const chart = Chart.getChart(card.canvas);
+      if (chart) {
+        chart.data = config.data;
+        chart.update();
       } else {
-        card.chart?.destroy();
-        card.chart = new Chart(card.canvas, config);
+        new Chart(card.canvas, config);
       }
     };
 
