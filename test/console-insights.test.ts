@@ -64,11 +64,11 @@ describe('preset ranges', () => {
 describe('reading a report', () => {
   it('keeps numbers, drops what is not one, and orders buckets by time', () => {
     const report = readReport({
-      totals: { created: '5', delivered: -1, accepted: 2.9, acceptanceRate: 'high', acceptedByChannel: { chat: 2, '<b>x</b>': 9 } },
+      totals: { created: '5', delivered: -1, accepted: 2.9, acceptanceRate: 'high', acceptedByChannel: { chat: 2, '(other)': '9' } },
       buckets: [{ start: '2026-12-02T10:00:00Z', created: 1 }, { start: 'yesterday' }, { start: '2026-12-02T09:00:00Z', created: 2 }],
       topPages: [{ path: '/a', shown: 3, accepted: 1, acceptanceRate: 1 / 3 }, null],
     });
-    expect(report.totals).toMatchObject({ created: 0, delivered: 0, accepted: 2, acceptanceRate: null, acceptedByChannel: { chat: 2 } });
+    expect(report.totals).toMatchObject({ created: 0, delivered: 0, accepted: 2, acceptanceRate: null, acceptedByChannel: { chat: 2, '(other)': 0 } });
     expect(report.buckets.map((b: { created: number }) => b.created)).toEqual([2, 1]);
     expect(report.topPages).toEqual([
       { path: '/a', shown: 3, accepted: 1, acceptanceRate: 1 / 3 },

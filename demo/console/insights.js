@@ -17,8 +17,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** Engagement events come in bursts (a transition per step); one reload per burst is enough. */
 const RELOAD_DEBOUNCE_MS = 1000;
-/** A custom range's most buckets: hour buckets over 31 days, day buckets over the report retention. */
-const MAX_RANGE = { hour: 31 * DAY, day: 400 * DAY };
+/** The widest custom range, as the report endpoint allows it: 31 days by hour, 366 days by day. */
+const MAX_RANGE = { hour: 31 * DAY, day: 366 * DAY };
 
 export const PRESETS = {
   '24h': { label: 'Last 24 hours (by hour)', bucket: 'hour', span: 24 },
@@ -67,11 +67,8 @@ function figures(raw) {
     cancelled: count(r.cancelled),
     expired: count(r.expired),
     acceptanceRate: rate(r.acceptanceRate),
-    acceptedByChannel: Object.fromEntries(
-      Object.entries(byChannel)
-        .filter(([name]) => /^[a-z][a-z0-9-]*$/.test(name))
-        .map(([name, n]) => [name, count(n)]),
-    ),
+    // Channel names include the report's "(other)" and "(none)"; they reach the page as text only.
+    acceptedByChannel: Object.fromEntries(Object.entries(byChannel).map(([name, n]) => [name, count(n)])),
     p50: Number(r.timeToAnswerMs?.p50),
     p90: Number(r.timeToAnswerMs?.p90),
   };
@@ -248,7 +245,7 @@ export function createInsights({ api, send, showFault, Fault }) {
           const report = readReport(main);
           render(report, r.bucket === 'hour' ? report.buckets : readReport(hourly).buckets, r.bucket);
           fault.replaceChildren();
-          status.textContent = `Updated at ${clock.format(new Date())}`;
+          status.textContent = `${describeRange(main, r)} · updated at ${clock.format(new Date())}`;
         } while (again);
       } catch (err) {
         showFault(fault, err);
@@ -401,6 +398,17 @@ export function createInsights({ api, send, showFault, Fault }) {
     });
   }
 
+  /** The range the report covers (the endpoint widens it to whole buckets), in the person's own words. */
+  function describeRange(report, asked) {
+    const from = Date.parse(report?.from ?? asked.from);
+    const to = Date.parse(report?.to ?? asked.to);
+    if (Number.isNaN(from) || Number.isNaN(to)) return '';
+    // Day buckets are UTC days, so a range by day is told in UTC.
+    const zone = asked.bucket === 'day' ? { timeZone: 'UTC', timeZoneName: 'short' } : {};
+    const when = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', ...zone });
+    return `${when.formatRange(from, to)}, by ${asked.bucket}`;
+  }
+
   /** Debounced reload after an engagement event; a hidden view only notes that it is out of date. */
   function scheduleReload() {
     stale = true;
@@ -417,7 +425,7 @@ export function createInsights({ api, send, showFault, Fault }) {
     if (Number.isNaN(from) || Number.isNaN(to)) return { error: 'Enter both the start and the end of the range.' };
     if (from >= to) return { error: 'The start of the range must come before its end.' };
     if (to - from > MAX_RANGE[bucket]) {
-      return { error: bucket === 'hour' ? 'By hour, a range can span at most 31 days.' : 'A range can span at most 400 days.' };
+      return { error: bucket === 'hour' ? 'By hour, a range can span at most 31 days; choose by day for more.' : 'A range can span at most 366 days.' };
     }
     return { range: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), bucket } };
   }
