@@ -29,6 +29,7 @@ import { browserRefusal, hostRule, isDataRequest } from './backend/request-origi
 import { installSecurityHeaders } from './backend/security-headers.js';
 import { serveConsoleVendor } from './backend/console-vendor.js';
 import { eventRoutes } from './backend/routes/events.js';
+import { reportRoutes } from './backend/routes/reports.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { openStore } from './store/open.js';
 import { StoreUnavailableError, type BeckonStore } from './store/store.js';
@@ -191,6 +192,7 @@ export async function createBeckon(
     : null;
   const retention = new EventRetention(store, {
     retentionMs: config.eventRetentionMs,
+    reportRetentionMs: config.reportRetentionMs,
     ...(options.now ? { now: options.now } : {}),
     onError: backgroundFailure('pruning old events failed'),
   });
@@ -219,6 +221,7 @@ export async function createBeckon(
           api.addHook('preHandler', callerCheck);
           await api.register(gatewayRoutes({ lifecycle, store }));
           await api.register(eventRoutes({ streams }));
+          await api.register(reportRoutes({ store, now: options.now ?? Date.now }));
         },
         { prefix },
       );

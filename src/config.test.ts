@@ -63,6 +63,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BECKON_VISIT_IDLE_MINUTES: '0' })).toThrow(/BECKON_VISIT_IDLE_MINUTES/);
   });
 
+  it('keeps report hours 400 days unless told, and refuses less than a day or nonsense', () => {
+    expect(loadConfig({ BECKON_DB: ':memory:' }).reportRetentionMs).toBe(400 * 86_400_000);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_REPORT_RETENTION_DAYS: '30' }).reportRetentionMs).toBe(30 * 86_400_000);
+    for (const bad of ['0', '0.5', '-1', 'forever', '3651']) {
+      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_REPORT_RETENTION_DAYS: bad })).toThrow(/BECKON_REPORT_RETENTION_DAYS/);
+    }
+  });
+
   it('reads the extra host names, normalised, and refuses a scheme or a port', () => {
     expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ALLOWED_HOSTS: 'Beckon.Example.com, .corp.example,,' }).allowedHosts).toEqual([
       'beckon.example.com',

@@ -51,6 +51,8 @@ const envSchema = z.object({
   BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
   // At least a day: a webhook is retried for 24 hours, and its event must outlive that.
   BECKON_EVENT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(7),
+  // Report counters per hour (core/reports.ts): at least a day, so that the default report (the last 24 hours) is whole.
+  BECKON_REPORT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(400),
   BECKON_WEBHOOK_URL: optionalText.refine((url) => url === null || /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
     message: 'must be an http:// or https:// URL',
   }),
@@ -100,6 +102,8 @@ export interface BeckonConfig {
   visitIdleMs: number;
   /** Events older than this are deleted (hourly); engagement records stay. */
   eventRetentionMs: number;
+  /** Report hours that ended longer ago than this are deleted (SQLite: hourly; Redis: each expires). */
+  reportRetentionMs: number;
   webhookUrl: string | null;
   webhookSecret: string | null;
   /** Event types sent to the webhook; null: all. */
@@ -161,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     strict: e.BECKON_STRICT,
     visitIdleMs: e.BECKON_VISIT_IDLE_MINUTES * 60_000,
     eventRetentionMs: e.BECKON_EVENT_RETENTION_DAYS * 86_400_000,
+    reportRetentionMs: e.BECKON_REPORT_RETENTION_DAYS * 86_400_000,
     webhookUrl: e.BECKON_WEBHOOK_URL,
     webhookSecret: e.BECKON_WEBHOOK_SECRET,
     webhookEvents: e.BECKON_WEBHOOK_EVENTS,

@@ -53,6 +53,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     strict: true,
     visitIdleMs: 30 * 60_000,
     eventRetentionMs: 7 * 86_400_000,
+    reportRetentionMs: 400 * 86_400_000,
     webhookUrl: null,
     webhookSecret: null,
     webhookEvents: null,

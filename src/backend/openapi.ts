@@ -8,6 +8,8 @@ import { z } from 'zod';
 import {
   FAULTS,
   cancelDataSchema,
+  engagementExportSchema,
+  engagementReportSchema,
   engagementSchema,
   faultBodySchema,
   gatewayOkSchema,
@@ -91,6 +93,47 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
         },
       },
     };
+    const time = (name: string, what: string) => ({
+      name,
+      in: 'query',
+      required: false,
+      schema: { type: 'string' },
+      description: `${what}: ISO 8601 with a zone (2026-12-01T10:00:00Z, …+01:00) or a date (UTC midnight)`,
+    });
+    paths[`${prefix}/reports/engagements`] = {
+      get: {
+        summary: `The invitation funnel per UTC hour or day (${style})`,
+        description:
+          'Counts of each transition in the bucket of the time it happened (UTC), acceptance rate, time to answer (p50/p90, within 5 %) and the top page paths. The range is widened to whole buckets; by default it is the 24 hours ending with the current hour. At most 31 days by hour, 366 by day. Tombstones are not counted.',
+        parameters: [
+          time('from', 'Start of the range (default: 24 hours before to)'),
+          time('to', 'End of the range, exclusive (default: the end of the current bucket)'),
+          { name: 'bucket', in: 'query', required: false, schema: { enum: ['hour', 'day'], default: 'hour' } },
+        ],
+        responses: { 200: { description: 'The report', content: json(ref('EngagementReport')) }, ...faultResponses([400, 401, 403, 421, 429, 503]) },
+      },
+    };
+    paths[`${prefix}/engagements`] = {
+      get: {
+        summary: `The attempts created in a range, oldest first: JSON pages or CSV (${style})`,
+        description:
+          'Each attempt as the status endpoint answers it, ordered by createdAt then interactionId, tombstones included. JSON: pages of `limit`, `next` is the cursor of the following page (null on the last). CSV (format=csv or Accept: text/csv): the whole range, one row per attempt after a header row, nested fields as JSON, cells that a spreadsheet would read as a formula prefixed with \'. The range is at most 366 days; by default the 24 hours up to now.',
+        parameters: [
+          time('from', 'Created at or after (default: 24 hours before to)'),
+          time('to', 'Created before (default: now)'),
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'JSON only' },
+          { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'The next of the page before, with the same from and to (JSON only)' },
+          { name: 'format', in: 'query', required: false, schema: { enum: ['json', 'csv'] }, description: 'Default: CSV if Accept lists text/csv, else JSON' },
+        ],
+        responses: {
+          200: {
+            description: 'A page of attempts, or CSV of the whole range',
+            content: { ...json(ref('EngagementExport')), 'text/csv': { schema: { type: 'string' } } },
+          },
+          ...faultResponses([400, 401, 403, 421, 429, 503]),
+        },
+      },
+    };
     paths[`${prefix}/visits`] = {
       get: {
         summary: `Live visits and their open pages (${style})`,
@@ -142,6 +185,8 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
         Fault: schemaOf(faultBodySchema, 'output'),
         Engagement: schemaOf(engagementSchema, 'output'),
         VisitList: schemaOf(visitListSchema, 'output'),
+        EngagementReport: schemaOf(engagementReportSchema, 'output'),
+        EngagementExport: schemaOf(engagementExportSchema, 'output'),
       },
     },
   };

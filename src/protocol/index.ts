@@ -6,3 +6,4 @@ export * from './engagement.js';
 export * from './socket.js';
 export * from './page-api.js';
 export * from './events.js';
+export * from './reports.js';

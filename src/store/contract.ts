@@ -14,6 +14,7 @@ import { ixnProfileSchema, type Engagement, type PageInfo } from '../protocol/in
 import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } from '../core/events.js';
 import type { StoreConfig } from './open.js';
 import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from './store.js';
+import { reportContract } from './contract-reports.js';
 
 export interface ContractStore {
   store: BeckonStore;
@@ -77,6 +78,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.openPage({ pageId, visitId, info: pageInfo() }, at);
     };
     const events = (store: BeckonStore) => store.eventsAfter(0, ALL, 10_000);
+
+    describe('reports and export', () => reportContract(fresh));
 
     describe('visits and pages', () => {
       it('starts a visit once, recording visit.started once', async () => {

@@ -13,6 +13,8 @@ export interface StoreConfig {
   redisUrl: string | null;
   /** Starts every Redis key name (BECKON_REDIS_PREFIX). */
   redisPrefix: string;
+  /** How long report hours are kept (BECKON_REPORT_RETENTION_DAYS); Redis expires them itself. */
+  reportRetentionMs?: number;
 }
 
 export interface StoreHooks {
@@ -25,6 +27,7 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks = {}): Pr
     return openRedisStore({
       url: config.redisUrl,
       prefix: config.redisPrefix,
+      ...(config.reportRetentionMs !== undefined ? { reportRetentionMs: config.reportRetentionMs } : {}),
       ...(hooks.onConnectionError ? { onConnectionError: hooks.onConnectionError } : {}),
     });
   }

@@ -19,6 +19,7 @@ import type {
   PageInfo,
   PageUpdate,
 } from '../protocol/index.js';
+import type { ReportHour } from '../core/reports.js';
 
 export interface VisitRecord {
   visitId: string;
@@ -268,7 +269,32 @@ export interface WebhookOutbox {
   webhookBacklog(): Promise<WebhookBacklog>;
 }
 
-export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox {
+/** Where a page of the export ended: the last attempt listed (attempts are ordered by createdAt, then id). */
+export interface ExportPosition {
+  createdAt: number;
+  interactionId: string;
+}
+
+/**
+ * The report counters (core/reports.ts), written by createAttempt, transition
+ * and setOptOut in their own atomic write, and the attempts by creation time.
+ */
+export interface ReportStore {
+  /** The UTC hours in [fromHour, toHour) that hold any counter, oldest first. */
+  reportHours(fromHour: number, toHour: number): Promise<ReportHour[]>;
+  /**
+   * Deletes the hours that ended before `before` (SQLite); Redis lets each
+   * hour expire on its own (EXPIREAT) and answers 0. Returns how many went.
+   */
+  pruneReports(before: number): Promise<number>;
+  /**
+   * Up to `limit` attempts (tombstones included) created in [from, to), after
+   * `after` if given, ordered by createdAt then interactionId (byte order).
+   */
+  engagementsCreated(query: { from: number; to: number; after: ExportPosition | null; limit: number }): Promise<Engagement[]>;
+}
+
+export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox, ReportStore {
   /** Which implementation this is (for logs and metrics). */
   readonly kind: 'sqlite' | 'redis';
   /** What about this store's setup could lose acknowledged data (logged at start); none is an empty list. */

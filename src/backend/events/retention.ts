@@ -10,6 +10,8 @@ import type { BeckonStore } from '../../store/store.js';
 
 export interface EventRetentionOptions {
   retentionMs: number;
+  /** Report hours that ended longer ago are deleted too (SQLite; Redis expires them itself). */
+  reportRetentionMs?: number;
   /** How often to prune (one hour by default). */
   everyMs?: number;
   /** Events deleted per write; each batch is one short transaction. */
@@ -57,6 +59,9 @@ export class EventRetention {
         const dropped = await this.store.pruneEvents(before, batch);
         total += dropped;
         if (dropped < batch) break;
+      }
+      if (!this.stopped && this.options.reportRetentionMs !== undefined) {
+        await this.store.pruneReports((this.options.now ?? Date.now)() - this.options.reportRetentionMs);
       }
     } catch (error) {
       this.options.onError(error);

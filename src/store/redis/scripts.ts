@@ -18,6 +18,7 @@
  * Key layout, data model and the choices behind it: see store.ts.
  */
 import { defineScript, type CommandParser } from 'redis';
+import { ANSWER_BOUNDS, NONE, OTHER, REPORT_CAPS } from '../../core/reports.js';
 
 /** Helpers shared by all scripts (prepended to each). */
 const PRELUDE = String.raw`
@@ -199,13 +200,81 @@ local function held_member(node_id, boot_id, page_id)
 end
 `;
 
+/**
+ * Report counters (core/reports.ts; the same rules as sqlite/reports.ts): one
+ * hash per UTC hour (its key in KEYS, made by the caller), expiring on its
+ * own at the hour's end + BECKON_REPORT_RETENTION_DAYS (ARGV, unix seconds).
+ * An attempt shown keeps 'rd' (first shown, ms) and 'rp' (page path) in its
+ * hash until it settles: what time to answer and accepted per path need.
+ * The histogram bounds are the same integers as ANSWER_BOUNDS in JS.
+ */
+const REPORT_FN = String.raw`
+local REPORT_BOUNDS = {${ANSWER_BOUNDS.join(',')}}
+local REPORT_CAPS = {ch = ${REPORT_CAPS.ch}, re = ${REPORT_CAPS.re}, ps = ${REPORT_CAPS.ps}, pa = ${REPORT_CAPS.pa}}
+-- An open-ended counter: a new name only while the hour holds fewer than the cap, else '(other)'.
+local function report_named(key, kind, name)
+  local field = kind .. ':' .. name
+  if redis.call('HEXISTS', key, field) == 1 then
+    redis.call('HINCRBY', key, field, 1)
+  elseif tonumber(redis.call('HGET', key, 'n:' .. kind) or '0') < REPORT_CAPS[kind] then
+    redis.call('HINCRBY', key, 'n:' .. kind, 1)
+    redis.call('HINCRBY', key, field, 1)
+  else
+    redis.call('HINCRBY', key, kind .. ':${OTHER}', 1)
+  end
+end
+-- The histogram bucket (0-based, as in JS) of a time to answer in ms.
+local function report_answer(key, ms)
+  local lo, hi = 1, #REPORT_BOUNDS
+  while lo < hi do
+    local mid = math.floor((lo + hi + 1) / 2)
+    if REPORT_BOUNDS[mid] <= ms then lo = mid else hi = mid - 1 end
+  end
+  redis.call('HINCRBY', key, string.format('tta:%d', lo - 1), 1)
+end
+local function report_created(key, expire_at)
+  redis.call('HINCRBY', key, 'created', 1)
+  redis.call('EXPIREAT', key, expire_at)
+end
+-- After akey entered 'to' at 'at' (ms); path: the page path, used at its first show.
+local function report_transition(key, akey, to, at, path, expire_at)
+  local a = redis.call('HMGET', akey, 'rd', 'rp', 'channel', 'reason')
+  if to == 'delivered' then
+    if a[1] then return end
+    path = path or '(unknown)'
+    redis.call('HINCRBY', key, 'delivered', 1)
+    report_named(key, 'ps', path)
+    redis.call('HSET', akey, 'rd', at, 'rp', path)
+  elseif to == 'accepted' then
+    redis.call('HINCRBY', key, 'accepted', 1)
+    report_named(key, 'ch', a[3] or '${NONE}')
+    if a[1] then
+      report_answer(key, tonumber(at) - tonumber(a[1]))
+      report_named(key, 'pa', a[2])
+    end
+  elseif to == 'declined' then
+    redis.call('HINCRBY', key, 'declined', 1)
+    if a[1] then report_answer(key, tonumber(at) - tonumber(a[1])) end
+  elseif to == 'cancelled' then
+    redis.call('HINCRBY', key, 'cancelled', 1)
+    report_named(key, 're', a[4] or '${NONE}')
+  elseif to == 'timed_out' or to == 'expired' then
+    redis.call('HINCRBY', key, to, 1)
+  else
+    return
+  end
+  if to ~= 'delivered' then redis.call('HDEL', akey, 'rd', 'rp') end
+  redis.call('EXPIREAT', key, expire_at)
+end
+`;
+
 const SOURCES = {
   /**
-   * KEYS: seq log attempt visit optout active activeG visitPages deadlines
+   * KEYS: seq log attempt visit optout active activeG visitPages deadlines reportHour created
    * ARGV: notAfter eventId id visitId pageId? channels invitation timeoutSeconds expirationSeconds
-   *       userData extras now nowIso expiresAt exclusive place
+   *       userData extras now nowIso expiresAt exclusive place reportExpireAt
    */
-  createAttempt: PRELUDE + PLACEMENT_FN + String.raw`
+  createAttempt: PRELUDE + PLACEMENT_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'exists', redis.call('HGETALL', KEYS[3])} end
 local visit = redis.call('HMGET', KEYS[4], 'globalVisitId', 'endedAt')
@@ -239,12 +308,15 @@ redis.call('HSET', KEYS[3], unpack(h))
 redis.call('ZADD', KEYS[6], 0, member)
 redis.call('ZADD', KEYS[7], 0, gmember)
 redis.call('ZADD', KEYS[9], ARGV[14], 'expire:' .. id)
+report_created(KEYS[10], ARGV[17])
+redis.call('ZADD', KEYS[11], 0, string.format('%015d:', now) .. id)
 return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt
+   * KEYS: seq log attempt created
    * ARGV: notAfter eventId id visitId? reason? now nowIso
+   * Listed by the export (created index), not counted in reports.
    */
   createTombstone: PRELUDE + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
@@ -262,17 +334,20 @@ local h = {'id', id, 'state', 'cancelled', 'channels', '[]', 'invitation', '{}',
 add(h, 'visitId', visit_id)
 add(h, 'reason', reason)
 redis.call('HSET', KEYS[3], unpack(h))
+redis.call('ZADD', KEYS[4], 0, string.format('%015d:', tonumber(ARGV[6])) .. id)
 return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt active activeG deadlines
+   * KEYS: seq log attempt active activeG deadlines reportHour
    * ARGV: notAfter eventId id from(',a,b,') to at atIso visitId? channel? reason? timeoutAt? pageId?
+   *       reportPath? reportExpireAt
    */
-  transition: PRELUDE + TRANSITION_FN + String.raw`
+  transition: PRELUDE + TRANSITION_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
     opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
+  report_transition(KEYS[7], KEYS[3], ARGV[5], ARGV[6], opt(ARGV[13]), ARGV[14])
   return {'ok', redis.call('HGETALL', KEYS[3])}
 end
 return {'none'}
@@ -297,12 +372,12 @@ return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log optout active activeG deadlines attempt...(n)
-   * ARGV: notAfter gvid optedOut now nowIso n id...(n) eventId...(n)
+   * KEYS: seq log optout active activeG deadlines attempt...(n) reportHour
+   * ARGV: notAfter gvid optedOut now nowIso n id...(n) eventId...(n) reportExpireAt
    * The caller read the browser's attempts in progress (their keys must come in
    * KEYS); if another one started since, nothing is written and it reads again.
    */
-  setOptOut: PRELUDE + TRANSITION_FN + String.raw`
+  setOptOut: PRELUDE + TRANSITION_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local gvid = ARGV[2]
 if ARGV[3] ~= '1' then
@@ -320,6 +395,7 @@ local out = {'ok'}
 for i = 1, n do
   if apply_transition(KEYS[6 + i], KEYS[4], KEYS[5], KEYS[6], ARGV[6 + n + i], ARGV[6 + i], ',pending,delivered,',
       'declined', ARGV[4], ARGV[5], nil, nil, 'opted-out', nil, nil) then
+    report_transition(KEYS[#KEYS], KEYS[6 + i], 'declined', ARGV[4], nil, ARGV[#ARGV])
     out[#out + 1] = redis.call('HGETALL', KEYS[6 + i])
   end
 end

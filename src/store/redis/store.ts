@@ -39,6 +39,11 @@
  *                                     (a lease pushes it to leaseUntil, a failure to retryAt)
  *   p wh:d                   hash     waiting deliveries: seq -> `nextAt|attempts|lane` (backlog, retention floor)
  *   p wh:failed              hash     deliveries given up on: seq -> `attempts|last error`
+ *   p rh:<hour ms>           hash     report counters of one UTC hour (core/reports.ts names), EXPIREAT
+ *                                     the hour's end + BECKON_REPORT_RETENTION_DAYS; an attempt's hash
+ *                                     keeps `rd`/`rp` (first shown ms, page path) until it settles
+ *   p created                zset     every attempt (tombstones too) by creation, lex order, score 0:
+ *                                     `<createdAt 15>:<id>` (the export's order: createdAt, then id bytes)
  *
  * Choices:
  * - Indexes are a few global zsets/sets with lex-ordered members rather than
@@ -82,6 +87,7 @@ import {
 import { StoreConnection, durabilityWarnings, type ConnectionHealth } from './connection.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 import { EventListeners } from '../listeners.js';
+import { HOUR_MS, hourOf, reportPath, type ReportHour } from '../../core/reports.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -91,6 +97,8 @@ export interface RedisStoreOptions {
   openTimeoutMs?: number;
   /** Connection errors (each reconnect attempt reports one); none by default. */
   onConnectionError?: (error: unknown) => void;
+  /** How long report hours are kept after they end (BECKON_REPORT_RETENTION_DAYS); 400 days by default. */
+  reportRetentionMs?: number;
 }
 
 export interface RedisStore extends BeckonStore {
@@ -110,6 +118,7 @@ const DUE_BATCH = 500;
 const LOG_BATCH = 1000;
 const READ_BATCH = 200;
 const PAGE_CACHE = 100_000;
+const DEFAULT_REPORT_RETENTION_MS = 400 * 86_400_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** A nullable string for a script: '' for null, '=' + text otherwise. */
@@ -237,7 +246,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     whReady: `${p}wh:ready`,
     whWaiting: `${p}wh:d`,
     whFailed: `${p}wh:failed`,
+    reportHour: (at: number) => `${p}rh:${hourOf(at)}`,
+    created: `${p}created`,
   };
+  const reportRetentionMs = options.reportRetentionMs ?? DEFAULT_REPORT_RETENTION_MS;
+  /** When the report hour of `at` expires (unix seconds): its end + the retention. */
+  const reportExpireAt = (at: number) => String(Math.floor((hourOf(at) + HOUR_MS + reportRetentionMs) / 1000));
+  /** A member of the created index: the export's order. */
+  const createdMember = (createdAt: number, id: string) => `${String(Math.round(createdAt)).padStart(15, '0')}:${id}`;
 
   const conn = await StoreConnection.open(SCRIPTS, {
     url: options.url,
@@ -446,7 +462,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async setOptOut(globalVisitId, optedOut, now) {
       const fixedKeys = [k.seq, k.log, k.optOut, k.active, k.activeByBrowser, k.deadlines];
       if (!optedOut) {
-        await exec('setOptOut', fixedKeys, [globalVisitId, '0', int(now), iso(now), '0']);
+        await exec('setOptOut', [...fixedKeys, k.reportHour(now)], [globalVisitId, '0', int(now), iso(now), '0', reportExpireAt(now)]);
         return [];
       }
       const prefix = lexPrefix(globalVisitId);
@@ -455,7 +471,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           c.zRangeByLex(k.activeByBrowser, ...lexRange(prefix), { LIMIT: { offset: 0, count: MAX_ACTIVE } }),
         );
         const ids = members.map((member) => member.slice(prefix.length + 21));
-        const reply = await exec('setOptOut', [...fixedKeys, ...ids.map(k.attempt)], [
+        const reply = await exec('setOptOut', [...fixedKeys, ...ids.map(k.attempt), k.reportHour(now)], [
           globalVisitId,
           '1',
           int(now),
@@ -463,6 +479,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           String(ids.length),
           ...ids,
           ...ids.map(() => randomUUID()),
+          reportExpireAt(now),
         ]);
         if (reply[0] === 'retry') continue;
         const declined = reply.slice(1).map((flat) => toEngagement(pairs(flat)));
@@ -537,6 +554,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           k.activeByBrowser,
           k.visitPages(visitId),
           k.deadlines,
+          k.reportHour(options.now),
+          k.created,
         ],
         [
           randomUUID(),
@@ -554,6 +573,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           int(options.now + profile.expirationSeconds * 1000),
           options.exclusive ? '1' : '0',
           options.place ? '1' : '0',
+          reportExpireAt(options.now),
         ],
       );
       switch (reply[0]) {
@@ -578,7 +598,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async createTombstone(cancel, now) {
-      const reply = await exec('createTombstone', [k.seq, k.log, k.attempt(cancel.interactionId)], [
+      const reply = await exec('createTombstone', [k.seq, k.log, k.attempt(cancel.interactionId), k.created], [
         randomUUID(),
         cancel.interactionId,
         opt(cancel.visitId),
@@ -609,9 +629,17 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async transition(request) {
+      // A first show counts on the path of the page it is shown on: read here (no URL parsing in Lua).
+      let path: string | null = null;
+      if (request.to === 'delivered') {
+        path = await conn.run(async (c) => {
+          const pageId = request.pageId ?? (await c.hGet(k.attempt(request.interactionId), 'shownPageId'));
+          return reportPath(pageId ? await c.hGet(k.page(pageId), 'url') : null);
+        });
+      }
       const reply = await exec(
         'transition',
-        [k.seq, k.log, k.attempt(request.interactionId), k.active, k.activeByBrowser, k.deadlines],
+        [k.seq, k.log, k.attempt(request.interactionId), k.active, k.activeByBrowser, k.deadlines, k.reportHour(request.at)],
         [
           randomUUID(),
           request.interactionId,
@@ -624,6 +652,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           opt(request.reason),
           request.timeoutAt === undefined ? '' : `=${int(request.timeoutAt)}`,
           opt(request.pageId),
+          opt(path),
+          reportExpireAt(request.at),
         ],
       );
       if (reply[0] !== 'ok') return null;
@@ -742,6 +772,40 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async webhookBacklog() {
       const [waiting, failed] = await conn.run((c) => Promise.all([c.hLen(k.whWaiting), c.hLen(k.whFailed)]));
       return { waiting: Number(waiting), failed: Number(failed) };
+    },
+
+    // ── reports and export ──
+
+    async reportHours(fromHour, toHour) {
+      const hours: number[] = [];
+      for (let hour = hourOf(fromHour); hour < toHour; hour += HOUR_MS) if (hour >= fromHour) hours.push(hour);
+      const out: ReportHour[] = [];
+      for (let start = 0; start < hours.length; start += DUE_BATCH) {
+        const batch = hours.slice(start, start + DUE_BATCH);
+        const hashes = await conn.run((c) => Promise.all(batch.map((hour) => c.hGetAll(k.reportHour(hour)))));
+        batch.forEach((hour, i) => {
+          const h = hashes[i] as Fields;
+          if (isEmpty(h)) return;
+          const counts: Record<string, number> = {};
+          for (const [name, n] of Object.entries(h)) if (!name.startsWith('n:')) counts[name] = Number(n);
+          out.push({ hour, counts });
+        });
+      }
+      return out;
+    },
+
+    async pruneReports() {
+      return 0; // each hour's hash expires on its own (EXPIREAT)
+    },
+
+    async engagementsCreated({ from, to, after, limit }) {
+      const min = after !== null && after.createdAt >= from ? `(${createdMember(after.createdAt, after.interactionId)}` : `[${createdMember(from, '')}`;
+      const max = `(${createdMember(to, '')}`;
+      const hashes = await conn.run(async (c) => {
+        const members = await c.zRangeByLex(k.created, min, max, { LIMIT: { offset: 0, count: limit } });
+        return Promise.all(members.map((member) => c.hGetAll(k.attempt(member.slice(member.indexOf(':') + 1)))));
+      });
+      return (hashes as Fields[]).filter((h) => !isEmpty(h)).map(toEngagement);
     },
 
     // ── the store itself ──

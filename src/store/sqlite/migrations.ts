@@ -113,4 +113,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX nodes_expiry ON nodes(expires_at) WHERE reaped_at IS NULL;
   CREATE INDEX nodes_reaped ON nodes(reaped_at) WHERE reaped_at IS NOT NULL;
   `,
+  `
+  -- Reports (core/reports.ts): counters per UTC hour (start, epoch ms), written
+  -- in the transaction of each transition, pruned by the retention loop.
+  -- Ordinary rowid tables, as test/store-snapshot.ts orders every table by rowid.
+  CREATE TABLE report_counts (
+    hour INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    n    INTEGER NOT NULL,
+    PRIMARY KEY (hour, name)
+  );
+  -- What an attempt in progress needs at its answer: when it was first shown
+  -- (time to answer) and on which page path. Deleted when the attempt settles.
+  CREATE TABLE report_attempts (
+    interaction_id TEXT PRIMARY KEY,
+    delivered_at   INTEGER NOT NULL,
+    path           TEXT NOT NULL
+  );
+  -- The export lists attempts by creation time, oldest first, paged by (created_at, interaction_id).
+  CREATE INDEX engagements_created ON engagements(created_at, interaction_id);
+  `,
 ];

@@ -20,6 +20,7 @@ import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } f
 import { MIGRATIONS } from './migrations.js';
 import { groupCommit } from './group-commit.js';
 import { EventListeners } from '../listeners.js';
+import { sqliteReports } from './reports.js';
 import { REAPED_MEMORY_MS } from '../store.js';
 import type {
   BeckonStore,
@@ -368,6 +369,17 @@ export function openSqliteStore(file: string): BeckonStore {
     ),
   };
 
+  // Report counters: written inside the transactions below, next to the change they count.
+  const reports = sqliteReports(db);
+  const createdBetween = db.prepare<
+    { from: number; to: number; afterAt: number | null; afterId: string | null; limit: number },
+    EngagementRow
+  >(
+    `SELECT * FROM engagements WHERE created_at >= @from AND created_at < @to
+       AND (@afterAt IS NULL OR (created_at, interaction_id) > (@afterAt, @afterId))
+     ORDER BY created_at, interaction_id LIMIT @limit`,
+  );
+
   // Set when a transaction writes an event; listeners are told once it has committed.
   let eventsRecorded = false;
   const eventListeners = new EventListeners();
@@ -453,6 +465,7 @@ export function openSqliteStore(file: string): BeckonStore {
         },
         options.now,
       );
+      reports.created(options.now);
       // Only the visit's oldest attempt in progress is shown; a later one (not
       // strict) waits its turn and is placed when the one before it settles.
       // Exclusive (strict) has just checked that there is no other one.
@@ -513,6 +526,7 @@ export function openSqliteStore(file: string): BeckonStore {
     if (changed === 0) return null;
     const engagement = getEngagement(request.interactionId)!;
     recordEvent(attemptEvent(engagement, request.at));
+    reports.transitioned(engagement, request.to, request.at);
     return engagement;
   });
 
@@ -803,6 +817,17 @@ export function openSqliteStore(file: string): BeckonStore {
     async webhookBacklog() {
       const counts = Object.fromEntries(stmt.webhookBacklog.all().map((row) => [row.state, row.n]));
       return { waiting: counts.waiting ?? 0, failed: counts.failed ?? 0 };
+    },
+    async reportHours(fromHour, toHour) {
+      return reports.hours(fromHour, toHour);
+    },
+    async pruneReports(before) {
+      return write(() => reports.prune(before));
+    },
+    async engagementsCreated({ from, to, after, limit }) {
+      return createdBetween
+        .all({ from, to, afterAt: after?.createdAt ?? null, afterId: after?.interactionId ?? null, limit })
+        .map(toEngagement);
     },
     async durabilityWarnings() {
       // WAL with synchronous=NORMAL survives a crash of the process; only `:memory:` forgets at exit.
