@@ -288,9 +288,10 @@ export function createInsights({ api, send, showFault, Fault }) {
     cards.outcomes.summary.textContent = `Over ${report.buckets.length} ${bucket === 'hour' ? 'hours' : 'days'}: ${sums.join(', ')}.`;
     table(
       cards.outcomes.table,
-      'Outcomes over time',
+      'Outcomes over time, newest first',
       [bucket === 'hour' ? 'Hour' : 'Day (UTC)', 'Created', 'Shown', ...OUTCOMES.map((o) => o.label)],
-      report.buckets.map((b) => [label(b.start), b.created, b.delivered, ...OUTCOMES.map((o) => b[o.key])]),
+      // Newest first: the scrolling box opens on the latest buckets, which are the ones people look for.
+      [...report.buckets].reverse().map((b) => [label(b.start), b.created, b.delivered, ...OUTCOMES.map((o) => b[o.key])]),
     );
 
     const channels = byChannel(t);
