@@ -24,7 +24,7 @@ async function settle(caller: Caller, id: string, state: string): Promise<void> 
   await expect.poll(async () => (await caller.status(id)).body.state, { timeout: 20_000 }).toBe(state);
 }
 
-test('the insights view shows the scripted history, follows a new answer live, and passes axe', async ({ browser }, testInfo) => {
+test('the insights view shows the scripted history, follows a new answer live, and passes axe', async ({ browser }) => {
   test.setTimeout(90_000);
   const beckon = await startBeckonProcess();
   try {
@@ -125,7 +125,6 @@ test('the insights view shows the scripted history, follows a new answer live, a
 
     const axe = await new AxeBuilder({ page: view }).analyze();
     expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-    await view.screenshot({ path: testInfo.outputPath('insights.png'), fullPage: true });
     await view.screenshot({ path: 'test-results/insights.png', fullPage: true });
 
     // One more answer: the figures change through the event stream, without a reload.
