@@ -27,6 +27,7 @@ import { openApiRoute } from './backend/openapi.js';
 import { installRateLimit } from './backend/rate-limit.js';
 import { browserRefusal, hostRule, isDataRequest } from './backend/request-origin.js';
 import { installSecurityHeaders } from './backend/security-headers.js';
+import { serveConsoleVendor } from './backend/console-vendor.js';
 import { eventRoutes } from './backend/routes/events.js';
 import { reportRoutes } from './backend/routes/reports.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
@@ -253,6 +254,7 @@ export async function createBeckon(
     allowedPath: (path) =>
       (serves.backend && backendPage(path)) || (serves.frontend && !/^\/(console|docs)(\/|$)/.test(path)),
   });
+  if (serves.backend) await serveConsoleVendor(app);
   if (serves.frontend) {
     await app.register(fastifyStatic, {
       root: join(root, 'dist', 'widget'),

@@ -9,6 +9,9 @@
 // markup, so everything reaches the page through text nodes and DOM APIs,
 // never as HTML.
 
+import { fill, h } from './dom.js';
+import { createInsights } from './insights.js';
+
 const API = '/backend/data';
 const TOKEN_KEY = 'beckon.token';
 const ATTEMPTS_KEY = 'beckon.console.attempts';
@@ -30,23 +33,6 @@ const CHANNELS = [
 const $ = (id) => document.getElementById(id);
 const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 let seq = 0; // makes element ids unique across repeated forms
-
-/** Builds an element. Children that are strings become text nodes, never markup. */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value == null || value === false) continue;
-    if (typeof value === 'function') el.addEventListener(name.slice(2), value);
-    else el.setAttribute(name, value === true ? '' : String(value));
-  }
-  return fill(el, ...children);
-}
-
-/** Replaces an element's children; nested arrays are flattened and null/false skipped. */
-function fill(el, ...children) {
-  el.replaceChildren(...children.flat(Infinity).filter((child) => child != null && child !== false));
-  return el;
-}
 
 function timeEl(iso) {
   const date = new Date(iso);
@@ -141,11 +127,14 @@ function askForToken(refused) {
   return tokenRequest;
 }
 
-/** Calls the backend with the stored token; on 401 asks for a token and retries. */
-async function api(method, path, body) {
+/**
+ * Sends a request with the stored token; on 401 asks for a token and sends it
+ * again. Resolves with any other answer, as it came.
+ */
+async function send(method, path, { body, accept = 'application/json' } = {}) {
   for (;;) {
     const sent = token;
-    const headers = { Accept: 'application/json' };
+    const headers = { Accept: accept };
     if (sent) headers.Authorization = `Bearer ${sent}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
@@ -159,14 +148,17 @@ async function api(method, path, body) {
     } catch {
       throw new Fault(0, null);
     }
-    if (res.status === 401) {
-      await askForToken(sent);
-      continue;
-    }
-    const data = await res.json().catch(() => null);
-    if (res.ok && data !== null) return data;
-    throw new Fault(res.status, data, res.headers.get('Retry-After'));
+    if (res.status !== 401) return res;
+    await askForToken(sent);
   }
+}
+
+/** Calls the backend for JSON; any answer but a 2xx with a body is a Fault. */
+async function api(method, path, body) {
+  const res = await send(method, path, { body });
+  const data = await res.json().catch(() => null);
+  if (res.ok && data !== null) return data;
+  throw new Fault(res.status, data, res.headers.get('Retry-After'));
 }
 
 /** Puts a fault's code, message and details into `box` (a role="alert" element). */
@@ -455,6 +447,7 @@ function refreshVisits() {
 /** One event from the stream: redraw what it is about. */
 function applyEvent(event) {
   if (!event || typeof event.type !== 'string') return;
+  insights.eventArrived(event);
   if (event.type.startsWith('engagement.')) {
     const attempt = attempts.find((a) => a.interactionId === event.interactionId);
     if (attempt) applyEngagementEvent(attempt, event);
@@ -526,6 +519,7 @@ async function followEvents() {
     }
     if (res?.ok && res.body) {
       setConnection(true);
+      insights.streamOpened();
       delay = RECONNECT_MIN_MS;
       // Events from now on arrive on the stream, so this load cannot miss any change.
       const loads = [refreshVisits(), ...attempts.filter((a) => !isSettled(a)).map(refreshAttempt)];
@@ -766,5 +760,24 @@ $('clear-finished').addEventListener('click', () => {
   $('attempts-title').focus(); // the button just hid itself; keep focus in the list
 });
 
+// ---------------------------------------------------------------- views
+
+const insights = createInsights({ api, send, showFault, Fault });
+
+/** Live (visits and invitations) or Insights, chosen by the address's #fragment so a reload keeps it. */
+function showView({ focus = false } = {}) {
+  const onInsights = location.hash === '#insights';
+  $('live').hidden = onInsights;
+  $('insights').hidden = !onInsights;
+  for (const [link, current] of [[$('nav-live'), !onInsights], [$('nav-insights'), onInsights]]) {
+    if (current) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  insights.setVisible(onInsights);
+  if (focus) $(onInsights ? 'insights-title' : 'visits-title').focus();
+}
+window.addEventListener('hashchange', () => showView({ focus: true }));
+
+showView();
 renderAttempts();
 followEvents();
