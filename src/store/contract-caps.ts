@@ -16,7 +16,7 @@ const page: PageInfo = { url: 'https://shop.test/', title: 'Shop', visible: true
 interface CapsContractDeps {
   fresh(): Promise<BeckonStore>;
   freshWithConfig(): Promise<{ store: BeckonStore; config: StoreConfig }>;
-  race(config: StoreConfig, modes: string[], ids: string[]): Promise<{ mode: string; wins: string[] }[]>;
+  race(config: StoreConfig, modes: string[], ids: string[], leadMs?: number): Promise<{ mode: string; wins: string[] }[]>;
 }
 
 export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps): void {
@@ -66,9 +66,12 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
       });
       // An id that exists answers as before, capped or not (idempotency first).
       expect((await engage(store, 'one', lifts - 1, caps)).kind).toBe('exists');
-      // Without caps nothing is checked (caps are off by default).
+      // Without caps nothing is checked (caps are off by default), and nothing is recorded: an attempt
+      // created then is not counted, even once shown, and its decline starts no quiet time.
       expect((await engage(store, 'uncapped', lifts - 1)).kind).toBe('created');
-      await store.transition({ interactionId: 'uncapped', from: ['pending'], to: 'cancelled', at: lifts - 1 });
+      await show(store, 'uncapped', lifts - 1);
+      await settle(store, 'uncapped', 'declined', lifts - 1);
+      expect((await store.browserBudgets(['g'], lifts - 1)).get('g')).toMatchObject({ shown: 2, lastDeclinedAt: null });
 
       expect((await engage(store, 'three', lifts, caps)).kind).toBe('created');
       expect(await stateOf(store, caps, lifts)).toMatchObject({ shownLast24Hours: 1, capped: 'per-day', retryAfter: T0 + 11_000 + CAP_WINDOW_MS });
@@ -169,10 +172,12 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
       const raceOnce = async (): Promise<number> => {
         const { store, config } = await freshWithConfig();
         await store.startVisit({ visitId: 'capped-visit', globalVisitId: 'capped-browser' }, Date.now());
-        const perDay = 12;
-        // Three processes each try 30 attempts of their own, in the same 3 ms slots: the last seats are fought over.
-        const ids = Array.from({ length: 30 }, (_, i) => `seat-${i}`);
-        const contenders = await race(config, ['engage-capped:12:capped-visit', 'engage-capped:12:capped-visit', 'engage-capped:12:capped-visit'], ids);
+        const perDay = 30;
+        // Three processes each try 40 attempts of their own, in the same 3 ms slots: every seat is fought over,
+        // and a process that starts a little late still finds seats left. Six seconds to load on a busy machine.
+        const ids = Array.from({ length: 40 }, (_, i) => `seat-${i}`);
+        const mode = `engage-capped:${perDay}:capped-visit`;
+        const contenders = await race(config, [mode, mode, mode], ids, 6000);
         const wins = contenders.flatMap((c) => c.wins);
         expect(wins).toHaveLength(perDay);
         expect(new Set(wins).size).toBe(perDay);

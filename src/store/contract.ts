@@ -53,9 +53,17 @@ function expectLogged(event: unknown, draft: EventDraft): void {
   expect(event).toMatchObject(expected);
 }
 
-/** Runs one contract-worker process per mode at the same instant; returns what each won, in the order of `modes`. */
-export async function race(config: StoreConfig, modes: string[], ids: string[]): Promise<{ mode: string; wins: string[]; forgot?: boolean }[]> {
-  const startAt = Date.now() + 3000; // every worker is loaded and waiting by then
+/**
+ * Runs one contract-worker process per mode at the same instant (`leadMs` from now, when every
+ * worker is loaded and waiting); returns what each won, in the order of `modes`.
+ */
+export async function race(
+  config: StoreConfig,
+  modes: string[],
+  ids: string[],
+  leadMs = 3000,
+): Promise<{ mode: string; wins: string[]; forgot?: boolean }[]> {
+  const startAt = Date.now() + leadMs;
   const results = await Promise.all(
     modes.map((mode) => run(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config), mode, String(startAt), ...ids])),
   );

@@ -207,7 +207,8 @@ end
  * creation, s: shown, at its first show), with the same members in 'budgetT'
  * scored by at so that old ones are pruned without knowing their browser;
  * 'declined' scores each browser (member) by its last decline. An attempt's
- * hash keeps its member as 'cm'.
+ * hash keeps its member as 'cm'. Only attempts created while a cap is
+ * configured enter a budget, so with caps off nothing here writes.
  */
 const CAPS_FN = String.raw`
 local CAP_WINDOW_MS = ${CAP_WINDOW_MS}
@@ -259,15 +260,15 @@ local function cap_reserve(budget, budget_t, gvid, id, now)
   redis.call('ZADD', budget_t, now, member)
   return member
 end
--- After a transition of the attempt 'akey': a first show moves its entry to the show time;
--- cancelled or expired before any show leaves the budget; a decline or close (not an opt-out)
--- starts the browser's quiet time.
+-- After a transition of the attempt 'akey', if it was created under caps (it has 'cm'; any
+-- other changes nothing): a first show moves its entry to the show time; cancelled or expired
+-- before any show leaves the budget; a decline or close (not an opt-out) starts the quiet time.
 local function cap_after_transition(akey, budget, budget_t, declined, id, to, at, reason)
   local a = redis.call('HMGET', akey, 'cm', 'gm')
   local member, gm = a[1], a[2]
-  if not gm then return end
+  if not member or not gm then return end
   local gvid = gvid_of(gm)
-  local reserved = member and string.sub(member, #lex_prefix(gvid) + 17, #lex_prefix(gvid) + 17) == 'r'
+  local reserved = string.sub(member, #lex_prefix(gvid) + 17, #lex_prefix(gvid) + 17) == 'r'
   if to == 'delivered' and reserved then
     redis.call('ZREM', budget, member)
     redis.call('ZREM', budget_t, member)
@@ -305,8 +306,12 @@ local vprefix = lex_prefix(visit_id)
 -- The visit's oldest attempt in progress: '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'.
 local first = lex_first(KEYS[6], vprefix, 1)[1]
 if ARGV[15] == '1' and first then return {'visit-busy', string.sub(first, #vprefix + 38)} end
-local capped = cap_refusal(KEYS[10], KEYS[12], gvid, now, tonumber(opt(ARGV[17])), tonumber(opt(ARGV[18])))
-if capped then return capped end
+-- Caps on (either set): checked here, and the attempt enters the browser's budget below.
+local caps_on = ARGV[17] ~= '' or ARGV[18] ~= ''
+if caps_on then
+  local capped = cap_refusal(KEYS[10], KEYS[12], gvid, now, tonumber(opt(ARGV[17])), tonumber(opt(ARGV[18])))
+  if capped then return capped end
+end
 local shown = nil
 if ARGV[16] == '1' and (not first or tonumber(string.sub(first, #vprefix + 1, #vprefix + 15)) > now) then
   shown = choose_page(KEYS[8], page_id)
@@ -325,7 +330,7 @@ local h = {'id', id, 'visitId', visit_id, 'state', 'pending', 'channels', ARGV[6
   'createdAt', ARGV[12], 'expiresAt', ARGV[14], 't:pending', ARGV[13], 'am', member, 'gm', gmember}
 add(h, 'pageId', page_id)
 add(h, 'shownPageId', shown)
-add(h, 'cm', cap_reserve(KEYS[10], KEYS[11], gvid, id, now))
+if caps_on then add(h, 'cm', cap_reserve(KEYS[10], KEYS[11], gvid, id, now)) end
 redis.call('HSET', KEYS[3], unpack(h))
 redis.call('ZADD', KEYS[6], 0, member)
 redis.call('ZADD', KEYS[7], 0, gmember)

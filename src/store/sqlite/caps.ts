@@ -1,6 +1,7 @@
 /**
  * The SQLite side of the frequency caps (core/caps.ts): each browser's budget
- * and last decline, in tables of their own (migration 5). Every function here
+ * and last decline, in tables of their own (migration 5), kept only for
+ * attempts created while a cap is configured. Every function here
  * runs inside the caller's transaction (createAttempt, transition), so the
  * check and the change it guards are one atomic step.
  */
@@ -31,7 +32,8 @@ export function sqliteCaps(db: Database.Database) {
       `SELECT at, shown FROM cap_budget WHERE global_visit_id = ? AND at > ? ORDER BY at DESC`,
     ),
     pruneBudget: db.prepare(
-      `DELETE FROM cap_budget WHERE rowid IN (SELECT rowid FROM cap_budget WHERE at < ? ORDER BY at LIMIT ${PRUNE_BATCH})`,
+      `DELETE FROM cap_budget WHERE interaction_id IN
+         (SELECT interaction_id FROM cap_budget WHERE at < ? ORDER BY at LIMIT ${PRUNE_BATCH})`,
     ),
     declined: db.prepare(
       `INSERT INTO cap_declines (global_visit_id, declined_at) VALUES (?, ?)
@@ -41,10 +43,10 @@ export function sqliteCaps(db: Database.Database) {
       `SELECT declined_at FROM cap_declines WHERE global_visit_id = ?`,
     ),
     pruneDeclines: db.prepare(
-      `DELETE FROM cap_declines WHERE rowid IN
-         (SELECT rowid FROM cap_declines WHERE declined_at < ? ORDER BY declined_at LIMIT ${PRUNE_BATCH})`,
+      `DELETE FROM cap_declines WHERE global_visit_id IN
+         (SELECT global_visit_id FROM cap_declines WHERE declined_at < ? ORDER BY declined_at LIMIT ${PRUNE_BATCH})`,
     ),
-    browserOf: db.prepare<[string], { global_visit_id: string }>(`SELECT global_visit_id FROM visits WHERE visit_id = ?`),
+    budgeted: db.prepare<[string], { global_visit_id: string }>(`SELECT global_visit_id FROM cap_budget WHERE interaction_id = ?`),
   };
 
   const budget = (globalVisitId: string, now: number): BrowserBudget => {
@@ -65,27 +67,28 @@ export function sqliteCaps(db: Database.Database) {
       return state.capped === null ? null : { kind: 'capped', cap: state.capped, retryAfter: state.retryAfter! };
     },
 
-    /** A new attempt enters its browser's budget (reserved until it is shown). */
+    /** A new attempt created under caps enters its browser's budget (reserved until it is shown). */
     reserve(interactionId: string, globalVisitId: string, now: number): void {
       stmt.pruneBudget.run(now - CAP_KEEP_MS);
       stmt.reserve.run(interactionId, globalVisitId, now);
     },
 
     /**
-     * After a transition committed in the same transaction: a first show moves
-     * the entry to the show time; cancelled or expired before any show leaves
-     * the budget; a decline or close (not an opt-out) starts the quiet time.
+     * After a transition, in the same transaction, of an attempt created under
+     * caps (any other finds no row and writes nothing): a first show moves its
+     * entry to the show time; cancelled or expired before any show leaves the
+     * budget; a decline or close (not an opt-out) starts the quiet time.
      */
     afterTransition(engagement: Engagement, request: TransitionRequest): void {
       if (request.to === 'delivered') {
         stmt.shown.run(request.at, engagement.interactionId);
       } else if (request.to === 'cancelled' || request.to === 'expired') {
         stmt.release.run(engagement.interactionId);
-      } else if (request.to === 'declined' && request.reason !== 'opted-out' && engagement.visitId !== null) {
-        const browser = stmt.browserOf.get(engagement.visitId);
-        if (!browser) return;
+      } else if (request.to === 'declined' && request.reason !== 'opted-out') {
+        const budgeted = stmt.budgeted.get(engagement.interactionId);
+        if (!budgeted) return;
         stmt.pruneDeclines.run(request.at - MAX_QUIET_MS);
-        stmt.declined.run(browser.global_visit_id, request.at);
+        stmt.declined.run(budgeted.global_visit_id, request.at);
       }
     },
   };

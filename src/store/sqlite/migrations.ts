@@ -114,21 +114,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX nodes_reaped ON nodes(reaped_at) WHERE reaped_at IS NOT NULL;
   `,
   `
-  -- Frequency caps (core/caps.ts, sqlite/caps.ts): each browser's budget, one row per attempt
-  -- that counts (at: created, then first shown; shown: 0 while only reserved), pruned two days
-  -- after; and each browser's last decline, pruned after the longest quiet time (30 days).
+  -- Frequency caps (core/caps.ts, sqlite/caps.ts), kept only for attempts created while a cap
+  -- is configured: each browser's budget, one row per attempt that counts (at: created, then
+  -- first shown; shown: 0 while only reserved), pruned two days after; and each browser's last
+  -- decline, pruned after the longest quiet time (30 days).
   CREATE TABLE cap_budget (
     interaction_id  TEXT PRIMARY KEY,
     global_visit_id TEXT NOT NULL,
     at              INTEGER NOT NULL,
     shown           INTEGER NOT NULL
-  );
+  ) WITHOUT ROWID;
   CREATE INDEX cap_budget_browser ON cap_budget(global_visit_id, at);
   CREATE INDEX cap_budget_age ON cap_budget(at);
   CREATE TABLE cap_declines (
     global_visit_id TEXT PRIMARY KEY,
     declined_at     INTEGER NOT NULL
-  );
+  ) WITHOUT ROWID;
   CREATE INDEX cap_declines_age ON cap_declines(declined_at);
   `,
 ];

@@ -460,7 +460,7 @@ export function openSqliteStore(file: string): BeckonStore {
         },
         options.now,
       );
-      caps.reserve(profile.interactionId, visit.global_visit_id, options.now);
+      if (capsOn(options.caps)) caps.reserve(profile.interactionId, visit.global_visit_id, options.now);
       // Only the visit's oldest attempt in progress is shown; a later one (not
       // strict) waits its turn and is placed when the one before it settles.
       // Exclusive (strict) has just checked that there is no other one.
