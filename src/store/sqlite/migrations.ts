@@ -123,13 +123,13 @@ export const MIGRATIONS: readonly string[] = [
     global_visit_id TEXT NOT NULL,
     at              INTEGER NOT NULL,
     shown           INTEGER NOT NULL
-  ) WITHOUT ROWID;
+  );
   CREATE INDEX cap_budget_browser ON cap_budget(global_visit_id, at);
   CREATE INDEX cap_budget_age ON cap_budget(at);
   CREATE TABLE cap_declines (
     global_visit_id TEXT PRIMARY KEY,
     declined_at     INTEGER NOT NULL
-  ) WITHOUT ROWID;
+  );
   CREATE INDEX cap_declines_age ON cap_declines(declined_at);
   `,
 ];
