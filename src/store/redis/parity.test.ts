@@ -13,6 +13,7 @@ import { ENGAGEMENT_STATES, ixnProfileSchema, type BeckonEvent, type EngagementS
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
 import { openSqliteStore } from '../sqlite/store.js';
 import type { BeckonStore, HeldPage, NodeRef } from '../store.js';
+import type { CapSettings } from '../../core/caps.js';
 import { openRedisStore } from './store.js';
 
 let server: RedisServer;
@@ -54,6 +55,12 @@ const NODES: NodeRef[] = [
 ];
 const byPage = (pages: HeldPage[]) => [...pages].sort((a, b) => a.pageId.localeCompare(b.pageId));
 const IDLE_MS = 60_000;
+/** Frequency caps some creates run under: a small daily cap, a quiet time a few steps long, both. */
+const CAPS: CapSettings[] = [
+  { perDay: 2, afterDeclineMs: null },
+  { perDay: null, afterDeclineMs: 60_000 },
+  { perDay: 3, afterDeclineMs: 120_000 },
+];
 const STEPS = 400;
 
 /** Everything a reader can see, comparable across stores. */
@@ -78,6 +85,7 @@ async function snapshot(store: BeckonStore, now: number) {
     heldButB2: byPage(await store.pagesHeldBy('n1', 'b2', 100)),
     ofBoot: await Promise.all(NODES.map(async (node) => byPage(await store.pagesOfBoot(node, 100)))),
     nextWebhookAt: await store.nextWebhookAt(),
+    budgets: await store.browserBudgets(BROWSERS, now),
     byId,
   };
 }
@@ -174,7 +182,12 @@ async function run(seed: number, steps: number): Promise<void> {
             timeoutSeconds: 5 + rand.int(60),
             expirationSeconds: 10 + rand.int(120),
           });
-          const options = { exclusive: rand.chance(0.5), now, place: rand.chance(0.7) };
+          const options = {
+            exclusive: rand.chance(0.5),
+            now,
+            place: rand.chance(0.7),
+            ...(rand.chance(0.6) ? { caps: rand.pick(CAPS) } : {}),
+          };
           await same((s) => s.createAttempt(profile, options));
           break;
         }

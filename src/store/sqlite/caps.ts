@@ -29,7 +29,8 @@ export function sqliteCaps(db: Database.Database) {
     shown: db.prepare(`UPDATE cap_budget SET at = ?, shown = 1 WHERE interaction_id = ? AND shown = 0`),
     release: db.prepare(`DELETE FROM cap_budget WHERE interaction_id = ? AND shown = 0`),
     budget: db.prepare<[string, number], { at: number; shown: number }>(
-      `SELECT at, shown FROM cap_budget WHERE global_visit_id = ? AND at > ? ORDER BY at DESC`,
+      // Newest first, ties as Redis' lex order has them reversed (shown 's' after reserved 'r', then by id).
+      `SELECT at, shown FROM cap_budget WHERE global_visit_id = ? AND at > ? ORDER BY at DESC, shown DESC, interaction_id DESC`,
     ),
     pruneBudget: db.prepare(
       `DELETE FROM cap_budget WHERE interaction_id IN
