@@ -178,6 +178,7 @@ export async function createBeckon(
   const lifecycle = new Lifecycle(store, {
     strict: config.strict,
     visitIdleMs: config.visitIdleMs,
+    caps: config.caps,
     // Deadlines and placing the next invitation run outside any request: their failures are logged.
     onBackgroundError: backgroundFailure('settling deadlines or placing an invitation failed'),
     ...(options.now ? { now: options.now } : {}),

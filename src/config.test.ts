@@ -131,6 +131,34 @@ describe('loadConfig: limits and proxies', () => {
   });
 });
 
+describe('loadConfig: frequency caps', () => {
+  it('turns both caps off unless set, and reads them as a count and a quiet time in ms', () => {
+    expect(loadConfig({ BECKON_DB: ':memory:' }).caps).toEqual({ perDay: null, afterDeclineMs: null });
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_PER_DAY: ' ', BECKON_CAP_AFTER_DECLINE_MINUTES: '' }).caps).toEqual({
+      perDay: null,
+      afterDeclineMs: null,
+    });
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_PER_DAY: '3', BECKON_CAP_AFTER_DECLINE_MINUTES: '45' }).caps).toEqual({
+      perDay: 3,
+      afterDeclineMs: 45 * 60_000,
+    });
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_AFTER_DECLINE_MINUTES: '43200' }).caps.afterDeclineMs).toBe(30 * 86_400_000);
+  });
+
+  it('refuses anything but a positive whole number in range, naming the variable and the rule', () => {
+    for (const bad of ['0', '-1', '2.5', '1e3', 'three', '0x10', '1001']) {
+      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_PER_DAY: bad })).toThrow(
+        /whole number of invitations from 1 to 1000[\s\S]*at BECKON_CAP_PER_DAY/,
+      );
+    }
+    for (const bad of ['0', '1.5', 'soon', '43201']) {
+      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_AFTER_DECLINE_MINUTES: bad })).toThrow(
+        /whole number of minutes from 1 to 43200[\s\S]*at BECKON_CAP_AFTER_DECLINE_MINUTES/,
+      );
+    }
+  });
+});
+
 describe('loadConfig: Redis and roles', () => {
   it('chooses the Redis store only with a redis:// or rediss:// REDIS_URL, under a prefix', () => {
     expect(loadConfig({ BECKON_DB: ':memory:' })).toMatchObject({ redisUrl: null, redisPrefix: 'beckon:', role: 'all' });

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseEventTypes, type EventType } from './protocol/index.js';
 import { parseAllowedHost } from './backend/request-origin.js';
+import { MAX_QUIET_MS, type CapSettings } from './core/caps.js';
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -17,6 +18,18 @@ const optionalText = z
   .string()
   .optional()
   .transform((v) => (v && v.trim() !== '' ? v.trim() : null));
+
+/** A frequency cap (core/caps.ts): unset or empty is off, else a whole number from 1 to `max`. */
+const capSetting = (max: number, unit: string) =>
+  optionalText.transform((text, ctx): number | null => {
+    if (text === null) return null;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1 || value > max) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a whole number of ${unit} from 1 to ${max} (leave it unset to turn this cap off)` });
+      return null;
+    }
+    return value;
+  });
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(9081),
@@ -48,6 +61,9 @@ const envSchema = z.object({
     return hosts;
   }),
   BECKON_STRICT: flag.default(true),
+  // Frequency caps per browser, off unless set (GWE strategies see no change by default).
+  BECKON_CAP_PER_DAY: capSetting(1000, 'invitations'),
+  BECKON_CAP_AFTER_DECLINE_MINUTES: capSetting(MAX_QUIET_MS / 60_000, 'minutes'),
   BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
   // At least a day: a webhook is retried for 24 hours, and its event must outlive that.
   BECKON_EVENT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(7),
@@ -100,6 +116,8 @@ export interface BeckonConfig {
   allowedHosts: string[];
   strict: boolean;
   visitIdleMs: number;
+  /** Frequency caps per browser; each null when off. */
+  caps: CapSettings;
   /** Events older than this are deleted (hourly); engagement records stay. */
   eventRetentionMs: number;
   /** Report hours that ended longer ago than this are deleted (SQLite: hourly; Redis: each expires). */
@@ -164,6 +182,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     allowedHosts: e.BECKON_ALLOWED_HOSTS,
     strict: e.BECKON_STRICT,
     visitIdleMs: e.BECKON_VISIT_IDLE_MINUTES * 60_000,
+    caps: {
+      perDay: e.BECKON_CAP_PER_DAY,
+      afterDeclineMs: e.BECKON_CAP_AFTER_DECLINE_MINUTES === null ? null : e.BECKON_CAP_AFTER_DECLINE_MINUTES * 60_000,
+    },
     eventRetentionMs: e.BECKON_EVENT_RETENTION_DAYS * 86_400_000,
     reportRetentionMs: e.BECKON_REPORT_RETENTION_DAYS * 86_400_000,
     webhookUrl: e.BECKON_WEBHOOK_URL,

@@ -52,6 +52,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     allowedHosts: [],
     strict: true,
     visitIdleMs: 30 * 60_000,
+    caps: { perDay: null, afterDeclineMs: null },
     eventRetentionMs: 7 * 86_400_000,
     reportRetentionMs: 400 * 86_400_000,
     webhookUrl: null,

@@ -38,6 +38,8 @@ const WRITES = 3;
 /** Where the floor runs: SQLite in a temp folder (default), or Redis at `redisUrl` under a fresh prefix. */
 export interface FloorStore {
   redisUrl: string | null;
+  /** Frequency caps every create runs under (bench/caps.ts); none by default. */
+  caps?: { perDay: number | null; afterDeclineMs: number | null };
 }
 
 export async function storeFloor(seconds: number, inFlight: number, where: FloorStore = { redisUrl: null }): Promise<StoreFloor> {
@@ -75,7 +77,12 @@ async function run(seconds: number, inFlight: number, where: FloorStore): Promis
           const interactionId = `floor-${n}`;
           const profile = ixnProfileSchema.parse({ interactionId, visitId, invitation: { title: interactionId } });
           const t = Date.now();
-          const created = await store.createAttempt(profile, { exclusive: true, now: t, place: true });
+          const created = await store.createAttempt(profile, {
+            exclusive: true,
+            now: t,
+            place: true,
+            ...(where.caps ? { caps: where.caps } : {}),
+          });
           if (created.kind !== 'created' || created.engagement.shownPageId !== pageId) throw new Error(`store floor: ${created.kind}`);
           await store.transition({ interactionId, visitId, from: ['pending'], to: 'delivered', at: t, pageId, timeoutAt: t + 30_000 });
           await store.transition({ interactionId, visitId, from: ['pending', 'delivered'], to: 'declined', at: t, pageId });

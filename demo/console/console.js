@@ -662,6 +662,29 @@ function pageItem(page, shownPageId) {
   );
 }
 
+const CAP_NAMES = { 'per-day': 'daily cap', 'after-decline': 'quiet time after a decline' };
+
+/**
+ * The browser's frequency caps beside the visit (null when none is set):
+ * "capped until 14:05" while an engage would be refused, else "2/3 shown in 24 h".
+ */
+function capBadge(caps) {
+  if (!caps || typeof caps !== 'object') return null;
+  if (caps.capped && caps.retryAfter) {
+    return [
+      ' · ',
+      h(
+        'span',
+        { class: 'flag flag-capped', title: `Engage answers VISITOR_CAPPED (${CAP_NAMES[caps.capped] ?? caps.capped})` },
+        `capped (${CAP_NAMES[caps.capped] ?? caps.capped}) until `,
+        timeEl(caps.retryAfter),
+      ),
+    ];
+  }
+  if (typeof caps.perDay !== 'number') return null;
+  return [' · ', h('span', { class: 'flag' }, `${caps.shownLast24Hours}/${caps.perDay} shown in 24 h`)];
+}
+
 function updateVisitView(view, visit) {
   const pages = Array.isArray(visit.pages) ? visit.pages : [];
   const shown = shownPageOf(visit);
@@ -677,6 +700,7 @@ function updateVisitView(view, visit) {
     ' · global visit ',
     h('code', {}, visit.globalVisitId),
     visit.activeInteractionId ? [' · attempt in progress: ', h('code', {}, short(visit.activeInteractionId))] : null,
+    capBadge(visit.caps),
   );
   fill(view.pages, ...pages.map((page) => pageItem(page, shown)));
 

@@ -22,6 +22,7 @@ import {
 } from '../protocol/index.js';
 import type { BeckonStore, NodeRef } from '../store/store.js';
 import { DeadlineClock } from './deadlines.js';
+import { capState, capsOn, cappedMessage, type CapSettings, type CapState } from './caps.js';
 import { BeckonFault } from './faults.js';
 import { mintId } from './ids.js';
 import { chooseTarget, toOffer } from './placement.js';
@@ -40,6 +41,8 @@ export interface LifecycleOptions {
   strict: boolean;
   /** A visit with no open page for this long ends (BECKON_VISIT_IDLE_MINUTES). */
   visitIdleMs: number;
+  /** Frequency caps per browser (core/caps.ts); absent or both null: off. */
+  caps?: CapSettings;
   now?: () => number;
   /** Told about failures that must not fail the caller's request (placing the next attempt, a deadline). */
   onBackgroundError?: (error: unknown) => void;
@@ -99,6 +102,7 @@ export class Lifecycle {
       exclusive: this.options.strict,
       now: this.now(),
       place: true,
+      ...(capsOn(this.options.caps) ? { caps: this.options.caps } : {}),
     });
     switch (result.kind) {
       case 'created':
@@ -117,11 +121,28 @@ export class Lifecycle {
         });
       case 'opted-out':
         throw new BeckonFault('VISITOR_OPTED_OUT');
+      case 'capped':
+        throw new BeckonFault('VISITOR_CAPPED', {
+          message: cappedMessage(result.cap, this.options.caps!, result.retryAfter),
+          extra: { cap: result.cap, retryAfter: new Date(result.retryAfter).toISOString() },
+        });
       case 'no-visit':
         throw new BeckonFault('UNKNOWN_VISIT', {
           details: [{ path: 'ixnProfile.visitId', message: 'no live visit has this id' }],
         });
     }
+  }
+
+  /**
+   * The frequency-cap state of each browser now, for `GET /visits`; null
+   * when no cap is configured (nothing to show).
+   */
+  async capStates(globalVisitIds: readonly string[]): Promise<Map<string, CapState> | null> {
+    const caps = this.options.caps;
+    if (!capsOn(caps)) return null;
+    const now = this.now();
+    const budgets = await this.store.browserBudgets([...new Set(globalVisitIds)], now);
+    return new Map([...budgets].map(([id, budget]) => [id, capState(budget, caps, now)]));
   }
 
   /** noengage: cancels an attempt in progress and withdraws it from the page at once. */

@@ -52,6 +52,24 @@ export const pageSchema = z.object({
 });
 export type Page = z.infer<typeof pageSchema>;
 
+/**
+ * A browser's frequency-cap state (SPEC §4), beside each visit in `GET /visits`;
+ * null there when no cap is configured.
+ */
+export const visitCapsSchema = z.object({
+  /** Invitations shown to this browser (globalVisitId) in the last 24 hours. */
+  shownLast24Hours: z.number().int(),
+  /** BECKON_CAP_PER_DAY, or null when that cap is off. */
+  perDay: z.number().int().nullable(),
+  /** When the quiet time after the browser's last decline or close ends, while it is in force. */
+  quietUntil: isoTime.nullable(),
+  /** The cap that refuses an engage now (the later-lifting one when both do), or null. */
+  capped: z.enum(['per-day', 'after-decline']).nullable(),
+  /** When that cap lifts, or null. */
+  retryAfter: isoTime.nullable(),
+});
+export type VisitCaps = z.infer<typeof visitCapsSchema>;
+
 export const visitSchema = z.object({
   visitId: z.string(),
   globalVisitId: z.string(),
@@ -59,6 +77,8 @@ export const visitSchema = z.object({
   pages: z.array(pageSchema),
   /** The attempt in progress for this visit, if any. */
   activeInteractionId: z.string().nullable(),
+  /** The browser's frequency-cap state; null when no cap is configured. */
+  caps: visitCapsSchema.nullable(),
 });
 export type Visit = z.infer<typeof visitSchema>;
 

@@ -9,6 +9,10 @@ export const FAULTS = {
   INVALID_PARAMETER: { status: 400, message: 'The request has a missing or invalid parameter.' },
   UNKNOWN_VISIT: { status: 400, message: 'No live visit has this visitId; it never existed or has ended.' },
   VISITOR_OPTED_OUT: { status: 400, message: 'This visitor asked not to be shown invitations.' },
+  VISITOR_CAPPED: {
+    status: 400,
+    message: 'A frequency cap refuses another invitation for this visitor now; retry after the time in retryAfter.',
+  },
   ENGAGEMENT_IN_PROGRESS: {
     status: 400,
     message: 'The visit already has an engagement attempt in progress (strict mode).',
@@ -56,5 +60,8 @@ export const faultBodySchema = z.object({
   details: z.array(faultDetailSchema).optional(),
   /** On ALREADY_SETTLED: the state the attempt settled in. */
   state: z.string().optional(),
+  /** On VISITOR_CAPPED: the cap that refused (`per-day` or `after-decline`) and when it lifts (ISO time). */
+  cap: z.enum(['per-day', 'after-decline']).optional(),
+  retryAfter: z.string().optional(),
 });
 export type FaultBody = z.infer<typeof faultBodySchema>;

@@ -7,6 +7,8 @@
  * Usage: node --import tsx src/store/contract-worker.ts <store config JSON> <mode> <startAt> <ids…>
  *   mode: accepted | declined | cancelled | timed_out   (race one transition per id)
  *         engage:<visitId>                              (race creating each id)
+ *         engage-capped:<perDay>:<visitId>              (each process creates its own attempts, `<id>@<pid>`, in the
+ *                                                        same slots as its rivals, under a per-day frequency cap)
  *         deadlines                                     (fire due deadlines with the core's clock rules until every id settled)
  *         reap:<NodeRef JSON>                           (forget that expired boot, then close each page id it held,
  *                                                        guarded by it: what a reaper does, and a second reaper
@@ -22,6 +24,12 @@ const store = await openStore(JSON.parse(configJson) as StoreConfig);
 const wins: string[] = [];
 let forgot: boolean | undefined;
 
+if (mode.startsWith('engage-capped:')) {
+  // Warm up the engage path (Redis: the script loaded, the connection busy) on a visit that does not
+  // exist, which changes nothing: otherwise the first process ready takes every seat before the others start.
+  const warmUp = ixnProfileSchema.parse({ interactionId: `warm-up@${process.pid}`, visitId: 'no-such-visit' });
+  await store.createAttempt(warmUp, { exclusive: false, now: Date.now(), place: false, caps: { perDay: 1, afterDeclineMs: null } });
+}
 while (Date.now() < Number(startAt) - 20) await new Promise((r) => setTimeout(r, 1));
 
 if (mode === 'deadlines') {
@@ -58,7 +66,13 @@ if (mode === 'deadlines') {
   for (const [i, interactionId] of ids.entries()) {
     const slot = Number(startAt) + i * 3;
     while (Date.now() < slot); // spin: timers are too coarse for a 3 ms slot
-    if (mode.startsWith('engage:')) {
+    if (mode.startsWith('engage-capped:')) {
+      const [, perDay, visitId] = mode.split(':') as [string, string, string];
+      const profile = ixnProfileSchema.parse({ interactionId: `${interactionId}@${process.pid}`, visitId });
+      const caps = { perDay: Number(perDay), afterDeclineMs: null };
+      const result = await store.createAttempt(profile, { exclusive: false, now: Date.now(), place: false, caps });
+      if (result.kind === 'created') wins.push(profile.interactionId);
+    } else if (mode.startsWith('engage:')) {
       const profile = ixnProfileSchema.parse({ interactionId, visitId: mode.slice('engage:'.length) });
       const result = await store.createAttempt(profile, { exclusive: false, now: Date.now(), place: false });
       if (result.kind === 'created') wins.push(interactionId);

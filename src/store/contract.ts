@@ -15,6 +15,7 @@ import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } f
 import type { StoreConfig } from './open.js';
 import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from './store.js';
 import { reportContract } from './contract-reports.js';
+import { capsContract } from './contract-caps.js';
 
 export interface ContractStore {
   store: BeckonStore;
@@ -51,6 +52,23 @@ const profile = (input: Record<string, unknown> & { interactionId: string; visit
 function expectLogged(event: unknown, draft: EventDraft): void {
   const { id: _id, seq: _seq, ...expected } = toBeckonEvent({ ...draft, id: 'x', seq: 1 });
   expect(event).toMatchObject(expected);
+}
+
+/**
+ * Runs one contract-worker process per mode at the same instant (`leadMs` from now, when every
+ * worker is loaded and waiting); returns what each won, in the order of `modes`.
+ */
+export async function race(
+  config: StoreConfig,
+  modes: string[],
+  ids: string[],
+  leadMs = 3000,
+): Promise<{ mode: string; wins: string[]; forgot?: boolean }[]> {
+  const startAt = Date.now() + leadMs;
+  const results = await Promise.all(
+    modes.map((mode) => run(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config), mode, String(startAt), ...ids])),
+  );
+  return results.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!));
 }
 
 export function storeContract(name: string, factory: StoreFactory): void {
@@ -658,6 +676,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
     });
 
+    capsContract({ fresh, freshWithConfig, race });
+
     describe('event log', () => {
       it('gives every event a unique id and a strictly increasing position, and filters by type and visit', async () => {
         const store = await fresh();
@@ -792,17 +812,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     describe('several processes on one store', () => {
-      /** Runs one worker per mode at the same instant; returns what each won, in the order of `modes`. */
-      async function race(config: StoreConfig, modes: string[], ids: string[]): Promise<{ mode: string; wins: string[]; forgot?: boolean }[]> {
-        const startAt = Date.now() + 3000; // every worker is loaded and waiting by then
-        const results = await Promise.all(
-          modes.map((mode) =>
-            run(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config), mode, String(startAt), ...ids]),
-          ),
-        );
-        return results.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!));
-      }
-
       it('settles every attempt once when four processes race accept, decline, cancel and the timeout', async () => {
         /** One race on a fresh store; returns how many processes won some. */
         const raceOnce = async (): Promise<number> => {

@@ -20,6 +20,7 @@ import type {
   PageUpdate,
 } from '../protocol/index.js';
 import type { ReportHour } from '../core/reports.js';
+import type { BrowserBudget, CapName, CapSettings } from '../core/caps.js';
 
 export interface VisitRecord {
   visitId: string;
@@ -84,7 +85,9 @@ export type CreateResult =
   | { kind: 'exists'; engagement: Engagement }
   | { kind: 'visit-busy'; active: Engagement }
   | { kind: 'no-visit' }
-  | { kind: 'opted-out' };
+  | { kind: 'opted-out' }
+  /** A frequency cap (core/caps.ts) refuses it: which one, and when it lifts (epoch ms). */
+  | { kind: 'capped'; cap: CapName; retryAfter: number };
 
 export interface TransitionRequest {
   interactionId: string;
@@ -217,8 +220,22 @@ export interface AttemptStore {
    * rule is data, not a callback, so that one Redis script can apply it:
    * the page the profile names if it is open, else the first open page in
    * attention order (see `openPages`), else none (it waits for a page).
+   * With `caps` (core/caps.ts), the browser's frequency caps are checked in
+   * the same atomic step, after the checks above (an existing id answers
+   * first); without, nothing is checked. Either way the new attempt enters
+   * the browser's budget.
    */
-  createAttempt(profile: IxnProfile, options: { exclusive: boolean; now: number; place: boolean }): Promise<CreateResult>;
+  createAttempt(
+    profile: IxnProfile,
+    options: { exclusive: boolean; now: number; place: boolean; caps?: CapSettings },
+  ): Promise<CreateResult>;
+  /**
+   * What the frequency caps see of each browser at `now` (core/caps.ts):
+   * budget entries in the window, newest first (all of them, so `shown` is
+   * exact), and the last decline; one for every browser asked about (empty
+   * when nothing is recorded).
+   */
+  browserBudgets(globalVisitIds: readonly string[], now: number): Promise<Map<string, BrowserBudget>>;
   /** Records a cancelled attempt for an id never engaged, so a late engage is refused. */
   createTombstone(
     cancel: { interactionId: string; visitId: string | null; reason: string | null },

@@ -10,7 +10,9 @@ import {
   type Engagement,
   type GatewayOk,
   type Visit,
+  type VisitCaps,
 } from '../../protocol/index.js';
+import type { CapState } from '../../core/caps.js';
 import { readParameter } from '../http.js';
 import type { Lifecycle } from '../../core/lifecycle.js';
 import type { BeckonStore } from '../../store/store.js';
@@ -22,6 +24,18 @@ const ok = (engagement: Engagement): GatewayOk => ({
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A browser's cap state as `GET /visits` shows it (ISO times); null when caps are off. */
+const visitCaps = (state: CapState | undefined): VisitCaps | null =>
+  state === undefined
+    ? null
+    : {
+        shownLast24Hours: state.shownLast24Hours,
+        perDay: state.perDay,
+        quietUntil: state.quietUntil === null ? null : iso(state.quietUntil),
+        capped: state.capped,
+        retryAfter: state.retryAfter === null ? null : iso(state.retryAfter),
+      };
 
 export function gatewayRoutes(deps: { lifecycle: Lifecycle; store: BeckonStore }) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -41,12 +55,14 @@ export function gatewayRoutes(deps: { lifecycle: Lifecycle; store: BeckonStore }
 
     app.get('/visits', async (): Promise<{ visits: Visit[] }> => {
       const visits = await store.liveVisits();
+      const caps = await lifecycle.capStates(visits.map((visit) => visit.globalVisitId));
       return {
         visits: visits.map((visit) => ({
           visitId: visit.visitId,
           globalVisitId: visit.globalVisitId,
           startedAt: iso(visit.startedAt),
           activeInteractionId: visit.activeInteractionId,
+          caps: visitCaps(caps?.get(visit.globalVisitId)),
           pages: visit.pages.map((page) => ({
             pageId: page.pageId,
             url: page.url,

@@ -14,6 +14,7 @@ import { startRedisServer, type RedisServer } from '../../../test/redis-server.j
 import { openSqliteStore } from '../sqlite/store.js';
 import type { BeckonStore, HeldPage, NodeRef } from '../store.js';
 import { HOUR_MS } from '../../core/reports.js';
+import type { CapSettings } from '../../core/caps.js';
 import { openRedisStore } from './store.js';
 
 let server: RedisServer;
@@ -58,6 +59,12 @@ const IDLE_MS = 60_000;
 const START = Date.UTC(2026, 0, 1, 12, 0, 0);
 /** The kinds of report counter the runs ended with (checked after them: the comparison covered real counters). */
 const countersSeen = new Set<string>();
+/** Frequency caps some creates run under: a small daily cap, a quiet time a few steps long, both. */
+const CAPS: CapSettings[] = [
+  { perDay: 2, afterDeclineMs: null },
+  { perDay: null, afterDeclineMs: 60_000 },
+  { perDay: 3, afterDeclineMs: 120_000 },
+];
 const STEPS = 400;
 
 /** Everything a reader can see, comparable across stores. */
@@ -85,6 +92,7 @@ async function snapshot(store: BeckonStore, now: number) {
     // Report counters of every hour of the run, and the export's order of every attempt.
     reports: await store.reportHours(START, now + HOUR_MS),
     exported: (await store.engagementsCreated({ from: 0, to: now + 1, after: null, limit: 100_000 })).map((e) => e.interactionId),
+    budgets: await store.browserBudgets(BROWSERS, now),
     byId,
   };
 }
@@ -181,7 +189,12 @@ async function run(seed: number, steps: number): Promise<void> {
             timeoutSeconds: 5 + rand.int(60),
             expirationSeconds: 10 + rand.int(120),
           });
-          const options = { exclusive: rand.chance(0.5), now, place: rand.chance(0.7) };
+          const options = {
+            exclusive: rand.chance(0.5),
+            now,
+            place: rand.chance(0.7),
+            ...(rand.chance(0.6) ? { caps: rand.pick(CAPS) } : {}),
+          };
           await same((s) => s.createAttempt(profile, options));
           break;
         }

@@ -19,6 +19,7 @@
  */
 import { defineScript, type CommandParser } from 'redis';
 import { ANSWER_BOUNDS, NONE, OTHER, REPORT_CAPS } from '../../core/reports.js';
+import { CAP_KEEP_MS, CAP_WINDOW_MS, MAX_QUIET_MS } from '../../core/caps.js';
 
 /** Helpers shared by all scripts (prepended to each). */
 const PRELUDE = String.raw`
@@ -271,13 +272,102 @@ local function report_transition(key, akey, to, at, path, expire_at)
 end
 `;
 
+/**
+ * Frequency caps (core/caps.ts; the same rule as `capState`, which the
+ * contract suite holds both stores to). A browser's budget is a lex zset
+ * 'budget' of '<gvid prefix><at, 15 digits>:<r|s>:<id>' (r: reserved at its
+ * creation, s: shown, at its first show), with the same members in 'budgetT'
+ * scored by at so that old ones are pruned without knowing their browser;
+ * 'declined' scores each browser (member) by its last decline. An attempt's
+ * hash keeps its member as 'cm'. Only attempts created while a cap is
+ * configured enter a budget, so with caps off nothing here writes.
+ */
+const CAPS_FN = String.raw`
+local CAP_WINDOW_MS = ${CAP_WINDOW_MS}
+local CAP_KEEP_MS = ${CAP_KEEP_MS}
+local MAX_QUIET_MS = ${MAX_QUIET_MS}
+local function cap_member(gvid, at, flag, id)
+  return lex_prefix(gvid) .. string.format('%015d:', at) .. flag .. ':' .. id
+end
+-- The browser of an attempt, from its member in the by-browser active index ('gm').
+local function gvid_of(gm)
+  local len = string.match(gm, '^(%d+):')
+  return string.sub(gm, #len + 2, #len + 1 + tonumber(len))
+end
+local function cap_prune(budget, budget_t, before)
+  local old = redis.call('ZRANGEBYSCORE', budget_t, '-inf', '(' .. string.format('%d', before), 'LIMIT', 0, 100)
+  if #old > 0 then
+    redis.call('ZREM', budget, unpack(old))
+    redis.call('ZREM', budget_t, unpack(old))
+  end
+end
+-- {'capped', cap, retryAfter} when a cap refuses a new attempt of this browser at now, else nil.
+local function cap_refusal(budget, declined, gvid, now, per_day, quiet_ms)
+  local per_day_until, quiet_until
+  if per_day then
+    local prefix = lex_prefix(gvid)
+    -- The newest per_day entries in the window: capped when there are that many; it lifts when the oldest of them leaves.
+    local newest = redis.call('ZREVRANGEBYLEX', budget, '(' .. prefix .. ';',
+      '[' .. prefix .. string.format('%015d', now - CAP_WINDOW_MS + 1), 'LIMIT', 0, per_day)
+    if #newest >= per_day then
+      per_day_until = tonumber(string.sub(newest[per_day], #prefix + 1, #prefix + 15)) + CAP_WINDOW_MS
+    end
+  end
+  if quiet_ms then
+    local last = redis.call('ZSCORE', declined, gvid)
+    if last and tonumber(last) + quiet_ms > now then quiet_until = tonumber(last) + quiet_ms end
+  end
+  if per_day_until and (not quiet_until or per_day_until >= quiet_until) then
+    return {'capped', 'per-day', string.format('%d', per_day_until)}
+  elseif quiet_until then
+    return {'capped', 'after-decline', string.format('%d', quiet_until)}
+  end
+  return nil
+end
+-- A new attempt enters its browser's budget, reserved; returns its member (kept as 'cm').
+local function cap_reserve(budget, budget_t, gvid, id, now)
+  cap_prune(budget, budget_t, now - CAP_KEEP_MS)
+  local member = cap_member(gvid, now, 'r', id)
+  redis.call('ZADD', budget, 0, member)
+  redis.call('ZADD', budget_t, now, member)
+  return member
+end
+-- After a transition of the attempt 'akey', if it was created under caps (it has 'cm'; any
+-- other changes nothing): a first show moves its entry to the show time; cancelled or expired
+-- before any show leaves the budget; a decline or close (not an opt-out) starts the quiet time.
+local function cap_after_transition(akey, budget, budget_t, declined, id, to, at, reason)
+  local a = redis.call('HMGET', akey, 'cm', 'gm')
+  local member, gm = a[1], a[2]
+  if not member or not gm then return end
+  local gvid = gvid_of(gm)
+  local reserved = string.sub(member, #lex_prefix(gvid) + 17, #lex_prefix(gvid) + 17) == 'r'
+  if to == 'delivered' and reserved then
+    redis.call('ZREM', budget, member)
+    redis.call('ZREM', budget_t, member)
+    local shown = cap_member(gvid, at, 's', id)
+    redis.call('ZADD', budget, 0, shown)
+    redis.call('ZADD', budget_t, at, shown)
+    redis.call('HSET', akey, 'cm', shown)
+  elseif (to == 'cancelled' or to == 'expired') and reserved then
+    redis.call('ZREM', budget, member)
+    redis.call('ZREM', budget_t, member)
+    redis.call('HDEL', akey, 'cm')
+  elseif to == 'declined' and reason ~= 'opted-out' then
+    local last = redis.call('ZSCORE', declined, gvid)
+    if not last or tonumber(last) < at then redis.call('ZADD', declined, at, gvid) end
+    redis.call('ZREMRANGEBYSCORE', declined, '-inf', '(' .. string.format('%d', at - MAX_QUIET_MS))
+  end
+end
+`;
+
 const SOURCES = {
   /**
-   * KEYS: seq log attempt visit optout active activeG visitPages deadlines reportHour created
+   * KEYS: seq log attempt visit optout active activeG visitPages deadlines capBudget capBudgetT capDeclined
+   *       reportHour created
    * ARGV: notAfter eventId id visitId pageId? channels invitation timeoutSeconds expirationSeconds
-   *       userData extras now nowIso expiresAt exclusive place reportExpireAt
+   *       userData extras now nowIso expiresAt exclusive place capPerDay? capAfterDeclineMs? reportExpireAt
    */
-  createAttempt: PRELUDE + PLACEMENT_FN + REPORT_FN + String.raw`
+  createAttempt: PRELUDE + PLACEMENT_FN + CAPS_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'exists', redis.call('HGETALL', KEYS[3])} end
 local visit = redis.call('HMGET', KEYS[4], 'globalVisitId', 'endedAt')
@@ -289,6 +379,12 @@ local vprefix = lex_prefix(visit_id)
 -- The visit's oldest attempt in progress: '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'.
 local first = lex_first(KEYS[6], vprefix, 1)[1]
 if ARGV[15] == '1' and first then return {'visit-busy', string.sub(first, #vprefix + 38)} end
+-- Caps on (either set): checked here, and the attempt enters the browser's budget below.
+local caps_on = ARGV[17] ~= '' or ARGV[18] ~= ''
+if caps_on then
+  local capped = cap_refusal(KEYS[10], KEYS[12], gvid, now, tonumber(opt(ARGV[17])), tonumber(opt(ARGV[18])))
+  if capped then return capped end
+end
 local shown = nil
 if ARGV[16] == '1' and (not first or tonumber(string.sub(first, #vprefix + 1, #vprefix + 15)) > now) then
   shown = choose_page(KEYS[8], page_id)
@@ -307,6 +403,7 @@ local h = {'id', id, 'visitId', visit_id, 'state', 'pending', 'channels', ARGV[6
   'createdAt', ARGV[12], 'expiresAt', ARGV[14], 't:pending', ARGV[13], 'am', member, 'gm', gmember}
 add(h, 'pageId', page_id)
 add(h, 'shownPageId', shown)
+if caps_on then add(h, 'cm', cap_reserve(KEYS[10], KEYS[11], gvid, id, now)) end
 redis.call('HSET', KEYS[3], unpack(h))
 redis.call('ZADD', KEYS[6], 0, member)
 redis.call('ZADD', KEYS[7], 0, gmember)
@@ -342,15 +439,16 @@ return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt active activeG deadlines reportHour shownPage
+   * KEYS: seq log attempt active activeG deadlines capBudget capBudgetT capDeclined reportHour shownPage
    * ARGV: notAfter eventId id from(',a,b,') to at atIso visitId? channel? reason? timeoutAt? pageId?
    *       reportExpireAt
    * shownPage: the page it is shown on (pageId, else where it was placed); its 'path' is counted at a first show.
    */
-  transition: PRELUDE + TRANSITION_FN + REPORT_FN + String.raw`
+  transition: PRELUDE + TRANSITION_FN + CAPS_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
     opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
+  cap_after_transition(KEYS[3], KEYS[7], KEYS[8], KEYS[9], ARGV[3], ARGV[5], tonumber(ARGV[6]), opt(ARGV[10]))
   local path = nil
   if ARGV[5] == 'delivered' then path = redis.call('HGET', KEYS[#KEYS], 'path') or nil end
   report_transition(KEYS[#KEYS - 1], KEYS[3], ARGV[5], ARGV[6], path, ARGV[#ARGV])

@@ -45,6 +45,12 @@
  *                                     keeps `rd`/`rp` (first shown ms, page path) until it settles
  *   p created                zset     every attempt (tombstones too) by creation, lex order, score 0:
  *                                     `<createdAt 15>:<id>` (the export's order: createdAt, then id bytes)
+ *   p caps:budget            zset     frequency caps (core/caps.ts): each browser's counted attempts, lex order,
+ *                                     score 0: `<len>:<globalVisitId>:<at 15>:<r|s>:<id>` (r: reserved at
+ *                                     creation, s: shown, at its first show); the attempt hash keeps it as `cm`
+ *   p caps:budget:t          zset     the same members scored by at: entries older than two days are pruned
+ *   p caps:declined          zset     browsers by their last decline or close (member globalVisitId, score = when),
+ *                                     pruned after the longest quiet time (30 days)
  *
  * Choices:
  * - Indexes are a few global zsets/sets with lex-ordered members rather than
@@ -90,6 +96,7 @@ import { StoreConnection, durabilityWarnings, type ConnectionHealth } from './co
 import { SCRIPTS, type ScriptName } from './scripts.js';
 import { EventListeners } from '../listeners.js';
 import { HOUR_MS, hourOf, reportPath, type ReportHour } from '../../core/reports.js';
+import { CAP_WINDOW_MS, capsOn, type BrowserBudget, type CapName, type CapSettings } from '../../core/caps.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -115,6 +122,12 @@ export interface RedisStore extends BeckonStore {
 
 type Fields = Record<string, string>;
 type ScriptCaller = Record<ScriptName, (keys: readonly string[], args: readonly string[]) => Promise<unknown>>;
+
+/** The frequency-cap arguments of createAttempt: '' for a cap that is off. */
+const capArgs = (caps: CapSettings | undefined): string[] =>
+  capsOn(caps)
+    ? [caps.perDay === null ? '' : `=${caps.perDay}`, caps.afterDeclineMs === null ? '' : `=${int(caps.afterDeclineMs)}`]
+    : ['', ''];
 
 /** Attempts read, pages listed, visits per batch: bounds on each read. */
 const MAX_ACTIVE = 10_000;
@@ -252,6 +265,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     whFailed: `${p}wh:failed`,
     reportHour: (at: number) => `${p}rh:${hourOf(at)}`,
     created: `${p}created`,
+    capBudget: `${p}caps:budget`,
+    capBudgetByAge: `${p}caps:budget:t`,
+    capDeclined: `${p}caps:declined`,
   };
   const reportRetentionMs = options.reportRetentionMs ?? DEFAULT_REPORT_RETENTION_MS;
   /** When the report hour of `at` expires (unix seconds): its end + the retention. */
@@ -576,6 +592,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           k.activeByBrowser,
           k.visitPages(visitId),
           k.deadlines,
+          k.capBudget,
+          k.capBudgetByAge,
+          k.capDeclined,
           k.reportHour(options.now),
           k.created,
         ],
@@ -595,6 +614,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           int(options.now + profile.expirationSeconds * 1000),
           options.exclusive ? '1' : '0',
           options.place ? '1' : '0',
+          ...capArgs(options.caps),
           reportExpireAt(options.now),
         ],
       );
@@ -608,6 +628,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           return { kind: 'no-visit' };
         case 'opted-out':
           return { kind: 'opted-out' };
+        case 'capped':
+          return { kind: 'capped', cap: reply[1] as CapName, retryAfter: Number(reply[2]) };
         case 'visit-busy': {
           // Attempts are never deleted: the one in the way is there to read.
           const active = await getEngagement(String(reply[1]));
@@ -666,6 +688,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           k.active,
           k.activeByBrowser,
           k.deadlines,
+          k.capBudget,
+          k.capBudgetByAge,
+          k.capDeclined,
           k.reportHour(request.at),
           k.page(shownPage ?? ''),
         ],
@@ -687,6 +712,34 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       if (reply[0] !== 'ok') return null;
       recorded();
       return toEngagement(pairs(reply[1]));
+    },
+
+    async browserBudgets(globalVisitIds, now) {
+      const floor = String(Math.round(now - CAP_WINDOW_MS + 1)).padStart(15, '0');
+      const read = await conn.run((c) =>
+        Promise.all(
+          globalVisitIds.map((id) => {
+            const prefix = lexPrefix(id);
+            return Promise.all([
+              c.zRangeByLex(k.capBudget, `[${prefix}${floor}`, `(${prefix};`, { LIMIT: { offset: 0, count: MAX_ACTIVE } }),
+              c.zScore(k.capDeclined, id),
+            ]);
+          }),
+        ),
+      );
+      return new Map(
+        globalVisitIds.map((id, i): [string, BrowserBudget] => {
+          const [members, declined] = read[i]!;
+          const prefix = Buffer.byteLength(lexPrefix(id));
+          const counted = members
+            .map((member) => {
+              const rest = Buffer.from(member).toString('latin1', prefix);
+              return { at: Number(rest.slice(0, 15)), shown: rest[16] === 's' };
+            })
+            .reverse();
+          return [id, { counted, shown: counted.filter((e) => e.shown).length, lastDeclinedAt: declined ?? null }];
+        }),
+      );
     },
 
     async placeOn(interactionId, expected, pageId) {

@@ -133,4 +133,23 @@ export const MIGRATIONS: readonly string[] = [
   -- The export lists attempts by creation time, oldest first, paged by (created_at, interaction_id).
   CREATE INDEX engagements_created ON engagements(created_at, interaction_id);
   `,
+  `
+  -- Frequency caps (core/caps.ts, sqlite/caps.ts), kept only for attempts created while a cap
+  -- is configured: each browser's budget, one row per attempt that counts (at: created, then
+  -- first shown; shown: 0 while only reserved), pruned two days after; and each browser's last
+  -- decline, pruned after the longest quiet time (30 days).
+  CREATE TABLE cap_budget (
+    interaction_id  TEXT PRIMARY KEY,
+    global_visit_id TEXT NOT NULL,
+    at              INTEGER NOT NULL,
+    shown           INTEGER NOT NULL
+  );
+  CREATE INDEX cap_budget_browser ON cap_budget(global_visit_id, at);
+  CREATE INDEX cap_budget_age ON cap_budget(at);
+  CREATE TABLE cap_declines (
+    global_visit_id TEXT PRIMARY KEY,
+    declined_at     INTEGER NOT NULL
+  );
+  CREATE INDEX cap_declines_age ON cap_declines(declined_at);
+  `,
 ];

@@ -19,9 +19,11 @@ import type {
 import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } from '../../core/events.js';
 import { MIGRATIONS } from './migrations.js';
 import { groupCommit } from './group-commit.js';
+import { sqliteCaps } from './caps.js';
 import { EventListeners } from '../listeners.js';
 import { sqliteReports } from './reports.js';
 import { REAPED_MEMORY_MS, REAPED_SCAN } from '../store.js';
+import { capsOn, type CapSettings } from '../../core/caps.js';
 import type {
   BeckonStore,
   CreateResult,
@@ -391,6 +393,7 @@ export function openSqliteStore(file: string): BeckonStore {
   // Set when a transaction writes an event; listeners are told once it has committed.
   let eventsRecorded = false;
   const eventListeners = new EventListeners();
+  const caps = sqliteCaps(db);
 
 
   /** Writes one event to the log; always called inside the transaction of the change it reports. */
@@ -447,7 +450,7 @@ export function openSqliteStore(file: string): BeckonStore {
   };
 
   const createAttempt = db.transaction(
-    (profile: IxnProfile, options: { exclusive: boolean; now: number; place: boolean }): CreateResult => {
+    (profile: IxnProfile, options: { exclusive: boolean; now: number; place: boolean; caps?: CapSettings }): CreateResult => {
       const existing = getEngagement(profile.interactionId);
       if (existing) return { kind: 'exists', engagement: existing };
       const visit = stmt.getVisit.get(profile.visitId);
@@ -456,6 +459,10 @@ export function openSqliteStore(file: string): BeckonStore {
       if (options.exclusive) {
         const active = stmt.activeEngagements.get(profile.visitId);
         if (active) return { kind: 'visit-busy', active: toEngagement(active) };
+      }
+      if (capsOn(options.caps)) {
+        const capped = caps.refusal(visit.global_visit_id, options.caps, options.now);
+        if (capped) return capped;
       }
       const engagement = insertAttempt(
         {
@@ -474,6 +481,7 @@ export function openSqliteStore(file: string): BeckonStore {
         options.now,
       );
       reports.created(options.now);
+      if (capsOn(options.caps)) caps.reserve(profile.interactionId, visit.global_visit_id, options.now);
       // Only the visit's oldest attempt in progress is shown; a later one (not
       // strict) waits its turn and is placed when the one before it settles.
       // Exclusive (strict) has just checked that there is no other one.
@@ -535,6 +543,7 @@ export function openSqliteStore(file: string): BeckonStore {
     const engagement = getEngagement(request.interactionId)!;
     recordEvent(attemptEvent(engagement, request.at));
     reports.transitioned(engagement, request.to, request.at);
+    caps.afterTransition(engagement, request);
     return engagement;
   });
 
@@ -762,6 +771,9 @@ export function openSqliteStore(file: string): BeckonStore {
     },
     async createTombstone(cancel, now) {
       return write(() => createTombstone(cancel, now));
+    },
+    async browserBudgets(globalVisitIds, now) {
+      return new Map(globalVisitIds.map((id) => [id, caps.budget(id, now)]));
     },
     async getEngagement(interactionId) {
       return getEngagement(interactionId);
