@@ -166,7 +166,7 @@ export async function runLatency(): Promise<BenchResult> {
   if (redisLevels.length) {
     const redis = await startRedisServer({ appendfsync: 'always' });
     try {
-      const server = await startBeckon({ env: { REDIS_URL: redis.url, BECKON_REDIS_PREFIX: 'bench-lat:' } });
+      const server = await startBeckon({ env: { BENCH_REDIS_URL: redis.url, BECKON_REDIS_PREFIX: 'bench-lat:' } });
       scenarios.push(...(await measureOn(server, redisLevels, invitations, warmup, 'Redis')));
     } finally {
       await redis.dispose();

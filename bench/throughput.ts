@@ -113,7 +113,7 @@ export async function runThroughput(): Promise<BenchResult> {
   let storeRedis: Awaited<ReturnType<typeof storeFloor>> | null = null;
   try {
     if (only.has('beckon-redis')) {
-      const server = await startBeckon({ env: { REDIS_URL: redis!.url, BECKON_REDIS_PREFIX: 'bench-tp:' } });
+      const server = await startBeckon({ env: { BENCH_REDIS_URL: redis!.url, BECKON_REDIS_PREFIX: 'bench-tp:' } });
       beckonRedis = await measure('Beckon engage on Redis', server, visits, { ...options, pages: true });
       targets.push(beckonRedis);
     }
