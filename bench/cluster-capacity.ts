@@ -132,6 +132,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
 
     // 4. Steps up to the most pages, the probe timing engage → delivered at each.
     const results: Step[] = [];
+    const overLimit: number[] = [];
     let stopReason = `the last step (${steps[steps.length - 1]?.toLocaleString('en-US')} pages) was reached`;
     for (const step of steps) {
       const target = step + warmPages;
@@ -154,10 +155,9 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         stopReason = `pages failed to connect at ${step.toLocaleString('en-US')} (${fleet.failureSamples[0] ?? 'unknown'})`;
         break;
       }
-      if (result.delivered.p99 > P99_LIMIT_MS || result.failures > 0) {
-        stopReason = `p99 went over ${P99_LIMIT_MS} ms at ${step.toLocaleString('en-US')}`;
-        break;
-      }
+      // Unlike the one-process benchmark, a step over the limit does not stop the climb: on a machine shared with
+      // other work a noisy step says little about the next, and the connection ceiling is a finding of its own.
+      if (result.delivered.p99 > P99_LIMIT_MS || result.failures > 0) overLimit.push(step);
     }
 
     // 5. At rest again with every page connected: does rest grow with pages?
@@ -190,6 +190,8 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     const held = results.filter((s) => s.failed === 0 && s.probe.failures === 0 && s.probe.delivered.p99 <= P99_LIMIT_MS);
     const maxPages = held.length ? Math.max(...held.map((s) => s.pages)) : 0;
     const maxStep = held.find((s) => s.pages === maxPages);
+    const connectedMax = results.filter((s) => s.failed === 0).reduce((m, s) => Math.max(m, s.pages), 0);
+    if (overLimit.length) stopReason += `; p99 over ${P99_LIMIT_MS} ms at ${overLimit.map((n) => n.toLocaleString('en-US')).join(', ')}`;
     const limits = cluster.frontends.map((f) => fdLimit(f.pid)).join(', ');
 
     const rows: Row[] = [
@@ -199,6 +201,11 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         target: '≥ 2 × 19,500 (one process)',
         met: maxPages >= 39_000,
         note: `${maxStep ? maxStep.perFrontend.join(' + ') : '-'} per frontend; stopped: ${stopReason}; fd limit (soft/hard) per frontend ${limits}`,
+      },
+      {
+        measure: 'most pages connected across 2 frontends, none refused',
+        value: connectedMax.toLocaleString('en-US'),
+        note: `plus ${warmPages} warm-up pages and the probe`,
       },
       ...results.map((s) => ({
         measure: `engage (backend) → delivered ack (frontend 1), ${s.pages.toLocaleString('en-US')} pages`,
@@ -280,6 +287,8 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         connectSeconds,
         steps: results,
         maxPages,
+        connectedMax,
+        overLimit,
         stopReason,
       },
       seconds: (now() - started) / 1000,
