@@ -13,7 +13,9 @@
  *    - per page that connects (a new visit, BENCH_CONNECT_SAMPLE pages);
  *    - per invitation: BENCH_CYCLES engage (backend) → shown → declined
  *      (page on frontend 1), minus the rate at rest over the same time;
- *    - at rest again at the last step, so pages × minutes shows.
+ *    - per page that leaves (BENCH_CONNECT_SAMPLE pages closed at once);
+ *    - at rest again at the last step, so pages × minutes shows; with each
+ *      node's CPU at rest (/proc/<pid>/stat).
  * 2. Memory: Redis `used_memory` before and after BENCH_PAGES pages (each a
  *    new visit with one page) and before and after the invitations (each
  *    attempt with its events), and where the bytes sit (keys by pattern,
@@ -71,6 +73,21 @@ const show = (counts: Record<string, number>, digits = 2) =>
     .map(([name, n]) => `${name} ${fmt(n, digits)}`)
     .join(', ');
 
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Runs `work` and returns each process's CPU use meanwhile, in % of one core. */
+async function cpuDuring(pids: number[], work: () => Promise<unknown>): Promise<number[]> {
+  const before = pids.map(cpuSeconds);
+  const started = now();
+  await work();
+  const seconds = (now() - started) / 1000;
+  return pids.map((pid, i) => (100 * (cpuSeconds(pid) - before[i]!)) / seconds);
+}
+
 function fdLimit(pid: number): string {
   return /Max open files\s+(\S+)\s+(\S+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.slice(1).join('/') ?? 'unknown';
 }
@@ -100,7 +117,9 @@ export async function runClusterCapacity(): Promise<BenchResult> {
 
     // 1. At rest with 100 pages: what the nodes do on their own (heartbeats, reaper, watchdog, adapter reads, event feed).
     process.stderr.write(`cluster-capacity: counting commands at rest for ${idleSeconds} s…\n`);
-    const idle = await redis.countCommands(() => sleep(idleSeconds * 1000));
+    let idle!: CommandCounts;
+    const nodePids = [cluster.backend.pid, ...cluster.frontends.map((f) => f.pid)];
+    const idleCpu = await cpuDuring(nodePids, async () => (idle = await redis.countCommands(() => sleep(idleSeconds * 1000))));
     const idleAll = { ...idle.sent, ...Object.fromEntries(Object.entries(idle.inScripts).map(([k, v]) => [`lua:${k}`, v])) };
 
     // 2. Memory before the pages; commands of the first connectSample pages; memory after them all.
@@ -129,6 +148,21 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     const usedAfterCycles = await redis.usedMemory();
     const keysAfterCycles = await redis.keyGroups(PREFIX);
     const done = cycles - cycleResult!.failures;
+
+    // Pages that leave: commands per close, and the bytes a closed page (and its idle visit) leaves in Redis.
+    const leaving = new PageFleet(cluster.pageUrls);
+    const usedBeforeLeaving = await redis.usedMemory();
+    const socketsBeforeLeaving = await sockets();
+    await leaving.add(connectSample, { mode: 'idle' });
+    await sleep(1000);
+    const usedWithLeaving = await redis.usedMemory();
+    // A fixed wait, not polling /metrics: its gauges read the store, and those reads would be counted as the closes'.
+    const close = await redis.countCommands(async () => {
+      await leaving.close();
+      await sleep(5000);
+    });
+    const socketsAfterLeaving = await sockets();
+    const usedAfterLeaving = await redis.usedMemory();
 
     // 4. Steps up to the most pages, the probe timing engage → delivered at each.
     const results: Step[] = [];
@@ -162,7 +196,8 @@ export async function runClusterCapacity(): Promise<BenchResult> {
 
     // 5. At rest again with every page connected: does rest grow with pages?
     const topPages = fleet.connected;
-    const idleTop = await redis.countCommands(() => sleep(idleSeconds * 1000));
+    let idleTop!: CommandCounts;
+    const idleTopCpu = await cpuDuring(nodePids, async () => (idleTop = await redis.countCommands(() => sleep(idleSeconds * 1000))));
 
     const nodes = 3;
     const perMinutePerNode = (c: CommandCounts) => (total(c.sent) * 60) / c.seconds / nodes;
@@ -171,6 +206,10 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     const perInvitationLua = perUnit(invitations.inScripts, idle.inScripts, idle.seconds, invitations.seconds, done);
     const perConnectSent = perUnit(connect.sent, idle.sent, idle.seconds, connect.seconds, connectSample);
     const perConnectLua = perUnit(connect.inScripts, idle.inScripts, idle.seconds, connect.seconds, connectSample);
+    const perCloseSent = perUnit(close.sent, idle.sent, idle.seconds, close.seconds, connectSample);
+    const perCloseLua = perUnit(close.inScripts, idle.inScripts, idle.seconds, close.seconds, connectSample);
+    const keptPerClosedPage = (usedAfterLeaving - usedBeforeLeaving) / connectSample;
+    const freedPerClosedPage = (usedWithLeaving - usedAfterLeaving) / connectSample;
     const redisPerPage = (usedAfterPages - usedBefore) / added;
     const redisPerAttempt = (usedAfterCycles - usedBeforeCycles) / done;
     const frontPerPage = cluster.frontends.map((_, i) => {
@@ -249,6 +288,21 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         note: `${show(perConnectSent, 2)}; over ${connectSample} pages`,
       },
       {
+        measure: 'Redis commands per page leaving (socket closed)',
+        value: `${fmt(total(perCloseSent), 1)} sent, ${fmt(total(perCloseLua), 1)} in scripts`,
+        note: `${show(perCloseSent, 2)}; over ${connectSample} pages`,
+      },
+      {
+        measure: 'Redis memory a closed page leaves behind (page, idle visit, events)',
+        value: `${fmt(keptPerClosedPage, 0)} B`,
+        note: `${fmt(-freedPerClosedPage, 0)} B more or less when it closed (page.left event, idle visit); sockets after the close ${socketsAfterLeaving.join(' + ')} (before ${socketsBeforeLeaving.join(' + ')}); nothing deletes page, visit or attempt records on Redis, only events after retention`,
+      },
+      {
+        measure: 'CPU at rest, backend / frontend 1 / frontend 2',
+        value: `${idleCpu.map((c) => fmt(c, 1)).join(' / ')} % at ${warmPages + 1} pages`,
+        note: `${idleTopCpu.map((c) => fmt(c, 1)).join(' / ')} % at ${topPages.toLocaleString('en-US')} pages (% of one core, over ${idleSeconds} s)`,
+      },
+      {
         measure: 'Redis commands at rest per node and minute (sent; in scripts)',
         value: `${fmt(perMinutePerNode(idle), 0)}; ${fmt(perMinuteInScripts(idle), 0)} at ${warmPages + 1} pages`,
         note: `${fmt(perMinutePerNode(idleTop), 0)}; ${fmt(perMinuteInScripts(idleTop), 0)} at ${topPages.toLocaleString('en-US')} pages; ${nodes} nodes; ${show(sumBy(idle.sent, source), 0)} in ${fmt(idle.seconds, 0)} s`,
@@ -267,6 +321,14 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         idle,
         idleAll,
         idleTop: { ...idleTop, pages: topPages },
+        idleCpu,
+        idleTopCpu,
+        close,
+        perCloseSent,
+        perCloseLua,
+        redisLeaving: { before: usedBeforeLeaving, with: usedWithLeaving, after: usedAfterLeaving },
+        keptPerClosedPage,
+        freedPerClosedPage,
         connect,
         invitations,
         invitationsDone: done,
