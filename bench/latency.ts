@@ -17,6 +17,7 @@
  * of Redis and of the hop between processes read as ratios.
  *
  *   npm run bench:latency        BENCH_INVITATIONS=500 BENCH_LATENCY_PAGES=0,1000,10000 BENCH_LATENCY_REDIS_PAGES=1000 BENCH_LATENCY_CLUSTER_PAGES=1000
+ *   (BENCH_REDIS_APPENDFSYNC=everysec: Redis without the fsync before every reply)
  */
 import type { Page } from '@playwright/test';
 import { KEEP_NAMES_SHIM, launchChromium } from './lib/browser.js';
@@ -169,10 +170,12 @@ export async function runLatency(): Promise<BenchResult> {
   const levels = envInts('BENCH_LATENCY_PAGES', [0, 1000, 10_000]).sort((a, b) => a - b);
   const redisLevels = envInts('BENCH_LATENCY_REDIS_PAGES', [1000]).sort((a, b) => a - b);
   const clusterLevels = envInts('BENCH_LATENCY_CLUSTER_PAGES', [1000]).sort((a, b) => a - b);
+  // BENCH_REDIS_APPENDFSYNC=everysec shows what the fsync before every reply costs (as in the throughput benchmark).
+  const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
   const scenarios: Scenario[] = [];
   for (const [kind, kindLevels] of [['sqlite', levels], ['redis', redisLevels], ['cluster', clusterLevels]] as const) {
     if (!kindLevels.length) continue;
-    const topology = await startTopology(kind, { prefix: `bench-lat-${kind}:` });
+    const topology = await startTopology(kind, { prefix: `bench-lat-${kind}:`, appendfsync });
     scenarios.push(...(await measureOn(topology, [...kindLevels], invitations, warmup)));
   }
 
@@ -193,7 +196,7 @@ export async function runLatency(): Promise<BenchResult> {
       note: `whole ms (stored ISO times); engage HTTP answer p50 ${fmt(s.httpReturn.p50)} ms`,
     });
   }
-  return { name: 'Latency', rows, data: { invitations, warmup, scenarios }, seconds: (now() - started) / 1000 };
+  return { name: 'Latency', rows, data: { invitations, warmup, appendfsync, scenarios }, seconds: (now() - started) / 1000 };
 }
 
 await runAsScript(import.meta.url, 'latency', 300, runLatency);
