@@ -52,7 +52,10 @@ function source(name: string): string {
 interface Step {
   pages: number;
   perFrontend: number[];
-  failed: number;
+  /** Handshakes refused so far (each retried, as the widget retries with back-off). */
+  refused: number;
+  /** Fewer pages than the step asked for, after the retries. */
+  short: boolean;
   probe: ProbeResult;
   rssMiB: { frontends: number[]; backend: number };
   redisUsedMiB: number;
@@ -170,23 +173,29 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     let stopReason = `the last step (${steps[steps.length - 1]?.toLocaleString('en-US')} pages) was reached`;
     for (const step of steps) {
       const target = step + warmPages;
-      if (fleet.connected < target) await fleet.add(target - fleet.connected - fleet.failed, { mode: 'idle' });
+      // A refused handshake (STORE_UNAVAILABLE when Redis' fsyncs fall behind a burst of 400 handshakes) is tried
+      // again, as the widget would after its back-off; only pages still missing after three tries end the climb.
+      for (let tries = 0; tries < 3 && fleet.connected < target; tries++) {
+        if (tries > 0) await sleep(2000);
+        await fleet.add(target - fleet.connected, { mode: 'idle' });
+      }
       await sleep(1000);
       const result = await probe.run(probes, `cap-${step}`);
       const perFrontend = await sockets();
       results.push({
         pages: fleet.connected - warmPages,
         perFrontend,
-        failed: fleet.failed,
+        refused: fleet.failed,
+        short: fleet.connected < target,
         probe: result,
         rssMiB: { frontends: cluster.frontends.map((f) => f.rss() / 2 ** 20), backend: cluster.backend.rss() / 2 ** 20 },
         redisUsedMiB: (await redis.usedMemory()) / 2 ** 20,
       });
       process.stderr.write(
-        `cluster-capacity: ${fleet.connected} pages (${perFrontend.join(' + ')}), engage → delivered p99 ${fmt(result.delivered.p99)} ms, ${fleet.failed} failed to connect\n`,
+        `cluster-capacity: ${fleet.connected} pages (${perFrontend.join(' + ')}), engage → delivered p99 ${fmt(result.delivered.p99)} ms, ${fleet.failed} handshakes refused so far\n`,
       );
-      if (fleet.failed > 0) {
-        stopReason = `pages failed to connect at ${step.toLocaleString('en-US')} (${fleet.failureSamples[0] ?? 'unknown'})`;
+      if (fleet.connected < target) {
+        stopReason = `pages failed to connect at ${step.toLocaleString('en-US')} after three tries (${fleet.failureSamples.at(-1) ?? 'unknown'})`;
         break;
       }
       // Unlike the one-process benchmark, a step over the limit does not stop the climb: on a machine shared with
@@ -226,10 +235,10 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         .sort((a, b) => b.bytes - a.bytes);
     const attemptGroups = groupDelta(keysAfterPages, keysAfterCycles);
 
-    const held = results.filter((s) => s.failed === 0 && s.probe.failures === 0 && s.probe.delivered.p99 <= P99_LIMIT_MS);
+    const held = results.filter((s) => !s.short && s.probe.failures === 0 && s.probe.delivered.p99 <= P99_LIMIT_MS);
     const maxPages = held.length ? Math.max(...held.map((s) => s.pages)) : 0;
     const maxStep = held.find((s) => s.pages === maxPages);
-    const connectedMax = results.filter((s) => s.failed === 0).reduce((m, s) => Math.max(m, s.pages), 0);
+    const connectedMax = results.filter((s) => !s.short).reduce((m, s) => Math.max(m, s.pages), 0);
     if (overLimit.length) stopReason += `; p99 over ${P99_LIMIT_MS} ms at ${overLimit.map((n) => n.toLocaleString('en-US')).join(', ')}`;
     const limits = cluster.frontends.map((f) => fdLimit(f.pid)).join(', ');
 
@@ -244,7 +253,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
       {
         measure: 'most pages connected across 2 frontends, none refused',
         value: connectedMax.toLocaleString('en-US'),
-        note: `plus ${warmPages} warm-up pages and the probe`,
+        note: `plus ${warmPages} warm-up pages and the probe; ${fleet.failed} handshakes refused and tried again (${[...new Set(fleet.failureSamples)].slice(0, 3).join('; ') || 'none'})`,
       },
       ...results.map((s) => ({
         measure: `engage (backend) → delivered ack (frontend 1), ${s.pages.toLocaleString('en-US')} pages`,
