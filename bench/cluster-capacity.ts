@@ -69,6 +69,13 @@ function perUnit(counts: Record<string, number>, idle: Record<string, number>, i
   return out;
 }
 
+/** Microseconds Redis spent on what clients sent (inner script commands are inside their script's time). */
+function redisMicros(c: CommandCounts): number {
+  return Object.entries(c.usec)
+    .filter(([name]) => (c.sent[name] ?? 0) > 0)
+    .reduce((sum, [, usec]) => sum + usec, 0);
+}
+
 const show = (counts: Record<string, number>, digits = 2) =>
   Object.entries(counts)
     .filter(([, n]) => Math.abs(n) >= 0.005)
@@ -285,6 +292,11 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         measure: 'Redis commands per invitation, sent by clients',
         value: fmt(total(perInvitationSent), 1),
         note: `${show(sumBy(perInvitationSent, source), 1)} (${show(perInvitationSent, 2)})`,
+      },
+      {
+        measure: 'Redis time per invitation / per page connecting / per page leaving',
+        value: `${fmt(redisMicros(invitations) / done, 0)} / ${fmt(redisMicros(connect) / connectSample, 0)} / ${fmt(redisMicros(close) / connectSample, 0)} µs`,
+        note: `INFO commandstats: time inside Redis of the commands clients sent (a script's own time includes what it ran), at rest ${fmt((redisMicros(idle) / idle.seconds) / 10_000, 2)} % of its core; EVALSHA ${fmt((invitations.usec.evalsha ?? 0) / Math.max(1, invitations.sent.evalsha ?? 1), 0)} µs per script`,
       },
       {
         measure: 'Redis commands per invitation, run inside store scripts',

@@ -21,6 +21,8 @@ export interface CommandCounts {
   /** Commands Lua scripts ran inside those calls, by name. */
   inScripts: Record<string, number>;
   seconds: number;
+  /** Time Redis spent in each command over the window (INFO commandstats `usec`; a script's includes what it ran). */
+  usec: Record<string, number>;
 }
 
 export interface KeyGroup {
@@ -61,6 +63,16 @@ export class RedisStats {
     );
   }
 
+  /** Microseconds spent per command name since the start (INFO commandstats). */
+  async commandUsec(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [key, value] of await this.info('commandstats')) {
+      const usec = /usec=(\d+)/.exec(value);
+      if (usec) out[key.replace(/^cmdstat_/, '')] = Number(usec[1]);
+    }
+    return out;
+  }
+
   async usedMemory(): Promise<number> {
     return Number((await this.info('memory')).get('used_memory'));
   }
@@ -92,13 +104,19 @@ export class RedisStats {
     });
     try {
       await ready;
+      const usecBefore = await this.commandUsec();
       await this.client.echo(`start-${marker}`);
       const started = performance.now();
       await work();
       const seconds = (performance.now() - started) / 1000;
       await this.client.echo(`end-${marker}`);
       await Promise.race([end, sleep(10_000)]);
-      return { sent, inScripts, seconds };
+      const usecAfter = await this.commandUsec();
+      const usec: Record<string, number> = {};
+      for (const [name, after] of Object.entries(usecAfter)) {
+        if (!['info', 'echo', 'monitor'].includes(name)) usec[name] = after - (usecBefore[name] ?? 0);
+      }
+      return { sent, inScripts, seconds, usec };
     } finally {
       await stopChild(child, 'SIGKILL');
     }
