@@ -59,6 +59,8 @@ interface Step {
   probe: ProbeResult;
   rssMiB: { frontends: number[]; backend: number };
   redisUsedMiB: number;
+  /** redis-server CPU seconds per probe invitation (MONITOR off). */
+  redisCpuPerInvitation: number;
 }
 
 function perUnit(counts: Record<string, number>, idle: Record<string, number>, idleSeconds: number, seconds: number, units: number): Record<string, number> {
@@ -138,7 +140,9 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     const socketsBefore = await sockets();
     const connect = await redis.countCommands(() => fleet.add(connectSample, { mode: 'idle' }));
     const connectStart = now();
+    const cpuBeforeBulk = await redis.cpuSeconds();
     await fleet.add(pages - connectSample, { mode: 'idle' });
+    const redisCpuPerConnect = (await redis.cpuSeconds() - cpuBeforeBulk) / (pages - connectSample);
     const connectSeconds = (now() - connectStart) / 1000;
     await sleep(2000);
     const added = fleet.connected - warmPages;
@@ -187,7 +191,9 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         await fleet.add(target - fleet.connected, { mode: 'idle' });
       }
       await sleep(1000);
+      const cpuBefore = await redis.cpuSeconds();
       const result = await probe.run(probes, `cap-${step}`);
+      const redisCpuPerInvitation = (await redis.cpuSeconds() - cpuBefore) / Math.max(1, probes - result.failures);
       const perFrontend = await sockets();
       results.push({
         pages: fleet.connected - warmPages,
@@ -197,6 +203,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         probe: result,
         rssMiB: { frontends: cluster.frontends.map((f) => f.rss() / 2 ** 20), backend: cluster.backend.rss() / 2 ** 20 },
         redisUsedMiB: (await redis.usedMemory()) / 2 ** 20,
+        redisCpuPerInvitation,
       });
       process.stderr.write(
         `cluster-capacity: ${fleet.connected} pages (${perFrontend.join(' + ')}), engage → delivered p99 ${fmt(result.delivered.p99)} ms, ${fleet.failed} handshakes refused so far\n`,
@@ -294,9 +301,9 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         note: `${show(sumBy(perInvitationSent, source), 1)} (${show(perInvitationSent, 2)})`,
       },
       {
-        measure: 'Redis time per invitation / per page connecting / per page leaving',
-        value: `${fmt(redisMicros(invitations) / done, 0)} / ${fmt(redisMicros(connect) / connectSample, 0)} / ${fmt(redisMicros(close) / connectSample, 0)} µs`,
-        note: `INFO commandstats: time inside Redis of the commands clients sent (a script's own time includes what it ran), at rest ${fmt((redisMicros(idle) / idle.seconds) / 10_000, 2)} % of its core; EVALSHA ${fmt((invitations.usec.evalsha ?? 0) / Math.max(1, invitations.sent.evalsha ?? 1), 0)} µs per script`,
+        measure: 'redis-server CPU per invitation / per page connecting',
+        value: `${results.map((r) => fmt(r.redisCpuPerInvitation * 1e6, 0)).join(', ')} / ${fmt(redisCpuPerConnect * 1e6, 0)} µs`,
+        note: `INFO cpu (user + system) over the probe at each step and over ${(pages - connectSample).toLocaleString('en-US')} pages connecting, MONITOR off; the commands' own time (commandstats, under MONITOR, which inflates it): ${fmt(redisMicros(invitations) / done, 0)} / ${fmt(redisMicros(connect) / connectSample, 0)} µs, leaving ${fmt(redisMicros(close) / connectSample, 0)} µs`,
       },
       {
         measure: 'Redis commands per invitation, run inside store scripts',
@@ -368,6 +375,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         frontAfter,
         frontPerPage,
         connectSeconds,
+        redisCpuPerConnect,
         steps: results,
         maxPages,
         connectedMax,

@@ -73,6 +73,12 @@ export class RedisStats {
     return out;
   }
 
+  /** CPU seconds redis-server has used (INFO cpu, user + system, all its threads): its work, networking included. */
+  async cpuSeconds(): Promise<number> {
+    const cpu = await this.info('cpu');
+    return Number(cpu.get('used_cpu_user')) + Number(cpu.get('used_cpu_sys'));
+  }
+
   async usedMemory(): Promise<number> {
     return Number((await this.info('memory')).get('used_memory'));
   }
