@@ -10,18 +10,21 @@
  * engage, because strict mode (the default) allows one attempt per visit.
  *
  * Then the same on the Redis store (a redis-server of its own, AOF with
- * appendfsync always), at BENCH_LATENCY_REDIS_PAGES other pages, in the same
- * run, so the cost of Redis reads as a ratio.
+ * appendfsync always), at BENCH_LATENCY_REDIS_PAGES other pages, and on a
+ * cluster on Redis (one backend, two frontends: the Chromium page on the
+ * first frontend, the other pages alternating between both, the engage on
+ * the backend) at BENCH_LATENCY_CLUSTER_PAGES, in the same run, so the cost
+ * of Redis and of the hop between processes read as ratios.
  *
- *   npm run bench:latency        BENCH_INVITATIONS=500 BENCH_LATENCY_PAGES=0,1000,10000 BENCH_LATENCY_REDIS_PAGES=1000
+ *   npm run bench:latency        BENCH_INVITATIONS=500 BENCH_LATENCY_PAGES=0,1000,10000 BENCH_LATENCY_REDIS_PAGES=1000 BENCH_LATENCY_CLUSTER_PAGES=1000
+ *   (BENCH_REDIS_APPENDFSYNC=everysec: Redis without the fsync before every reply)
  */
 import type { Page } from '@playwright/test';
 import { KEEP_NAMES_SHIM, launchChromium } from './lib/browser.js';
 import { deliveredAfter, engage } from './lib/engage.js';
 import { PageFleet } from './lib/pages.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
-import { startBeckon, type ServerHandle } from './lib/server.js';
-import { startRedisServer } from '../test/redis-server.js';
+import { startTopology, type Topology, type TopologyKind } from './lib/topology.js';
 import { envInt, envInts, fmt, now, summarize, type Row, type Summary } from './lib/stats.js';
 
 declare global {
@@ -71,7 +74,8 @@ async function observeInvitations(page: Page): Promise<void> {
 }
 
 interface Scenario {
-  /** SQLite or Redis. */
+  topology: TopologyKind;
+  /** SQLite, Redis or the cluster. */
   store: string;
   otherPages: number;
   connected: number;
@@ -83,15 +87,17 @@ interface Scenario {
   clock: { offset: number; uncertainty: number };
 }
 
-/** Runs the scenarios (one per number of other pages) against one Beckon server, then stops it. */
-async function measureOn(server: ServerHandle, levels: number[], invitations: number, warmup: number, store: string): Promise<Scenario[]> {
-  const fleet = new PageFleet(server.url);
+/** Runs the scenarios (one per number of other pages) against one topology, then stops it. */
+async function measureOn(topology: Topology, levels: number[], invitations: number, warmup: number): Promise<Scenario[]> {
+  const store = topology.label;
+  const api = topology.apiUrl;
+  const fleet = new PageFleet(topology.pageUrls);
   const browser = await launchChromium();
   const scenarios: Scenario[] = [];
   try {
     const page = await browser.newPage();
     await page.addInitScript(KEEP_NAMES_SHIM);
-    await page.goto(`${server.url}/`);
+    await page.goto(`${topology.pageUrls[0]}/`);
     await page.waitForFunction(() => 'Beckon' in window);
     const { visitId } = await page.evaluate(() => window.Beckon!.getIDs());
     await observeInvitations(page);
@@ -108,9 +114,9 @@ async function measureOn(server: ServerHandle, levels: number[], invitations: nu
       let lost = 0;
       let refused = 0;
       for (let i = 0; i < warmup + invitations; i++) {
-        const id = `lat-${store}-${otherPages}-${i}`;
+        const id = `lat-${topology.kind}-${otherPages}-${i}`;
         const t0 = now();
-        const reply = await engage(server.url, id, visitId);
+        const reply = await engage(api, id, visitId);
         const t1 = now();
         if (reply.status !== 200) {
           refused++;
@@ -132,10 +138,11 @@ async function measureOn(server: ServerHandle, levels: number[], invitations: nu
       }
       const delivered: number[] = [];
       for (const id of ids) {
-        const ms = await deliveredAfter(server.url, id);
+        const ms = await deliveredAfter(api, id);
         if (ms !== null) delivered.push(ms);
       }
       scenarios.push({
+        topology: topology.kind,
         store,
         otherPages,
         connected: fleet.connected,
@@ -150,7 +157,7 @@ async function measureOn(server: ServerHandle, levels: number[], invitations: nu
     }
   } finally {
     await browser.close();
-    await server.stop();
+    await topology.stop();
     await fleet.close();
   }
   return scenarios;
@@ -162,25 +169,25 @@ export async function runLatency(): Promise<BenchResult> {
   const warmup = envInt('BENCH_WARMUP', 30);
   const levels = envInts('BENCH_LATENCY_PAGES', [0, 1000, 10_000]).sort((a, b) => a - b);
   const redisLevels = envInts('BENCH_LATENCY_REDIS_PAGES', [1000]).sort((a, b) => a - b);
-  const scenarios = await measureOn(await startBeckon(), levels, invitations, warmup, 'SQLite');
-  if (redisLevels.length) {
-    const redis = await startRedisServer({ appendfsync: 'always' });
-    try {
-      const server = await startBeckon({ env: { REDIS_URL: redis.url, BECKON_REDIS_PREFIX: 'bench-lat:' } });
-      scenarios.push(...(await measureOn(server, redisLevels, invitations, warmup, 'Redis')));
-    } finally {
-      await redis.dispose();
-    }
+  const clusterLevels = envInts('BENCH_LATENCY_CLUSTER_PAGES', [1000]).sort((a, b) => a - b);
+  // BENCH_REDIS_APPENDFSYNC=everysec shows what the fsync before every reply costs (as in the throughput benchmark).
+  const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
+  const scenarios: Scenario[] = [];
+  for (const [kind, kindLevels] of [['sqlite', levels], ['redis', redisLevels], ['cluster', clusterLevels]] as const) {
+    if (!kindLevels.length) continue;
+    const topology = await startTopology(kind, { prefix: `bench-lat-${kind}:`, appendfsync });
+    scenarios.push(...(await measureOn(topology, [...kindLevels], invitations, warmup)));
   }
 
   const rows: Row[] = [];
   for (const s of scenarios) {
-    const pages = `${s.otherPages.toLocaleString('en-US')} other pages${s.store === 'Redis' ? ', Redis store' : ''}`;
+    const where = s.topology === 'sqlite' ? '' : s.topology === 'redis' ? ', Redis store' : `, ${s.store}`;
+    const pages = `${s.otherPages.toLocaleString('en-US')} other pages${where}`;
     const problems = s.lost + s.refused > 0 ? `, ${s.lost} lost, ${s.refused} refused` : '';
     rows.push({
       measure: `engage → invitation in DOM, ${pages}`,
       value: `p50 ${fmt(s.dom.p50)} / p95 ${fmt(s.dom.p95)} / p99 ${fmt(s.dom.p99)} ms`,
-      ...(s.otherPages === 1000 && s.store === 'SQLite' ? { target: 'p99 ≤ 20 ms', met: s.dom.p99 <= 20 && s.lost === 0 } : {}),
+      ...(s.otherPages === 1000 && s.topology === 'sqlite' ? { target: 'p99 ≤ 20 ms', met: s.dom.p99 <= 20 && s.lost === 0 } : {}),
       note: `n=${s.dom.n}${problems}; clock offset ±${fmt(s.clock.uncertainty, 2)} ms`,
     });
     rows.push({
@@ -189,7 +196,7 @@ export async function runLatency(): Promise<BenchResult> {
       note: `whole ms (stored ISO times); engage HTTP answer p50 ${fmt(s.httpReturn.p50)} ms`,
     });
   }
-  return { name: 'Latency', rows, data: { invitations, warmup, scenarios }, seconds: (now() - started) / 1000 };
+  return { name: 'Latency', rows, data: { invitations, warmup, appendfsync, scenarios }, seconds: (now() - started) / 1000 };
 }
 
-await runAsScript(import.meta.url, 'latency', 240, runLatency);
+await runAsScript(import.meta.url, 'latency', 300, runLatency);

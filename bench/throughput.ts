@@ -20,13 +20,16 @@
  *
  * And the same on Redis (REDIS_URL), in the same run, so that the cost of
  * Redis is a ratio: Beckon engage on a redis-server of its own (AOF,
- * appendfsync always: what the README recommends), and the Redis store alone.
+ * appendfsync always: what the README recommends), and the Redis store alone;
+ * and Beckon as a cluster on one redis-server (one backend taking the engage
+ * calls, two frontends holding the pages, half each), `beckon-cluster`.
  */
 import { PageFleet } from './lib/pages.js';
 import { storeFloor } from './lib/store-floor.js';
 import { engageLoad, type LoadResult } from './lib/load.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { startBaseline, startBeckon, type ServerHandle } from './lib/server.js';
+import { startTopology, type Topology } from './lib/topology.js';
 import { envInt, fmt, now, sleep, type Row } from './lib/stats.js';
 import { randomBytes } from 'node:crypto';
 import { startRedisServer } from '../test/redis-server.js';
@@ -40,13 +43,19 @@ interface Target {
   pageFailures?: number;
 }
 
+/** A bare server (one URL for calls and pages), or a Beckon topology (calls to its backend, pages on its frontends). */
+function targetOf(server: ServerHandle | Topology): { apiUrl: string; pageUrls: string[]; stop(): Promise<void> } {
+  return 'apiUrl' in server ? server : { apiUrl: server.url, pageUrls: [server.url], stop: () => server.stop() };
+}
+
 async function measure(
   name: string,
-  server: ServerHandle,
+  serverOrTopology: ServerHandle | Topology,
   visits: number,
   options: { seconds: number; warmupSeconds: number; connections: number; pages: boolean },
 ): Promise<Target> {
-  const fleet = new PageFleet(server.url);
+  const server = targetOf(serverOrTopology);
+  const fleet = new PageFleet(server.pageUrls);
   try {
     let visitIds: string[];
     if (options.pages) {
@@ -56,7 +65,7 @@ async function measure(
     } else {
       visitIds = Array.from({ length: visits }, () => randomBytes(16).toString('base64url'));
     }
-    const common = { url: server.url, visitIds, connections: options.connections };
+    const common = { url: server.apiUrl, visitIds, connections: options.connections };
     const warm = await engageLoad({ ...common, prefix: `warm-${name}`, seconds: options.warmupSeconds });
     const load = await engageLoad({ ...common, prefix: `tp-${name}`, seconds: options.seconds });
     const target: Target = { name, load };
@@ -90,7 +99,7 @@ export async function runThroughput(): Promise<BenchResult> {
   const visits = envInt('BENCH_VISITS', 2000);
   // BENCH_THROUGHPUT_TARGETS=beckon measures Beckon alone (for quick before/after runs; no ratio then).
   const only = new Set(
-    (process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,beckon-redis,store,store-redis').split(','),
+    (process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,beckon-redis,beckon-cluster,store,store-redis').split(','),
   );
   const targets: Target[] = [];
   const fastify = only.has('fastify')
@@ -108,15 +117,21 @@ export async function runThroughput(): Promise<BenchResult> {
   // Beckon and its store on a redis-server of their own, stopped by PID when done (or failed).
   // BENCH_REDIS_APPENDFSYNC=everysec shows what the fsync before every reply costs.
   const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
-  const redis = only.has('beckon-redis') || only.has('store-redis') ? await startRedisServer({ appendfsync }) : null;
   let beckonRedis: Target | null = null;
+  let beckonCluster: Target | null = null;
+  if (only.has('beckon-redis')) {
+    const topology = await startTopology('redis', { prefix: 'bench-tp:', appendfsync });
+    beckonRedis = await measure('Beckon engage on Redis', topology, visits, { ...options, pages: true });
+    targets.push(beckonRedis);
+  }
+  if (only.has('beckon-cluster')) {
+    const topology = await startTopology('cluster', { prefix: 'bench-tp-cluster:', appendfsync });
+    beckonCluster = await measure(`Beckon engage, ${topology.label}`, topology, visits, { ...options, pages: true });
+    targets.push(beckonCluster);
+  }
+  const redis = only.has('store-redis') ? await startRedisServer({ appendfsync }) : null;
   let storeRedis: Awaited<ReturnType<typeof storeFloor>> | null = null;
   try {
-    if (only.has('beckon-redis')) {
-      const server = await startBeckon({ env: { REDIS_URL: redis!.url, BECKON_REDIS_PREFIX: 'bench-tp:' } });
-      beckonRedis = await measure('Beckon engage on Redis', server, visits, { ...options, pages: true });
-      targets.push(beckonRedis);
-    }
     if (only.has('store-redis')) storeRedis = await storeFloor(options.seconds, options.connections, { redisUrl: redis!.url });
   } finally {
     await redis?.dispose();
@@ -134,12 +149,14 @@ export async function runThroughput(): Promise<BenchResult> {
     const delivery =
       t.delivered === undefined ? 'no pages' : `${t.delivered.toLocaleString('en-US')} delivered, ${t.lost} lost`;
     const isBeckon = t === beckon;
-    const onRedis = t === beckonRedis;
+    const onRedis = t === beckonRedis || t === beckonCluster;
     return {
       measure: `throughput: ${t.name}`,
       value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify${
         isBeckon || onRedis ? `, ${fmt((100 * l.requestsPerSecond) / socketFloor, 0)} % of bare socket.io` : ''
-      }${onRedis && beckon ? `, ${fmt(l.requestsPerSecond / beckon.load.requestsPerSecond, 2)}× Beckon on SQLite` : ''})`,
+      }${onRedis && beckon ? `, ${fmt(l.requestsPerSecond / beckon.load.requestsPerSecond, 2)}× Beckon on SQLite` : ''}${
+        t === beckonCluster && beckonRedis ? `, ${fmt(l.requestsPerSecond / beckonRedis.load.requestsPerSecond, 2)}× one process on Redis` : ''
+      })`,
       ...(isBeckon
         ? {
             target: '≥ 50 % of bare Fastify, all delivered',
@@ -167,9 +184,9 @@ export async function runThroughput(): Promise<BenchResult> {
   return {
     name: 'Throughput',
     rows,
-    data: { ...options, visits, targets, store, storeRedis },
+    data: { ...options, visits, appendfsync, targets, store, storeRedis },
     seconds: (now() - started) / 1000,
   };
 }
 
-await runAsScript(import.meta.url, 'throughput', 240, runThroughput);
+await runAsScript(import.meta.url, 'throughput', 300, runThroughput);

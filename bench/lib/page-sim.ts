@@ -14,7 +14,8 @@ import { io, type Socket } from 'socket.io-client';
 
 interface ConnectCommand {
   cmd: 'connect';
-  url: string;
+  /** One server, or a cluster's frontends: page n connects to urls[n % urls.length]. */
+  urls: string[];
   count: number;
   concurrency: number;
   mode: 'idle' | 'responder';
@@ -48,9 +49,12 @@ function respond(socket: Socket): void {
   });
 }
 
+let opened = 0;
+
 function openOne(command: ConnectCommand): Promise<string | null> {
+  const url = command.urls[opened++ % command.urls.length]!;
   return new Promise((resolve) => {
-    const socket = io(command.url, {
+    const socket = io(url, {
       transports: ['websocket'],
       forceNew: true,
       reconnection: false,

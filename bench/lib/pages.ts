@@ -1,7 +1,8 @@
 /**
  * A fleet of simulated pages spread over page-simulator processes (see
  * `page-sim.ts`), so that the pages' own CPU and memory are not the
- * benchmark's. Connections are opened in bounded concurrent batches.
+ * benchmark's. Given several URLs (a cluster's frontends), each simulator
+ * alternates its pages between them. Connections are opened in bounded concurrent batches.
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -49,7 +50,12 @@ export class PageFleet {
   failed = 0;
   failureSamples: string[] = [];
 
-  constructor(private readonly url: string) {}
+  private readonly urls: readonly string[];
+
+  /** `url`: one server, or several frontends of a cluster (each simulator alternates its pages between them). */
+  constructor(url: string | readonly string[]) {
+    this.urls = typeof url === 'string' ? [url] : url;
+  }
 
   /** Adds `count` pages (in new simulator processes) and resolves once they all have a session or failed. */
   async add(count: number, options: FleetOptions): Promise<void> {
@@ -68,7 +74,7 @@ export class PageFleet {
             child,
             {
               cmd: 'connect',
-              url: this.url,
+              urls: this.urls,
               count: n,
               concurrency: options.concurrency ?? 25,
               mode: options.mode,

@@ -18,10 +18,11 @@ export class ProbePage {
   private constructor(
     private readonly socket: Socket,
     readonly visitId: string,
-    private readonly url: string,
+    private readonly apiUrl: string,
   ) {}
 
-  static open(url: string): Promise<ProbePage> {
+  /** A page on `url`; its engage calls go to `apiUrl` (a cluster's backend), or to `url` itself. */
+  static open(url: string, apiUrl = url): Promise<ProbePage> {
     const socket = io(url, {
       transports: ['websocket'],
       forceNew: true,
@@ -29,7 +30,7 @@ export class ProbePage {
       auth: { page: { url: 'http://shop.test/probe', title: 'Probe', visible: true, focused: true, locale: 'en' } },
     });
     return new Promise((resolve, reject) => {
-      socket.once('session', (session: { visitId: string }) => resolve(new ProbePage(socket, session.visitId, url)));
+      socket.once('session', (session: { visitId: string }) => resolve(new ProbePage(socket, session.visitId, apiUrl)));
       socket.once('connect_error', reject);
     });
   }
@@ -53,7 +54,7 @@ export class ProbePage {
           };
           this.socket.on('invitation:start', onStart);
         });
-        const response = await fetch(this.url + ENGAGE_PATH, {
+        const response = await fetch(this.apiUrl + ENGAGE_PATH, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: engageBody(interactionId, this.visitId),

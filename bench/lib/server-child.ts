@@ -3,7 +3,10 @@
  * composition `main.ts` runs, in a child the benchmark controls over IPC. It
  * can be run with `--expose-gc` (memory readings collect garbage first) and
  * `--cpu-prof` (it exits with `process.exit` on request, so the profile is
- * written).
+ * written). BENCH_REDIS_URL puts it on a redis-server, and BENCH_ROLE and
+ * BENCH_NODE_ID make it one node of a cluster (bench/lib/topology.ts); the
+ * shell's REDIS_URL and BECKON_ROLE are ignored, so a benchmark measures
+ * what it says it measures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,9 +29,12 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
   ...process.env,
   BECKON_DB: join(dataDir, 'beckon.db'),
-  // Loopback callers only, one process with the embedded store, whatever the shell exported.
+  // Loopback callers only, and the store and role the benchmark asked for (BENCH_*), whatever the shell exported:
+  // the embedded SQLite store and both roles unless a benchmark starts this on its own redis-server.
   BECKON_API_TOKEN: '',
-  REDIS_URL: '',
+  REDIS_URL: process.env.BENCH_REDIS_URL ?? '',
+  BECKON_ROLE: process.env.BENCH_ROLE ?? 'all',
+  ...(process.env.BENCH_NODE_ID ? { BECKON_NODE_ID: process.env.BENCH_NODE_ID } : {}),
   // Every simulated visitor and caller comes from 127.0.0.1, where real ones come from many addresses:
   // the per-address limits would measure themselves, not Beckon.
   BECKON_RATE_LIMIT_PER_MINUTE: '10000000',
