@@ -5,7 +5,9 @@
  * options beyond asking for help or the version: anything else is a mistake
  * worth stopping on (exit 2) rather than a setting silently ignored.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ENVIRONMENT_VARIABLES } from './config.js';
 
 /** What the arguments ask for; `usage` carries the message for a mistake. */
@@ -30,10 +32,14 @@ export function parseArguments(args: readonly string[]): Command {
   return command;
 }
 
-/** The package's version, read from its own package.json (two folders up from dist/server). */
+/** The package's version, from the nearest package.json above this file (dist/server/ or src/). */
 export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error('cannot find the package.json of Beckon');
+    dir = dirname(dir);
+  }
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** `beckon --help`: usage, then every environment variable with its default. */
