@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'node',
           // Unit tests sit next to the code; server tests start real servers on port 0, on SQLite.
-          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['src/**/*.browser.test.ts', 'test/redis-*.test.ts'],
         },
       },

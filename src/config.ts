@@ -222,3 +222,44 @@ function keptSecret(db: string): string {
     return readFileSync(file, 'utf8').trim();
   }
 }
+
+/**
+ * Every variable of SPEC §7 (and Beckon's own beyond it) with its default as
+ * an operator reads it: the source of `beckon --help`. A test checks it
+ * against the schema above, so a new variable or a changed default cannot be
+ * missing from the help.
+ */
+export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; meaning: string }[] = [
+  { name: 'PORT', default: '9081', meaning: 'HTTP and socket.io port' },
+  { name: 'HOST', default: '0.0.0.0', meaning: 'address to listen on' },
+  { name: 'BECKON_DB', default: './data/beckon.db', meaning: 'SQLite file (relative to the current directory), or :memory:' },
+  { name: 'BECKON_SECRET', default: 'generated once into "secret" beside the database', meaning: 'signs visit tokens' },
+  { name: 'BECKON_API_TOKEN', default: 'unset: loopback callers only', meaning: 'Bearer token (or Basic password) for the REST API and console data' },
+  { name: 'BECKON_ALLOWED_ORIGINS', default: 'unset: own origin and loopback origins', meaning: 'comma-separated origins allowed to open visitor sockets' },
+  { name: 'BECKON_ALLOWED_HOSTS', default: 'unset: localhost, IP addresses and HOST', meaning: 'extra host names Beckon answers to; * turns the Host check off' },
+  { name: 'BECKON_STRICT', default: 'true', meaning: 'at most one attempt in progress per visit' },
+  { name: 'BECKON_VISIT_IDLE_MINUTES', default: '30', meaning: 'a visit with no open page for this long ends' },
+  { name: 'BECKON_CAP_PER_DAY', default: 'unset: no cap', meaning: 'most invitations shown to one browser in any 24 hours' },
+  { name: 'BECKON_CAP_AFTER_DECLINE_MINUTES', default: 'unset: no cap', meaning: 'quiet time for a browser after a decline or close' },
+  { name: 'BECKON_REPORT_RETENTION_DAYS', default: '400', meaning: 'how long report data is kept' },
+  { name: 'BECKON_EVENT_RETENTION_DAYS', default: '7', meaning: 'events older than this are deleted from the log (at least 1)' },
+  { name: 'BECKON_WEBHOOK_URL', default: 'unset', meaning: 'http(s) URL that receives every event as a signed POST' },
+  { name: 'BECKON_WEBHOOK_SECRET', default: 'unset; required with BECKON_WEBHOOK_URL', meaning: 'HMAC-SHA256 key of X-Beckon-Signature' },
+  { name: 'BECKON_WEBHOOK_EVENTS', default: 'unset: all', meaning: 'comma-separated event types or families to send, e.g. engagement.*' },
+  { name: 'BECKON_WEBHOOK_TIMEOUT_MS', default: '10000', meaning: 'a delivery attempt with no answer in this long has failed' },
+  { name: 'BECKON_WEBHOOK_RETRY_BASE_MS', default: '1000', meaning: 'first retry delay, then doubling (tests shorten it)' },
+  { name: 'REDIS_URL', default: 'unset: the SQLite store', meaning: 'redis:// or rediss:// URL: the store lives in Redis' },
+  { name: 'BECKON_REDIS_PREFIX', default: 'beckon:', meaning: 'starts every Redis key name' },
+  { name: 'BECKON_ROLE', default: 'all', meaning: 'all, backend or frontend; a role other than all needs REDIS_URL and BECKON_SECRET' },
+  { name: 'BECKON_NODE_ID', default: 'host name and port', meaning: 'names this process among the nodes sharing a Redis' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'BECKON_RATE_LIMIT_PER_MINUTE', default: '6000', meaning: 'REST calls per minute per credential' },
+  { name: 'BECKON_SOCKET_CONNECTIONS_PER_MINUTE', default: '600', meaning: 'new visitor sockets per minute per address' },
+  { name: 'BECKON_TRUST_PROXY', default: '0', meaning: 'how many reverse proxies in front of Beckon append to X-Forwarded-For' },
+];
+
+/** The names the schema reads and their parsed defaults (null: no default), for checking the table above. */
+export function schemaDefaults(): Record<string, unknown> {
+  const parsed = envSchema.parse({});
+  return Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, parsed[name as keyof typeof parsed] ?? null]));
+}

@@ -1,10 +1,13 @@
 /**
- * The process entry of `npm start`: reads the environment, starts Beckon on
- * one port with both roles, and shuts down gracefully on SIGTERM/SIGINT.
+ * The process entry of `npm start` and of `beckon start` (cli.ts): reads the
+ * environment, starts Beckon on one port with both roles, says where
+ * everything is, and shuts down gracefully on SIGTERM/SIGINT.
  */
+import { sep } from 'node:path';
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type BeckonConfig } from './config.js';
 import { createBeckon } from './app.js';
+import { loggerOptions, prettyLogStream } from './backend/logging.js';
 import { StoreUnavailableError } from './store/store.js';
 
 async function main(): Promise<void> {
@@ -18,7 +21,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const beckon = await createBeckon(config);
+  if (config.redisUrl === null && config.db.split(sep).includes('node_modules')) {
+    // An installed package's folder is replaced by the next install or upgrade, data and all.
+    process.stderr.write(
+      `Beckon will not keep its data inside node_modules (${config.db}): start it from your own folder, or set BECKON_DB to a path outside node_modules.\n`,
+    );
+    process.exit(2);
+  }
+  // A person at a terminal reads the log; anything else (a service, a pipe, a test) parses JSON lines.
+  const logStream = process.stdout.isTTY ? await prettyLogStream() : undefined;
+  const beckon = await createBeckon(config, { logger: loggerOptions(config.logLevel, logStream) });
   const log = beckon.app.log;
   if (config.apiToken === null) {
     log.warn('BECKON_API_TOKEN is not set: the REST API and console data are served to loopback callers only');
@@ -29,16 +41,41 @@ async function main(): Promise<void> {
     'the API, metrics and visitor sockets answer to localhost, IP addresses, HOST and BECKON_ALLOWED_HOSTS',
   );
   for (const warning of await beckon.store.durabilityWarnings()) log.warn(warning);
-  const url = await beckon.listen();
+  let url;
+  try {
+    url = await beckon.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      // The usual first-run mistake: another program (or another Beckon) has the port. One sentence, no stack.
+      const why = code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this user lacks';
+      process.stderr.write(`Beckon cannot start: port ${config.port} on ${config.host} ${why}; set PORT to another port (for example PORT=9090).\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   // REDIS_URL may carry a password: only its host and port are ever logged.
   const where = config.redisUrl === null ? { db: config.db } : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };
-  log.info({ url, store: beckon.store.kind, ...where, strict: config.strict }, `Beckon is listening on ${url}`);
+  log.info({ url, store: beckon.store.kind, ...where, strict: config.strict }, banner(config, url));
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'closing after an error');
     else log.info({ signal }, 'closing');
     await beckon.close();
   });
+}
+
+/**
+ * The start line: where this process serves the shop (frontend), the console
+ * and the docs (backend), and where its data is. Its first line stays
+ * "Beckon is listening on URL", which scripts look for.
+ */
+function banner(config: BeckonConfig, url: string): string {
+  const lines: [string, string][] = [];
+  if (config.role !== 'backend') lines.push(['shop', `${url}/`]);
+  if (config.role !== 'frontend') lines.push(['console', `${url}/console`], ['docs', `${url}/docs/`]);
+  lines.push(['data', config.redisUrl === null ? config.db : `Redis ${redisAddress(config.redisUrl)}, keys ${config.redisPrefix}*`]);
+  return [`Beckon is listening on ${url}`, ...lines.map(([what, where]) => `  ${what.padEnd(8)}${where}`)].join('\n');
 }
 
 /** host:port of a Redis URL, never its credentials. */

@@ -1,6 +1,9 @@
 /**
  * Structured logs (pino, through Fastify): one JSON line per event, every
- * request line carrying its request id, and nothing secret. Fastify's request
+ * request line carrying its request id, and nothing secret. On a terminal
+ * (someone trying Beckon out) the same entries are drawn by pino-pretty
+ * instead; anywhere else (a service manager, a container, a pipe, a test)
+ * they stay JSON, one line each, for log collectors. Fastify's request
  * serializer logs method, url and addresses only; the redaction below is the
  * second lock in case a header ever gets logged whole.
  */
@@ -18,8 +21,19 @@ export const REDACTED_PATHS = [
   'headers.cookie',
 ];
 
-export function loggerOptions(level: string): object {
-  return { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+/** pino's options; with `stream` (from prettyLogStream) entries go there instead of stdout as JSON. */
+export function loggerOptions(level: string, stream?: NodeJS.WritableStream): object {
+  return { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(stream ? { stream } : {}) };
+}
+
+/**
+ * Human-readable log lines for a terminal: time, level, message, then the
+ * entry's fields. Synchronous, so the last lines before an exit are not lost.
+ * Loaded only when wanted: JSON logging needs none of it.
+ */
+export async function prettyLogStream(): Promise<NodeJS.WritableStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
 }
 
 /** A request id a caller may choose (to follow a call through its own logs), if it is short and plain. */
