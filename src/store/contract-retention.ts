@@ -134,6 +134,24 @@ export function retentionContract(fresh: () => Promise<BeckonStore>): void {
     expect(await store.pruneVisits(T0 + 300, 100)).toBe(0);
   });
 
+  it('is not held up by ended visits that must stay, however many come first', async () => {
+    const store = await fresh();
+    for (let i = 0; i < 5; i++) {
+      await store.startVisit({ visitId: `busy-${i}`, globalVisitId: `b${i}` }, T0);
+      await store.createAttempt(profile({ interactionId: `x${i}`, visitId: `busy-${i}` }), { exclusive: true, now: T0, place: false });
+      await store.endVisit(`busy-${i}`, T0 + 1 + i);
+    }
+    for (let i = 0; i < 3; i++) {
+      await store.startVisit({ visitId: `done-${i}`, globalVisitId: `d${i}` }, T0);
+      await store.endVisit(`done-${i}`, T0 + 10 + i);
+    }
+    expect(await store.pruneVisits(T0 + 50, 2)).toBe(2);
+    expect(await store.pruneVisits(T0 + 50, 2)).toBe(1);
+    expect(await store.pruneVisits(T0 + 50, 2)).toBe(0);
+    for (let i = 0; i < 3; i++) expect(await store.getVisit(`done-${i}`)).toBeNull();
+    for (let i = 0; i < 5; i++) expect(await store.getVisit(`busy-${i}`)).not.toBeNull();
+  });
+
   it('deletes nothing with a limit of zero or nothing old enough', async () => {
     const store = await fresh();
     await visit(store, 'v', T0, { p: T0 + 1 });

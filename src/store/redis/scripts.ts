@@ -806,13 +806,14 @@ return {'ok', dropped}
    * One batch of presence retention; the ids were read (ZRANGEBYSCORE of closed, ended) before,
    * so each is checked again here: a page open again, or a visit with an open page or an attempt
    * in progress, stays. Pages first; at most 'limit' records go. An index entry whose record is
-   * gone is dropped without counting.
+   * gone is dropped without counting. Returns how many went and how many of the visits stayed
+   * (the caller reads past those next time, so that visits waiting for an attempt never stall it).
    */
   pruneVisits: PRELUDE + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local before, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
 local np, nv = tonumber(ARGV[4]), tonumber(ARGV[5])
-local dropped = 0
+local dropped, staying = 0, 0
 for i = 1, np do
   if dropped >= limit then break end
   local page_id, page_key = ARGV[5 + i], KEYS[7 + i]
@@ -844,9 +845,11 @@ for i = 1, nv do
     redis.call('ZREM', KEYS[4], visit_id)
     redis.call('ZREM', KEYS[5], visit_id)
     dropped = dropped + 1
+  else
+    staying = staying + 1
   end
 end
-return {'ok', dropped}
+return {'ok', dropped, staying}
 `,
 } as const;
 

@@ -138,6 +138,8 @@ const DUE_BATCH = 500;
 const LOG_BATCH = 1000;
 const READ_BATCH = 200;
 const PAGE_CACHE = 100_000;
+/** Reads of candidates per pruneVisits call (each past the ended visits that had to stay). */
+const PRUNE_ROUNDS = 10;
 const DEFAULT_REPORT_RETENTION_MS = 400 * 86_400_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -794,33 +796,43 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
 
     async pruneVisits(before, limit) {
       if (limit <= 0) return 0;
-      // Read the candidates, then one script checks each again and deletes (KEYS must be known up front).
+      // Read the candidates, then one script checks each again and deletes (KEYS must be known up
+      // front). Ended visits that must stay for now (an open page, an attempt in progress) are read
+      // past in a further round, a few rounds at most, so that they never stall the retention.
       const until = `(${int(before)}`;
-      const [pageIds, visitIds] = await conn.run((c) =>
-        Promise.all([
-          c.zRangeByScore(k.closed, '-inf', until, { LIMIT: { offset: 0, count: limit } }),
-          c.zRangeByScore(k.ended, '-inf', until, { LIMIT: { offset: 0, count: limit } }),
-        ]),
-      );
-      if (pageIds.length === 0 && visitIds.length === 0) return 0;
-      const reply = await exec(
-        'pruneVisits',
-        [
-          k.closed,
-          k.ended,
-          k.active,
-          k.live,
-          k.idle,
-          k.open,
-          k.openLive,
-          ...pageIds.map(k.page),
-          ...visitIds.map(k.visit),
-          ...visitIds.map(k.visitPages),
-        ],
-        [int(before), String(limit), String(pageIds.length), String(visitIds.length), ...pageIds, ...visitIds],
-      );
-      for (const pageId of pageIds) pageVisits.delete(pageId);
-      return Number(reply[1]);
+      let dropped = 0;
+      let staying = 0;
+      for (let round = 0; round < PRUNE_ROUNDS && dropped < limit; round++) {
+        const left = limit - dropped;
+        const [pageIds, visitIds] = await conn.run((c) =>
+          Promise.all([
+            c.zRangeByScore(k.closed, '-inf', until, { LIMIT: { offset: 0, count: left } }),
+            c.zRangeByScore(k.ended, '-inf', until, { LIMIT: { offset: staying, count: left } }),
+          ]),
+        );
+        if (pageIds.length === 0 && visitIds.length === 0) break;
+        const reply = await exec(
+          'pruneVisits',
+          [
+            k.closed,
+            k.ended,
+            k.active,
+            k.live,
+            k.idle,
+            k.open,
+            k.openLive,
+            ...pageIds.map(k.page),
+            ...visitIds.map(k.visit),
+            ...visitIds.map(k.visitPages),
+          ],
+          [int(before), String(left), String(pageIds.length), String(visitIds.length), ...pageIds, ...visitIds],
+        );
+        for (const pageId of pageIds) pageVisits.delete(pageId);
+        dropped += Number(reply[1]);
+        staying += Number(reply[2]);
+        if (visitIds.length < left) break; // every candidate visit was looked at
+      }
+      return dropped;
     },
 
     async eventsAfter(afterSeq, filter, limit) {
