@@ -364,6 +364,14 @@ describe('event retention', () => {
       expect(await store.getEngagement('kept')).toMatchObject({ visitId: 'gone-0', state: 'cancelled' });
       expect(await store.getPage('recent-page')).not.toBeNull();
       expect(await retention.pruneNow()).toEqual({ events: 0, presence: 0 });
+
+      // A shorter retention for pages and visits (BECKON_VISIT_RETENTION_HOURS): yesterday's page goes, the events stay.
+      const shorter = new EventRetention(store, { retentionMs: 7 * DAY, visitRetentionMs: 3_600_000, now: () => now, onError: (e) => { throw e; } });
+      const events = (await store.eventsAfter(0, ALL, 1000)).length;
+      expect(await shorter.pruneNow()).toEqual({ events: 0, presence: 1 });
+      expect(await store.getPage('recent-page')).toBeNull();
+      expect(await store.getVisit('recent')).not.toBeNull(); // live (idle) visits stay, whatever their age
+      expect(await store.eventsAfter(0, ALL, 1000)).toHaveLength(events);
     });
   });
 

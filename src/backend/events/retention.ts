@@ -6,15 +6,19 @@
  * live traffic are never held up for long. Engagement records are kept: the
  * status endpoint and idempotent engage need them.
  *
- * The same run, with the same retention, deletes closed pages and ended
- * visits (store.pruneVisits), which would otherwise grow by every page view
- * (issue #12): an event names its visit and page, so keeping both as long as
- * the events keeps the log's names resolvable for as long as the log has them.
+ * The same run deletes closed pages and ended visits (store.pruneVisits),
+ * which would otherwise grow by every page view (issue #12). By default they
+ * are kept as long as the events (an event names its visit and page, and the
+ * page record has the URL the event lacks); BECKON_VISIT_RETENTION_HOURS
+ * keeps them shorter, since nothing reads them once they ended and they
+ * weigh about three times the events of a page view.
  */
 import type { BeckonStore } from '../../store/store.js';
 
 export interface EventRetentionOptions {
   retentionMs: number;
+  /** Closed pages and ended visits (BECKON_VISIT_RETENTION_HOURS); the event retention unless given. */
+  visitRetentionMs?: number;
   /** Report hours that ended longer ago are deleted too (SQLite; Redis expires them itself). */
   reportRetentionMs?: number;
   /** How often to prune (one hour by default). */
@@ -71,8 +75,9 @@ export class EventRetention {
         total.events += dropped;
         if (dropped < batch) break;
       }
+      const visitsBefore = (this.options.now ?? Date.now)() - (this.options.visitRetentionMs ?? this.options.retentionMs);
       while (!this.stopped) {
-        const dropped = await this.store.pruneVisits(before, batch);
+        const dropped = await this.store.pruneVisits(visitsBefore, batch);
         total.presence += dropped;
         if (dropped < batch) break;
       }
