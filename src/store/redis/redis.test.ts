@@ -14,6 +14,7 @@ import { openStore } from '../open.js';
 import { StoreUnavailableError, type BeckonStore } from '../store.js';
 import { createFanoutClient, durabilityWarnings } from './connection.js';
 import { openRedisStore, type RedisStore } from './store.js';
+import { scriptSource } from './scripts.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -197,6 +198,38 @@ describe('redis store: what only Redis has', () => {
         if (key === 'a:ix-1' || key === 'created' || key.startsWith('caps:') || key.startsWith('rh:')) continue;
         expect([key, body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
       }
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  it('keeps what came back between the read and the delete of a prune (the script checks each id again)', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      // What pruneVisits read a moment ago: a closed page and an ended visit with no page open.
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0);
+      await store.closePage('p', T0 + 1);
+      await store.startVisit({ visitId: 'w', globalVisitId: 'g' }, T0);
+      await store.endVisit('w', T0 + 2);
+      // Then, before its script ran: the page reconnected, and the ended visit got a page.
+      await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0 + 3);
+      await store.openPage({ pageId: 'q', visitId: 'w', info: pageInfo }, T0 + 3);
+      // The script, with the stale ids as the store would pass them.
+      const keys = ['closed', 'ended', 'active', 'live', 'idle', 'open', 'openlive', 'pg:p', 'v:w', 'vp:w'].map((k) => prefix + k);
+      const reply = await admin.eval(scriptSource('pruneVisits'), { keys, arguments: ['0', String(T0 + 50), '10', '1', '1', 'p', 'w'] });
+      expect(reply).toEqual(['ok', 0, 1]);
+      expect(await store.getPage('p')).toMatchObject({ closedAt: null });
+      expect(await store.getVisit('w')).toMatchObject({ endedAt: T0 + 2 });
+      // Its page closes (past the cut): the visit waits for it, then both go.
+      await store.closePage('q', T0 + 4);
+      expect(await admin.zScore(`${prefix}ended`, 'w')).toBe(T0 + 4);
+      expect(await store.pruneVisits(T0 + 50, 10)).toBe(2);
+      expect(await store.getVisit('w')).toBeNull();
+      expect(await store.getPage('p')).toMatchObject({ closedAt: null });
     } finally {
       admin.destroy();
     }
