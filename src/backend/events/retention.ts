@@ -11,7 +11,7 @@
  * are kept as long as the events (an event names its visit and page, and the
  * page record has the URL the event lacks); BECKON_VISIT_RETENTION_HOURS
  * keeps them shorter, since nothing reads them once they ended and they
- * weigh about three times the events of a page view.
+ * weigh about twice the events of a page view (bench/retention.ts).
  */
 import type { BeckonStore } from '../../store/store.js';
 
