@@ -15,6 +15,7 @@ import { StoreUnavailableError, type BeckonStore } from '../store.js';
 import { createFanoutClient, durabilityWarnings } from './connection.js';
 import { openRedisStore, type RedisStore } from './store.js';
 import { scriptSource } from './scripts.js';
+import { backfillRetentionIndexes } from './retention-backfill.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -233,6 +234,30 @@ describe('redis store: what only Redis has', () => {
     } finally {
       admin.destroy();
     }
+  });
+
+  it('indexes closed pages and ended visits written before the retention existed (retention-backfill.ts), once', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    await store.startVisit({ visitId: 'ended', globalVisitId: 'g' }, T0);
+    await store.openPage({ pageId: 'closed', visitId: 'ended', info: pageInfo }, T0);
+    await store.closePage('closed', T0 + 1);
+    await store.endVisit('ended', T0 + 2);
+    await store.startVisit({ visitId: 'live', globalVisitId: 'g' }, T0);
+    await store.openPage({ pageId: 'open', visitId: 'live', info: pageInfo }, T0);
+    // As a store written before this version left them: in neither index.
+    await dropKeys(server.url, `${prefix}closed`);
+    await dropKeys(server.url, `${prefix}ended`);
+    expect(await store.pruneVisits(T0 + 50, 100)).toBe(0);
+    expect(await store.getVisit('ended')).not.toBeNull();
+
+    expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(2);
+    expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(0);
+    expect(await store.pruneVisits(T0 + 50, 100)).toBe(2);
+    expect(await store.getVisit('ended')).toBeNull();
+    expect(await store.getPage('closed')).toBeNull();
+    expect(await store.getPage('open')).toMatchObject({ closedAt: null });
+    expect(await store.getVisit('live')).toMatchObject({ endedAt: null });
   });
 
   it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {

@@ -806,7 +806,7 @@ return {'ok', dropped}
    * One batch of presence retention; the ids were read (ZRANGEBYSCORE of closed, ended) before,
    * so each is checked again here: a page open again, or a visit with an open page or an attempt
    * in progress, stays. Pages first; at most 'limit' records go. An index entry whose record is
-   * gone is dropped without counting. Returns how many went and how many of the visits stayed
+   * gone (or whose page is open) is dropped without counting. Returns how many went and how many of the visits stayed
    * (the caller reads past those next time, so that visits waiting for an attempt never stall it).
    */
   pruneVisits: PRELUDE + String.raw`
@@ -826,7 +826,8 @@ for i = 1, np do
       redis.call('SREM', KEYS[7], page_id)
       dropped = dropped + 1
     end
-  elseif redis.call('EXISTS', page_key) == 0 then
+  else
+    -- Gone, or open (openPage takes a page out of the index; an entry made otherwise must not linger).
     redis.call('ZREM', KEYS[1], page_id)
   end
 end
