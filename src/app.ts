@@ -200,6 +200,7 @@ export async function createBeckon(
     : null;
   const retention = new EventRetention(store, {
     retentionMs: config.eventRetentionMs,
+    ...(config.visitRetentionMs !== null ? { visitRetentionMs: config.visitRetentionMs } : {}),
     reportRetentionMs: config.reportRetentionMs,
     ...(options.now ? { now: options.now } : {}),
     onError: backgroundFailure('pruning old events failed'),

@@ -159,6 +159,19 @@ describe('loadConfig: frequency caps', () => {
   });
 });
 
+describe('loadConfig: retention of pages and visits', () => {
+  it('keeps closed pages and ended visits as long as events unless BECKON_VISIT_RETENTION_HOURS is set', () => {
+    expect(loadConfig({ BECKON_DB: ':memory:' }).visitRetentionMs).toBeNull();
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_VISIT_RETENTION_HOURS: ' ' }).visitRetentionMs).toBeNull();
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_VISIT_RETENTION_HOURS: '6' }).visitRetentionMs).toBe(6 * 3_600_000);
+    for (const bad of ['0', '-1', '1.5', 'a day', '87601']) {
+      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_VISIT_RETENTION_HOURS: bad })).toThrow(
+        /whole number of hours from 1 to 87600[\s\S]*at BECKON_VISIT_RETENTION_HOURS/,
+      );
+    }
+  });
+});
+
 describe('loadConfig: Redis and roles', () => {
   it('chooses the Redis store only with a redis:// or rediss:// REDIS_URL, under a prefix', () => {
     expect(loadConfig({ BECKON_DB: ':memory:' })).toMatchObject({ redisUrl: null, redisPrefix: 'beckon:', role: 'all' });

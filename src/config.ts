@@ -67,6 +67,16 @@ const envSchema = z.object({
   BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
   // At least a day: a webhook is retried for 24 hours, and its event must outlive that.
   BECKON_EVENT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(7),
+  // Closed pages and ended visits (store.pruneVisits): unset keeps them as long as the events that name them.
+  BECKON_VISIT_RETENTION_HOURS: optionalText.transform((text, ctx): number | null => {
+    if (text === null) return null;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1 || value > 87_600) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a whole number of hours from 1 to 87600 (leave it unset to keep them as long as events)` });
+      return null;
+    }
+    return value;
+  }),
   // Report counters per hour (core/reports.ts): at least a day, so that the default report (the last 24 hours) is whole.
   BECKON_REPORT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(400),
   BECKON_WEBHOOK_URL: optionalText.refine((url) => url === null || /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
@@ -120,6 +130,8 @@ export interface BeckonConfig {
   caps: CapSettings;
   /** Events older than this are deleted (hourly); engagement records stay. */
   eventRetentionMs: number;
+  /** Pages closed and visits ended longer ago than this are deleted (hourly); null: the event retention. */
+  visitRetentionMs: number | null;
   /** Report hours that ended longer ago than this are deleted (SQLite: hourly; Redis: each expires). */
   reportRetentionMs: number;
   webhookUrl: string | null;
@@ -187,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
       afterDeclineMs: e.BECKON_CAP_AFTER_DECLINE_MINUTES === null ? null : e.BECKON_CAP_AFTER_DECLINE_MINUTES * 60_000,
     },
     eventRetentionMs: e.BECKON_EVENT_RETENTION_DAYS * 86_400_000,
+    visitRetentionMs: e.BECKON_VISIT_RETENTION_HOURS === null ? null : e.BECKON_VISIT_RETENTION_HOURS * 3_600_000,
     reportRetentionMs: e.BECKON_REPORT_RETENTION_DAYS * 86_400_000,
     webhookUrl: e.BECKON_WEBHOOK_URL,
     webhookSecret: e.BECKON_WEBHOOK_SECRET,
@@ -243,6 +256,7 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
   { name: 'BECKON_CAP_AFTER_DECLINE_MINUTES', default: 'unset: no cap', meaning: 'quiet time for a browser after a decline or close' },
   { name: 'BECKON_REPORT_RETENTION_DAYS', default: '400', meaning: 'how long report data is kept' },
   { name: 'BECKON_EVENT_RETENTION_DAYS', default: '7', meaning: 'events older than this are deleted from the log (at least 1)' },
+  { name: 'BECKON_VISIT_RETENTION_HOURS', default: 'unset: as long as events', meaning: 'closed pages and ended visits older than this are deleted (at least 1)' },
   { name: 'BECKON_WEBHOOK_URL', default: 'unset', meaning: 'http(s) URL that receives every event as a signed POST' },
   { name: 'BECKON_WEBHOOK_SECRET', default: 'unset; required with BECKON_WEBHOOK_URL', meaning: 'HMAC-SHA256 key of X-Beckon-Signature' },
   { name: 'BECKON_WEBHOOK_EVENTS', default: 'unset: all', meaning: 'comma-separated event types or families to send, e.g. engagement.*' },

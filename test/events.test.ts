@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { EventRetention } from '../src/backend/events/retention.js';
 import { openStore } from '../src/store/open.js';
 import type { BeckonStore } from '../src/store/store.js';
-import type { BeckonEvent } from '../src/protocol/index.js';
+import { ixnProfileSchema, type BeckonEvent } from '../src/protocol/index.js';
 import { freshStore } from './stores.js';
 import { eventually, EventStreamClient, startServer, TestPage, type TestServer } from './support.js';
 
@@ -325,12 +325,53 @@ describe('event retention', () => {
       await store.startVisit({ visitId: 'edge', globalVisitId: 'b-edge' }, now - 7 * DAY + 60_000);
       await store.startVisit({ visitId: 'young', globalVisitId: 'b-young' }, now - DAY);
       const retention = new EventRetention(store, { retentionMs: 7 * DAY, batch: 2, now: () => now, onError: (e) => { throw e; } });
-      expect(await retention.pruneNow()).toBe(5);
+      expect((await retention.pruneNow()).events).toBe(5);
       const kept = await store.eventsAfter(0, ALL, 100);
       expect(kept.map((e) => e.visitId)).toEqual(['edge', 'young']);
-      // The engagement records and visits are not touched, only the log.
+      // Live visits are not touched (however old), only the log.
       expect(await store.getVisit('old-0')).not.toBeNull();
-      expect(await retention.pruneNow()).toBe(0);
+      expect((await retention.pruneNow()).events).toBe(0);
+    });
+  });
+
+  const SHOP_PAGE = { url: 'https://shop.test/', title: 'Shop', visible: true, focused: true };
+
+  it('deletes ended visits and closed pages older than the same retention, in batches, and keeps their attempts', async () => {
+    await withStore(async (store) => {
+      const now = Date.now();
+      const old = now - 10 * DAY;
+      for (let v = 0; v < 3; v++) {
+        await store.startVisit({ visitId: `gone-${v}`, globalVisitId: `b-${v}` }, old);
+        await store.openPage({ pageId: `gone-page-${v}`, visitId: `gone-${v}`, info: SHOP_PAGE }, old);
+      }
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'kept', visitId: 'gone-0' }), { exclusive: true, now: old, place: true });
+      await store.transition({ interactionId: 'kept', from: ['pending'], to: 'cancelled', at: old + 1 });
+      for (let v = 0; v < 3; v++) {
+        await store.closePage(`gone-page-${v}`, old + 2);
+        await store.endVisit(`gone-${v}`, old + 3);
+      }
+      // A page closed yesterday: kept.
+      await store.startVisit({ visitId: 'recent', globalVisitId: 'b-recent' }, now - DAY);
+      await store.openPage({ pageId: 'recent-page', visitId: 'recent', info: SHOP_PAGE }, now - DAY);
+      await store.closePage('recent-page', now - DAY + 1);
+
+      const retention = new EventRetention(store, { retentionMs: 7 * DAY, batch: 2, now: () => now, onError: (e) => { throw e; } });
+      expect(await retention.pruneNow()).toEqual({ events: expect.any(Number), presence: 6 });
+      for (let v = 0; v < 3; v++) {
+        expect(await store.getVisit(`gone-${v}`)).toBeNull();
+        expect(await store.getPage(`gone-page-${v}`)).toBeNull();
+      }
+      expect(await store.getEngagement('kept')).toMatchObject({ visitId: 'gone-0', state: 'cancelled' });
+      expect(await store.getPage('recent-page')).not.toBeNull();
+      expect(await retention.pruneNow()).toEqual({ events: 0, presence: 0 });
+
+      // A shorter retention for pages and visits (BECKON_VISIT_RETENTION_HOURS): yesterday's page goes, the events stay.
+      const shorter = new EventRetention(store, { retentionMs: 7 * DAY, visitRetentionMs: 3_600_000, now: () => now, onError: (e) => { throw e; } });
+      const events = (await store.eventsAfter(0, ALL, 1000)).length;
+      expect(await shorter.pruneNow()).toEqual({ events: 0, presence: 1 });
+      expect(await store.getPage('recent-page')).toBeNull();
+      expect(await store.getVisit('recent')).not.toBeNull(); // live (idle) visits stay, whatever their age
+      expect(await store.eventsAfter(0, ALL, 1000)).toHaveLength(events);
     });
   });
 
@@ -348,7 +389,7 @@ describe('event retention', () => {
       expect(await store.webhookBacklog()).toEqual({ waiting: 1, failed: 1 });
 
       const retention = new EventRetention(store, { retentionMs: 7 * DAY, now: () => now, onError: (e) => { throw e; } });
-      expect(await retention.pruneNow()).toBe(2);
+      expect((await retention.pruneNow()).events).toBe(2);
       expect((await store.eventsAfter(0, ALL, 100)).map((e) => e.seq)).toEqual([waiting!.event.seq]);
       expect(await store.webhookBacklog()).toEqual({ waiting: 1, failed: 0 });
     });

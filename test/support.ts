@@ -54,6 +54,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     visitIdleMs: 30 * 60_000,
     caps: { perDay: null, afterDeclineMs: null },
     eventRetentionMs: 7 * 86_400_000,
+    visitRetentionMs: null,
     reportRetentionMs: 400 * 86_400_000,
     webhookUrl: null,
     webhookSecret: null,

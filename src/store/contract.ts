@@ -16,6 +16,7 @@ import type { StoreConfig } from './open.js';
 import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from './store.js';
 import { reportContract } from './contract-reports.js';
 import { capsContract } from './contract-caps.js';
+import { retentionContract } from './contract-retention.js';
 
 export interface ContractStore {
   store: BeckonStore;
@@ -98,6 +99,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const events = (store: BeckonStore) => store.eventsAfter(0, ALL, 10_000);
 
     describe('reports and export', () => reportContract(fresh));
+
+    describe('retention of pages and visits', () => retentionContract(fresh));
 
     describe('visits and pages', () => {
       it('starts a visit once, recording visit.started once', async () => {

@@ -205,6 +205,18 @@ export interface PresenceStore {
    * `scan` most recently reaped boots are looked at.
    */
   reapedBootsWithPages(since: number, limit: number, scan?: number): Promise<NodeRef[]>;
+  /**
+   * Retention of presence records (one bounded batch): deletes pages that
+   * closed before `before` (epoch ms), oldest first, then visits that ended
+   * before `before` once none of their pages is left, none is open and none
+   * of their attempts is in progress, with every index entry that names them.
+   * At most `limit` records (pages and visits) go; returns how many went, so
+   * a caller repeats while it gets `limit`. Attempts, events, opt-outs and
+   * caps stay: an attempt keeps its visitId and pageId as plain values.
+   * Idempotent: a record that came back (a page re-opened, a visit that
+   * got a page again) between the read and the delete stays.
+   */
+  pruneVisits(before: number, limit: number): Promise<number>;
   /** How many visits are live and how many of their pages are open (for metrics). */
   counts(): Promise<{ liveVisits: number; openPages: number }>;
 }

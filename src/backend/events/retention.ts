@@ -5,24 +5,39 @@
  * and then every hour, oldest first, in small batches so that the writes of
  * live traffic are never held up for long. Engagement records are kept: the
  * status endpoint and idempotent engage need them.
+ *
+ * The same run deletes closed pages and ended visits (store.pruneVisits),
+ * which would otherwise grow by every page view (issue #12). By default they
+ * are kept as long as the events (an event names its visit and page, and the
+ * page record has the URL the event lacks); BECKON_VISIT_RETENTION_HOURS
+ * keeps them shorter, since nothing reads them once they ended and they
+ * weigh about twice the events of a page view (bench/retention.ts).
  */
 import type { BeckonStore } from '../../store/store.js';
 
 export interface EventRetentionOptions {
   retentionMs: number;
+  /** Closed pages and ended visits (BECKON_VISIT_RETENTION_HOURS); the event retention unless given. */
+  visitRetentionMs?: number;
   /** Report hours that ended longer ago are deleted too (SQLite; Redis expires them itself). */
   reportRetentionMs?: number;
   /** How often to prune (one hour by default). */
   everyMs?: number;
-  /** Events deleted per write; each batch is one short transaction. */
+  /** Events (and pages plus visits) deleted per write; each batch is one short transaction or script. */
   batch?: number;
   now?: () => number;
   onError: (error: unknown) => void;
 }
 
+/** What one retention run deleted: events, and pages plus visits. */
+export interface RetentionRun {
+  events: number;
+  presence: number;
+}
+
 export class EventRetention {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private running: Promise<RetentionRun> | null = null;
   private stopped = false;
 
   constructor(
@@ -36,8 +51,8 @@ export class EventRetention {
     this.timer.unref();
   }
 
-  /** Deletes every event past the retention; resolves with how many went. A call during a run joins it. */
-  pruneNow(): Promise<number> {
+  /** Deletes every event, page and visit past the retention; resolves with how many went. A call during a run joins it. */
+  pruneNow(): Promise<RetentionRun> {
     this.running ??= this.prune().finally(() => (this.running = null));
     return this.running;
   }
@@ -50,14 +65,20 @@ export class EventRetention {
     await this.running;
   }
 
-  private async prune(): Promise<number> {
+  private async prune(): Promise<RetentionRun> {
     const batch = this.options.batch ?? 1000;
     const before = (this.options.now ?? Date.now)() - this.options.retentionMs;
-    let total = 0;
+    const total: RetentionRun = { events: 0, presence: 0 };
     try {
       while (!this.stopped) {
         const dropped = await this.store.pruneEvents(before, batch);
-        total += dropped;
+        total.events += dropped;
+        if (dropped < batch) break;
+      }
+      const visitsBefore = (this.options.now ?? Date.now)() - (this.options.visitRetentionMs ?? this.options.retentionMs);
+      while (!this.stopped) {
+        const dropped = await this.store.pruneVisits(visitsBefore, batch);
+        total.presence += dropped;
         if (dropped < batch) break;
       }
       if (!this.stopped && this.options.reportRetentionMs !== undefined) {

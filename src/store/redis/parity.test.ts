@@ -59,6 +59,8 @@ const IDLE_MS = 60_000;
 const START = Date.UTC(2026, 0, 1, 12, 0, 0);
 /** The kinds of report counter the runs ended with (checked after them: the comparison covered real counters). */
 const countersSeen = new Set<string>();
+/** Pages and visits the runs pruned (checked after them: the comparison covered real deletions). */
+let presencePruned = 0;
 /** Frequency caps some creates run under: a small daily cap, a quiet time a few steps long, both. */
 const CAPS: CapSettings[] = [
   { perDay: 2, afterDeclineMs: null },
@@ -263,6 +265,9 @@ async function run(seed: number, steps: number): Promise<void> {
           const before = now - rand.int(200_000);
           const limit = 1 + rand.int(20);
           await same((s) => s.pruneEvents(before, limit));
+          // The same cut for closed pages and ended visits, as the retention loop does.
+          const [pruned] = await same((s) => s.pruneVisits(before, limit));
+          presencePruned += pruned;
           break;
         }
         case 19: {
@@ -303,6 +308,9 @@ describe('redis store: parity with the SQLite store', () => {
       await run(seed, STEPS);
     }, 60_000);
   }
+  it('compared the retention of pages and visits on the way', () => {
+    expect(presencePruned).toBeGreaterThan(20);
+  });
   it('compared report counters of every kind on the way', () => {
     expect([...countersSeen].sort()).toEqual(
       expect.arrayContaining(['accepted', 'cancelled', 'ch', 'created', 'declined', 'delivered', 'expired', 'ps', 're', 'timed_out', 'tta']),

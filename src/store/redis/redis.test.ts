@@ -14,6 +14,8 @@ import { openStore } from '../open.js';
 import { StoreUnavailableError, type BeckonStore } from '../store.js';
 import { createFanoutClient, durabilityWarnings } from './connection.js';
 import { openRedisStore, type RedisStore } from './store.js';
+import { scriptSource } from './scripts.js';
+import { backfillRetentionIndexes } from './retention-backfill.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -118,6 +120,144 @@ describe('redis store: what only Redis has', () => {
     const after = await store.lastEventSeq();
     expect(after).toBeGreaterThan(before);
     expect(String(after)).toMatch(/^\d{1,15}$/);
+  });
+
+  it('leaves no key and no index entry of a pruned visit and its pages, only its attempt, events and counters', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      /** Every key under the prefix with every member or field of it (stream entries as their fields). */
+      const contents = async () => {
+        const out = new Map<string, string>();
+        for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+          for (const key of keys) {
+            const type = await admin.type(key);
+            const body =
+              type === 'zset' ? await admin.zRange(key, 0, -1)
+              : type === 'set' ? await admin.sMembers(key)
+              : type === 'hash' ? Object.entries(await admin.hGetAll(key)).flat()
+              : type === 'stream' ? ((await admin.xRange(key, '-', '+')) ?? []).map((e) => JSON.stringify(e.message))
+              : [String(await admin.get(key))];
+            out.set(key.slice(prefix.length), JSON.stringify(body));
+          }
+        }
+        return out;
+      };
+      const now = Date.now();
+      const node = { nodeId: 'node-a', bootId: 'boot-1' };
+      await store.heartbeat(node, now + 60_000, now);
+      await store.queueWebhookEvents({ types: null, now, maxAgeMs: 86_400_000, limit: 100 }); // webhooks on
+      const baseline = await contents();
+
+      await store.startVisit({ visitId: 'visit-x', globalVisitId: 'browser-x' }, now);
+      await store.openPage({ pageId: 'page-x1', visitId: 'visit-x', info: pageInfo, node }, now);
+      await store.openPage({ pageId: 'page-x2', visitId: 'visit-x', info: pageInfo, node }, now);
+      const caps = { perDay: 5, afterDeclineMs: 60_000 };
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'ix-1', visitId: 'visit-x' }), { exclusive: true, now, place: true, caps });
+      await store.transition({ interactionId: 'ix-1', from: ['pending'], to: 'delivered', at: now + 1, pageId: 'page-x1', timeoutAt: now + 60_000 });
+      await store.transition({ interactionId: 'ix-1', from: ['delivered'], to: 'declined', at: now + 2 });
+      await store.updatePage('page-x2', { visible: false }, now + 3);
+      await store.closePage('page-x1', now + 4, node);
+      await store.closePage('page-x2', now + 5);
+      await store.endVisit('visit-x', now + 6);
+      await store.queueWebhookEvents({ types: null, now: now + 7, maxAgeMs: 86_400_000, limit: 100 });
+      for (let round = 0; round < 20; round++) {
+        const claimed = await store.claimWebhookDeliveries(now + 7, now + 8, 100);
+        if (claimed.length === 0) break;
+        for (const delivery of claimed) await store.webhookDelivered(delivery.event.seq);
+      }
+      expect(await store.webhookBacklog()).toEqual({ waiting: 0, failed: 0 });
+      const during = await contents();
+      expect([...during.keys()].filter((key) => key.includes('visit-x') || key.includes('page-x'))).toEqual(
+        expect.arrayContaining(['v:visit-x', 'pg:page-x1', 'pg:page-x2']),
+      );
+
+      expect(await store.pruneVisits(now + 7, 1000)).toBe(3);
+      const after = await contents();
+      // What may stay: the attempt (with the created index, the browser's caps and the report hour),
+      // the events (until their own retention), the event counter and the webhook cursor.
+      const mayStay = (key: string) =>
+        key === 'a:ix-1' || key === 'created' || key === 'log' || key === 'seq' || key === 'wh:cursor' ||
+        key.startsWith('caps:') || key.startsWith('rh:');
+      const added = [...after.keys()].filter((key) => !baseline.has(key)).sort();
+      expect(added.filter((key) => !mayStay(key))).toEqual([]);
+      // Every other key is as it was before the visit (the node registry, the indexes: emptied, so gone).
+      for (const [key, body] of baseline) if (!mayStay(key)) expect([key, after.get(key)]).toEqual([key, body]);
+      // No index names the visit or its pages any more.
+      for (const [key, body] of after) {
+        if (mayStay(key)) continue;
+        expect([key, body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
+      }
+      expect(await store.getEngagement('ix-1')).toMatchObject({ visitId: 'visit-x', shownPageId: 'page-x1', state: 'declined' });
+
+      // Once the events are past their own retention too, nothing but the attempt names the visit.
+      while ((await store.pruneEvents(now + 1000, 1000)) > 0);
+      const last = await contents();
+      for (const [key, body] of last) {
+        if (key === 'a:ix-1' || key === 'created' || key.startsWith('caps:') || key.startsWith('rh:')) continue;
+        expect([key, body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
+      }
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  it('keeps what came back between the read and the delete of a prune (the script checks each id again)', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      // What pruneVisits read a moment ago: a closed page and an ended visit with no page open.
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0);
+      await store.closePage('p', T0 + 1);
+      await store.startVisit({ visitId: 'w', globalVisitId: 'g' }, T0);
+      await store.endVisit('w', T0 + 2);
+      // Then, before its script ran: the page reconnected, and the ended visit got a page.
+      await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0 + 3);
+      await store.openPage({ pageId: 'q', visitId: 'w', info: pageInfo }, T0 + 3);
+      // The script, with the stale ids as the store would pass them.
+      const keys = ['closed', 'ended', 'active', 'live', 'idle', 'open', 'openlive', 'pg:p', 'v:w', 'vp:w'].map((k) => prefix + k);
+      const reply = await admin.eval(scriptSource('pruneVisits'), { keys, arguments: ['0', String(T0 + 50), '10', '1', '1', 'p', 'w'] });
+      expect(reply).toEqual(['ok', 0, 1]);
+      expect(await store.getPage('p')).toMatchObject({ closedAt: null });
+      expect(await store.getVisit('w')).toMatchObject({ endedAt: T0 + 2 });
+      // Its page closes (past the cut): the visit waits for it, then both go.
+      await store.closePage('q', T0 + 4);
+      expect(await admin.zScore(`${prefix}ended`, 'w')).toBe(T0 + 4);
+      expect(await store.pruneVisits(T0 + 50, 10)).toBe(2);
+      expect(await store.getVisit('w')).toBeNull();
+      expect(await store.getPage('p')).toMatchObject({ closedAt: null });
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  it('indexes closed pages and ended visits written before the retention existed (retention-backfill.ts), once', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    await store.startVisit({ visitId: 'ended', globalVisitId: 'g' }, T0);
+    await store.openPage({ pageId: 'closed', visitId: 'ended', info: pageInfo }, T0);
+    await store.closePage('closed', T0 + 1);
+    await store.endVisit('ended', T0 + 2);
+    await store.startVisit({ visitId: 'live', globalVisitId: 'g' }, T0);
+    await store.openPage({ pageId: 'open', visitId: 'live', info: pageInfo }, T0);
+    // As a store written before this version left them: in neither index.
+    await dropKeys(server.url, `${prefix}closed`);
+    await dropKeys(server.url, `${prefix}ended`);
+    expect(await store.pruneVisits(T0 + 50, 100)).toBe(0);
+    expect(await store.getVisit('ended')).not.toBeNull();
+
+    expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(2);
+    expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(0);
+    expect(await store.pruneVisits(T0 + 50, 100)).toBe(2);
+    expect(await store.getVisit('ended')).toBeNull();
+    expect(await store.getPage('closed')).toBeNull();
+    expect(await store.getPage('open')).toMatchObject({ closedAt: null });
+    expect(await store.getVisit('live')).toMatchObject({ endedAt: null });
   });
 
   it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {

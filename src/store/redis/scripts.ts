@@ -521,7 +521,7 @@ return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log page visit visitPages open openLive idle held
+   * KEYS: seq log page visit visitPages open openLive idle held closed
    * ARGV: notAfter eventId pageId visitId url title visible focused locale? now nodeId? bootId? path
    * 'path' is the URL's path as reports count it (core/reports.ts reportPath: no URL parsing in Lua).
    * Returns 2 when the page entered (new, or open again after it closed), 1 for a reconnect, 0 when refused.
@@ -548,6 +548,7 @@ redis.call('HSET', KEYS[3], 'visitId', visit_id, 'url', ARGV[5], 'title', ARGV[6
 local locale = opt(ARGV[9])
 if locale then redis.call('HSET', KEYS[3], 'locale', locale) else redis.call('HDEL', KEYS[3], 'locale') end
 redis.call('HDEL', KEYS[3], 'closedAt')
+redis.call('ZREM', KEYS[10], page_id)
 redis.call('HSET', KEYS[5], page_id, ARGV[7] .. ' ' .. ARGV[8] .. ' ' .. active_at .. ' ' .. connected_at)
 redis.call('SADD', KEYS[6], page_id)
 if not visit[2] then redis.call('SADD', KEYS[7], page_id) end
@@ -588,9 +589,11 @@ return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log page visit visitPages open openLive idle held
+   * KEYS: seq log page visit visitPages open openLive idle held closed ended
    * ARGV: notAfter eventId pageId visitId now heldByNodeId? heldByBootId?
-   * With heldBy, only while that boot still holds the page.
+   * With heldBy, only while that boot still holds the page. A page that closes after its
+   * visit ended moves the visit's retention time to now (ZADD GT), so that a visit is never
+   * pruned before one of its pages.
    */
   closePage: PRELUDE + HELD_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
@@ -605,18 +608,19 @@ if p[3] then redis.call('ZREM', KEYS[9], held_member(p[3], p[4], page_id)) end
 redis.call('HDEL', KEYS[5], page_id)
 redis.call('SREM', KEYS[6], page_id)
 redis.call('SREM', KEYS[7], page_id)
-if redis.call('HLEN', KEYS[5]) == 0 then
-  local v = redis.call('HMGET', KEYS[4], 'startedAt', 'endedAt')
-  if v[1] and not v[2] then
-    redis.call('HSET', KEYS[4], 'idleSince', now)
-    redis.call('ZADD', KEYS[8], now, visit_id)
-  end
+redis.call('ZADD', KEYS[10], now, page_id)
+local v = redis.call('HMGET', KEYS[4], 'startedAt', 'endedAt')
+if v[2] then
+  redis.call('ZADD', KEYS[11], 'GT', now, visit_id)
+elseif v[1] and redis.call('HLEN', KEYS[5]) == 0 then
+  redis.call('HSET', KEYS[4], 'idleSince', now)
+  redis.call('ZADD', KEYS[8], now, visit_id)
 end
 return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log visit live idle visitPages openLive
+   * KEYS: seq log visit live idle visitPages openLive ended
    * ARGV: notAfter eventId visitId now
    */
   endVisit: PRELUDE + String.raw`
@@ -628,6 +632,7 @@ redis.call('HSET', KEYS[3], 'endedAt', ARGV[4])
 redis.call('HDEL', KEYS[3], 'idleSince')
 redis.call('ZREM', KEYS[4], ARGV[3])
 redis.call('ZREM', KEYS[5], ARGV[3])
+redis.call('ZADD', KEYS[8], 'GT', ARGV[4], ARGV[3])
 -- Pages still open (normally none) no longer count as open pages of a live visit.
 local pages = redis.call('HKEYS', KEYS[6])
 for i = 1, math.min(#pages, 1000) do redis.call('SREM', KEYS[7], pages[i]) end
@@ -793,6 +798,59 @@ for _, entry in ipairs(entries) do
   end
 end
 return {'ok', dropped}
+`,
+
+  /**
+   * KEYS: closed ended active live idle open openLive page...(np) visit...(nv) visitPages...(nv)
+   * ARGV: notAfter before limit np nv pageId...(np) visitId...(nv)
+   * One batch of presence retention; the ids were read (ZRANGEBYSCORE of closed, ended) before,
+   * so each is checked again here: a page open again, or a visit with an open page or an attempt
+   * in progress, stays. Pages first; at most 'limit' records go. An index entry whose record is
+   * gone (or whose page is open) is dropped without counting. Returns how many went and how many of the visits stayed
+   * (the caller reads past those next time, so that visits waiting for an attempt never stall it).
+   */
+  pruneVisits: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local before, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+local np, nv = tonumber(ARGV[4]), tonumber(ARGV[5])
+local dropped, staying = 0, 0
+for i = 1, np do
+  if dropped >= limit then break end
+  local page_id, page_key = ARGV[5 + i], KEYS[7 + i]
+  local closed_at = redis.call('HGET', page_key, 'closedAt')
+  if closed_at then
+    if tonumber(closed_at) < before then
+      redis.call('DEL', page_key)
+      redis.call('ZREM', KEYS[1], page_id)
+      redis.call('SREM', KEYS[6], page_id)
+      redis.call('SREM', KEYS[7], page_id)
+      dropped = dropped + 1
+    end
+  else
+    -- Gone, or open (openPage takes a page out of the index; an entry made otherwise must not linger).
+    redis.call('ZREM', KEYS[1], page_id)
+  end
+end
+for i = 1, nv do
+  if dropped >= limit then break end
+  local visit_id = ARGV[5 + np + i]
+  local visit_key, pages_key = KEYS[7 + np + i], KEYS[7 + np + nv + i]
+  local ended_at = redis.call('HGET', visit_key, 'endedAt')
+  local due = redis.call('ZSCORE', KEYS[2], visit_id)
+  if not ended_at then
+    if redis.call('EXISTS', visit_key) == 0 then redis.call('ZREM', KEYS[2], visit_id) end
+  elseif due and tonumber(due) < before and redis.call('EXISTS', pages_key) == 0
+    and #lex_first(KEYS[3], lex_prefix(visit_id), 1) == 0 then
+    redis.call('DEL', visit_key)
+    redis.call('ZREM', KEYS[2], visit_id)
+    redis.call('ZREM', KEYS[4], visit_id)
+    redis.call('ZREM', KEYS[5], visit_id)
+    dropped = dropped + 1
+  else
+    staying = staying + 1
+  end
+end
+return {'ok', dropped, staying}
 `,
 } as const;
 

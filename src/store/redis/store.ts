@@ -32,6 +32,9 @@
  *   p nodes:reaped           zset     boots forgotten as dead (same members), score = when; their heartbeat
  *                                     answers 'reaped'; pruned a day after (forgetNode)
  *   p openlive               set      open pages of live visits (counts)
+ *   p closed                 zset     closed pages, score = closedAt (pruneVisits; a page open again leaves it)
+ *   p ended                  zset     ended visits, score = endedAt, or the close of a page that closed after
+ *                                     the visit ended, whichever is later (pruneVisits: never before a page)
  *   p optout                 hash     globalVisitId -> '1' for browsers that opted out
  *   p wh:cursor              string   seq up to which the log was moved into the webhook outbox
  *   p wh:q                   zset     waiting deliveries, lex order, score 0: `<len>:<lane>:<seq 20>`;
@@ -135,6 +138,8 @@ const DUE_BATCH = 500;
 const LOG_BATCH = 1000;
 const READ_BATCH = 200;
 const PAGE_CACHE = 100_000;
+/** Reads of candidates per pruneVisits call (each past the ended visits that had to stay). */
+const PRUNE_ROUNDS = 10;
 const DEFAULT_REPORT_RETENTION_MS = 400 * 86_400_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -254,6 +259,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     idle: `${p}idle`,
     open: `${p}open`,
     openLive: `${p}openlive`,
+    closed: `${p}closed`,
+    ended: `${p}ended`,
     held: `${p}held`,
     nodes: `${p}nodes`,
     reaped: `${p}nodes:reaped`,
@@ -328,7 +335,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       async (visitId) => {
         const reply = await exec(
           'closePage',
-          [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held],
+          [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held, k.closed, k.ended],
           [randomUUID(), pageId, visitId, int(now), opt(heldBy?.nodeId), opt(heldBy?.bootId)],
         );
         if (reply[1] !== 1) return null;
@@ -381,7 +388,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async openPage({ pageId, visitId, info, node }, now) {
       const reply = await exec(
         'openPage',
-        [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held],
+        [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held, k.closed],
         [
           randomUUID(),
           pageId,
@@ -474,7 +481,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async endVisit(visitId, now) {
       const reply = await exec(
         'endVisit',
-        [k.seq, k.log, k.visit(visitId), k.live, k.idle, k.visitPages(visitId), k.openLive],
+        [k.seq, k.log, k.visit(visitId), k.live, k.idle, k.visitPages(visitId), k.openLive, k.ended],
         [randomUUID(), visitId, int(now)],
       );
       if (reply[1] !== 1) return false;
@@ -785,6 +792,47 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async pruneEvents(before, limit) {
       const reply = await exec('pruneEvents', [k.log, k.whWaiting, k.whFailed], [int(before), String(limit)]);
       return Number(reply[1]);
+    },
+
+    async pruneVisits(before, limit) {
+      if (limit <= 0) return 0;
+      // Read the candidates, then one script checks each again and deletes (KEYS must be known up
+      // front). Ended visits that must stay for now (an open page, an attempt in progress) are read
+      // past in a further round, a few rounds at most, so that they never stall the retention.
+      const until = `(${int(before)}`;
+      let dropped = 0;
+      let staying = 0;
+      for (let round = 0; round < PRUNE_ROUNDS && dropped < limit; round++) {
+        const left = limit - dropped;
+        const [pageIds, visitIds] = await conn.run((c) =>
+          Promise.all([
+            c.zRangeByScore(k.closed, '-inf', until, { LIMIT: { offset: 0, count: left } }),
+            c.zRangeByScore(k.ended, '-inf', until, { LIMIT: { offset: staying, count: left } }),
+          ]),
+        );
+        if (pageIds.length === 0 && visitIds.length === 0) break;
+        const reply = await exec(
+          'pruneVisits',
+          [
+            k.closed,
+            k.ended,
+            k.active,
+            k.live,
+            k.idle,
+            k.open,
+            k.openLive,
+            ...pageIds.map(k.page),
+            ...visitIds.map(k.visit),
+            ...visitIds.map(k.visitPages),
+          ],
+          [int(before), String(left), String(pageIds.length), String(visitIds.length), ...pageIds, ...visitIds],
+        );
+        for (const pageId of pageIds) pageVisits.delete(pageId);
+        dropped += Number(reply[1]);
+        staying += Number(reply[2]);
+        if (visitIds.length < left) break; // every candidate visit was looked at
+      }
+      return dropped;
     },
 
     async eventsAfter(afterSeq, filter, limit) {

@@ -152,4 +152,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX cap_declines_age ON cap_declines(declined_at);
   `,
+  `
+  -- Retention of presence records (pruneVisits): closed pages and ended visits by age, and
+  -- a visit's pages whether open or closed (is any left; also what deleting a visit checks
+  -- for its foreign key, which would otherwise scan every page).
+  CREATE INDEX pages_closed ON pages(closed_at) WHERE closed_at IS NOT NULL;
+  CREATE INDEX pages_visit ON pages(visit_id);
+  CREATE INDEX visits_ended ON visits(ended_at) WHERE ended_at IS NOT NULL;
+  `,
 ];

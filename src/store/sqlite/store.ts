@@ -244,6 +244,20 @@ export function openSqliteStore(file: string): BeckonStore {
                      AND pages.closed_at IS NULL)
        ORDER BY reaped_at DESC, node_id, boot_id LIMIT @limit`,
     ),
+    // Retention (pruneVisits): closed pages oldest first, then ended visits with no page left
+    // and no attempt in progress. `closed_at IS NOT NULL` lets the partial indexes serve.
+    pruneClosedPages: db.prepare<{ before: number; limit: number }>(
+      `DELETE FROM pages WHERE page_id IN (
+         SELECT page_id FROM pages WHERE closed_at IS NOT NULL AND closed_at < @before
+         ORDER BY closed_at, page_id LIMIT @limit)`,
+    ),
+    pruneEndedVisits: db.prepare<{ before: number; limit: number }>(
+      `DELETE FROM visits WHERE visit_id IN (
+         SELECT visit_id FROM visits AS v WHERE ended_at IS NOT NULL AND ended_at < @before
+           AND NOT EXISTS (SELECT 1 FROM pages WHERE pages.visit_id = v.visit_id)
+           AND NOT EXISTS (SELECT 1 FROM engagements AS e WHERE e.visit_id = v.visit_id AND e.state IN ${ACTIVE_STATES})
+         ORDER BY ended_at, visit_id LIMIT @limit)`,
+    ),
     pruneReaped: db.prepare(`DELETE FROM nodes WHERE reaped_at IS NOT NULL AND reaped_at < ?`),
     setIdle: db.prepare(`UPDATE visits SET idle_since = ? WHERE visit_id = ? AND ended_at IS NULL`),
     clearIdle: db.prepare(`UPDATE visits SET idle_since = NULL WHERE visit_id = ?`),
@@ -676,6 +690,13 @@ export function openSqliteStore(file: string): BeckonStore {
     return dropped;
   });
 
+  /** One bounded batch of presence retention: pages first, so that a visit whose last pages go now goes too. */
+  const pruneVisits = db.transaction((before: number, limit: number): number => {
+    const pages = stmt.pruneClosedPages.run({ before, limit }).changes;
+    if (pages >= limit) return pages;
+    return pages + stmt.pruneEndedVisits.run({ before, limit: limit - pages }).changes;
+  });
+
   const claimWebhookDeliveries = db.transaction((now: number, leaseUntil: number, limit: number): WebhookDelivery[] =>
     stmt.dueWebhooks.all({ now, limit }).map((row) => {
       stmt.leaseWebhook.run(leaseUntil, row.seq);
@@ -821,6 +842,10 @@ export function openSqliteStore(file: string): BeckonStore {
     },
     async pruneEvents(before, limit) {
       return write(() => pruneEvents(before, limit));
+    },
+    async pruneVisits(before, limit) {
+      if (limit <= 0) return 0;
+      return write(() => pruneVisits(before, limit));
     },
     async queueWebhookEvents({ types, now, maxAgeMs, limit }) {
       return write(() => queueWebhookEvents(types, now, maxAgeMs, limit));
