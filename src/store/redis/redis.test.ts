@@ -122,7 +122,7 @@ describe('redis store: what only Redis has', () => {
     expect(String(after)).toMatch(/^\d{1,15}$/);
   });
 
-  it('leaves no key and no index entry of a pruned visit and its pages, only its attempt, events and counters', async () => {
+  it('leaves no key and no index entry of a pruned visit and its pages, only its attempt, events and counters; then of its pruned attempt, none', async () => {
     const prefix = randomPrefix();
     const store = await open(server.url, prefix);
     const admin = createFanoutClient(server.url);
@@ -176,10 +176,10 @@ describe('redis store: what only Redis has', () => {
 
       expect(await store.pruneVisits(now + 7, 1000)).toBe(3);
       const after = await contents();
-      // What may stay: the attempt (with the created index, the browser's caps and the report hour),
-      // the events (until their own retention), the event counter and the webhook cursor.
+      // What may stay: the attempt (with the created and settled indexes, the browser's caps and the
+      // report hour), the events (until their own retention), the event counter and the webhook cursor.
       const mayStay = (key: string) =>
-        key === 'a:ix-1' || key === 'created' || key === 'log' || key === 'seq' || key === 'wh:cursor' ||
+        key === 'a:ix-1' || key === 'created' || key === 'settled' || key === 'log' || key === 'seq' || key === 'wh:cursor' ||
         key.startsWith('caps:') || key.startsWith('rh:');
       const added = [...after.keys()].filter((key) => !baseline.has(key)).sort();
       expect(added.filter((key) => !mayStay(key))).toEqual([]);
@@ -196,9 +196,23 @@ describe('redis store: what only Redis has', () => {
       while ((await store.pruneEvents(now + 1000, 1000)) > 0);
       const last = await contents();
       for (const [key, body] of last) {
-        if (key === 'a:ix-1' || key === 'created' || key.startsWith('caps:') || key.startsWith('rh:')) continue;
+        if (key === 'a:ix-1' || key === 'created' || key === 'settled' || key.startsWith('caps:') || key.startsWith('rh:')) continue;
         expect([key, body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
       }
+
+      // Then the attempt's own retention: no key and no entry names it (its hash, the created and
+      // settled indexes, its caps budget entry); the browser's last decline and the counters stay.
+      expect(await last.get('caps:budget')).toContain('ix-1');
+      expect(await store.pruneAttempts(now + 2, 1000)).toBe(0); // settled at +2: not before +2
+      expect(await store.pruneAttempts(now + 3, 1000)).toBe(1);
+      const gone = await contents();
+      for (const [key, body] of gone) {
+        expect([key, `${key} ${body}`.includes('ix-1') || body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
+      }
+      for (const key of ['a:ix-1', 'created', 'settled', 'caps:budget', 'caps:budget:t']) expect(gone.has(key)).toBe(false);
+      expect(gone.get('caps:declined')).toContain('browser-x');
+      expect([...gone.keys()].some((key) => key.startsWith('rh:'))).toBe(true);
+      expect(await store.getEngagement('ix-1')).toBeNull();
     } finally {
       admin.destroy();
     }
