@@ -274,6 +274,63 @@ describe('redis store: what only Redis has', () => {
     expect(await store.getVisit('live')).toMatchObject({ endedAt: null });
   });
 
+  it('indexes settled attempts written before their retention existed (retention-backfill.ts) at their settle time, once', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      const create = (interactionId: string, now: number) =>
+        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), { exclusive: false, now, place: false });
+      await create('accepted', T0);
+      await store.transition({ interactionId: 'accepted', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60_000 });
+      await store.transition({ interactionId: 'accepted', from: ['delivered'], to: 'accepted', at: T0 + 7 });
+      await create('expired', T0);
+      await store.transition({ interactionId: 'expired', from: ['pending'], to: 'expired', at: T0 + 60 });
+      await store.createTombstone({ interactionId: 'tombstone', visitId: null, reason: null }, T0 + 3);
+      await create('pending', T0);
+      // As a store written before this version left them: in no settled index.
+      await admin.del(`${prefix}settled`);
+      expect(await store.pruneAttempts(T0 + 50, 100)).toBe(0);
+
+      expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(3);
+      expect(await admin.zRangeWithScores(`${prefix}settled`, 0, -1)).toEqual([
+        { value: 'tombstone', score: T0 + 3 },
+        { value: 'accepted', score: T0 + 7 },
+        { value: 'expired', score: T0 + 60 },
+      ]);
+      expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(0);
+      expect(await store.pruneAttempts(T0 + 50, 100)).toBe(2);
+      expect(await store.getEngagement('accepted')).toBeNull();
+      expect(await store.getEngagement('tombstone')).toBeNull();
+      expect(await store.getEngagement('expired')).toMatchObject({ state: 'expired' });
+      expect(await store.getEngagement('pending')).toMatchObject({ state: 'pending' });
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  it('drops a settled index entry whose attempt is gone or in progress, without counting it (the script checks each id again)', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'busy', visitId: 'v' }), { exclusive: false, now: T0, place: false });
+      await store.createTombstone({ interactionId: 'done', visitId: null, reason: null }, T0 + 5);
+      // Stray entries, older than the real one: an attempt that is gone, one in progress.
+      await admin.zAdd(`${prefix}settled`, [{ score: T0, value: 'gone' }, { score: T0 + 1, value: 'busy' }]);
+      expect(await store.pruneAttempts(T0 + 50, 1)).toBe(1); // read past the stray ones in a further round
+      expect(await store.getEngagement('done')).toBeNull();
+      expect(await store.getEngagement('busy')).toMatchObject({ state: 'pending' });
+      expect(await admin.exists(`${prefix}settled`)).toBe(0);
+    } finally {
+      admin.destroy();
+    }
+  });
+
   it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
     const store = await open();
     await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
