@@ -410,6 +410,36 @@ describe('event retention', () => {
     });
   });
 
+  it('forgets a pruned attempt: its status answers 404 and an engage or noengage with its id is new', async () => {
+    const own = await startServer();
+    const visitor = await page(own);
+    try {
+      const interactionId = newId('pruned');
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).status).toBe(200);
+      expect((await own.noengage({ interactionId, reason: 'pacing' })).body).toMatchObject({ state: 'cancelled' });
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({ code: 'ENGAGEMENT_CANCELLED' });
+      const tombstone = newId('pruned-tombstone');
+      expect((await own.noengage({ interactionId: tombstone })).status).toBe(200);
+      expect((await own.status(tombstone)).body).toMatchObject({ state: 'cancelled' });
+      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({ code: 'ENGAGEMENT_CANCELLED' });
+
+      // What the hourly run does once they settled longer ago than BECKON_ATTEMPT_RETENTION_DAYS.
+      expect(await own.beckon.store.pruneAttempts(Date.now() + 1, 1000)).toBe(2);
+      for (const id of [interactionId, tombstone]) {
+        const reply = await own.status(id);
+        expect([reply.status, reply.body.code]).toEqual([404, 'UNKNOWN_ENGAGEMENT']);
+      }
+      // The same ids are new: the engage is a new attempt, the late engage after the noengage is no longer refused.
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({ state: 'pending' });
+      await visitor.next('invitation:start', (s) => s.interactionId === interactionId);
+      expect((await own.noengage({ interactionId })).status).toBe(200);
+      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({ state: 'pending' });
+    } finally {
+      visitor.close();
+      await own.close();
+    }
+  });
+
   it('keeps an old event still waiting for its webhook, and deletes a given-up delivery with its event', async () => {
     await withStore(async (store) => {
       const now = Date.now();
