@@ -132,7 +132,7 @@ export interface BeckonConfig {
   visitIdleMs: number;
   /** Frequency caps per browser; each null when off. */
   caps: CapSettings;
-  /** Events older than this are deleted (hourly); engagement records stay. */
+  /** Events older than this are deleted (hourly); engagement records stay (attemptRetentionMs). */
   eventRetentionMs: number;
   /** Pages closed and visits ended longer ago than this are deleted (hourly); null: the event retention. */
   visitRetentionMs: number | null;

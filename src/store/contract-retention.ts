@@ -244,6 +244,17 @@ export function attemptRetentionContract(fresh: () => Promise<BeckonStore>): voi
     expect((await store.activeEngagements('v')).map((e) => e.interactionId)).toEqual(['pending', 'delivered']);
   });
 
+  it('settles attempts declined by an opt-out at the opt-out, and prunes them like the others', async () => {
+    const store = await fresh();
+    await store.startVisit({ visitId: 'v', globalVisitId: 'browser-of-v' }, T0);
+    await create(store, 'opted', T0);
+    expect((await store.setOptOut('browser-of-v', true, T0 + 10)).map((e) => e.state)).toEqual(['declined']);
+    expect(await store.pruneAttempts(T0 + 10, 100)).toBe(0);
+    expect(await store.pruneAttempts(T0 + 11, 100)).toBe(1);
+    expect(await store.getEngagement('opted')).toBeNull();
+    expect(await store.isOptedOut('browser-of-v')).toBe(true); // the browser's choice is not the attempt's
+  });
+
   it('forgets a pruned id: an engage with it, even a tombstone\'s, is a new attempt, pruned again only once it settles', async () => {
     const store = await fresh();
     await store.startVisit({ visitId: 'v', globalVisitId: 'browser-of-v' }, T0);

@@ -3,8 +3,8 @@
  * webhooks) would otherwise grow by every invitation's steps forever. Events
  * older than the retention (BECKON_EVENT_RETENTION_DAYS) are deleted at start
  * and then every hour, oldest first, in small batches so that the writes of
- * live traffic are never held up for long. Engagement records are kept: the
- * status endpoint and idempotent engage need them.
+ * live traffic are never held up for long. Engagement records are kept
+ * longer (below): the status endpoint and idempotent engage need them.
  *
  * The same run deletes closed pages and ended visits (store.pruneVisits),
  * which would otherwise grow by every page view (issue #12). By default they
