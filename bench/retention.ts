@@ -1,14 +1,17 @@
 /**
  * What page views leave behind in the store, and what the retention of pages
- * and visits (store.pruneVisits, issue #12 follow-up) takes back. Store calls
- * as the core makes them, no HTTP, no sockets: BENCH_VISITS visits of
- * BENCH_PAGES_PER_VISIT page views each (a page opened through a node, its
- * visibility changed once, closed), then the visit ended. Measured:
+ * and visits (store.pruneVisits, issue #12 follow-up) and of settled attempts
+ * (store.pruneAttempts) takes back. Store calls as the core makes them, no
+ * HTTP, no sockets: BENCH_VISITS visits of BENCH_PAGES_PER_VISIT page views
+ * each (a page opened through a node, its visibility changed once, closed),
+ * then the visit ended; on its first page, one invitation shown and accepted.
+ * Measured:
  * - Redis `used_memory` (INFO memory) before the visits, after them (all
- *   pages closed, all visits ended: what Redis kept forever before this
- *   change), after pruneVisits (the events stay until their own retention),
- *   and after pruneEvents too; bytes per page view at each point;
- * - SQLite rows in visits, pages and events at the same points;
+ *   pages closed, all visits ended: what Redis kept forever before the
+ *   retentions), after pruneVisits (the events and attempts stay until their
+ *   own retention), after pruneEvents too, and after pruneAttempts; bytes per
+ *   page view at each point;
+ * - SQLite rows in visits, pages, events and engagements at the same points;
  * - how long the prune took (records per second, one batch of 1000 at a time,
  *   as the retention loop runs it).
  *
@@ -22,6 +25,7 @@ import { createClient } from 'redis';
 import { startRedisServer } from '../test/redis-server.js';
 import { openStore } from '../src/store/open.js';
 import type { BeckonStore } from '../src/store/store.js';
+import { ixnProfileSchema } from '../src/protocol/index.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { envInt, fmt, now, type Row } from './lib/stats.js';
 
@@ -38,6 +42,14 @@ async function browse(store: BeckonStore, v: number, pagesPerVisit: number, at: 
     const pageId = `page-${v}-${p}-${'z'.repeat(20)}`;
     const info = { url: `https://shop.example/products/item-${v * 10 + p}?ref=home`, title: `Item ${v * 10 + p} – Example Shop`, visible: true, focused: true, locale: 'en-GB' };
     await store.openPage({ pageId, visitId, info, node }, at + p * 10);
+    if (p === 0) {
+      // One invitation, shown on the first page and accepted (A3: one per page and hour).
+      const interactionId = `ixn-${v}-${'w'.repeat(24)}`;
+      const profile = ixnProfileSchema.parse({ interactionId, visitId, pageId, userData: { campaign: 'spring', basket: 42.5 } });
+      await store.createAttempt(profile, { exclusive: true, now: at + 1, place: true });
+      await store.transition({ interactionId, from: ['pending'], to: 'delivered', at: at + 2, pageId, timeoutAt: at + 60_000 });
+      await store.transition({ interactionId, from: ['delivered'], to: 'accepted', at: at + 3, channel: 'chat' });
+    }
     await store.updatePage(pageId, { visible: false }, at + p * 10 + 5);
     await store.closePage(pageId, at + p * 10 + 9, node);
   }
@@ -81,7 +93,7 @@ async function runRetention(): Promise<BenchResult> {
           return Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
         }
         const count = (table: string) => (sqlite!.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-        return count('visits') + count('pages') + count('events');
+        return count('visits') + count('pages') + count('events') + count('engagements');
       };
       try {
         await store.heartbeat({ nodeId: '127.0.0.1:3000', bootId: 'boot-0123456789abcdef' }, Date.now() + 3_600_000, Date.now());
@@ -89,6 +101,7 @@ async function runRetention(): Promise<BenchResult> {
         await browse(store, -1, pagesPerVisit, at);
         await pruneAll(() => store.pruneVisits(cut, BATCH));
         await pruneAll(() => store.pruneEvents(cut, BATCH));
+        await pruneAll(() => store.pruneAttempts(cut, BATCH));
         const empty = await reading();
         let next = 0;
         await Promise.all(
@@ -101,6 +114,12 @@ async function runRetention(): Promise<BenchResult> {
         const withEvents = await reading();
         const events = await pruneAll(() => store.pruneEvents(cut, BATCH));
         const pruned = await reading();
+        // Redis: what the indexes of the kept attempts weigh (export order, settle time), per attempt.
+        const indexes = admin
+          ? { created: Number(await admin.memoryUsage(`${PREFIX}created`)) / visits, settled: Number(await admin.memoryUsage(`${PREFIX}settled`)) / visits }
+          : null;
+        const attempts = await pruneAll(() => store.pruneAttempts(cut, BATCH));
+        const settled = await reading();
         // What is left under the prefix (Redis): each key's MEMORY USAGE, the biggest first.
         const left: Record<string, number> = {};
         if (admin) {
@@ -108,16 +127,21 @@ async function runRetention(): Promise<BenchResult> {
             for (const key of keys) left[key.slice(PREFIX.length)] = Number(await admin.memoryUsage(key));
           }
         }
-        data[kind] = { empty, viewed, withEvents, pruned, presence, events, left };
+        data[kind] = { empty, viewed, withEvents, pruned, settled, presence, events, attempts, indexes, left };
         const unit = kind === 'Redis' ? 'bytes' : 'rows';
         const per = (value: number) => `${fmt((value - empty) / pageViews, kind === 'Redis' ? 0 : 2)} ${unit} per page view`;
         rows.push(
           { measure: `${kind}: after ${pageViews} page views (${visits} visits), all closed and ended`, value: per(viewed), note: 'what was kept forever before pruneVisits' },
-          { measure: `${kind}: after pruneVisits (events kept)`, value: per(withEvents), note: `${presence.records} records in ${fmt(presence.ms, 0)} ms (${fmt(presence.records / (presence.ms / 1000), 0)}/s, batches of ${BATCH})` },
+          { measure: `${kind}: after pruneVisits (events and attempts kept)`, value: per(withEvents), note: `${presence.records} records in ${fmt(presence.ms, 0)} ms (${fmt(presence.records / (presence.ms / 1000), 0)}/s, batches of ${BATCH})` },
           {
-            measure: `${kind}: after pruneEvents too`,
+            measure: `${kind}: after pruneEvents too (attempts kept)`,
             value: per(pruned),
-            note: `${events.records} events in ${fmt(events.ms, 0)} ms${admin ? `; keys left: ${Object.entries(left).sort((a, b) => b[1] - a[1]).map(([key, bytes]) => `${key} ${bytes} B`).join(', ')}` : ''}`,
+            note: `${events.records} events in ${fmt(events.ms, 0)} ms${indexes ? `; per attempt: created index ${fmt(indexes.created, 0)} B, settled index ${fmt(indexes.settled, 0)} B` : ''}`,
+          },
+          {
+            measure: `${kind}: after pruneAttempts too`,
+            value: per(settled),
+            note: `${attempts.records} attempts in ${fmt(attempts.ms, 0)} ms (${fmt(attempts.records / (attempts.ms / 1000), 0)}/s)${admin ? `; keys left: ${Object.entries(left).sort((a, b) => b[1] - a[1]).map(([key, bytes]) => `${key} ${bytes} B`).join(', ')}` : ''}`,
           },
         );
       } finally {
@@ -130,7 +154,7 @@ async function runRetention(): Promise<BenchResult> {
     await redis.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
-  return { name: 'Retention of pages and visits', rows, data, seconds: (now() - started) / 1000 };
+  return { name: 'Retention of pages, visits and attempts', rows, data, seconds: (now() - started) / 1000 };
 }
 
 await runAsScript(import.meta.url, 'retention', 600, runRetention);

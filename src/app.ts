@@ -202,6 +202,7 @@ export async function createBeckon(
     retentionMs: config.eventRetentionMs,
     ...(config.visitRetentionMs !== null ? { visitRetentionMs: config.visitRetentionMs } : {}),
     reportRetentionMs: config.reportRetentionMs,
+    attemptRetentionMs: config.attemptRetentionMs,
     ...(options.now ? { now: options.now } : {}),
     onError: backgroundFailure('pruning old events failed'),
   });

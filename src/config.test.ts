@@ -71,6 +71,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('keeps settled attempts 400 days unless told, and refuses less than a day, fractions or nonsense', () => {
+    expect(loadConfig({ BECKON_DB: ':memory:' }).attemptRetentionMs).toBe(400 * 86_400_000);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: '30' }).attemptRetentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: '3650' }).attemptRetentionMs).toBe(3650 * 86_400_000);
+    for (const bad of ['0', '0.5', '1.5', '-1', 'forever', '3651']) {
+      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: bad })).toThrow(/BECKON_ATTEMPT_RETENTION_DAYS/);
+    }
+  });
+
   it('reads the extra host names, normalised, and refuses a scheme or a port', () => {
     expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ALLOWED_HOSTS: 'Beckon.Example.com, .corp.example,,' }).allowedHosts).toEqual([
       'beckon.example.com',

@@ -77,6 +77,10 @@ const envSchema = z.object({
     }
     return value;
   }),
+  // Settled attempts (store.pruneAttempts): the status endpoint, idempotent engage and the export
+  // answer for them this long; like the reports by default. At least a day, so that a pruned
+  // attempt's caps budget entry (at or before it settled) is already outside the 24-hour cap window.
+  BECKON_ATTEMPT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   // Report counters per hour (core/reports.ts): at least a day, so that the default report (the last 24 hours) is whole.
   BECKON_REPORT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(400),
   BECKON_WEBHOOK_URL: optionalText.refine((url) => url === null || /^https?:$/.test(URL.parse(url)?.protocol ?? ''), {
@@ -128,12 +132,14 @@ export interface BeckonConfig {
   visitIdleMs: number;
   /** Frequency caps per browser; each null when off. */
   caps: CapSettings;
-  /** Events older than this are deleted (hourly); engagement records stay. */
+  /** Events older than this are deleted (hourly); engagement records stay (attemptRetentionMs). */
   eventRetentionMs: number;
   /** Pages closed and visits ended longer ago than this are deleted (hourly); null: the event retention. */
   visitRetentionMs: number | null;
   /** Report hours that ended longer ago than this are deleted (SQLite: hourly; Redis: each expires). */
   reportRetentionMs: number;
+  /** Attempts settled longer ago than this are deleted (hourly), with their index entries. */
+  attemptRetentionMs: number;
   webhookUrl: string | null;
   webhookSecret: string | null;
   /** Event types sent to the webhook; null: all. */
@@ -201,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     eventRetentionMs: e.BECKON_EVENT_RETENTION_DAYS * 86_400_000,
     visitRetentionMs: e.BECKON_VISIT_RETENTION_HOURS === null ? null : e.BECKON_VISIT_RETENTION_HOURS * 3_600_000,
     reportRetentionMs: e.BECKON_REPORT_RETENTION_DAYS * 86_400_000,
+    attemptRetentionMs: e.BECKON_ATTEMPT_RETENTION_DAYS * 86_400_000,
     webhookUrl: e.BECKON_WEBHOOK_URL,
     webhookSecret: e.BECKON_WEBHOOK_SECRET,
     webhookEvents: e.BECKON_WEBHOOK_EVENTS,
@@ -257,6 +264,7 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
   { name: 'BECKON_REPORT_RETENTION_DAYS', default: '400', meaning: 'how long report data is kept' },
   { name: 'BECKON_EVENT_RETENTION_DAYS', default: '7', meaning: 'events older than this are deleted from the log (at least 1)' },
   { name: 'BECKON_VISIT_RETENTION_HOURS', default: 'unset: as long as events', meaning: 'closed pages and ended visits older than this are deleted (at least 1)' },
+  { name: 'BECKON_ATTEMPT_RETENTION_DAYS', default: '400', meaning: 'attempts settled longer ago are deleted; their status then answers 404 (1 to 3650)' },
   { name: 'BECKON_WEBHOOK_URL', default: 'unset', meaning: 'http(s) URL that receives every event as a signed POST' },
   { name: 'BECKON_WEBHOOK_SECRET', default: 'unset; required with BECKON_WEBHOOK_URL', meaning: 'HMAC-SHA256 key of X-Beckon-Signature' },
   { name: 'BECKON_WEBHOOK_EVENTS', default: 'unset: all', meaning: 'comma-separated event types or families to send, e.g. engagement.*' },

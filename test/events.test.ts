@@ -356,23 +356,88 @@ describe('event retention', () => {
       await store.closePage('recent-page', now - DAY + 1);
 
       const retention = new EventRetention(store, { retentionMs: 7 * DAY, batch: 2, now: () => now, onError: (e) => { throw e; } });
-      expect(await retention.pruneNow()).toEqual({ events: expect.any(Number), presence: 6 });
+      expect(await retention.pruneNow()).toEqual({ events: expect.any(Number), presence: 6, attempts: 0 });
       for (let v = 0; v < 3; v++) {
         expect(await store.getVisit(`gone-${v}`)).toBeNull();
         expect(await store.getPage(`gone-page-${v}`)).toBeNull();
       }
       expect(await store.getEngagement('kept')).toMatchObject({ visitId: 'gone-0', state: 'cancelled' });
       expect(await store.getPage('recent-page')).not.toBeNull();
-      expect(await retention.pruneNow()).toEqual({ events: 0, presence: 0 });
+      expect(await retention.pruneNow()).toEqual({ events: 0, presence: 0, attempts: 0 });
 
       // A shorter retention for pages and visits (BECKON_VISIT_RETENTION_HOURS): yesterday's page goes, the events stay.
       const shorter = new EventRetention(store, { retentionMs: 7 * DAY, visitRetentionMs: 3_600_000, now: () => now, onError: (e) => { throw e; } });
       const events = (await store.eventsAfter(0, ALL, 1000)).length;
-      expect(await shorter.pruneNow()).toEqual({ events: 0, presence: 1 });
+      expect(await shorter.pruneNow()).toEqual({ events: 0, presence: 1, attempts: 0 });
       expect(await store.getPage('recent-page')).toBeNull();
       expect(await store.getVisit('recent')).not.toBeNull(); // live (idle) visits stay, whatever their age
       expect(await store.eventsAfter(0, ALL, 1000)).toHaveLength(events);
     });
+  });
+
+  it('deletes attempts settled before their own retention after the pages and visits, in batches, and keeps those in progress', async () => {
+    await withStore(async (store) => {
+      const now = Date.now();
+      const old = now - 500 * DAY;
+      await store.startVisit({ visitId: 'v', globalVisitId: 'b-v' }, old);
+      for (let i = 0; i < 3; i++) {
+        await store.createAttempt(ixnProfileSchema.parse({ interactionId: `settled-${i}`, visitId: 'v' }), { exclusive: false, now: old, place: false });
+        await store.transition({ interactionId: `settled-${i}`, from: ['pending'], to: 'cancelled', at: old + 1 + i });
+      }
+      await store.createTombstone({ interactionId: 'tombstone', visitId: null, reason: null }, old);
+      // In progress for ever so long (its expiry passed unseen): never pruned.
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'in-progress', visitId: 'v' }), { exclusive: false, now: old, place: false });
+      // Settled 399 days ago: within the default retention of 400 days.
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'recent', visitId: 'v' }), { exclusive: false, now: old, place: false });
+      await store.transition({ interactionId: 'recent', from: ['pending'], to: 'expired', at: now - 399 * DAY });
+
+      const retention = new EventRetention(store, {
+        retentionMs: 7 * DAY,
+        attemptRetentionMs: 400 * DAY,
+        batch: 2,
+        now: () => now,
+        onError: (e) => { throw e; },
+      });
+      expect(await retention.pruneNow()).toEqual({ events: expect.any(Number), presence: 0, attempts: 4 });
+      for (const id of ['settled-0', 'settled-1', 'settled-2', 'tombstone']) expect(await store.getEngagement(id)).toBeNull();
+      expect(await store.getEngagement('in-progress')).toMatchObject({ state: 'pending' });
+      expect(await store.getEngagement('recent')).toMatchObject({ state: 'expired' });
+      expect((await retention.pruneNow()).attempts).toBe(0);
+      // Without an attempt retention (a caller that gives none), attempts stay.
+      const keepAll = new EventRetention(store, { retentionMs: 7 * DAY, now: () => now + 10 * DAY, onError: (e) => { throw e; } });
+      expect((await keepAll.pruneNow()).attempts).toBe(0);
+      expect(await store.getEngagement('recent')).not.toBeNull();
+    });
+  });
+
+  it('forgets a pruned attempt: its status answers 404 and an engage or noengage with its id is new', async () => {
+    const own = await startServer();
+    const visitor = await page(own);
+    try {
+      const interactionId = newId('pruned');
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).status).toBe(200);
+      expect((await own.noengage({ interactionId, reason: 'pacing' })).body).toMatchObject({ state: 'cancelled' });
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({ code: 'ENGAGEMENT_CANCELLED' });
+      const tombstone = newId('pruned-tombstone');
+      expect((await own.noengage({ interactionId: tombstone })).status).toBe(200);
+      expect((await own.status(tombstone)).body).toMatchObject({ state: 'cancelled' });
+      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({ code: 'ENGAGEMENT_CANCELLED' });
+
+      // What the hourly run does once they settled longer ago than BECKON_ATTEMPT_RETENTION_DAYS.
+      expect(await own.beckon.store.pruneAttempts(Date.now() + 1, 1000)).toBe(2);
+      for (const id of [interactionId, tombstone]) {
+        const reply = await own.status(id);
+        expect([reply.status, reply.body.code]).toEqual([404, 'UNKNOWN_ENGAGEMENT']);
+      }
+      // The same ids are new: the engage is a new attempt, the late engage after the noengage is no longer refused.
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({ state: 'pending' });
+      await visitor.next('invitation:start', (s) => s.interactionId === interactionId);
+      expect((await own.noengage({ interactionId })).status).toBe(200);
+      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({ state: 'pending' });
+    } finally {
+      visitor.close();
+      await own.close();
+    }
   });
 
   it('keeps an old event still waiting for its webhook, and deletes a given-up delivery with its event', async () => {

@@ -56,6 +56,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     eventRetentionMs: 7 * 86_400_000,
     visitRetentionMs: null,
     reportRetentionMs: 400 * 86_400_000,
+    attemptRetentionMs: 400 * 86_400_000,
     webhookUrl: null,
     webhookSecret: null,
     webhookEvents: null,

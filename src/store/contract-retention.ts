@@ -165,3 +165,111 @@ export function retentionContract(fresh: () => Promise<BeckonStore>): void {
     expect(await store.getVisit('v')).toBeNull();
   });
 }
+
+/**
+ * The store contract for the retention of settled attempts: attempts that
+ * reached a terminal state (tombstones included) before the cut go in bounded
+ * batches, oldest settled first, with every entry that names them (the
+ * export, deadlines, the browser's caps budget); attempts in progress and
+ * recent ones stay, and so do the events. A pruned id is unknown afterwards:
+ * an engage with it is a new attempt.
+ */
+export function attemptRetentionContract(fresh: () => Promise<BeckonStore>): void {
+  const caps = { perDay: 10, afterDeclineMs: null };
+  const create = (store: BeckonStore, interactionId: string, now: number) =>
+    store.createAttempt(profile({ interactionId, visitId: 'v' }), { exclusive: false, now, place: false, caps });
+  const exported = async (store: BeckonStore) =>
+    (await store.engagementsCreated({ from: T0, to: T0 + 86_400_000, after: null, limit: 100 })).map((e) => e.interactionId);
+
+  it('deletes attempts settled before the cut, oldest first in bounded batches, with their entries, and nothing else', async () => {
+    const store = await fresh();
+    await store.startVisit({ visitId: 'v', globalVisitId: 'browser-of-v' }, T0);
+    await store.openPage({ pageId: 'p', visitId: 'v', info }, T0);
+    // Settled before the cut (T0 + 50): accepted (shown, so in the caps budget), declined while
+    // pending (its reserved budget entry stays), expired (its entry released), a tombstone.
+    await create(store, 'accepted', T0);
+    await store.transition({ interactionId: 'accepted', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60_000 });
+    await store.transition({ interactionId: 'accepted', from: ['delivered'], to: 'accepted', at: T0 + 2, channel: 'chat' });
+    await create(store, 'declined', T0 + 1);
+    await store.transition({ interactionId: 'declined', from: ['pending'], to: 'declined', at: T0 + 3 });
+    await create(store, 'expired', T0 + 2);
+    await store.transition({ interactionId: 'expired', from: ['pending'], to: 'expired', at: T0 + 4 });
+    await store.createTombstone({ interactionId: 'tombstone', visitId: 'v', reason: 'too late' }, T0 + 5);
+    // Created before the cut but settled after it: stays.
+    await create(store, 'timed-out', T0 + 3);
+    await store.transition({ interactionId: 'timed-out', from: ['pending'], to: 'delivered', at: T0 + 4, pageId: 'p', timeoutAt: T0 + 60 });
+    await store.transition({ interactionId: 'timed-out', from: ['delivered'], to: 'timed_out', at: T0 + 60 });
+    // In progress, however old: stay.
+    await create(store, 'pending', T0 + 6);
+    await create(store, 'delivered', T0 + 7);
+    await store.transition({ interactionId: 'delivered', from: ['pending'], to: 'delivered', at: T0 + 8, pageId: 'p', timeoutAt: T0 + 600_000 });
+
+    expect(await exported(store)).toEqual(['accepted', 'declined', 'expired', 'timed-out', 'tombstone', 'pending', 'delivered']);
+    const budgetBefore = (await store.browserBudgets(['browser-of-v'], T0 + 100)).get('browser-of-v')!;
+    expect(budgetBefore).toMatchObject({ shown: 3 }); // accepted, timed-out, delivered
+    expect(budgetBefore.counted).toHaveLength(5); // and declined, pending (reserved)
+    const kept = await Promise.all(['timed-out', 'pending', 'delivered'].map((id) => store.getEngagement(id)));
+    const logBefore = await store.eventsAfter(0, ALL, 1000);
+    const deadlineBefore = await store.nextDeadline(30 * 60_000);
+    const dueBefore = await store.dueDeadlines(T0 + 86_400_000, 30 * 60_000);
+    const activeBefore = await store.activeEngagements('v');
+
+    expect(await store.pruneAttempts(T0 + 50, 0)).toBe(0);
+    expect(await store.pruneAttempts(T0 + 2, 100)).toBe(0); // settled at +2 is not before +2
+    expect(await store.pruneAttempts(T0 + 50, 3)).toBe(3);
+    expect(await store.getEngagement('tombstone')).toMatchObject({ state: 'cancelled' }); // settled last
+    for (const id of ['accepted', 'declined', 'expired']) expect(await store.getEngagement(id)).toBeNull();
+    expect(await store.pruneAttempts(T0 + 50, 3)).toBe(1);
+    expect(await store.pruneAttempts(T0 + 50, 3)).toBe(0);
+    // Idempotent: once more, with a big batch, nothing is left to go.
+    expect(await store.pruneAttempts(T0 + 50, 1000)).toBe(0);
+    expect(await store.getEngagement('tombstone')).toBeNull();
+
+    // The export no longer lists them, nor does the browser's budget count them.
+    expect(await exported(store)).toEqual(['timed-out', 'pending', 'delivered']);
+    const budgetAfter = (await store.browserBudgets(['browser-of-v'], T0 + 100)).get('browser-of-v')!;
+    expect(budgetAfter).toMatchObject({ shown: 2 });
+    expect(budgetAfter.counted).toHaveLength(3);
+    // The rest is as it was: the others whole, deadlines, attempts in progress, the log.
+    expect(await Promise.all(['timed-out', 'pending', 'delivered'].map((id) => store.getEngagement(id)))).toEqual(kept);
+    expect(await store.nextDeadline(30 * 60_000)).toBe(deadlineBefore);
+    expect(await store.dueDeadlines(T0 + 86_400_000, 30 * 60_000)).toEqual(dueBefore);
+    expect(await store.activeEngagements('v')).toEqual(activeBefore);
+    expect(await store.eventsAfter(0, ALL, 1000)).toEqual(logBefore);
+    expect(await store.getVisit('v')).toMatchObject({ endedAt: null });
+
+    // Attempts in progress never go, whatever the cut; the one settled after the first cut does.
+    expect(await store.pruneAttempts(T0 + 10 * 86_400_000, 1000)).toBe(1);
+    expect(await store.getEngagement('timed-out')).toBeNull();
+    expect((await store.activeEngagements('v')).map((e) => e.interactionId)).toEqual(['pending', 'delivered']);
+  });
+
+  it('settles attempts declined by an opt-out at the opt-out, and prunes them like the others', async () => {
+    const store = await fresh();
+    await store.startVisit({ visitId: 'v', globalVisitId: 'browser-of-v' }, T0);
+    await create(store, 'opted', T0);
+    expect((await store.setOptOut('browser-of-v', true, T0 + 10)).map((e) => e.state)).toEqual(['declined']);
+    expect(await store.pruneAttempts(T0 + 10, 100)).toBe(0);
+    expect(await store.pruneAttempts(T0 + 11, 100)).toBe(1);
+    expect(await store.getEngagement('opted')).toBeNull();
+    expect(await store.isOptedOut('browser-of-v')).toBe(true); // the browser's choice is not the attempt's
+  });
+
+  it('forgets a pruned id: an engage with it, even a tombstone\'s, is a new attempt, pruned again only once it settles', async () => {
+    const store = await fresh();
+    await store.startVisit({ visitId: 'v', globalVisitId: 'browser-of-v' }, T0);
+    await create(store, 'again', T0);
+    await store.transition({ interactionId: 'again', from: ['pending'], to: 'cancelled', at: T0 + 1 });
+    await store.createTombstone({ interactionId: 'late', visitId: null, reason: null }, T0 + 2);
+    expect(await store.pruneAttempts(T0 + 50, 100)).toBe(2);
+
+    expect((await create(store, 'again', T0 + 100)).kind).toBe('created');
+    expect((await create(store, 'late', T0 + 101)).kind).toBe('created');
+    expect(await store.getEngagement('again')).toMatchObject({ state: 'pending', createdAt: new Date(T0 + 100).toISOString() });
+    expect(await exported(store)).toEqual(['again', 'late']);
+    expect(await store.pruneAttempts(T0 + 1000, 100)).toBe(0);
+    await store.transition({ interactionId: 'late', from: ['pending'], to: 'expired', at: T0 + 200 });
+    expect(await store.pruneAttempts(T0 + 1000, 100)).toBe(1);
+    expect(await exported(store)).toEqual(['again']);
+  });
+}

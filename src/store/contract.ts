@@ -16,7 +16,7 @@ import type { StoreConfig } from './open.js';
 import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from './store.js';
 import { reportContract } from './contract-reports.js';
 import { capsContract } from './contract-caps.js';
-import { retentionContract } from './contract-retention.js';
+import { attemptRetentionContract, retentionContract } from './contract-retention.js';
 
 export interface ContractStore {
   store: BeckonStore;
@@ -101,6 +101,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
     describe('reports and export', () => reportContract(fresh));
 
     describe('retention of pages and visits', () => retentionContract(fresh));
+
+    describe('retention of settled attempts', () => attemptRetentionContract(fresh));
 
     describe('visits and pages', () => {
       it('starts a visit once, recording visit.started once', async () => {

@@ -267,6 +267,19 @@ export interface AttemptStore {
   nextDeadline(visitIdleMs: number): Promise<number | null>;
   /** What is due at `now` (a bounded batch); firing it is a compare-and-set, so a deadline settles once however many processes look. */
   dueDeadlines(now: number, visitIdleMs: number): Promise<DueDeadline[]>;
+  /**
+   * Retention of attempts (one bounded batch): deletes settled attempts
+   * (accepted, declined, timed_out, cancelled, expired; tombstones included)
+   * whose settle time (their terminal transition; a tombstone's creation) is
+   * before `before` (epoch ms), oldest settled first, with every entry that
+   * names them (the export's created index, deadlines, the browser's caps
+   * budget entry). Never an attempt in progress. At most `limit` go; returns
+   * how many went, so a caller repeats while it gets `limit`. Afterwards the
+   * id is unknown: getEngagement answers null and a create with it is new.
+   * Events, report counters, opt-outs and cap declines stay (their own
+   * retention). Idempotent.
+   */
+  pruneAttempts(before: number, limit: number): Promise<number>;
 }
 
 /** The ordered event log written with every change. */

@@ -3,8 +3,8 @@
  * webhooks) would otherwise grow by every invitation's steps forever. Events
  * older than the retention (BECKON_EVENT_RETENTION_DAYS) are deleted at start
  * and then every hour, oldest first, in small batches so that the writes of
- * live traffic are never held up for long. Engagement records are kept: the
- * status endpoint and idempotent engage need them.
+ * live traffic are never held up for long. Engagement records are kept
+ * longer (below): the status endpoint and idempotent engage need them.
  *
  * The same run deletes closed pages and ended visits (store.pruneVisits),
  * which would otherwise grow by every page view (issue #12). By default they
@@ -12,6 +12,11 @@
  * page record has the URL the event lacks); BECKON_VISIT_RETENTION_HOURS
  * keeps them shorter, since nothing reads them once they ended and they
  * weigh about twice the events of a page view (bench/retention.ts).
+ *
+ * Then settled attempts (store.pruneAttempts) older than
+ * BECKON_ATTEMPT_RETENTION_DAYS (400 by default, like the reports): until
+ * then the status endpoint, idempotent engage, the tombstone and the export
+ * answer for them; after, the id is unknown.
  */
 import type { BeckonStore } from '../../store/store.js';
 
@@ -19,20 +24,23 @@ export interface EventRetentionOptions {
   retentionMs: number;
   /** Closed pages and ended visits (BECKON_VISIT_RETENTION_HOURS); the event retention unless given. */
   visitRetentionMs?: number;
+  /** Attempts settled longer ago are deleted (BECKON_ATTEMPT_RETENTION_DAYS); kept for ever unless given. */
+  attemptRetentionMs?: number;
   /** Report hours that ended longer ago are deleted too (SQLite; Redis expires them itself). */
   reportRetentionMs?: number;
   /** How often to prune (one hour by default). */
   everyMs?: number;
-  /** Events (and pages plus visits) deleted per write; each batch is one short transaction or script. */
+  /** Events (pages plus visits, attempts) deleted per write; each batch is one short transaction or script. */
   batch?: number;
   now?: () => number;
   onError: (error: unknown) => void;
 }
 
-/** What one retention run deleted: events, and pages plus visits. */
+/** What one retention run deleted: events, pages plus visits, and settled attempts. */
 export interface RetentionRun {
   events: number;
   presence: number;
+  attempts: number;
 }
 
 export class EventRetention {
@@ -51,7 +59,7 @@ export class EventRetention {
     this.timer.unref();
   }
 
-  /** Deletes every event, page and visit past the retention; resolves with how many went. A call during a run joins it. */
+  /** Deletes every event, page, visit and settled attempt past the retention; resolves with how many went. A call during a run joins it. */
   pruneNow(): Promise<RetentionRun> {
     this.running ??= this.prune().finally(() => (this.running = null));
     return this.running;
@@ -68,7 +76,7 @@ export class EventRetention {
   private async prune(): Promise<RetentionRun> {
     const batch = this.options.batch ?? 1000;
     const before = (this.options.now ?? Date.now)() - this.options.retentionMs;
-    const total: RetentionRun = { events: 0, presence: 0 };
+    const total: RetentionRun = { events: 0, presence: 0, attempts: 0 };
     try {
       while (!this.stopped) {
         const dropped = await this.store.pruneEvents(before, batch);
@@ -80,6 +88,14 @@ export class EventRetention {
         const dropped = await this.store.pruneVisits(visitsBefore, batch);
         total.presence += dropped;
         if (dropped < batch) break;
+      }
+      if (this.options.attemptRetentionMs !== undefined) {
+        const attemptsBefore = (this.options.now ?? Date.now)() - this.options.attemptRetentionMs;
+        while (!this.stopped) {
+          const dropped = await this.store.pruneAttempts(attemptsBefore, batch);
+          total.attempts += dropped;
+          if (dropped < batch) break;
+        }
       }
       if (!this.stopped && this.options.reportRetentionMs !== undefined) {
         await this.store.pruneReports((this.options.now ?? Date.now)() - this.options.reportRetentionMs);

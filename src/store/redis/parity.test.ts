@@ -61,6 +61,8 @@ const START = Date.UTC(2026, 0, 1, 12, 0, 0);
 const countersSeen = new Set<string>();
 /** Pages and visits the runs pruned (checked after them: the comparison covered real deletions). */
 let presencePruned = 0;
+/** Settled attempts the runs pruned (likewise). */
+let attemptsPruned = 0;
 /** Frequency caps some creates run under: a small daily cap, a quiet time a few steps long, both. */
 const CAPS: CapSettings[] = [
   { perDay: 2, afterDeclineMs: null },
@@ -268,6 +270,9 @@ async function run(seed: number, steps: number): Promise<void> {
           // The same cut for closed pages and ended visits, as the retention loop does.
           const [pruned] = await same((s) => s.pruneVisits(before, limit));
           presencePruned += pruned;
+          // And settled attempts, kept longer (as the default retentions do): a cut further back.
+          const [attempts] = await same((s) => s.pruneAttempts(before - 300_000, limit));
+          attemptsPruned += attempts;
           break;
         }
         case 19: {
@@ -310,6 +315,9 @@ describe('redis store: parity with the SQLite store', () => {
   }
   it('compared the retention of pages and visits on the way', () => {
     expect(presencePruned).toBeGreaterThan(20);
+  });
+  it('compared the retention of settled attempts on the way', () => {
+    expect(attemptsPruned).toBeGreaterThan(20);
   });
   it('compared report counters of every kind on the way', () => {
     expect([...countersSeen].sort()).toEqual(

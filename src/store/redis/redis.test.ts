@@ -122,7 +122,7 @@ describe('redis store: what only Redis has', () => {
     expect(String(after)).toMatch(/^\d{1,15}$/);
   });
 
-  it('leaves no key and no index entry of a pruned visit and its pages, only its attempt, events and counters', async () => {
+  it('leaves no key and no index entry of a pruned visit and its pages, only its attempt, events and counters; then of its pruned attempt, none', async () => {
     const prefix = randomPrefix();
     const store = await open(server.url, prefix);
     const admin = createFanoutClient(server.url);
@@ -176,10 +176,10 @@ describe('redis store: what only Redis has', () => {
 
       expect(await store.pruneVisits(now + 7, 1000)).toBe(3);
       const after = await contents();
-      // What may stay: the attempt (with the created index, the browser's caps and the report hour),
-      // the events (until their own retention), the event counter and the webhook cursor.
+      // What may stay: the attempt (with the created and settled indexes, the browser's caps and the
+      // report hour), the events (until their own retention), the event counter and the webhook cursor.
       const mayStay = (key: string) =>
-        key === 'a:ix-1' || key === 'created' || key === 'log' || key === 'seq' || key === 'wh:cursor' ||
+        key === 'a:ix-1' || key === 'created' || key === 'settled' || key === 'log' || key === 'seq' || key === 'wh:cursor' ||
         key.startsWith('caps:') || key.startsWith('rh:');
       const added = [...after.keys()].filter((key) => !baseline.has(key)).sort();
       expect(added.filter((key) => !mayStay(key))).toEqual([]);
@@ -196,9 +196,23 @@ describe('redis store: what only Redis has', () => {
       while ((await store.pruneEvents(now + 1000, 1000)) > 0);
       const last = await contents();
       for (const [key, body] of last) {
-        if (key === 'a:ix-1' || key === 'created' || key.startsWith('caps:') || key.startsWith('rh:')) continue;
+        if (key === 'a:ix-1' || key === 'created' || key === 'settled' || key.startsWith('caps:') || key.startsWith('rh:')) continue;
         expect([key, body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
       }
+
+      // Then the attempt's own retention: no key and no entry names it (its hash, the created and
+      // settled indexes, its caps budget entry); the browser's last decline and the counters stay.
+      expect(await last.get('caps:budget')).toContain('ix-1');
+      expect(await store.pruneAttempts(now + 2, 1000)).toBe(0); // settled at +2: not before +2
+      expect(await store.pruneAttempts(now + 3, 1000)).toBe(1);
+      const gone = await contents();
+      for (const [key, body] of gone) {
+        expect([key, `${key} ${body}`.includes('ix-1') || body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
+      }
+      for (const key of ['a:ix-1', 'created', 'settled', 'caps:budget', 'caps:budget:t']) expect(gone.has(key)).toBe(false);
+      expect(gone.get('caps:declined')).toContain('browser-x');
+      expect([...gone.keys()].some((key) => key.startsWith('rh:'))).toBe(true);
+      expect(await store.getEngagement('ix-1')).toBeNull();
     } finally {
       admin.destroy();
     }
@@ -258,6 +272,63 @@ describe('redis store: what only Redis has', () => {
     expect(await store.getPage('closed')).toBeNull();
     expect(await store.getPage('open')).toMatchObject({ closedAt: null });
     expect(await store.getVisit('live')).toMatchObject({ endedAt: null });
+  });
+
+  it('indexes settled attempts written before their retention existed (retention-backfill.ts) at their settle time, once', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      const create = (interactionId: string, now: number) =>
+        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), { exclusive: false, now, place: false });
+      await create('accepted', T0);
+      await store.transition({ interactionId: 'accepted', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60_000 });
+      await store.transition({ interactionId: 'accepted', from: ['delivered'], to: 'accepted', at: T0 + 7 });
+      await create('expired', T0);
+      await store.transition({ interactionId: 'expired', from: ['pending'], to: 'expired', at: T0 + 60 });
+      await store.createTombstone({ interactionId: 'tombstone', visitId: null, reason: null }, T0 + 3);
+      await create('pending', T0);
+      // As a store written before this version left them: in no settled index.
+      await admin.del(`${prefix}settled`);
+      expect(await store.pruneAttempts(T0 + 50, 100)).toBe(0);
+
+      expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(3);
+      expect(await admin.zRangeWithScores(`${prefix}settled`, 0, -1)).toEqual([
+        { value: 'tombstone', score: T0 + 3 },
+        { value: 'accepted', score: T0 + 7 },
+        { value: 'expired', score: T0 + 60 },
+      ]);
+      expect((await backfillRetentionIndexes(server.url, prefix)).added).toBe(0);
+      expect(await store.pruneAttempts(T0 + 50, 100)).toBe(2);
+      expect(await store.getEngagement('accepted')).toBeNull();
+      expect(await store.getEngagement('tombstone')).toBeNull();
+      expect(await store.getEngagement('expired')).toMatchObject({ state: 'expired' });
+      expect(await store.getEngagement('pending')).toMatchObject({ state: 'pending' });
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  it('drops a settled index entry whose attempt is gone or in progress, without counting it (the script checks each id again)', async () => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'busy', visitId: 'v' }), { exclusive: false, now: T0, place: false });
+      await store.createTombstone({ interactionId: 'done', visitId: null, reason: null }, T0 + 5);
+      // Stray entries, older than the real one: an attempt that is gone, one in progress.
+      await admin.zAdd(`${prefix}settled`, [{ score: T0, value: 'gone' }, { score: T0 + 1, value: 'busy' }]);
+      expect(await store.pruneAttempts(T0 + 50, 1)).toBe(1); // read past the stray ones in a further round
+      expect(await store.getEngagement('done')).toBeNull();
+      expect(await store.getEngagement('busy')).toMatchObject({ state: 'pending' });
+      expect(await admin.exists(`${prefix}settled`)).toBe(0);
+    } finally {
+      admin.destroy();
+    }
   });
 
   it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {

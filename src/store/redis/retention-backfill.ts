@@ -1,12 +1,18 @@
 /**
  * One-off, for a Redis store written before the retention of pages and
- * visits: pages that closed and visits that ended then are in neither
- * retention index (`closed`, `ended`; see store.ts), so pruneVisits never
- * sees them. This walks every key under the prefix (SCAN, in batches) and
- * adds each closed page and ended visit it finds to its index, one script per
+ * visits, or of attempts: pages that closed, visits that ended and attempts
+ * that settled then are in no retention index (`closed`, `ended`, `settled`;
+ * see store.ts), so pruneVisits and pruneAttempts never see them. This walks
+ * every key under the prefix (SCAN, in batches) and adds each closed page,
+ * ended visit and settled attempt it finds to its index, one script per
  * batch, so that a page that reopens or a record pruned meanwhile is judged
  * on what it holds when the script runs (NX: an entry already there keeps its
  * time). Safe to run while Beckon runs, and again.
+ *
+ * An attempt's settle time is the ISO time its hash keeps for its terminal
+ * state (`t:<state>`); scripts do no date maths, so it is read and turned
+ * into ms here, and the script indexes it only if the attempt is still in
+ * that state (a terminal state never changes, and a pruned one is gone).
  *
  *   node --import tsx src/store/redis/retention-backfill.ts redis://127.0.0.1:6379 beckon:
  *
@@ -17,16 +23,25 @@
 import { pathToFileURL } from 'node:url';
 import { createFanoutClient } from './connection.js';
 
+/** The terminal states: an attempt in one of them is settled (and never changes state again). */
+const SETTLED_STATES = ['accepted', 'declined', 'timed_out', 'cancelled', 'expired'] as const;
+
 /**
- * KEYS: closed ended record...(n)   ARGV: kind...(n) ('p' page, 'v' visit), then id...(n)
+ * KEYS: closed ended settled record...(n)
+ * ARGV: kind...(n) ('p' page, 'v' visit, 'a:<state>:<settled ms>' settled attempt), then id...(n)
  * Returns how many entries it added.
  */
 const INDEX_BATCH = String.raw`
-local n = #KEYS - 2
+local n = #KEYS - 3
 local added = 0
 for i = 1, n do
-  local key, kind, id = KEYS[2 + i], ARGV[i], ARGV[n + i]
-  if kind == 'p' then
+  local key, kind, id = KEYS[3 + i], ARGV[i], ARGV[n + i]
+  if string.sub(kind, 1, 2) == 'a:' then
+    local state, settled_at = string.match(kind, '^a:([%w_]+):(%d+)$')
+    if state and redis.call('HGET', key, 'state') == state then
+      added = added + redis.call('ZADD', KEYS[3], 'NX', settled_at, id)
+    end
+  elseif kind == 'p' then
     local closed_at = redis.call('HGET', key, 'closedAt')
     if closed_at then added = added + redis.call('ZADD', KEYS[1], 'NX', closed_at, id) end
   else
@@ -45,16 +60,26 @@ export async function backfillRetentionIndexes(url: string, prefix: string): Pro
   try {
     for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
       scanned += keys.length;
-      const records: { key: string; kind: 'p' | 'v'; id: string }[] = [];
+      const records: { key: string; kind: string; id: string }[] = [];
+      const attempts: { key: string; id: string }[] = [];
       for (const key of keys) {
         const rest = key.slice(prefix.length);
         if (rest.startsWith('pg:')) records.push({ key, kind: 'p', id: rest.slice(3) });
         else if (rest.startsWith('v:')) records.push({ key, kind: 'v', id: rest.slice(2) });
+        else if (rest.startsWith('a:')) attempts.push({ key, id: rest.slice(2) });
       }
+      // Settled attempts: their state and the time of each terminal transition (one pipelined read).
+      const read = await Promise.all(attempts.map(({ key }) => client.hmGet(key, ['state', ...SETTLED_STATES.map((s) => `t:${s}`)])));
+      attempts.forEach(({ key, id }, i) => {
+        const [state, ...times] = read[i]!;
+        const at = state ? times[SETTLED_STATES.indexOf(state as (typeof SETTLED_STATES)[number])] : undefined;
+        const ms = at ? Date.parse(at) : NaN;
+        if (Number.isFinite(ms)) records.push({ key, kind: `a:${state}:${ms}`, id });
+      });
       if (records.length === 0) continue;
       added += Number(
         await client.eval(INDEX_BATCH, {
-          keys: [`${prefix}closed`, `${prefix}ended`, ...records.map((r) => r.key)],
+          keys: [`${prefix}closed`, `${prefix}ended`, `${prefix}settled`, ...records.map((r) => r.key)],
           arguments: [...records.map((r) => r.kind), ...records.map((r) => r.id)],
         }),
       );
@@ -72,5 +97,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(2);
   }
   const { scanned, added } = await backfillRetentionIndexes(url, prefix);
-  process.stdout.write(`${scanned} keys looked at, ${added} closed pages and ended visits indexed for the retention\n`);
+  process.stdout.write(`${scanned} keys looked at, ${added} closed pages, ended visits and settled attempts indexed for the retention\n`);
 }

@@ -47,6 +47,15 @@ end
 local function is_active(state)
   return state == 'pending' or state == 'delivered'
 end
+-- The settled index (attempt retention): an attempt enters it, scored by its settle time, when it
+-- reaches a terminal state, and leaves it if it were ever in progress again.
+local function index_settled(settled_key, id, to, at)
+  if is_active(to) then
+    redis.call('ZREM', settled_key, id)
+  else
+    redis.call('ZADD', settled_key, at, id)
+  end
+end
 -- '<byte length>:<text>:' : a prefix no other text's prefix can be confused with.
 local function lex_prefix(text)
   return string.format('%d:', #text) .. text .. ':'
@@ -88,7 +97,7 @@ end
  * active-index entries and its deadlines. Shared by transition and setOptOut.
  */
 const TRANSITION_FN = String.raw`
-local function apply_transition(akey, active_key, active_g_key, deadlines_key, event_id, id, from, to, at, at_iso, visit_id, channel, reason, timeout_at, page_id)
+local function apply_transition(akey, active_key, active_g_key, deadlines_key, settled_key, event_id, id, from, to, at, at_iso, visit_id, channel, reason, timeout_at, page_id)
   local cur = redis.call('HMGET', akey, 'state', 'visitId', 'pageId', 'shownPageId', 'channel', 'reason', 'timeoutAt', 'userData', 'am', 'gm', 'expiresAt')
   local state = cur[1]
   if not state then return false end
@@ -123,6 +132,7 @@ local function apply_transition(akey, active_key, active_g_key, deadlines_key, e
   elseif to == 'delivered' and new_timeout then
     redis.call('ZADD', deadlines_key, new_timeout, 'timeout:' .. id)
   end
+  index_settled(settled_key, id, to, at)
   return true
 end
 `;
@@ -414,9 +424,9 @@ return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt created
+   * KEYS: seq log attempt created settled
    * ARGV: notAfter eventId id visitId? reason? now nowIso
-   * Listed by the export (created index), not counted in reports.
+   * Listed by the export (created index), not counted in reports; settled at its creation.
    */
   createTombstone: PRELUDE + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
@@ -434,19 +444,20 @@ local h = {'id', id, 'state', 'cancelled', 'channels', '[]', 'invitation', '{}',
 add(h, 'visitId', visit_id)
 add(h, 'reason', reason)
 redis.call('HSET', KEYS[3], unpack(h))
-redis.call('ZADD', KEYS[#KEYS], 0, string.format('%015d:', tonumber(ARGV[6])) .. id)
+redis.call('ZADD', KEYS[4], 0, string.format('%015d:', tonumber(ARGV[6])) .. id)
+index_settled(KEYS[5], id, 'cancelled', ARGV[6])
 return {'created', redis.call('HGETALL', KEYS[3])}
 `,
 
   /**
-   * KEYS: seq log attempt active activeG deadlines capBudget capBudgetT capDeclined reportHour shownPage
+   * KEYS: seq log attempt active activeG deadlines capBudget capBudgetT capDeclined settled reportHour shownPage
    * ARGV: notAfter eventId id from(',a,b,') to at atIso visitId? channel? reason? timeoutAt? pageId?
    *       reportExpireAt
    * shownPage: the page it is shown on (pageId, else where it was placed); its 'path' is counted at a first show.
    */
   transition: PRELUDE + TRANSITION_FN + CAPS_FN + REPORT_FN + String.raw`
 if stale(ARGV[1]) then return {'stale'} end
-if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[10], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
     opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
   cap_after_transition(KEYS[3], KEYS[7], KEYS[8], KEYS[9], ARGV[3], ARGV[5], tonumber(ARGV[6]), opt(ARGV[10]))
   local path = nil
@@ -476,7 +487,7 @@ return {'ok', 1}
 `,
 
   /**
-   * KEYS: seq log optout active activeG deadlines attempt...(n) reportHour
+   * KEYS: seq log optout active activeG deadlines settled attempt...(n) reportHour
    * ARGV: notAfter gvid optedOut now nowIso n id...(n) eventId...(n) reportExpireAt
    * The caller read the browser's attempts in progress (their keys must come in
    * KEYS); if another one started since, nothing is written and it reads again.
@@ -497,10 +508,10 @@ for _, member in ipairs(lex_first(KEYS[5], gprefix, n + 1)) do
 end
 local out = {'ok'}
 for i = 1, n do
-  if apply_transition(KEYS[6 + i], KEYS[4], KEYS[5], KEYS[6], ARGV[6 + n + i], ARGV[6 + i], ',pending,delivered,',
+  if apply_transition(KEYS[7 + i], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[6 + n + i], ARGV[6 + i], ',pending,delivered,',
       'declined', ARGV[4], ARGV[5], nil, nil, 'opted-out', nil, nil) then
-    report_transition(KEYS[#KEYS], KEYS[6 + i], 'declined', ARGV[4], nil, ARGV[#ARGV])
-    out[#out + 1] = redis.call('HGETALL', KEYS[6 + i])
+    report_transition(KEYS[#KEYS], KEYS[7 + i], 'declined', ARGV[4], nil, ARGV[#ARGV])
+    out[#out + 1] = redis.call('HGETALL', KEYS[7 + i])
   end
 end
 redis.call('HSET', KEYS[3], gvid, '1')
@@ -851,6 +862,39 @@ for i = 1, nv do
   end
 end
 return {'ok', dropped, staying}
+`,
+
+  /**
+   * KEYS: settled created deadlines capBudget capBudgetT attempt...(n)
+   * ARGV: notAfter before n id...(n)
+   * One batch of attempt retention; the ids were read (ZRANGEBYSCORE of settled) before, so each
+   * is checked again here: only an attempt in a terminal state whose settle time (its score) is
+   * before 'before' goes, with its entries in the created index, the deadlines and its browser's
+   * caps budget ('cm'). An entry whose attempt is gone or in progress is dropped without counting.
+   */
+  pruneAttempts: PRELUDE + String.raw`
+if stale(ARGV[1]) then return {'stale'} end
+local before, n = tonumber(ARGV[2]), tonumber(ARGV[3])
+local dropped = 0
+for i = 1, n do
+  local id, akey = ARGV[3 + i], KEYS[5 + i]
+  local a = redis.call('HMGET', akey, 'state', 'createdAt', 'cm')
+  local settled_at = redis.call('ZSCORE', KEYS[1], id)
+  if not a[1] or is_active(a[1]) then
+    redis.call('ZREM', KEYS[1], id)
+  elseif settled_at and tonumber(settled_at) < before then
+    redis.call('DEL', akey)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], string.format('%015d:', tonumber(a[2])) .. id)
+    redis.call('ZREM', KEYS[3], 'expire:' .. id, 'timeout:' .. id)
+    if a[3] then
+      redis.call('ZREM', KEYS[4], a[3])
+      redis.call('ZREM', KEYS[5], a[3])
+    end
+    dropped = dropped + 1
+  end
+end
+return {'ok', dropped}
 `,
 } as const;
 

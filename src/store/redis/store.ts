@@ -48,6 +48,8 @@
  *                                     keeps `rd`/`rp` (first shown ms, page path) until it settles
  *   p created                zset     every attempt (tombstones too) by creation, lex order, score 0:
  *                                     `<createdAt 15>:<id>` (the export's order: createdAt, then id bytes)
+ *   p settled                zset     attempts in a terminal state (tombstones too), member id, score = settle
+ *                                     time (the terminal transition; a tombstone's creation): pruneAttempts
  *   p caps:budget            zset     frequency caps (core/caps.ts): each browser's counted attempts, lex order,
  *                                     score 0: `<len>:<globalVisitId>:<at 15>:<r|s>:<id>` (r: reserved at
  *                                     creation, s: shown, at its first show); the attempt hash keeps it as `cm`
@@ -138,7 +140,7 @@ const DUE_BATCH = 500;
 const LOG_BATCH = 1000;
 const READ_BATCH = 200;
 const PAGE_CACHE = 100_000;
-/** Reads of candidates per pruneVisits call (each past the ended visits that had to stay). */
+/** Reads of candidates per pruneVisits / pruneAttempts call (each past the records that had to stay or were gone). */
 const PRUNE_ROUNDS = 10;
 const DEFAULT_REPORT_RETENTION_MS = 400 * 86_400_000;
 
@@ -272,6 +274,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     whFailed: `${p}wh:failed`,
     reportHour: (at: number) => `${p}rh:${hourOf(at)}`,
     created: `${p}created`,
+    settled: `${p}settled`,
     capBudget: `${p}caps:budget`,
     capBudgetByAge: `${p}caps:budget:t`,
     capDeclined: `${p}caps:declined`,
@@ -490,7 +493,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async setOptOut(globalVisitId, optedOut, now) {
-      const fixedKeys = [k.seq, k.log, k.optOut, k.active, k.activeByBrowser, k.deadlines];
+      const fixedKeys = [k.seq, k.log, k.optOut, k.active, k.activeByBrowser, k.deadlines, k.settled];
       if (!optedOut) {
         await exec('setOptOut', [...fixedKeys, k.reportHour(now)], [globalVisitId, '0', int(now), iso(now), '0', reportExpireAt(now)]);
         return [];
@@ -638,7 +641,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
         case 'capped':
           return { kind: 'capped', cap: reply[1] as CapName, retryAfter: Number(reply[2]) };
         case 'visit-busy': {
-          // Attempts are never deleted: the one in the way is there to read.
+          // Only settled attempts are pruned: the one in the way (in progress) is there to read.
           const active = await getEngagement(String(reply[1]));
           if (active) return { kind: 'visit-busy', active };
           throw new Error(`createAttempt: attempt ${String(reply[1])} is indexed but missing`);
@@ -649,7 +652,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async createTombstone(cancel, now) {
-      const reply = await exec('createTombstone', [k.seq, k.log, k.attempt(cancel.interactionId), k.created], [
+      const reply = await exec('createTombstone', [k.seq, k.log, k.attempt(cancel.interactionId), k.created, k.settled], [
         randomUUID(),
         cancel.interactionId,
         opt(cancel.visitId),
@@ -698,6 +701,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           k.capBudget,
           k.capBudgetByAge,
           k.capDeclined,
+          k.settled,
           k.reportHour(request.at),
           k.page(shownPage ?? ''),
         ],
@@ -831,6 +835,27 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
         dropped += Number(reply[1]);
         staying += Number(reply[2]);
         if (visitIds.length < left) break; // every candidate visit was looked at
+      }
+      return dropped;
+    },
+
+    async pruneAttempts(before, limit) {
+      if (limit <= 0) return 0;
+      // Read the candidates (oldest settled first), then one script checks each again and deletes
+      // (KEYS must be known up front). An index entry whose attempt is gone is dropped uncounted, so
+      // a further round (a few at most) reads past such entries rather than stopping short.
+      let dropped = 0;
+      for (let round = 0; round < PRUNE_ROUNDS && dropped < limit; round++) {
+        const left = limit - dropped;
+        const ids = await conn.run((c) => c.zRangeByScore(k.settled, '-inf', `(${int(before)}`, { LIMIT: { offset: 0, count: left } }));
+        if (ids.length === 0) break;
+        const reply = await exec(
+          'pruneAttempts',
+          [k.settled, k.created, k.deadlines, k.capBudget, k.capBudgetByAge, ...ids.map(k.attempt)],
+          [int(before), String(ids.length), ...ids],
+        );
+        dropped += Number(reply[1]);
+        if (ids.length < left) break; // every candidate was looked at
       }
       return dropped;
     },

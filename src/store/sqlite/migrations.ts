@@ -160,4 +160,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX pages_visit ON pages(visit_id);
   CREATE INDEX visits_ended ON visits(ended_at) WHERE ended_at IS NOT NULL;
   `,
+  `
+  -- Retention of attempts (pruneAttempts): when each settled (its terminal transition; a
+  -- tombstone's creation), NULL while in progress. Attempts settled before this migration get
+  -- the time their transitions record for their state (ISO text 'YYYY-MM-DDTHH:MM:SS.mmmZ').
+  ALTER TABLE engagements ADD COLUMN settled_at INTEGER;
+  UPDATE engagements SET settled_at =
+      CAST(strftime('%s', json_extract(transitions, '$.' || state)) AS INTEGER) * 1000
+      + CAST(substr(json_extract(transitions, '$.' || state), 21, 3) AS INTEGER)
+    WHERE state NOT IN ('pending', 'delivered');
+  CREATE INDEX engagements_settled ON engagements(settled_at) WHERE settled_at IS NOT NULL;
+  `,
 ];

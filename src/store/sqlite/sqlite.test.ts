@@ -2,7 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { ixnProfileSchema } from '../../protocol/index.js';
 import { storeContract } from '../contract.js';
+import { MIGRATIONS } from './migrations.js';
 import { openSqliteStore } from './store.js';
 
 storeContract('sqlite', {
@@ -13,4 +17,49 @@ storeContract('sqlite', {
   async dispose({ config }) {
     rmSync(dirname(config.db), { recursive: true, force: true });
   },
+});
+
+describe('sqlite migrations', () => {
+  it('gives attempts settled before the attempt retention their settle time, from their transitions', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beckon-store-'));
+    const file = join(dir, 'beckon.db');
+    const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+    try {
+      let store = openSqliteStore(file);
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      const create = (interactionId: string) =>
+        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), { exclusive: false, now: T0, place: false });
+      await create('accepted');
+      await store.transition({ interactionId: 'accepted', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60_000 });
+      await store.transition({ interactionId: 'accepted', from: ['delivered'], to: 'accepted', at: T0 + 7 });
+      await create('timed-out');
+      await store.transition({ interactionId: 'timed-out', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60 });
+      await store.transition({ interactionId: 'timed-out', from: ['delivered'], to: 'timed_out', at: T0 + 60 });
+      await store.createTombstone({ interactionId: 'tombstone', visitId: null, reason: null }, T0 + 3);
+      await create('pending');
+      await store.close();
+
+      // The file as the version before the attempt retention left it.
+      const db = new Database(file);
+      db.exec('DROP INDEX engagements_settled; ALTER TABLE engagements DROP COLUMN settled_at');
+      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      db.close();
+
+      store = openSqliteStore(file);
+      const settled = new Database(file, { readonly: true });
+      expect(settled.prepare('SELECT interaction_id, settled_at FROM engagements ORDER BY settled_at, interaction_id').all()).toEqual([
+        { interaction_id: 'pending', settled_at: null },
+        { interaction_id: 'tombstone', settled_at: T0 + 3 },
+        { interaction_id: 'accepted', settled_at: T0 + 7 },
+        { interaction_id: 'timed-out', settled_at: T0 + 60 },
+      ]);
+      settled.close();
+      expect(await store.pruneAttempts(T0 + 50, 100)).toBe(2);
+      expect(await store.getEngagement('timed-out')).toMatchObject({ state: 'timed_out' });
+      expect(await store.getEngagement('pending')).toMatchObject({ state: 'pending' });
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -258,6 +258,16 @@ export function openSqliteStore(file: string): BeckonStore {
            AND NOT EXISTS (SELECT 1 FROM engagements AS e WHERE e.visit_id = v.visit_id AND e.state IN ${ACTIVE_STATES})
          ORDER BY ended_at, visit_id LIMIT @limit)`,
     ),
+    // Retention (pruneAttempts): settled attempts, oldest settled first (the partial index serves).
+    settledBefore: db
+      .prepare<{ before: number; limit: number }, string>(
+        `SELECT interaction_id FROM engagements WHERE settled_at IS NOT NULL AND settled_at < @before
+           AND state NOT IN ${ACTIVE_STATES} ORDER BY settled_at, interaction_id LIMIT @limit`,
+      )
+      .pluck(),
+    dropEngagement: db.prepare(`DELETE FROM engagements WHERE interaction_id = ?`),
+    dropCapEntry: db.prepare(`DELETE FROM cap_budget WHERE interaction_id = ?`),
+    dropReportAttempt: db.prepare(`DELETE FROM report_attempts WHERE interaction_id = ?`),
     pruneReaped: db.prepare(`DELETE FROM nodes WHERE reaped_at IS NOT NULL AND reaped_at < ?`),
     setIdle: db.prepare(`UPDATE visits SET idle_since = ? WHERE visit_id = ? AND ended_at IS NULL`),
     clearIdle: db.prepare(`UPDATE visits SET idle_since = NULL WHERE visit_id = ?`),
@@ -277,9 +287,10 @@ export function openSqliteStore(file: string): BeckonStore {
     ),
     insertEngagement: db.prepare(
       `INSERT INTO engagements (interaction_id, visit_id, page_id, state, channels, reason, invitation,
-         timeout_seconds, expiration_seconds, user_data, extras, created_at, expires_at, transitions)
+         timeout_seconds, expiration_seconds, user_data, extras, created_at, expires_at, transitions, settled_at)
        VALUES (@interactionId, @visitId, @pageId, @state, @channels, @reason, @invitation,
-         @timeoutSeconds, @expirationSeconds, @userData, @extras, @now, @expiresAt, @transitions)`,
+         @timeoutSeconds, @expirationSeconds, @userData, @extras, @now, @expiresAt, @transitions,
+         CASE WHEN @state IN ${ACTIVE_STATES} THEN NULL ELSE @now END)`,
     ),
     transition: db.prepare(
       `UPDATE engagements SET state = @to,
@@ -287,7 +298,8 @@ export function openSqliteStore(file: string): BeckonStore {
          reason = coalesce(@reason, reason),
          timeout_at = coalesce(timeout_at, @timeoutAt),
          shown_page_id = coalesce(@pageId, shown_page_id),
-         transitions = json_set(transitions, '$.' || @to, @atIso)
+         transitions = json_set(transitions, '$.' || @to, @atIso),
+         settled_at = CASE WHEN @to IN ${ACTIVE_STATES} THEN NULL ELSE @at END
        WHERE interaction_id = @interactionId AND state IN (SELECT value FROM json_each(@from))
          AND (@visitId IS NULL OR visit_id = @visitId)`,
     ),
@@ -546,6 +558,7 @@ export function openSqliteStore(file: string): BeckonStore {
       interactionId: request.interactionId,
       to: request.to,
       from: JSON.stringify(request.from),
+      at: request.at,
       atIso: iso(request.at),
       visitId: request.visitId ?? null,
       channel: request.channel ?? null,
@@ -697,6 +710,17 @@ export function openSqliteStore(file: string): BeckonStore {
     return pages + stmt.pruneEndedVisits.run({ before, limit: limit - pages }).changes;
   });
 
+  /** One bounded batch of attempt retention: each settled attempt with every row that names it (not its events). */
+  const pruneAttempts = db.transaction((before: number, limit: number): number => {
+    const ids = stmt.settledBefore.all({ before, limit });
+    for (const id of ids) {
+      stmt.dropCapEntry.run(id);
+      stmt.dropReportAttempt.run(id);
+      stmt.dropEngagement.run(id);
+    }
+    return ids.length;
+  });
+
   const claimWebhookDeliveries = db.transaction((now: number, leaseUntil: number, limit: number): WebhookDelivery[] =>
     stmt.dueWebhooks.all({ now, limit }).map((row) => {
       stmt.leaseWebhook.run(leaseUntil, row.seq);
@@ -846,6 +870,10 @@ export function openSqliteStore(file: string): BeckonStore {
     async pruneVisits(before, limit) {
       if (limit <= 0) return 0;
       return write(() => pruneVisits(before, limit));
+    },
+    async pruneAttempts(before, limit) {
+      if (limit <= 0) return 0;
+      return write(() => pruneAttempts(before, limit));
     },
     async queueWebhookEvents({ types, now, maxAgeMs, limit }) {
       return write(() => queueWebhookEvents(types, now, maxAgeMs, limit));
