@@ -83,6 +83,20 @@ describe('redis store: what only Redis has', () => {
     opened.push(store);
     return store;
   };
+  /** Runs `check` on a store under a fresh prefix, with a plain client beside it to read and plant keys. */
+  const withFreshPrefix = async (
+    check: (fresh: { prefix: string; store: BeckonStore; admin: ReturnType<typeof createFanoutClient> }) => Promise<void>,
+  ) => {
+    const prefix = randomPrefix();
+    const store = await open(server.url, prefix);
+    const admin = createFanoutClient(server.url);
+    await admin.connect();
+    try {
+      await check({ prefix, store, admin });
+    } finally {
+      admin.destroy();
+    }
+  };
 
   it('is what openStore opens when REDIS_URL is set, without touching any SQLite file', async () => {
     const store = await openStore({ db: '/nonexistent/beckon.db', redisUrl: server.url, redisPrefix: randomPrefix() });
@@ -123,11 +137,7 @@ describe('redis store: what only Redis has', () => {
   });
 
   it('leaves no key and no index entry of a pruned visit and its pages, only its attempt, events and counters; then of its pruned attempt, none', async () => {
-    const prefix = randomPrefix();
-    const store = await open(server.url, prefix);
-    const admin = createFanoutClient(server.url);
-    await admin.connect();
-    try {
+    await withFreshPrefix(async ({ prefix, store, admin }) => {
       /** Every key under the prefix with every member or field of it (stream entries as their fields). */
       const contents = async () => {
         const out = new Map<string, string>();
@@ -213,17 +223,11 @@ describe('redis store: what only Redis has', () => {
       expect(gone.get('caps:declined')).toContain('browser-x');
       expect([...gone.keys()].some((key) => key.startsWith('rh:'))).toBe(true);
       expect(await store.getEngagement('ix-1')).toBeNull();
-    } finally {
-      admin.destroy();
-    }
+    });
   });
 
   it('keeps what came back between the read and the delete of a prune (the script checks each id again)', async () => {
-    const prefix = randomPrefix();
-    const store = await open(server.url, prefix);
-    const admin = createFanoutClient(server.url);
-    await admin.connect();
-    try {
+    await withFreshPrefix(async ({ prefix, store, admin }) => {
       // What pruneVisits read a moment ago: a closed page and an ended visit with no page open.
       await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
       await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0);
@@ -245,9 +249,7 @@ describe('redis store: what only Redis has', () => {
       expect(await store.pruneVisits(T0 + 50, 10)).toBe(2);
       expect(await store.getVisit('w')).toBeNull();
       expect(await store.getPage('p')).toMatchObject({ closedAt: null });
-    } finally {
-      admin.destroy();
-    }
+    });
   });
 
   it('indexes closed pages and ended visits written before the retention existed (retention-backfill.ts), once', async () => {
@@ -275,11 +277,7 @@ describe('redis store: what only Redis has', () => {
   });
 
   it('indexes settled attempts written before their retention existed (retention-backfill.ts) at their settle time, once', async () => {
-    const prefix = randomPrefix();
-    const store = await open(server.url, prefix);
-    const admin = createFanoutClient(server.url);
-    await admin.connect();
-    try {
+    await withFreshPrefix(async ({ prefix, store, admin }) => {
       await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
       const create = (interactionId: string, now: number) =>
         store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), { exclusive: false, now, place: false });
@@ -306,17 +304,11 @@ describe('redis store: what only Redis has', () => {
       expect(await store.getEngagement('tombstone')).toBeNull();
       expect(await store.getEngagement('expired')).toMatchObject({ state: 'expired' });
       expect(await store.getEngagement('pending')).toMatchObject({ state: 'pending' });
-    } finally {
-      admin.destroy();
-    }
+    });
   });
 
   it('drops a settled index entry whose attempt is gone or in progress, without counting it (the script checks each id again)', async () => {
-    const prefix = randomPrefix();
-    const store = await open(server.url, prefix);
-    const admin = createFanoutClient(server.url);
-    await admin.connect();
-    try {
+    await withFreshPrefix(async ({ prefix, store, admin }) => {
       await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
       await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'busy', visitId: 'v' }), { exclusive: false, now: T0, place: false });
       await store.createTombstone({ interactionId: 'done', visitId: null, reason: null }, T0 + 5);
@@ -326,9 +318,7 @@ describe('redis store: what only Redis has', () => {
       expect(await store.getEngagement('done')).toBeNull();
       expect(await store.getEngagement('busy')).toMatchObject({ state: 'pending' });
       expect(await admin.exists(`${prefix}settled`)).toBe(0);
-    } finally {
-      admin.destroy();
-    }
+    });
   });
 
   it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
