@@ -323,7 +323,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
       {
         measure: 'Redis memory a closed page leaves behind (page, idle visit, events)',
         value: `${fmt(keptPerClosedPage, 0)} B`,
-        note: `${fmt(-freedPerClosedPage, 0)} B more or less when it closed (page.left event, idle visit); sockets after the close ${socketsAfterLeaving.join(' + ')} (before ${socketsBeforeLeaving.join(' + ')}); nothing deletes page, visit or attempt records on Redis, only events after retention`,
+        note: `${fmt(-freedPerClosedPage, 0)} B more or less when it closed (page.left event, idle visit); sockets after the close ${socketsAfterLeaving.join(' + ')} (before ${socketsBeforeLeaving.join(' + ')}); kept until the retention run deletes it (BECKON_VISIT_RETENTION_HOURS, events BECKON_EVENT_RETENTION_DAYS; bench/retention.ts)`,
       },
       {
         measure: 'CPU at rest, backend / frontend 1 / frontend 2',
