@@ -74,34 +74,31 @@ export class EventRetention {
   }
 
   private async prune(): Promise<RetentionRun> {
-    const batch = this.options.batch ?? 1000;
-    const before = (this.options.now ?? Date.now)() - this.options.retentionMs;
+    const { retentionMs, visitRetentionMs, attemptRetentionMs, reportRetentionMs } = this.options;
+    // One cut-off time for the whole run, so the kinds of record are pruned against the same clock.
+    const now = (this.options.now ?? Date.now)();
     const total: RetentionRun = { events: 0, presence: 0, attempts: 0 };
     try {
-      while (!this.stopped) {
-        const dropped = await this.store.pruneEvents(before, batch);
-        total.events += dropped;
-        if (dropped < batch) break;
+      total.events = await this.drain((limit) => this.store.pruneEvents(now - retentionMs, limit));
+      total.presence = await this.drain((limit) => this.store.pruneVisits(now - (visitRetentionMs ?? retentionMs), limit));
+      if (attemptRetentionMs !== undefined) {
+        total.attempts = await this.drain((limit) => this.store.pruneAttempts(now - attemptRetentionMs, limit));
       }
-      const visitsBefore = (this.options.now ?? Date.now)() - (this.options.visitRetentionMs ?? this.options.retentionMs);
-      while (!this.stopped) {
-        const dropped = await this.store.pruneVisits(visitsBefore, batch);
-        total.presence += dropped;
-        if (dropped < batch) break;
-      }
-      if (this.options.attemptRetentionMs !== undefined) {
-        const attemptsBefore = (this.options.now ?? Date.now)() - this.options.attemptRetentionMs;
-        while (!this.stopped) {
-          const dropped = await this.store.pruneAttempts(attemptsBefore, batch);
-          total.attempts += dropped;
-          if (dropped < batch) break;
-        }
-      }
-      if (!this.stopped && this.options.reportRetentionMs !== undefined) {
-        await this.store.pruneReports((this.options.now ?? Date.now)() - this.options.reportRetentionMs);
-      }
+      if (!this.stopped && reportRetentionMs !== undefined) await this.store.pruneReports(now - reportRetentionMs);
     } catch (error) {
       this.options.onError(error);
+    }
+    return total;
+  }
+
+  /** Runs one kind of pruning in batches until a batch comes back short (or the retention stops); returns how many went. */
+  private async drain(pruneBatch: (limit: number) => Promise<number>): Promise<number> {
+    const batch = this.options.batch ?? 1000;
+    let total = 0;
+    while (!this.stopped) {
+      const dropped = await pruneBatch(batch);
+      total += dropped;
+      if (dropped < batch) break;
     }
     return total;
   }
