@@ -22,6 +22,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
+import { CONSUMER_COMPILER_OPTIONS } from './consumer-options.js';
 
 const emitted = 'dist/widget-types';
 const published = 'dist/widget/types';
@@ -53,15 +54,7 @@ const mentionsLit = (text: string) => /['"]lit['"]|\bLitElement\b|\b(PropertyDec
 /** Rewrites every emitted declaration file; returns the published files' text by path. */
 function standaloneTypes(from = emitted): Map<string, string> {
   const files = declarationFiles(from);
-  const program = ts.createProgram(files, {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'],
-    types: [],
-    strict: true,
-    noEmit: true,
-  });
+  const program = ts.createProgram(files, CONSUMER_COMPILER_OPTIONS);
   const checker = program.getTypeChecker();
   const out = new Map<string, string>();
   let flattened = 0;

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { CONSUMER_COMPILER_OPTIONS } from '../../scripts/widget-package/consumer-options.js';
 
 const dir = join(process.cwd(), 'test-results', 'published-types');
 
@@ -16,16 +17,7 @@ function diagnostics(source: string): string[] {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'consumer.ts');
   writeFileSync(file, source);
-  const program = ts.createProgram([file], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'],
-    types: [],
-    strict: true,
-    noEmit: true,
-    skipLibCheck: false,
-  });
+  const program = ts.createProgram([file], { ...CONSUMER_COMPILER_OPTIONS, skipLibCheck: false });
   return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
 }
 
