@@ -293,6 +293,22 @@ describe('events and the page API', () => {
     await vi.waitFor(async () => expect(await stateOf(id)).toBe('timed_out'));
   });
 
+  it('beckon:timeout also when the server\'s deadline comes before this page\'s timer', async () => {
+    await mount();
+    // The page's timers stand still (as a throttled background tab's may): only the server can end it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const timeout = nextEvent('beckon:timeout');
+      const id = await engage({ timeoutSeconds: 5 });
+      await vi.waitFor(() => expect(card()).not.toBeNull(), { timeout: 10_000, interval: 50 });
+      expect((await timeout).detail).toEqual({ interactionId: id });
+      expect(card()).toBeNull();
+      expect(await stateOf(id)).toBe('timed_out');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('optOut() withdraws what is showing, and engage then answers VISITOR_OPTED_OUT until optIn()', async () => {
     await mount();
     expect(await window.Beckon!.isOptedOut()).toBe(false);

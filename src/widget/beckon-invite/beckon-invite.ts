@@ -41,7 +41,7 @@ const ignore = (): void => undefined;
  *   and answer with `Beckon.accept()` / `Beckon.decline()`. Detail: the InvitationOffer.
  * @fires beckon:accepted - The visitor accepted. Detail: `{interactionId, channel, userData}`.
  * @fires beckon:declined - The visitor declined or closed the card. Detail: `{interactionId}`.
- * @fires beckon:timeout - The invitation's time ran out on this page. Detail: `{interactionId}`.
+ * @fires beckon:timeout - The invitation's time ran out on this page (by its timer or the server's). Detail: `{interactionId}`.
  * @fires beckon:withdrawn - The server took the invitation back (cancelled, settled elsewhere, moved
  *   to another tab, visitor opted out). Detail: `{interactionId, state}`.
  *
@@ -309,14 +309,18 @@ export class BeckonInvite extends LitElement implements BeckonApi {
   }
 
   #onWithdraw({ interactionId, state }: Withdrawal): void {
-    if (this._offer?.interactionId === interactionId) {
+    const shown = this._offer?.interactionId === interactionId;
+    if (shown) {
       this.#drop();
     } else {
       const queued = this.#queue.length;
       this.#queue = this.#queue.filter((o) => o.interactionId !== interactionId);
       if (this.#queue.length === queued) return;
     }
-    this.#emit(DOM_EVENTS.withdrawn, { interactionId, state });
+    // The server's deadline can beat this page's timer (a background tab's throttled timers, a busy
+    // page): for the site the invitation shown here still ran out of time, not taken back.
+    if (shown && state === 'timed_out') this.#emit(DOM_EVENTS.timeout, { interactionId });
+    else this.#emit(DOM_EVENTS.withdrawn, { interactionId, state });
     this.#next();
   }
 
