@@ -24,7 +24,7 @@ import Database from 'better-sqlite3';
 import { createClient } from 'redis';
 import { startRedisServer } from '../test/redis-server.js';
 import { openStore } from '../src/store/open.js';
-import type { BeckonStore } from '../src/store/store.js';
+import type { BeckonStore } from '../src/core/store.js';
 import { ixnProfileSchema } from '../src/protocol/index.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { envInt, fmt, now, type Row } from './lib/stats.js';

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseEventTypes, type EventType } from './protocol/index.js';
-import { parseAllowedHost } from './backend/request-origin.js';
+import { parseAllowedHost } from './edge/host-and-origin.js';
 import { MAX_QUIET_MS, type CapSettings } from './core/caps.js';
 
 const flag = z

@@ -8,7 +8,7 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type BeckonConfig } from './config.js';
 import { createBeckon } from './app.js';
 import { loggerOptions, prettyLogStream } from './backend/logging.js';
-import { StoreUnavailableError } from './store/store.js';
+import { StoreUnavailableError } from './core/store.js';
 
 async function main(): Promise<void> {
   let config;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventRetention } from '../src/backend/events/retention.js';
 import { openStore } from '../src/store/open.js';
-import type { BeckonStore } from '../src/store/store.js';
+import type { BeckonStore } from '../src/core/store.js';
 import { ixnProfileSchema, type BeckonEvent } from '../src/protocol/index.js';
 import { freshStore } from './stores.js';
 import { eventually, EventStreamClient, startServer, TestPage, type TestServer } from './support.js';

@@ -5,7 +5,7 @@
  * redis-server, real socket.io clients; each node is its own Beckon.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFanout } from '../src/frontend/fanout.js';
+import { openFanout } from '../src/cluster/fanout.js';
 import { ixnProfileSchema } from '../src/protocol/index.js';
 import { startBeckonProcess, type BeckonProcess } from './process.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { isForwarded } from './client-ip.js';
+import { isForwarded } from '../edge/client-address.js';
 import { BeckonFault } from '../core/faults.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import { findHostileKey } from '../protocol/index.js';
 import { BeckonFault, domainFault, invalidParameter } from '../core/faults.js';
-import { StoreUnavailableError } from '../store/store.js';
+import { StoreUnavailableError } from '../core/store.js';
 
 export const BODY_LIMIT = 64 * 1024;
 

@@ -7,7 +7,7 @@
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engagement } from '../protocol/index.js';
-import type { BeckonStore } from '../store/store.js';
+import type { BeckonStore } from '../core/store.js';
 
 export class BeckonMetrics {
   readonly registry = new Registry();

@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { tokenMatcher } from './auth.js';
-import { isDataRequest } from './request-origin.js';
+import { isDataRequest } from '../edge/host-and-origin.js';
 import { BeckonFault } from '../core/faults.js';
 
 export interface RateLimitOptions {

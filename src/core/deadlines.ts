@@ -5,7 +5,7 @@
  * processes sharing the store fire on time too) and then settle all that
  * are due. When the store cannot be read, it looks again after the same pause.
  */
-import type { BeckonStore } from '../store/store.js';
+import type { BeckonStore } from './store.js';
 
 export class DeadlineClock {
   private timer: NodeJS.Timeout | null = null;

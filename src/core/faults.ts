@@ -3,7 +3,7 @@
  * http.ts turns it into the FAULT body of the protocol's table.
  */
 import { FAULTS, type FaultBody, type FaultCode, type FaultDetail } from '../protocol/index.js';
-import { StoreUnavailableError } from '../store/store.js';
+import { StoreUnavailableError } from './store.js';
 
 export class BeckonFault extends Error {
   readonly code: FaultCode;

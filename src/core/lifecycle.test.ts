@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ixnProfileSchema, type PageInfo } from '../protocol/index.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
-import type { BeckonStore } from '../store/store.js';
+import type { BeckonStore } from './store.js';
 import { BeckonFault } from './faults.js';
 import { Lifecycle, type PageCommand } from './lifecycle.js';
 import { byAttention, chooseTarget, toOffer } from './placement.js';

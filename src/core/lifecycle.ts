@@ -20,7 +20,7 @@ import {
   type PageInfo,
   type PageUpdate,
 } from '../protocol/index.js';
-import type { BeckonStore, NodeRef } from '../store/store.js';
+import type { BeckonStore, NodeRef } from './store.js';
 import { DeadlineClock } from './deadlines.js';
 import { capState, capsOn, cappedMessage, type CapSettings, type CapState } from './caps.js';
 import { BeckonFault } from './faults.js';

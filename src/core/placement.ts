@@ -4,7 +4,7 @@
  * the caller named, if open; else the page most recently visible and focused.
  */
 import type { Engagement, InvitationOffer } from '../protocol/index.js';
-import type { PageRecord } from '../store/store.js';
+import type { PageRecord } from './store.js';
 
 /**
  * Attention order of a visit's open pages: the page the visitor is looking

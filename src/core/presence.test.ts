@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ixnProfileSchema } from '../protocol/index.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
-import type { BeckonStore } from '../store/store.js';
+import type { BeckonStore } from './store.js';
 import { Lifecycle } from './lifecycle.js';
 import { Presence } from './presence.js';
 

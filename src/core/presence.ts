@@ -12,7 +12,7 @@
  * its pages leaves them to the others: every node also closes the pages still
  * held by boots reaped in the last day.
  */
-import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from '../store/store.js';
+import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from './store.js';
 import { mintId } from './ids.js';
 import type { Lifecycle } from './lifecycle.js';
 

@@ -7,8 +7,8 @@
  * capped by socket.io itself (`maxHttpBufferSize`, see app.ts).
  */
 import type { IncomingMessage } from 'node:http';
-import { clientAddress } from '../backend/client-ip.js';
-import { judgeHost, type HostRule } from '../backend/request-origin.js';
+import { clientAddress } from '../edge/client-address.js';
+import { judgeHost, type HostRule } from '../edge/host-and-origin.js';
 import { isOriginAllowed } from './origins.js';
 
 /** A fixed one-minute window per address; old windows are forgotten as the map grows. */

@@ -23,7 +23,7 @@ import {
 } from '../protocol/index.js';
 import { domainFault } from '../core/faults.js';
 import type { Lifecycle } from '../core/lifecycle.js';
-import type { BeckonIo } from './server.js';
+import type { BeckonIo } from './io.js';
 
 type PageSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 

@@ -4,7 +4,6 @@
  * its concern), validates every payload, hands the page's reports to the
  * lifecycle, and delivers the lifecycle's page commands to socket.io rooms.
  */
-import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
   SOCKET_EVENTS,
@@ -14,22 +13,17 @@ import {
   optSchema,
   pageUpdateSchema,
   shownSchema,
-  type ClientToServerEvents,
   type EngagementState,
-  type InterServerEvents,
   type OptAck,
   type PageAck,
-  type ServerToClientEvents,
-  type SocketData,
 } from '../protocol/index.js';
 import { domainFault } from '../core/faults.js';
 import type { Lifecycle, PageCommand } from '../core/lifecycle.js';
-import type { NodeRef } from '../store/store.js';
+import type { NodeRef } from '../core/store.js';
 import { IdentitySigner } from './identity.js';
 import type { PageResync } from './resync.js';
+import type { BeckonIo, PageSocket } from './io.js';
 
-export type BeckonIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type PageSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface FrontendDeps {
   io: BeckonIo;

@@ -5,14 +5,26 @@
  * server's handlers stay about visitors, not about counting.
  */
 import { SOCKET_EVENTS, type PageAck } from '../protocol/index.js';
-import type { BeckonMetrics } from '../backend/metrics.js';
-import type { BeckonIo } from './server.js';
+import type { BeckonIo } from './io.js';
 
 /** Only the protocol's own names become labels: a page could send any name, which must not grow the label set. */
 const KNOWN_EVENTS = new Set<string>(Object.values(SOCKET_EVENTS));
 const ANSWERING_EVENTS = new Set<string>([SOCKET_EVENTS.shown, SOCKET_EVENTS.answer]);
 
-export function instrumentSockets(io: BeckonIo, metrics: BeckonMetrics): void {
+/**
+ * The counters this module feeds. The frontend declares what it needs and the
+ * metrics registry (served by both roles) provides it, so the frontend does
+ * not depend on the backend's code.
+ */
+export interface SocketMetrics {
+  /** Read at scrape time: sockets connected to this process. */
+  connectedSockets: () => number;
+  socketConnections: { inc(): void };
+  socketEvents: { inc(labels: { event: string }): void };
+  foreignAnswers: { inc(): void };
+}
+
+export function instrumentSockets(io: BeckonIo, metrics: SocketMetrics): void {
   metrics.connectedSockets = () => io.engine.clientsCount;
   io.on('connection', (socket) => {
     metrics.socketConnections.inc();

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ixnProfileSchema, type PageInfo } from '../protocol/index.js';
 import { CAP_WINDOW_MS, capState, type CapSettings } from '../core/caps.js';
 import type { StoreConfig } from './open.js';
-import type { BeckonStore } from './store.js';
+import type { BeckonStore } from '../core/store.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const MINUTE = 60_000;

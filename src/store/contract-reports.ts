@@ -7,7 +7,7 @@
 import { expect, it } from 'vitest';
 import { ixnProfileSchema, type Engagement, type PageInfo } from '../protocol/index.js';
 import { ANSWER_RESOLUTION, HOUR_MS, buildReport, hourOf, REPORT_CAPS } from '../core/reports.js';
-import type { BeckonStore } from './store.js';
+import type { BeckonStore } from '../core/store.js';
 
 const pageInfo = (url: string): PageInfo => ({ url, title: 'Shop', visible: true, focused: true, locale: 'en' });
 const profile = (input: Record<string, unknown> & { interactionId: string; visitId: string }) => ixnProfileSchema.parse(input);

@@ -7,7 +7,7 @@
  */
 import { expect, it } from 'vitest';
 import { ixnProfileSchema, type PageInfo } from '../protocol/index.js';
-import type { BeckonStore } from './store.js';
+import type { BeckonStore } from '../core/store.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const ALL = { types: null, visitId: null } as const;

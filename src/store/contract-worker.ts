@@ -17,7 +17,7 @@
 import { Lifecycle } from '../core/lifecycle.js';
 import { isTerminal, ixnProfileSchema } from '../protocol/index.js';
 import { openStore, type StoreConfig } from './open.js';
-import type { BeckonStore, NodeRef } from './store.js';
+import type { BeckonStore, NodeRef } from '../core/store.js';
 
 const [configJson, mode, startAt, ...ids] = process.argv.slice(2) as [string, string, string, ...string[]];
 const store = await openStore(JSON.parse(configJson) as StoreConfig);

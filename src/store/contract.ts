@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ixnProfileSchema, type Engagement, type PageInfo } from '../protocol/index.js';
 import { attemptEvent, pageEvent, toBeckonEvent, visitEvent, type EventDraft } from '../core/events.js';
 import type { StoreConfig } from './open.js';
-import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from './store.js';
+import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from '../core/store.js';
 import { reportContract } from './contract-reports.js';
 import { capsContract } from './contract-caps.js';
 import { attemptRetentionContract, retentionContract } from './contract-retention.js';

@@ -3,7 +3,7 @@
  * one process or several on one machine), Redis when REDIS_URL is set.
  * With REDIS_URL set, no SQLite file is opened or created.
  */
-import type { BeckonStore } from './store.js';
+import type { BeckonStore } from '../core/store.js';
 import { openSqliteStore } from './sqlite/store.js';
 import { openRedisStore } from './redis/store.js';
 

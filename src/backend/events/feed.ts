@@ -6,7 +6,7 @@
  * are seen too. Subscribers never query the store per tick.
  */
 import type { BeckonEvent } from '../../protocol/index.js';
-import type { BeckonStore } from '../../store/store.js';
+import type { BeckonStore } from '../../core/store.js';
 
 const ALL = { types: null, visitId: null } as const;
 

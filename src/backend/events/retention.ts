@@ -18,7 +18,7 @@
  * then the status endpoint, idempotent engage, the tombstone and the export
  * answer for them; after, the id is unknown.
  */
-import type { BeckonStore } from '../../store/store.js';
+import type { BeckonStore } from '../../core/store.js';
 
 export interface EventRetentionOptions {
   retentionMs: number;

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { BeckonEvent, EventType } from '../../protocol/index.js';
 import type { EventFeed } from './feed.js';
-import type { BeckonStore, EventFilter } from '../../store/store.js';
+import type { BeckonStore, EventFilter } from '../../core/store.js';
 
 /** A client that reads slower than this many unsent bytes is dropped; it resumes with Last-Event-ID. */
 const MAX_UNSENT_BYTES = 1024 * 1024;

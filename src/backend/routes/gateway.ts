@@ -15,7 +15,7 @@ import {
 import type { CapState } from '../../core/caps.js';
 import { readParameter } from '../http.js';
 import type { Lifecycle } from '../../core/lifecycle.js';
-import type { BeckonStore } from '../../store/store.js';
+import type { BeckonStore } from '../../core/store.js';
 
 const ok = (engagement: Engagement): GatewayOk => ({
   status: 'OK',

@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { engagementSchema, type Engagement, type EngagementExport } from '../../protocol/index.js';
 import { invalidParameter } from '../../core/faults.js';
 import { DAY_MS, HOUR_MS, bucketStart, buildReport, type EngagementReport, type ReportBucket } from '../../core/reports.js';
-import type { BeckonStore, ExportPosition } from '../../store/store.js';
+import type { BeckonStore, ExportPosition } from '../../core/store.js';
 import { csvLine } from '../csv.js';
 
 /** The widest range of one report: 31 days by hour (744 buckets), 366 days by day. */

@@ -6,7 +6,7 @@
  * a 2xx is sent again. Receivers dedupe by the event `id`.
  */
 import type { BeckonEvent, EventType } from '../../protocol/index.js';
-import type { BeckonStore, WebhookDelivery } from '../../store/store.js';
+import type { BeckonStore, WebhookDelivery } from '../../core/store.js';
 import { nextAttemptAt, type RetryPolicy } from './backoff.js';
 import { signWebhook } from './signature.js';
 

@@ -26,7 +26,7 @@
  * Redis ran the script in time.
  */
 import { createClient, ErrorReply, type RedisScripts } from 'redis';
-import { StoreUnavailableError } from '../store.js';
+import { StoreUnavailableError } from '../../core/store.js';
 
 /** Deadline of one round trip to Redis. */
 export const CALL_DEADLINE_MS = 1500;

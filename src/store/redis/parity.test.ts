@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGAGEMENT_STATES, ixnProfileSchema, type BeckonEvent, type EngagementState } from '../../protocol/index.js';
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
 import { openSqliteStore } from '../sqlite/store.js';
-import type { BeckonStore, HeldPage, NodeRef } from '../store.js';
+import type { BeckonStore, HeldPage, NodeRef } from '../../core/store.js';
 import { HOUR_MS } from '../../core/reports.js';
 import type { CapSettings } from '../../core/caps.js';
 import { openRedisStore } from './store.js';

@@ -11,7 +11,7 @@ import { ixnProfileSchema } from '../../protocol/index.js';
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
 import { storeContract } from '../contract.js';
 import { openStore } from '../open.js';
-import { StoreUnavailableError, type BeckonStore } from '../store.js';
+import { StoreUnavailableError, type BeckonStore } from '../../core/store.js';
 import { createFanoutClient, durabilityWarnings } from './connection.js';
 import { openRedisStore, type RedisStore } from './store.js';
 import { scriptSource } from './scripts.js';

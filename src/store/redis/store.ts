@@ -96,7 +96,7 @@ import {
   type PageRecord,
   type VisitRecord,
   type WebhookDelivery,
-} from '../store.js';
+} from '../../core/store.js';
 import { StoreConnection, durabilityWarnings, type ConnectionHealth } from './connection.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 import { EventListeners } from '../listeners.js';

@@ -15,7 +15,7 @@ import {
   type BrowserBudget,
   type CapSettings,
 } from '../../core/caps.js';
-import type { CreateResult, TransitionRequest } from '../store.js';
+import type { CreateResult, TransitionRequest } from '../../core/store.js';
 
 /** Old rows pruned per write: bounded, and still faster than they are made. */
 const PRUNE_BATCH = 100;

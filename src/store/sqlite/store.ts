@@ -22,7 +22,7 @@ import { groupCommit } from './group-commit.js';
 import { sqliteCaps } from './caps.js';
 import { EventListeners } from '../listeners.js';
 import { sqliteReports } from './reports.js';
-import { REAPED_MEMORY_MS, REAPED_SCAN } from '../store.js';
+import { REAPED_MEMORY_MS, REAPED_SCAN } from '../../core/store.js';
 import { capsOn, type CapSettings } from '../../core/caps.js';
 import type {
   BeckonStore,
@@ -36,7 +36,7 @@ import type {
   TransitionRequest,
   VisitRecord,
   WebhookDelivery,
-} from '../store.js';
+} from '../../core/store.js';
 
 const ACTIVE_STATES = `('pending','delivered')`;
 

@@ -10,7 +10,7 @@ import {
   parseAllowedHost,
   parseAuthority,
   requestedHost,
-} from './request-origin.js';
+} from './host-and-origin.js';
 
 describe('parseAuthority', () => {
   it('reads a name, an IPv4 or a bracketed IPv6 address, with or without a port, lowercase', () => {

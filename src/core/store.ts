@@ -1,14 +1,16 @@
 /**
- * The engagement store: the single source of truth for visits, pages,
- * attempts, the event log and the webhook outbox. It stores atomically and
- * does not decide: the rules live in `src/core/`. Every method that changes
+ * The engagement store as the core needs it: the single source of truth for
+ * visits, pages, attempts, the event log and the webhook outbox. The core
+ * owns this interface (the port); `src/store/` implements it and imports the
+ * core, never the other way round. A store stores atomically and does not
+ * decide: the rules live here in `src/core/`. Every method that changes
  * state is one atomic step (an SQLite transaction, one Redis script), with
  * the compare-and-set on the state and the event it records together, so
  * the same call racing on several tabs, sockets or processes takes effect
  * once and records one event (built by `core/events.ts`).
  *
- * Two implementations, `sqlite/` and `redis/`, pass one contract suite
- * (`contract.ts`); `open.ts` picks one from the configuration.
+ * Two implementations, `src/store/sqlite/` and `src/store/redis/`, pass one
+ * contract suite; `src/store/open.ts` picks one from the configuration.
  */
 import type {
   BeckonEvent,
@@ -19,8 +21,8 @@ import type {
   PageInfo,
   PageUpdate,
 } from '../protocol/index.js';
-import type { ReportHour } from '../core/reports.js';
-import type { BrowserBudget, CapName, CapSettings } from '../core/caps.js';
+import type { ReportHour } from './reports.js';
+import type { BrowserBudget, CapName, CapSettings } from './caps.js';
 
 export interface VisitRecord {
   visitId: string;
