@@ -32,14 +32,15 @@ module.exports = {
     {
       name: 'core-owns-its-ports',
       severity: 'error',
-      comment: 'The rules know the store only by the interface they own (src/core/store.ts), never an implementation, and nothing of HTTP or sockets.',
+      comment:
+        'The rules know the store only by the interface they own (src/core/store.ts), never an implementation, and nothing of HTTP or sockets.',
       from: { path: '^src/core/', pathNot: product },
       to: { path: '^src/', pathNot: '^src/(core|protocol)/' },
     },
     {
       name: 'store-below-the-roles',
       severity: 'error',
-      comment: 'The store implements the core\'s interface; it knows nothing of the roles that use it.',
+      comment: "The store implements the core's interface; it knows nothing of the roles that use it.",
       from: { path: '^src/store/', pathNot: product },
       to: { path: '^src/', pathNot: '^src/(store|core|protocol)/' },
     },
@@ -67,7 +68,7 @@ module.exports = {
     {
       name: 'browser-code-stays-in-the-browser',
       severity: 'error',
-      comment: 'What runs in a visitor\'s or operator\'s browser uses the protocol, never server code.',
+      comment: "What runs in a visitor's or operator's browser uses the protocol, never server code.",
       from: { path: '^src/(widget|console)/', pathNot: product },
       to: { path: '^src/', pathNot: '^src/(protocol|$1)/' },
     },

@@ -85,7 +85,9 @@ export async function runCapacity(): Promise<BenchResult> {
       heap: (after.heapUsed - before.heapUsed) / added,
       external: (after.external - before.external) / added,
     };
-    const held = results.filter((s) => s.failed === 0 && s.probe.failures === 0 && s.probe.delivered.p99 <= P99_LIMIT_MS);
+    const held = results.filter(
+      (s) => s.failed === 0 && s.probe.failures === 0 && s.probe.delivered.p99 <= P99_LIMIT_MS,
+    );
     const maxPages = held.length ? Math.max(...held.map((s) => s.connected)) : 0;
     const rows: Row[] = [
       {

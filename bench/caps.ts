@@ -32,7 +32,10 @@ async function runCaps(): Promise<BenchResult> {
   const data: Record<string, { off: StoreFloor[]; on: StoreFloor[] }> = {};
   const redis = await startRedisServer({ appendfsync: 'always' });
   try {
-    for (const [kind, redisUrl] of [['SQLite', null], ['Redis', redis.url]] as const) {
+    for (const [kind, redisUrl] of [
+      ['SQLite', null],
+      ['Redis', redis.url],
+    ] as const) {
       const runs = { off: [] as StoreFloor[], on: [] as StoreFloor[] };
       for (let round = 0; round < rounds; round++) {
         runs.off.push(await storeFloor(seconds, inFlight, { redisUrl }));
@@ -45,7 +48,10 @@ async function runCaps(): Promise<BenchResult> {
         rows.push({
           measure: `${kind} store, ${part === 'alone' ? 'one invitation at a time' : `${inFlight} invitations in flight`}: caps off / on`,
           value: `${fmt(off, 0)} / ${fmt(on, 0)} invitations/s (on = ${fmt(on / off, 2)}× off)`,
-          note: `median of ${rounds} alternating rounds of ${seconds / 2} s each; every round: ${[...runs.off, ...runs.on]
+          note: `median of ${rounds} alternating rounds of ${seconds / 2} s each; every round: ${[
+            ...runs.off,
+            ...runs.on,
+          ]
             .map((r) => fmt(r[part].cyclesPerSecond, 0))
             .join(', ')} (off rounds first)`,
         });

@@ -63,7 +63,13 @@ interface Step {
   redisCpuPerInvitation: number;
 }
 
-function perUnit(counts: Record<string, number>, idle: Record<string, number>, idleSeconds: number, seconds: number, units: number): Record<string, number> {
+function perUnit(
+  counts: Record<string, number>,
+  idle: Record<string, number>,
+  idleSeconds: number,
+  seconds: number,
+  units: number,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const name of new Set([...Object.keys(counts), ...Object.keys(idle)])) {
     out[name] = ((counts[name] ?? 0) - ((idle[name] ?? 0) * seconds) / idleSeconds) / units;
@@ -101,7 +107,12 @@ async function cpuDuring(pids: number[], work: () => Promise<unknown>): Promise<
 }
 
 function fdLimit(pid: number): string {
-  return /Max open files\s+(\S+)\s+(\S+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.slice(1).join('/') ?? 'unknown';
+  return (
+    /Max open files\s+(\S+)\s+(\S+)/
+      .exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))
+      ?.slice(1)
+      .join('/') ?? 'unknown'
+  );
 }
 
 export async function runClusterCapacity(): Promise<BenchResult> {
@@ -131,8 +142,14 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     process.stderr.write(`cluster-capacity: counting commands at rest for ${idleSeconds} s…\n`);
     let idle!: CommandCounts;
     const nodePids = [cluster.backend.pid, ...cluster.frontends.map((f) => f.pid)];
-    const idleCpu = await cpuDuring(nodePids, async () => (idle = await redis.countCommands(() => sleep(idleSeconds * 1000))));
-    const idleAll = { ...idle.sent, ...Object.fromEntries(Object.entries(idle.inScripts).map(([k, v]) => [`lua:${k}`, v])) };
+    const idleCpu = await cpuDuring(
+      nodePids,
+      async () => (idle = await redis.countCommands(() => sleep(idleSeconds * 1000))),
+    );
+    const idleAll = {
+      ...idle.sent,
+      ...Object.fromEntries(Object.entries(idle.inScripts).map(([k, v]) => [`lua:${k}`, v])),
+    };
 
     // 2. Memory before the pages; commands of the first connectSample pages; memory after them all.
     const usedBefore = await redis.usedMemory();
@@ -142,7 +159,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     const connectStart = now();
     const cpuBeforeBulk = await redis.cpuSeconds();
     await fleet.add(pages - connectSample, { mode: 'idle' });
-    const redisCpuPerConnect = (await redis.cpuSeconds() - cpuBeforeBulk) / (pages - connectSample);
+    const redisCpuPerConnect = ((await redis.cpuSeconds()) - cpuBeforeBulk) / (pages - connectSample);
     const connectSeconds = (now() - connectStart) / 1000;
     await sleep(2000);
     const added = fleet.connected - warmPages;
@@ -193,7 +210,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
       await sleep(1000);
       const cpuBefore = await redis.cpuSeconds();
       const result = await probe.run(probes, `cap-${step}`);
-      const redisCpuPerInvitation = (await redis.cpuSeconds() - cpuBefore) / Math.max(1, probes - result.failures);
+      const redisCpuPerInvitation = ((await redis.cpuSeconds()) - cpuBefore) / Math.max(1, probes - result.failures);
       const perFrontend = await sockets();
       results.push({
         pages: fleet.connected - warmPages,
@@ -201,7 +218,10 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         refused: fleet.failed,
         short: fleet.connected < target,
         probe: result,
-        rssMiB: { frontends: cluster.frontends.map((f) => f.rss() / 2 ** 20), backend: cluster.backend.rss() / 2 ** 20 },
+        rssMiB: {
+          frontends: cluster.frontends.map((f) => f.rss() / 2 ** 20),
+          backend: cluster.backend.rss() / 2 ** 20,
+        },
         redisUsedMiB: (await redis.usedMemory()) / 2 ** 20,
         redisCpuPerInvitation,
       });
@@ -220,7 +240,10 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     // 5. At rest again with every page connected: does rest grow with pages?
     const topPages = fleet.connected;
     let idleTop!: CommandCounts;
-    const idleTopCpu = await cpuDuring(nodePids, async () => (idleTop = await redis.countCommands(() => sleep(idleSeconds * 1000))));
+    const idleTopCpu = await cpuDuring(
+      nodePids,
+      async () => (idleTop = await redis.countCommands(() => sleep(idleSeconds * 1000))),
+    );
 
     const nodes = 3;
     const perMinutePerNode = (c: CommandCounts) => (total(c.sent) * 60) / c.seconds / nodes;
@@ -237,13 +260,23 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     const redisPerAttempt = (usedAfterCycles - usedBeforeCycles) / done;
     const frontPerPage = cluster.frontends.map((_, i) => {
       const n = socketsAfter[i]! - socketsBefore[i]!;
-      return { pages: n, rss: (frontAfter[i]!.rss - frontBefore[i]!.rss) / n, heap: (frontAfter[i]!.heapUsed - frontBefore[i]!.heapUsed) / n };
+      return {
+        pages: n,
+        rss: (frontAfter[i]!.rss - frontBefore[i]!.rss) / n,
+        heap: (frontAfter[i]!.heapUsed - frontBefore[i]!.heapUsed) / n,
+      };
     });
     const groupDelta = (before: KeyGroup[], after: KeyGroup[]) =>
       after
         .map((g) => {
           const b = before.find((x) => x.pattern === g.pattern);
-          return { pattern: g.pattern, type: g.type, bytes: g.bytes - (b?.bytes ?? 0), items: g.items - (b?.items ?? 0), keys: g.keys - (b?.keys ?? 0) };
+          return {
+            pattern: g.pattern,
+            type: g.type,
+            bytes: g.bytes - (b?.bytes ?? 0),
+            items: g.items - (b?.items ?? 0),
+            keys: g.keys - (b?.keys ?? 0),
+          };
         })
         .filter((g) => Math.abs(g.bytes) > 0)
         .sort((a, b) => b.bytes - a.bytes);
@@ -253,7 +286,8 @@ export async function runClusterCapacity(): Promise<BenchResult> {
     const maxPages = held.length ? Math.max(...held.map((s) => s.pages)) : 0;
     const maxStep = held.find((s) => s.pages === maxPages);
     const connectedMax = results.filter((s) => !s.short).reduce((m, s) => Math.max(m, s.pages), 0);
-    if (overLimit.length) stopReason += `; p99 over ${P99_LIMIT_MS} ms at ${overLimit.map((n) => n.toLocaleString('en-US')).join(', ')}`;
+    if (overLimit.length)
+      stopReason += `; p99 over ${P99_LIMIT_MS} ms at ${overLimit.map((n) => n.toLocaleString('en-US')).join(', ')}`;
     const limits = cluster.frontends.map((f) => fdLimit(f.pid)).join(', ');
 
     const rows: Row[] = [
@@ -365,7 +399,12 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         perInvitationLua,
         perConnectSent,
         perConnectLua,
-        redisUsed: { before: usedBefore, afterPages: usedAfterPages, beforeCycles: usedBeforeCycles, afterCycles: usedAfterCycles },
+        redisUsed: {
+          before: usedBefore,
+          afterPages: usedAfterPages,
+          beforeCycles: usedBeforeCycles,
+          afterCycles: usedAfterCycles,
+        },
         redisPerPage,
         redisPerAttempt,
         keysAfterPages,

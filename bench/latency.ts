@@ -88,7 +88,12 @@ interface Scenario {
 }
 
 /** Runs the scenarios (one per number of other pages) against one topology, then stops it. */
-async function measureOn(topology: Topology, levels: number[], invitations: number, warmup: number): Promise<Scenario[]> {
+async function measureOn(
+  topology: Topology,
+  levels: number[],
+  invitations: number,
+  warmup: number,
+): Promise<Scenario[]> {
   const store = topology.label;
   const api = topology.apiUrl;
   const fleet = new PageFleet(topology.pageUrls);
@@ -173,7 +178,11 @@ export async function runLatency(): Promise<BenchResult> {
   // BENCH_REDIS_APPENDFSYNC=everysec shows what the fsync before every reply costs (as in the throughput benchmark).
   const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
   const scenarios: Scenario[] = [];
-  for (const [kind, kindLevels] of [['sqlite', levels], ['redis', redisLevels], ['cluster', clusterLevels]] as const) {
+  for (const [kind, kindLevels] of [
+    ['sqlite', levels],
+    ['redis', redisLevels],
+    ['cluster', clusterLevels],
+  ] as const) {
     if (!kindLevels.length) continue;
     const topology = await startTopology(kind, { prefix: `bench-lat-${kind}:`, appendfsync });
     scenarios.push(...(await measureOn(topology, [...kindLevels], invitations, warmup)));
@@ -187,7 +196,9 @@ export async function runLatency(): Promise<BenchResult> {
     rows.push({
       measure: `engage → invitation in DOM, ${pages}`,
       value: `p50 ${fmt(s.dom.p50)} / p95 ${fmt(s.dom.p95)} / p99 ${fmt(s.dom.p99)} ms`,
-      ...(s.otherPages === 1000 && s.topology === 'sqlite' ? { target: 'p99 ≤ 20 ms', met: s.dom.p99 <= 20 && s.lost === 0 } : {}),
+      ...(s.otherPages === 1000 && s.topology === 'sqlite'
+        ? { target: 'p99 ≤ 20 ms', met: s.dom.p99 <= 20 && s.lost === 0 }
+        : {}),
       note: `n=${s.dom.n}${problems}; clock offset ±${fmt(s.clock.uncertainty, 2)} ms`,
     });
     rows.push({
@@ -196,7 +207,12 @@ export async function runLatency(): Promise<BenchResult> {
       note: `whole ms (stored ISO times); engage HTTP answer p50 ${fmt(s.httpReturn.p50)} ms`,
     });
   }
-  return { name: 'Latency', rows, data: { invitations, warmup, appendfsync, scenarios }, seconds: (now() - started) / 1000 };
+  return {
+    name: 'Latency',
+    rows,
+    data: { invitations, warmup, appendfsync, scenarios },
+    seconds: (now() - started) / 1000,
+  };
 }
 
 await runAsScript(import.meta.url, 'latency', 300, runLatency);

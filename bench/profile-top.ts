@@ -36,7 +36,9 @@ profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profi
 
 const label = (n: ProfileNode) => {
   const url = n.callFrame.url.replace(/^file:\/\//, '');
-  const where = url ? `${relative(process.cwd(), url).replace(/^node_modules\//, '')}:${n.callFrame.lineNumber + 1}` : '';
+  const where = url
+    ? `${relative(process.cwd(), url).replace(/^node_modules\//, '')}:${n.callFrame.lineNumber + 1}`
+    : '';
   return `${n.callFrame.functionName || '(anonymous)'} ${where}`.trim();
 };
 
@@ -59,7 +61,9 @@ for (const [id, us] of selfUs) {
 const show = (title: string, map: Map<string, number>) => {
   process.stdout.write(`\n${title} (of ${(all / 1000).toFixed(0)} ms sampled)\n`);
   for (const [name, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, rows)) {
-    process.stdout.write(`${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / all).toFixed(1).padStart(5)}%  ${name}\n`);
+    process.stdout.write(
+      `${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / all).toFixed(1).padStart(5)}%  ${name}\n`,
+    );
   }
 };
 show('self time', self);

@@ -31,16 +31,22 @@ function raw(port: number, ...args: string[]): Promise<string> {
 }
 
 ensureBuilt();
-const redis = await startRedisServer({ appendfsync: (process.env.BENCH_REDIS_APPENDFSYNC ?? 'everysec') as 'everysec' });
+const redis = await startRedisServer({
+  appendfsync: (process.env.BENCH_REDIS_APPENDFSYNC ?? 'everysec') as 'everysec',
+});
 try {
   const floor = await storeFloor(envInt('BENCH_SECONDS', 6) * 2, 1, { redisUrl: redis.url });
   const stats = await raw(redis.port, 'INFO', 'commandstats');
   const lines = stats.split('\r\n').filter((line) => /^cmdstat_(evalsha|eval|hgetall|hget|zrange|exists)/.test(line));
-  process.stdout.write(`Beckon: ${floor.alone.microsecondsPerWrite.toFixed(1)} µs per write (one at a time, ${floor.alone.cycles} invitations)\n`);
+  process.stdout.write(
+    `Beckon: ${floor.alone.microsecondsPerWrite.toFixed(1)} µs per write (one at a time, ${floor.alone.cycles} invitations)\n`,
+  );
   for (const line of lines) {
     const [name, rest] = line.split(':');
     const fields = Object.fromEntries(rest!.split(',').map((kv) => kv.split('=')));
-    process.stdout.write(`Redis ${name!.slice(8)}: ${fields.calls} calls, ${fields.usec_per_call} µs per call inside Redis\n`);
+    process.stdout.write(
+      `Redis ${name!.slice(8)}: ${fields.calls} calls, ${fields.usec_per_call} µs per call inside Redis\n`,
+    );
   }
 } finally {
   await redis.dispose();

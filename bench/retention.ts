@@ -40,14 +40,32 @@ async function browse(store: BeckonStore, v: number, pagesPerVisit: number, at: 
   await store.startVisit({ visitId, globalVisitId: `browser-${v}-${'y'.repeat(20)}` }, at);
   for (let p = 0; p < pagesPerVisit; p++) {
     const pageId = `page-${v}-${p}-${'z'.repeat(20)}`;
-    const info = { url: `https://shop.example/products/item-${v * 10 + p}?ref=home`, title: `Item ${v * 10 + p} – Example Shop`, visible: true, focused: true, locale: 'en-GB' };
+    const info = {
+      url: `https://shop.example/products/item-${v * 10 + p}?ref=home`,
+      title: `Item ${v * 10 + p} – Example Shop`,
+      visible: true,
+      focused: true,
+      locale: 'en-GB',
+    };
     await store.openPage({ pageId, visitId, info, node }, at + p * 10);
     if (p === 0) {
       // One invitation, shown on the first page and accepted (A3: one per page and hour).
       const interactionId = `ixn-${v}-${'w'.repeat(24)}`;
-      const profile = ixnProfileSchema.parse({ interactionId, visitId, pageId, userData: { campaign: 'spring', basket: 42.5 } });
+      const profile = ixnProfileSchema.parse({
+        interactionId,
+        visitId,
+        pageId,
+        userData: { campaign: 'spring', basket: 42.5 },
+      });
       await store.createAttempt(profile, { exclusive: true, now: at + 1, place: true });
-      await store.transition({ interactionId, from: ['pending'], to: 'delivered', at: at + 2, pageId, timeoutAt: at + 60_000 });
+      await store.transition({
+        interactionId,
+        from: ['pending'],
+        to: 'delivered',
+        at: at + 2,
+        pageId,
+        timeoutAt: at + 60_000,
+      });
       await store.transition({ interactionId, from: ['delivered'], to: 'accepted', at: at + 3, channel: 'chat' });
     }
     await store.updatePage(pageId, { visible: false }, at + p * 10 + 5);
@@ -92,11 +110,16 @@ async function runRetention(): Promise<BenchResult> {
           await admin.sendCommand(['MEMORY', 'PURGE']);
           return Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
         }
-        const count = (table: string) => (sqlite!.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+        const count = (table: string) =>
+          (sqlite!.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
         return count('visits') + count('pages') + count('events') + count('engagements');
       };
       try {
-        await store.heartbeat({ nodeId: '127.0.0.1:3000', bootId: 'boot-0123456789abcdef' }, Date.now() + 3_600_000, Date.now());
+        await store.heartbeat(
+          { nodeId: '127.0.0.1:3000', bootId: 'boot-0123456789abcdef' },
+          Date.now() + 3_600_000,
+          Date.now(),
+        );
         // A warm-up visit, pruned, so that every script is loaded (Redis keeps their source) before the baseline.
         await browse(store, -1, pagesPerVisit, at);
         await pruneAll(() => store.pruneVisits(cut, BATCH));
@@ -116,7 +139,10 @@ async function runRetention(): Promise<BenchResult> {
         const pruned = await reading();
         // Redis: what the indexes of the kept attempts weigh (export order, settle time), per attempt.
         const indexes = admin
-          ? { created: Number(await admin.memoryUsage(`${PREFIX}created`)) / visits, settled: Number(await admin.memoryUsage(`${PREFIX}settled`)) / visits }
+          ? {
+              created: Number(await admin.memoryUsage(`${PREFIX}created`)) / visits,
+              settled: Number(await admin.memoryUsage(`${PREFIX}settled`)) / visits,
+            }
           : null;
         const attempts = await pruneAll(() => store.pruneAttempts(cut, BATCH));
         const settled = await reading();
@@ -129,10 +155,19 @@ async function runRetention(): Promise<BenchResult> {
         }
         data[kind] = { empty, viewed, withEvents, pruned, settled, presence, events, attempts, indexes, left };
         const unit = kind === 'Redis' ? 'bytes' : 'rows';
-        const per = (value: number) => `${fmt((value - empty) / pageViews, kind === 'Redis' ? 0 : 2)} ${unit} per page view`;
+        const per = (value: number) =>
+          `${fmt((value - empty) / pageViews, kind === 'Redis' ? 0 : 2)} ${unit} per page view`;
         rows.push(
-          { measure: `${kind}: after ${pageViews} page views (${visits} visits), all closed and ended`, value: per(viewed), note: 'what was kept forever before pruneVisits' },
-          { measure: `${kind}: after pruneVisits (events and attempts kept)`, value: per(withEvents), note: `${presence.records} records in ${fmt(presence.ms, 0)} ms (${fmt(presence.records / (presence.ms / 1000), 0)}/s, batches of ${BATCH})` },
+          {
+            measure: `${kind}: after ${pageViews} page views (${visits} visits), all closed and ended`,
+            value: per(viewed),
+            note: 'what was kept forever before pruneVisits',
+          },
+          {
+            measure: `${kind}: after pruneVisits (events and attempts kept)`,
+            value: per(withEvents),
+            note: `${presence.records} records in ${fmt(presence.ms, 0)} ms (${fmt(presence.records / (presence.ms / 1000), 0)}/s, batches of ${BATCH})`,
+          },
           {
             measure: `${kind}: after pruneEvents too (attempts kept)`,
             value: per(pruned),
@@ -141,7 +176,14 @@ async function runRetention(): Promise<BenchResult> {
           {
             measure: `${kind}: after pruneAttempts too`,
             value: per(settled),
-            note: `${attempts.records} attempts in ${fmt(attempts.ms, 0)} ms (${fmt(attempts.records / (attempts.ms / 1000), 0)}/s)${admin ? `; keys left: ${Object.entries(left).sort((a, b) => b[1] - a[1]).map(([key, bytes]) => `${key} ${bytes} B`).join(', ')}` : ''}`,
+            note: `${attempts.records} attempts in ${fmt(attempts.ms, 0)} ms (${fmt(attempts.records / (attempts.ms / 1000), 0)}/s)${
+              admin
+                ? `; keys left: ${Object.entries(left)
+                    .sort((a, b) => b[1] - a[1])
+                    .map(([key, bytes]) => `${key} ${bytes} B`)
+                    .join(', ')}`
+                : ''
+            }`,
           },
         );
       } finally {

@@ -99,7 +99,9 @@ export async function runThroughput(): Promise<BenchResult> {
   const visits = envInt('BENCH_VISITS', 2000);
   // BENCH_THROUGHPUT_TARGETS=beckon measures Beckon alone (for quick before/after runs; no ratio then).
   const only = new Set(
-    (process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,beckon-redis,beckon-cluster,store,store-redis').split(','),
+    (
+      process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,beckon-redis,beckon-cluster,store,store-redis'
+    ).split(','),
   );
   const targets: Target[] = [];
   const fastify = only.has('fastify')
@@ -107,7 +109,9 @@ export async function runThroughput(): Promise<BenchResult> {
     : null;
   if (fastify) targets.push(fastify);
   if (only.has('socketio')) {
-    targets.push(await measure('bare socket.io room emit', await startBaseline('socketio'), visits, { ...options, pages: true }));
+    targets.push(
+      await measure('bare socket.io room emit', await startBaseline('socketio'), visits, { ...options, pages: true }),
+    );
   }
   const beckon = only.has('beckon')
     ? await measure('Beckon engage', await startBeckon(), visits, { ...options, pages: true })
@@ -132,7 +136,8 @@ export async function runThroughput(): Promise<BenchResult> {
   const redis = only.has('store-redis') ? await startRedisServer({ appendfsync }) : null;
   let storeRedis: Awaited<ReturnType<typeof storeFloor>> | null = null;
   try {
-    if (only.has('store-redis')) storeRedis = await storeFloor(options.seconds, options.connections, { redisUrl: redis!.url });
+    if (only.has('store-redis'))
+      storeRedis = await storeFloor(options.seconds, options.connections, { redisUrl: redis!.url });
   } finally {
     await redis?.dispose();
   }
@@ -155,7 +160,9 @@ export async function runThroughput(): Promise<BenchResult> {
       value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify${
         isBeckon || onRedis ? `, ${fmt((100 * l.requestsPerSecond) / socketFloor, 0)} % of bare socket.io` : ''
       }${onRedis && beckon ? `, ${fmt(l.requestsPerSecond / beckon.load.requestsPerSecond, 2)}× Beckon on SQLite` : ''}${
-        t === beckonCluster && beckonRedis ? `, ${fmt(l.requestsPerSecond / beckonRedis.load.requestsPerSecond, 2)}× one process on Redis` : ''
+        t === beckonCluster && beckonRedis
+          ? `, ${fmt(l.requestsPerSecond / beckonRedis.load.requestsPerSecond, 2)}× one process on Redis`
+          : ''
       })`,
       ...(isBeckon
         ? {
@@ -166,7 +173,10 @@ export async function runThroughput(): Promise<BenchResult> {
       note: `latency p50 ${l.latency.p50} / p99 ${l.latency.p99} ms; ${delivery}${refused ? `; refused: ${refused}` : ''}${l.errors ? `; ${l.errors} errors` : ''}`,
     };
   });
-  for (const [floorOf, kind] of [[store, 'SQLite'], [storeRedis, 'Redis']] as const) {
+  for (const [floorOf, kind] of [
+    [store, 'SQLite'],
+    [storeRedis, 'Redis'],
+  ] as const) {
     if (!floorOf) continue;
     for (const run of [floorOf.alone, floorOf.shared]) {
       const sqlite = kind === 'SQLite';

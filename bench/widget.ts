@@ -100,9 +100,12 @@ async function tracedEvaluation(
     const buffer = await browser.stopTracing();
     const trace = JSON.parse(buffer.toString()) as { traceEvents: TraceEvent[] };
     const ours = (e: TraceEvent) =>
-      [e.args?.data?.url, e.args?.fileName, e.args?.url].some((u) => typeof u === 'string' && u.includes('/widget/beckon.js'));
+      [e.args?.data?.url, e.args?.fileName, e.args?.url].some(
+        (u) => typeof u === 'string' && u.includes('/widget/beckon.js'),
+      );
     const sum = (names: string[]) =>
-      trace.traceEvents.filter((e) => names.includes(e.name) && ours(e)).reduce((total, e) => total + (e.dur ?? 0), 0) / 1000;
+      trace.traceEvents.filter((e) => names.includes(e.name) && ours(e)).reduce((total, e) => total + (e.dur ?? 0), 0) /
+      1000;
     // Every later call into the script (idle callback, socket events, timers): the longest one.
     const calls = trace.traceEvents.filter((e) => e.name === 'FunctionCall' && ours(e)).map((e) => (e.dur ?? 0) / 1000);
     return {

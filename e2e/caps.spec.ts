@@ -21,7 +21,15 @@ test('the console shows a browser capped after it declined, and why engage is re
     await expect(visit.getByText('0/1 shown in 24 h')).toBeVisible();
 
     const caller = callerFor(beckon.url);
-    expect((await caller.engage({ interactionId: newInteractionId('capped'), visitId, invitation: { title: 'Need a hand?' } })).status).toBe(200);
+    expect(
+      (
+        await caller.engage({
+          interactionId: newInteractionId('capped'),
+          visitId,
+          invitation: { title: 'Need a hand?' },
+        })
+      ).status,
+    ).toBe(200);
     const dialog = shop.getByRole('dialog', { name: 'Need a hand?' });
     await expect(dialog).toBeVisible();
     await dialog.getByRole('button', { name: 'No thanks' }).click();

@@ -73,7 +73,8 @@ test.beforeAll(async ({}, testInfo) => {
     LOG_LEVEL: 'warn',
   };
   // LOG_LEVEL warn would hide the line that names the URL: the node helper needs info to see it.
-  startClusterNode = (name, role, port) => startNode({ name, role, env: { ...env, LOG_LEVEL: 'info' }, ...(port ? { port } : {}) });
+  startClusterNode = (name, role, port) =>
+    startNode({ name, role, env: { ...env, LOG_LEVEL: 'info' }, ...(port ? { port } : {}) });
   const start = (name: string, role: 'backend' | 'frontend') => startClusterNode(name, role);
   backends.push(...(await Promise.all([start('e2e-backend-1', 'backend'), start('e2e-backend-2', 'backend')])));
   frontends.push(...(await Promise.all([start('e2e-frontend-1', 'frontend'), start('e2e-frontend-2', 'frontend')])));
@@ -141,7 +142,9 @@ async function reportBackground(page: Page): Promise<void> {
  * that landed beside the first is closed, and another opened after one more
  * request through nginx.
  */
-async function tabsOnBothFrontends(context: BrowserContext): Promise<{ tabs: [Page, Page]; holders: [number, number] }> {
+async function tabsOnBothFrontends(
+  context: BrowserContext,
+): Promise<{ tabs: [Page, Page]; holders: [number, number] }> {
   await expect.poll(socketsPerFrontend).toEqual([0, 0]);
   const first = await context.newPage();
   await first.goto('/');
@@ -163,7 +166,9 @@ async function tabsOnBothFrontends(context: BrowserContext): Promise<{ tabs: [Pa
   throw new Error('eight tabs in a row landed on the same frontend: is nginx spreading sockets?');
 }
 
-test('two tabs on different frontends share the visit; an engage on either backend shows once on the tab in front, the answer reaches both backends, and noengage on the other backend withdraws at once', async ({ browser }) => {
+test('two tabs on different frontends share the visit; an engage on either backend shows once on the tab in front, the answer reaches both backends, and noengage on the other backend withdraws at once', async ({
+  browser,
+}) => {
   const context = await newContext(browser);
   const { tabs, holders } = await tabsOnBothFrontends(context);
   const [back, front] = tabs;
@@ -176,7 +181,10 @@ test('two tabs on different frontends share the visit; an engage on either backe
   await reportBackground(back);
   await front.evaluate(() => window.dispatchEvent(new Event('focus')));
 
-  for (const [engageOn, label] of [[0, 'b1'], [1, 'b2']] as const) {
+  for (const [engageOn, label] of [
+    [0, 'b1'],
+    [1, 'b2'],
+  ] as const) {
     const id = newInteractionId(`cluster-${label}`);
     const title = `From backend ${engageOn + 1}`;
     expect((await callers[engageOn]!.engage({ interactionId: id, visitId, invitation: { title } })).status).toBe(200);
@@ -190,12 +198,17 @@ test('two tabs on different frontends share the visit; an engage on either backe
     await dialog.getByRole('button', { name: 'Chat now' }).click();
     await expect(front.getByRole('dialog')).toHaveCount(0);
     for (const caller of callers) {
-      await expect.poll(async () => (await caller.status(id)).body).toMatchObject({ state: 'accepted', channel: 'chat' });
+      await expect
+        .poll(async () => (await caller.status(id)).body)
+        .toMatchObject({ state: 'accepted', channel: 'chat' });
     }
   }
 
   // noengage on the other backend withdraws the invitation at once.
-  for (const [engageOn, cancelOn] of [[0, 1], [1, 0]] as const) {
+  for (const [engageOn, cancelOn] of [
+    [0, 1],
+    [1, 0],
+  ] as const) {
     const id = newInteractionId('cluster-withdraw');
     await callers[engageOn]!.engage({ interactionId: id, visitId, invitation: { title: 'Withdrawn soon' } });
     await expect(front.getByRole('dialog', { name: 'Withdrawn soon' })).toBeVisible();
@@ -209,7 +222,9 @@ test('two tabs on different frontends share the visit; an engage on either backe
   await context.close();
 });
 
-test('with two backends watching, each unanswered invitation times out once: one engagement.timed_out per attempt', async ({ browser }) => {
+test('with two backends watching, each unanswered invitation times out once: one engagement.timed_out per attempt', async ({
+  browser,
+}) => {
   const contexts = await Promise.all([newContext(browser), newContext(browser), newContext(browser)]);
   const ids: string[] = [];
   await Promise.all(
@@ -219,14 +234,25 @@ test('with two backends watching, each unanswered invitation times out once: one
       const { visitId } = await visitorIds(page);
       const id = newInteractionId(`cluster-timeout-${i}`);
       ids.push(id);
-      expect((await callers[i % 2]!.engage({ interactionId: id, visitId, timeoutSeconds: 5, invitation: { title: 'Soon gone' } })).status).toBe(200);
+      expect(
+        (
+          await callers[i % 2]!.engage({
+            interactionId: id,
+            visitId,
+            timeoutSeconds: 5,
+            invitation: { title: 'Soon gone' },
+          })
+        ).status,
+      ).toBe(200);
       await expect(page.getByRole('dialog', { name: 'Soon gone' })).toBeVisible();
       await expect(page.getByRole('dialog')).toHaveCount(0, { timeout: 15_000 });
     }),
   );
   for (const id of ids) {
     for (const caller of callers) await expect.poll(async () => (await caller.status(id)).body.state).toBe('timed_out');
-    await expect.poll(() => deliveries.filter((d) => d.interactionId === id && d.type === 'engagement.timed_out').length).toBe(1);
+    await expect
+      .poll(() => deliveries.filter((d) => d.interactionId === id && d.type === 'engagement.timed_out').length)
+      .toBe(1);
   }
   // Nothing left to send: no second timeout event is on its way.
   await expect.poll(webhookBacklog).toBe(0);
@@ -245,12 +271,20 @@ test('two backends sending webhooks deliver every event id exactly once, signed'
   expect(deliveries.every((d) => d.signed)).toBe(true);
   // Every kind of event so far reached the receiver.
   const types = new Set(deliveries.map((d) => d.type));
-  for (const type of ['engagement.pending', 'engagement.delivered', 'engagement.accepted', 'engagement.cancelled', 'engagement.timed_out']) {
+  for (const type of [
+    'engagement.pending',
+    'engagement.delivered',
+    'engagement.accepted',
+    'engagement.cancelled',
+    'engagement.timed_out',
+  ]) {
     expect(types).toContain(type);
   }
 });
 
-test('a Redis restart mid-run (kill -9, same port and AOF): every acknowledged engage shows on its open page without a reload, once', async ({ browser }) => {
+test('a Redis restart mid-run (kill -9, same port and AOF): every acknowledged engage shows on its open page without a reload, once', async ({
+  browser,
+}) => {
   test.setTimeout(90_000);
   const contexts = await Promise.all([newContext(browser), newContext(browser), newContext(browser)]);
   // The socket.io frames each page receives: proof that the offers on screen were sent again.
@@ -269,25 +303,56 @@ test('a Redis restart mid-run (kill -9, same port and AOF): every acknowledged e
   );
   const onScreen = pages[0]!;
   const visits = await Promise.all(pages.map(async (page) => (await visitorIds(page)).visitId));
-  const ids = ['cluster-redis-shown', 'cluster-redis-before', 'cluster-redis-after'].map((label) => newInteractionId(label));
+  const ids = ['cluster-redis-shown', 'cluster-redis-before', 'cluster-redis-after'].map((label) =>
+    newInteractionId(label),
+  );
   const titles = ['On screen through Redis', 'Engaged as Redis dies', 'Engaged as Redis returns'];
 
   // One invitation on screen (and acknowledged) before Redis dies.
-  expect((await callers[0]!.engage({ interactionId: ids[0], visitId: visits[0], timeoutSeconds: 120, invitation: { title: titles[0] } })).status).toBe(200);
+  expect(
+    (
+      await callers[0]!.engage({
+        interactionId: ids[0],
+        visitId: visits[0],
+        timeoutSeconds: 120,
+        invitation: { title: titles[0] },
+      })
+    ).status,
+  ).toBe(200);
   await expect(onScreen.getByRole('dialog', { name: titles[0] })).toBeVisible();
   await expect.poll(async () => (await callers[1]!.status(ids[0]!)).body.state).toBe('delivered');
   const announced = await onScreen.locator('beckon-invite').getByRole('status').textContent();
   expect(announced).toContain(titles[0]);
   // One acknowledged just before Redis dies: its start may be on its way through the adapter.
-  expect((await callers[1]!.engage({ interactionId: ids[1], visitId: visits[1], timeoutSeconds: 120, invitation: { title: titles[1] } })).status).toBe(200);
+  expect(
+    (
+      await callers[1]!.engage({
+        interactionId: ids[1],
+        visitId: visits[1],
+        timeoutSeconds: 120,
+        invitation: { title: titles[1] },
+      })
+    ).status,
+  ).toBe(200);
   await redis.stop('SIGKILL');
   await redis.restart();
   // One acknowledged as soon as a backend can store it again, while the nodes' connections come back.
   await expect
-    .poll(async () => (await callers[0]!.engage({ interactionId: ids[2], visitId: visits[2], timeoutSeconds: 120, invitation: { title: titles[2] } })).status, {
-      timeout: 15_000,
-      intervals: [100],
-    })
+    .poll(
+      async () =>
+        (
+          await callers[0]!.engage({
+            interactionId: ids[2],
+            visitId: visits[2],
+            timeoutSeconds: 120,
+            invitation: { title: titles[2] },
+          })
+        ).status,
+      {
+        timeout: 15_000,
+        intervals: [100],
+      },
+    )
     .toBe(200);
 
   for (const id of ids) {
@@ -302,7 +367,9 @@ test('a Redis restart mid-run (kill -9, same port and AOF): every acknowledged e
   }
   // The frontend resent the invitation already on screen; the widget took the repeat for what it is:
   // no second beckon:invite, no second announcement, the same card.
-  await expect.poll(() => startFrames[0]!.filter((frame) => frame.includes(ids[0]!)).length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+  await expect
+    .poll(() => startFrames[0]!.filter((frame) => frame.includes(ids[0]!)).length, { timeout: 20_000 })
+    .toBeGreaterThanOrEqual(2);
   for (const [i, page] of pages.entries()) expect(await invitesOn(page, ids[i]!)).toHaveLength(1);
   expect(await onScreen.locator('beckon-invite').getByRole('status').textContent()).toBe(announced);
   // Each answer reaches both backends.
@@ -325,7 +392,12 @@ test('kill -9 of the frontend holding a shown invitation: it comes back, with it
   const { visitId } = await visitorIds(shows);
   const id = newInteractionId('cluster-kill');
   const engagedAt = Date.now();
-  await callers[0]!.engage({ interactionId: id, visitId, timeoutSeconds: 90, invitation: { title: 'Outlives its frontend' } });
+  await callers[0]!.engage({
+    interactionId: id,
+    visitId,
+    timeoutSeconds: 90,
+    invitation: { title: 'Outlives its frontend' },
+  });
   await expect(shows.getByRole('dialog', { name: 'Outlives its frontend' })).toBeVisible();
   await expect.poll(async () => (await callers[1]!.status(id)).body.state).toBe('delivered');
   const before = (await callers[0]!.status(id)).body;
@@ -346,7 +418,12 @@ test('kill -9 of the frontend holding a shown invitation: it comes back, with it
       async () => {
         const status = (await callers[1]!.status(id)).body;
         const open = await callers[1]!.openPages(visitId);
-        return { state: status.state, timeoutAt: status.timeoutAt, shownOnOpenPage: open.includes(status.shownPageId), open: open.sort() };
+        return {
+          state: status.state,
+          timeoutAt: status.timeoutAt,
+          shownOnOpenPage: open.includes(status.shownPageId),
+          open: open.sort(),
+        };
       },
       { timeout: 30_000 },
     )
@@ -367,12 +444,15 @@ test('kill -9 of the frontend holding a shown invitation: it comes back, with it
   await context.close();
 });
 
-test('kill -9 of the frontend holding a shown invitation while its tab cannot reconnect: the visit’s other tab gets it within 30 s, with its time left', async ({ browser }) => {
+test('kill -9 of the frontend holding a shown invitation while its tab cannot reconnect: the visit’s other tab gets it within 30 s, with its time left', async ({
+  browser,
+}) => {
   test.setTimeout(90_000);
   // The frontend the test above killed comes back on its port (same node id: a new boot), so that
   // nginx again spreads tabs over two frontends.
   for (const [i, node] of frontends.entries()) {
-    if (node.child.exitCode !== null || node.child.signalCode !== null) frontends[i] = await startClusterNode(node.name, 'frontend', node.port);
+    if (node.child.exitCode !== null || node.child.signalCode !== null)
+      frontends[i] = await startClusterNode(node.name, 'frontend', node.port);
   }
   const context = await newContext(browser);
   // The tabs' sockets pass through Playwright, which can refuse new ones (a route set on a page after it

@@ -49,7 +49,11 @@ test('a person invites a visitor from the console and sees the outcome', async (
   await consoleContext.close();
 });
 
-test('a person cancels an invitation from the console and it leaves the page', async ({ page: shop, browser, baseURL }) => {
+test('a person cancels an invitation from the console and it leaves the page', async ({
+  page: shop,
+  browser,
+  baseURL,
+}) => {
   await shop.goto('/');
   const { visitId } = await visitorIds(shop);
   const consoleContext = await browser.newContext({ baseURL: baseURL! });

@@ -89,7 +89,12 @@ test.afterAll(async () => {
   await site.close();
 });
 
-test('a form on another site cannot cancel an invitation on screen', async ({ page: shop, browser, beckon, caller }) => {
+test('a form on another site cannot cancel an invitation on screen', async ({
+  page: shop,
+  browser,
+  beckon,
+  caller,
+}) => {
   await shop.goto('/products.html');
   const { visitId } = await visitorIds(shop);
   const id = newInteractionId('cross-site-cancel');
@@ -99,7 +104,10 @@ test('a form on another site cannot cancel an invitation on screen', async ({ pa
   await expect.poll(async () => (await caller.status(id)).body.state).toBe('delivered');
 
   const operator = await browser.newContext();
-  const url = site.page('/cancel.html', autoSubmittingForm(`${beckon.url}/backend/data/gateway/noengage`, 'cancelData', { interactionId: id }));
+  const url = site.page(
+    '/cancel.html',
+    autoSubmittingForm(`${beckon.url}/backend/data/gateway/noengage`, 'cancelData', { interactionId: id }),
+  );
   expect(await submitFrom(operator, url)).toMatchObject({ status: 'FAULT', code: 'CROSS_SITE_REQUEST' });
   await operator.close();
 
@@ -117,7 +125,11 @@ test('a form on another site cannot start an invitation', async ({ page: shop, b
   const operator = await browser.newContext();
   const url = site.page(
     '/engage.html',
-    autoSubmittingForm(`${beckon.url}/server/data/gateway/engage`, 'ixnProfile', { interactionID: id, visitID: visitId, invitation: INVITATION }),
+    autoSubmittingForm(`${beckon.url}/server/data/gateway/engage`, 'ixnProfile', {
+      interactionID: id,
+      visitID: visitId,
+      invitation: INVITATION,
+    }),
   );
   expect(await submitFrom(operator, url)).toMatchObject({ status: 'FAULT', code: 'CROSS_SITE_REQUEST' });
   await operator.close();
@@ -149,7 +161,9 @@ test('with a token, a browser is never asked for Basic credentials, and forms ca
 
     // A browser that would answer a Basic challenge with the token (as a person at the prompt would)
     // opens an API URL: the 401 does not invite Basic, so it offers nothing and reads nothing.
-    const willing = await browser.newContext({ httpCredentials: { username: 'operator', password: token, origin: beckon.url } });
+    const willing = await browser.newContext({
+      httpCredentials: { username: 'operator', password: token, origin: beckon.url },
+    });
     const direct = await willing.newPage();
     const response = await direct.goto(`${beckon.url}/backend/data/visits`);
     expect(response?.status()).toBe(401);
@@ -162,7 +176,10 @@ test('with a token, a browser is never asked for Basic credentials, and forms ca
     // a form another site posts included.
     const cached = `Basic ${Buffer.from(`operator:${token}`).toString('base64')}`;
     const operator = await browser.newContext({ extraHTTPHeaders: { authorization: cached } });
-    const url = site.page('/cancel-basic.html', autoSubmittingForm(`${beckon.url}/backend/data/gateway/noengage`, 'cancelData', { interactionId: id }));
+    const url = site.page(
+      '/cancel-basic.html',
+      autoSubmittingForm(`${beckon.url}/backend/data/gateway/noengage`, 'cancelData', { interactionId: id }),
+    );
     expect(await submitFrom(operator, url)).toMatchObject({ status: 'FAULT', code: 'CROSS_SITE_REQUEST' });
     await operator.close();
 
@@ -175,7 +192,11 @@ test('with a token, a browser is never asked for Basic credentials, and forms ca
   }
 });
 
-test('a page on a DNS-rebinding domain can neither read the visits nor open a visitor socket', async ({ page: shop, browser, beckon }) => {
+test('a page on a DNS-rebinding domain can neither read the visits nor open a visitor socket', async ({
+  page: shop,
+  browser,
+  beckon,
+}) => {
   await shop.goto('/products.html');
   const { visitId } = await visitorIds(shop);
 
@@ -204,7 +225,9 @@ test('a page on a DNS-rebinding domain can neither read the visits nor open a vi
   );
   expect(socket).toBe('refused');
   // The shop's own widget on the rebound page never got a visit either.
-  await expect(rebound.getByText('Beckon is not connected; the shop works without it.')).toBeVisible({ timeout: 15_000 });
+  await expect(rebound.getByText('Beckon is not connected; the shop works without it.')).toBeVisible({
+    timeout: 15_000,
+  });
   const visits = await (await fetch(`${beckon.url}/backend/data/visits`)).text();
   expect(visits).toContain(visitId);
   expect(visits).not.toContain('rebound.example');
@@ -236,9 +259,11 @@ test('the widget on an allowed site shows invitations, but that site cannot call
     const other = newInteractionId('allowed-site-post');
     await shop.evaluate(
       async ({ api, body }) => {
-        await fetch(`${api}/backend/data/gateway/engage`, { method: 'POST', mode: 'no-cors', body: new URLSearchParams(body) }).catch(
-          () => undefined,
-        );
+        await fetch(`${api}/backend/data/gateway/engage`, {
+          method: 'POST',
+          mode: 'no-cors',
+          body: new URLSearchParams(body),
+        }).catch(() => undefined);
       },
       { api: beckon.url, body: { ixnProfile: JSON.stringify({ interactionId: other, visitId }) } },
     );
@@ -250,7 +275,11 @@ test('the widget on an allowed site shows invitations, but that site cannot call
   }
 });
 
-test('the console works on another name Beckon answers to (localhost for a server on 127.0.0.1)', async ({ page: shop, browser, beckon }) => {
+test('the console works on another name Beckon answers to (localhost for a server on 127.0.0.1)', async ({
+  page: shop,
+  browser,
+  beckon,
+}) => {
   await shop.goto('/');
   const { visitId } = await visitorIds(shop);
   const context = await browser.newContext({ baseURL: `http://localhost:${beckon.port}` });

@@ -30,8 +30,10 @@ export function callerFor(url: string): Caller {
     return { status: response.status, body: parsed as any, type: response.headers.get('content-type') ?? '' };
   };
   return {
-    engage: (profile) => send('/backend/data/gateway/engage', JSON.stringify({ ixnProfile: profile }), 'application/json'),
-    noengage: (cancel) => send('/backend/data/gateway/noengage', JSON.stringify({ cancelData: cancel }), 'application/json'),
+    engage: (profile) =>
+      send('/backend/data/gateway/engage', JSON.stringify({ ixnProfile: profile }), 'application/json'),
+    noengage: (cancel) =>
+      send('/backend/data/gateway/noengage', JSON.stringify({ cancelData: cancel }), 'application/json'),
     async status(id) {
       const response = await fetch(`${url}/backend/data/gateway/engagements/${encodeURIComponent(id)}`);
       return { status: response.status, body: await response.json() };

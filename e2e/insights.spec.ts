@@ -13,11 +13,16 @@ import { callerFor, expect, newInteractionId, startBeckonProcess, test, visitorI
 
 /** The figure under a heading of the totals strip, e.g. "Created". */
 const total = (view: Page, term: string): Locator =>
-  view.locator('#insights-totals > div').filter({ has: view.locator('dt', { hasText: new RegExp(`^${term}$`) }) }).locator('dd');
+  view
+    .locator('#insights-totals > div')
+    .filter({ has: view.locator('dt', { hasText: new RegExp(`^${term}$`) }) })
+    .locator('dd');
 
 /** A table's body rows as text cells. */
 async function rows(card: Locator): Promise<string[][]> {
-  return card.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((cell) => cell.textContent!.trim())));
+  return card
+    .locator('tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((cell) => cell.textContent!.trim())));
 }
 
 async function settle(caller: Caller, id: string, state: string): Promise<void> {
@@ -42,7 +47,9 @@ test('the insights view shows the scripted history, follows a new answer live, a
     await awayPage.close();
     await expect.poll(() => caller.openPages(awayVisit)).toEqual([]);
     const expiring = newInteractionId('expire');
-    expect((await caller.engage({ interactionId: expiring, visitId: awayVisit, expirationSeconds: 10 })).status).toBe(200);
+    expect((await caller.engage({ interactionId: expiring, visitId: awayVisit, expirationSeconds: 10 })).status).toBe(
+      200,
+    );
 
     /** Engages the shop's visit and waits until its page shows the invitation. */
     const invite = async (label: string, extra: Record<string, unknown> = {}) => {
@@ -100,7 +107,8 @@ test('the insights view shows the scripted history, follows a new answer live, a
       'Over 24 hours: 2 accepted, 1 declined, 1 timed out, 1 cancelled, 1 expired.',
     );
     // Each row is one hour; the history may straddle an hour, so add the rows up.
-    const columnSums = (table: string[][]) => (table[0] ?? []).slice(1).map((_, i) => table.reduce((sum, row) => sum + Number(row[i + 1]), 0));
+    const columnSums = (table: string[][]) =>
+      (table[0] ?? []).slice(1).map((_, i) => table.reduce((sum, row) => sum + Number(row[i + 1]), 0));
     expect(columnSums(await rows(outcomes))).toEqual([6, 5, 2, 1, 1, 1, 1]);
     expect(await rows(outcomes)).toHaveLength(24);
     const channels = view.getByRole('region', { name: 'Acceptance rate by channel' });
@@ -119,7 +127,11 @@ test('the insights view shows the scripted history, follows a new answer live, a
     const canvases = view.locator('canvas[role="img"]');
     await expect(canvases).toHaveCount(4);
     await expect
-      .poll(() => view.evaluate(() => [...document.querySelectorAll('canvas')].filter((c) => (window as any).Chart?.getChart(c)).length))
+      .poll(() =>
+        view.evaluate(
+          () => [...document.querySelectorAll('canvas')].filter((c) => (window as any).Chart?.getChart(c)).length,
+        ),
+      )
       .toBe(4);
     await expect(canvases.first()).toHaveAccessibleName(/Funnel 6 created, 5 delivered \(shown\), 2 accepted\./);
 
@@ -142,9 +154,14 @@ test('the insights view shows the scripted history, follows a new answer live, a
     expect(await view.evaluate(() => (window as any).__sameDocument)).toBe(true);
 
     // The CSV of the range: a header row and one row per attempt.
-    const [download] = await Promise.all([view.waitForEvent('download'), view.getByRole('button', { name: 'Download CSV of this range' }).click()]);
+    const [download] = await Promise.all([
+      view.waitForEvent('download'),
+      view.getByRole('button', { name: 'Download CSV of this range' }).click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(/^beckon-engagements-.*\.csv$/);
-    const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split(/\r?\n/);
     expect(csv).toHaveLength(1 + 7);
     expect(csv.slice(1).join('\n')).toContain(more);
 

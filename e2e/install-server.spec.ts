@@ -14,10 +14,24 @@ import { installFolder, npmInstall, repository, run, startInGroup, stopGroup, su
 
 /** SPEC §7, every variable the help must list. */
 const SPEC_VARIABLES = [
-  'PORT', 'HOST', 'BECKON_DB', 'BECKON_SECRET', 'BECKON_API_TOKEN', 'BECKON_ALLOWED_ORIGINS', 'BECKON_ALLOWED_HOSTS',
-  'BECKON_STRICT', 'BECKON_VISIT_IDLE_MINUTES', 'BECKON_WEBHOOK_URL', 'BECKON_WEBHOOK_SECRET', 'REDIS_URL',
-  'BECKON_REDIS_PREFIX', 'BECKON_ROLE', 'BECKON_CAP_PER_DAY', 'BECKON_CAP_AFTER_DECLINE_MINUTES',
-  'BECKON_REPORT_RETENTION_DAYS', 'LOG_LEVEL',
+  'PORT',
+  'HOST',
+  'BECKON_DB',
+  'BECKON_SECRET',
+  'BECKON_API_TOKEN',
+  'BECKON_ALLOWED_ORIGINS',
+  'BECKON_ALLOWED_HOSTS',
+  'BECKON_STRICT',
+  'BECKON_VISIT_IDLE_MINUTES',
+  'BECKON_WEBHOOK_URL',
+  'BECKON_WEBHOOK_SECRET',
+  'REDIS_URL',
+  'BECKON_REDIS_PREFIX',
+  'BECKON_ROLE',
+  'BECKON_CAP_PER_DAY',
+  'BECKON_CAP_AFTER_DECLINE_MINUTES',
+  'BECKON_REPORT_RETENTION_DAYS',
+  'LOG_LEVEL',
 ];
 
 test('npm pack of the server installs in an empty folder and starts with npx beckon', async ({ page }) => {
@@ -26,16 +40,26 @@ test('npm pack of the server installs in an empty folder and starts with npx bec
   expect(existsSync(join(repository, 'dist/server/beckon.js')), 'run npm run build first').toBe(true);
   const folder = installFolder('server-install');
   try {
-    const packed = succeeded(await run('npm', ['pack', '--json', '--pack-destination', folder.dir], repository), 'npm pack');
+    const packed = succeeded(
+      await run('npm', ['pack', '--json', '--pack-destination', folder.dir], repository),
+      'npm pack',
+    );
     const { filename } = (JSON.parse(packed.stdout) as { filename: string }[])[0]!;
     // An operator's own folder: it approves better-sqlite3's build script, as npm 11 asks.
-    writeFileSync(join(folder.dir, 'package.json'), JSON.stringify({ name: 'shop-ops', private: true, allowScripts: { 'better-sqlite3': true } }));
+    writeFileSync(
+      join(folder.dir, 'package.json'),
+      JSON.stringify({ name: 'shop-ops', private: true, allowScripts: { 'better-sqlite3': true } }),
+    );
     const installMs = await npmInstall(folder.dir, [`./${filename}`], 9 * 60_000);
-    test.info().annotations.push({ type: 'install', description: `npm install of ${filename}: ${(installMs / 1000).toFixed(0)} s` });
+    test.info().annotations.push({
+      type: 'install',
+      description: `npm install of ${filename}: ${(installMs / 1000).toFixed(0)} s`,
+    });
 
     const help = succeeded(await run('npx', ['beckon', '--help'], folder.dir), 'npx beckon --help');
-    for (const name of SPEC_VARIABLES) expect(help.stdout, `--help lists ${name}`).toMatch(new RegExp(`^  ${name} .*\\n +default: \\S`, 'm'));
-    expect(help.stdout).toMatch(/^  PORT .*\n +default: 9081$/m);
+    for (const name of SPEC_VARIABLES)
+      expect(help.stdout, `--help lists ${name}`).toMatch(new RegExp(`^ {2}${name} .*\\n +default: \\S`, 'm'));
+    expect(help.stdout).toMatch(/^ {2}PORT .*\n +default: 9081$/m);
     const version = succeeded(await run('npx', ['beckon', '--version'], folder.dir), 'npx beckon --version');
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(repository, 'package.json'), 'utf8')).version);
     const bad = await run('npx', ['beckon', '--port', '9090'], folder.dir);
@@ -53,7 +77,9 @@ test('npm pack of the server installs in an empty folder and starts with npx bec
           const entry = JSON.parse(line) as { url?: string; msg: string };
           if (typeof entry.url === 'string') {
             clearTimeout(timer);
-            expect(entry.msg).toMatch(/shop +http:\/\/127\.0\.0\.1:\d+\/\n.*console.*\n.*docs.*\n.*data +\S+beckon\.db/);
+            expect(entry.msg).toMatch(
+              /shop +http:\/\/127\.0\.0\.1:\d+\/\n.*console.*\n.*docs.*\n.*data +\S+beckon\.db/,
+            );
             resolve(entry.url);
           }
         });

@@ -65,12 +65,16 @@ function serveStatic(root: string): Promise<{ url: string; server: Server }> {
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    response
+      .writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+      .end(readFileSync(file));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const address = server.address() as { port: number };
-    resolve({ url: `http://127.0.0.1:${address.port}`, server });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      resolve({ url: `http://127.0.0.1:${address.port}`, server });
+    }),
+  );
 }
 
 /** Bytes of the files under `dir`, as installed. */
@@ -80,19 +84,29 @@ function installedBytes(dir: string): number {
     .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0);
 }
 
-test('beckon-widget installs into a Vite project, type-checks, builds and shows an invitation', async ({ page, beckon, caller }) => {
+test('beckon-widget installs into a Vite project, type-checks, builds and shows an invitation', async ({
+  page,
+  beckon,
+  caller,
+}) => {
   test.setTimeout(6 * 60_000);
   expect(existsSync(join(repository, 'dist/widget/types/widget/index.d.ts')), 'run npm run build first').toBe(true);
   const folder = installFolder('widget-site');
   let site: Server | null = null;
   try {
     // npm run pack:widget, without the rebuild that npm test has just done.
-    const packed = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/widget-package/pack.ts'], { cwd: repository, encoding: 'utf8' });
+    const packed = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/widget-package/pack.ts'], {
+      cwd: repository,
+      encoding: 'utf8',
+    });
     const tarball = join(repository, /^(beckon-widget-\S+\.tgz)/m.exec(packed)![1]!);
 
     writeFileSync(join(folder.dir, 'package.json'), JSON.stringify({ name: 'a-shop', private: true, type: 'module' }));
     writeFileSync(join(folder.dir, 'tsconfig.json'), JSON.stringify(TSCONFIG));
-    writeFileSync(join(folder.dir, 'index.html'), '<!doctype html><html lang="en"><head><title>A shop</title></head><body><main><h1>A shop</h1><output></output></main><script type="module" src="/src/main.ts"></script></body></html>');
+    writeFileSync(
+      join(folder.dir, 'index.html'),
+      '<!doctype html><html lang="en"><head><title>A shop</title></head><body><main><h1>A shop</h1><output></output></main><script type="module" src="/src/main.ts"></script></body></html>',
+    );
     execFileSync('mkdir', ['-p', join(folder.dir, 'src')]);
     writeFileSync(join(folder.dir, 'src', 'main.ts'), MAIN);
     const installMs = await npmInstall(folder.dir, [`vite@${VITE}`, `typescript@${TYPESCRIPT}`, tarball], 4 * 60_000);
@@ -106,7 +120,10 @@ test('beckon-widget installs into a Vite project, type-checks, builds and shows 
     expect(manifest.dependencies ?? {}).toEqual({});
     test.info().annotations.push(
       { type: 'install', description: `npm install: ${(installMs / 1000).toFixed(0)} s` },
-      { type: 'size', description: `beckon-widget installed: ${(installedBytes(join(modules, 'beckon-widget')) / 1024).toFixed(1)} KB` },
+      {
+        type: 'size',
+        description: `beckon-widget installed: ${(installedBytes(join(modules, 'beckon-widget')) / 1024).toFixed(1)} KB`,
+      },
     );
 
     succeeded(await run('npx', ['tsc', '-p', '.', '--pretty', 'false'], folder.dir), 'tsc');
@@ -127,7 +144,12 @@ test('beckon-widget installs into a Vite project, type-checks, builds and shows 
     await expect(page.getByRole('heading', { name: 'A shop' })).toBeVisible();
     const { visitId } = await page.evaluate(() => document.querySelector('beckon-invite')!.getIDs());
     const interactionId = newInteractionId('package');
-    const engaged = await caller.engage({ interactionId, visitId, channels: ['chat'], invitation: { title: 'Hello from the package', message: 'Installed with npm.' } });
+    const engaged = await caller.engage({
+      interactionId,
+      visitId,
+      channels: ['chat'],
+      invitation: { title: 'Hello from the package', message: 'Installed with npm.' },
+    });
     expect(engaged.status).toBe(200);
     const dialog = page.getByRole('dialog', { name: 'Hello from the package' });
     await expect(dialog).toBeVisible();

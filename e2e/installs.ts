@@ -26,9 +26,16 @@ export function installFolder(label: string): { dir: string; remove(): void } {
 export function outsideEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(key) && !/^(INIT_CWD|NODE_PATH|NODE_OPTIONS|VITEST.*|TEST_WORKER_INDEX|PW_.*|BECKON_.*|REDIS_URL|PORT|HOST)$/.test(key)) env[key] = value;
+    if (
+      !/^npm_/i.test(key) &&
+      !/^(INIT_CWD|NODE_PATH|NODE_OPTIONS|VITEST.*|TEST_WORKER_INDEX|PW_.*|BECKON_.*|REDIS_URL|PORT|HOST)$/.test(key)
+    )
+      env[key] = value;
   }
-  env.PATH = (process.env.PATH ?? '').split(delimiter).filter((entry) => !entry.startsWith(repository)).join(delimiter);
+  env.PATH = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((entry) => !entry.startsWith(repository))
+    .join(delimiter);
   return { ...env, ...extra };
 }
 
@@ -39,7 +46,12 @@ export interface Run {
 }
 
 /** Runs a command in `cwd` to its end (or `timeoutMs`); never rejects on a non-zero exit. */
-export function run(command: string, args: string[], cwd: string, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
+export function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       command,

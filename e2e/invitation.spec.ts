@@ -105,7 +105,9 @@ test('markup in the invitation is shown as text and never run', async ({ page, c
   await expect(dialog).toBeVisible();
   await expect(dialog.getByText(message)).toBeVisible();
   expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
-  expect(await page.locator('beckon-invite').evaluate((el) => el.shadowRoot!.querySelectorAll('img[src="x"], b').length)).toBe(0);
+  expect(
+    await page.locator('beckon-invite').evaluate((el) => el.shadowRoot!.querySelectorAll('img[src="x"], b').length),
+  ).toBe(0);
 });
 
 test('bad requests get FAULT bodies, never HTML or stack traces', async ({ caller }) => {

@@ -149,7 +149,9 @@ test('after the network drops, the page resynchronizes: cancelled stays gone, st
   // Started while offline: it appears once the page is back.
   await context.setOffline(true);
   const started = newInteractionId('offline-start');
-  expect((await caller.engage({ interactionId: started, visitId, invitation: { title: 'While you were away' } })).status).toBe(200);
+  expect(
+    (await caller.engage({ interactionId: started, visitId, invitation: { title: 'While you were away' } })).status,
+  ).toBe(200);
   await page.waitForTimeout(500);
   expect(await page.getByRole('dialog').count()).toBe(0);
   await context.setOffline(false);

@@ -44,7 +44,11 @@ test('works under a strict Content-Security-Policy sent by the server, with no v
   const dialog = page.getByRole('dialog', { name: ENGLISH.title });
   await expect(dialog).toBeVisible();
   // Styled (constructed stylesheets are allowed): the card is fixed, not in the flow.
-  expect(await page.locator('beckon-invite').evaluate((el) => getComputedStyle(el.shadowRoot!.querySelector('[part~=card]')!).position)).toBe('fixed');
+  expect(
+    await page
+      .locator('beckon-invite')
+      .evaluate((el) => getComputedStyle(el.shadowRoot!.querySelector('[part~=card]')!).position),
+  ).toBe('fixed');
   await dialog.getByRole('button', { name: 'Chat now' }).click();
   await expect(page.getByRole('region', { name: 'Chat with Beckon Outfitters' })).toBeVisible();
   await expect.poll(async () => (await caller.status(id)).body.state).toBe('accepted');
@@ -52,11 +56,16 @@ test('works under a strict Content-Security-Policy sent by the server, with no v
   expect(await page.evaluate(() => (window as any).__violations)).toEqual([]);
   expect(problems).toEqual([]);
   // The policy is really enforced on this page: an inline style is refused and reported.
-  await page.evaluate(() => document.head.append(Object.assign(document.createElement('style'), { textContent: 'p{}' })));
+  await page.evaluate(() =>
+    document.head.append(Object.assign(document.createElement('style'), { textContent: 'p{}' })),
+  );
   await expect.poll(() => page.evaluate(() => (window as any).__violations.length)).toBeGreaterThan(0);
 });
 
-test('with its server down the page works as if Beckon were absent, and the widget connects when it returns', async ({ page, beckon }) => {
+test('with its server down the page works as if Beckon were absent, and the widget connects when it returns', async ({
+  page,
+  beckon,
+}) => {
   // A second Beckon, started once to find a free port, then stopped: the page's widget points at it.
   const probe = await startBeckonProcess();
   const port = new URL(probe.url).port;
@@ -85,7 +94,12 @@ test('with its server down the page works as if Beckon were absent, and the widg
   await expect(page.getByRole('link', { name: 'Browse the gear' })).toBeVisible();
   expect(errors).toEqual([]);
 
-  const ready = page.evaluate(() => new Promise((resolve) => window.addEventListener('beckon:ready', (e) => resolve((e as CustomEvent).detail), { once: true })));
+  const ready = page.evaluate(
+    () =>
+      new Promise((resolve) =>
+        window.addEventListener('beckon:ready', (e) => resolve((e as CustomEvent).detail), { once: true }),
+      ),
+  );
   const back = await startBeckonProcess({ PORT: port });
   try {
     const ids = (await ready) as { visitId: string };

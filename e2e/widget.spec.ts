@@ -28,7 +28,12 @@ test.describe('accessibility', () => {
   test('the default invitation has no axe violations', async ({ page, caller }, testInfo) => {
     await page.goto('/');
     const { visitId } = await visitorIds(page);
-    await caller.engage({ interactionId: newInteractionId('axe'), visitId, channels: ['chat', 'callback'], invitation: ENGLISH });
+    await caller.engage({
+      interactionId: newInteractionId('axe'),
+      visitId,
+      channels: ['chat', 'callback'],
+      invitation: ENGLISH,
+    });
     const dialog = page.getByRole('dialog', { name: ENGLISH.title });
     await expect(dialog).toBeVisible();
     await expect(dialog).toHaveAccessibleDescription(ENGLISH.message);
@@ -36,7 +41,10 @@ test.describe('accessibility', () => {
     await keepScreenshot(page, testInfo, 'invitation-default');
   });
 
-  test('a keyboard user reaches the card, sees the focus ring and accepts; focus never moved by itself, and returns where it came from', async ({ page, caller }) => {
+  test('a keyboard user reaches the card, sees the focus ring and accepts; focus never moved by itself, and returns where it came from', async ({
+    page,
+    caller,
+  }) => {
     await page.goto('/');
     const { visitId } = await visitorIds(page);
     await page.keyboard.press('Tab');
@@ -52,7 +60,8 @@ test.describe('accessibility', () => {
     // marking the page element each Tab leaves (the last one marked is where the card was entered from).
     const markFocused = () =>
       page.evaluate(() => {
-        for (const marked of document.querySelectorAll('[data-left-by-tab]')) marked.removeAttribute('data-left-by-tab');
+        for (const marked of document.querySelectorAll('[data-left-by-tab]'))
+          marked.removeAttribute('data-left-by-tab');
         document.activeElement?.setAttribute('data-left-by-tab', '');
       });
     for (let i = 0; i < 60 && !(await close.evaluate((el) => el.matches(':focus'))); i++) {
@@ -96,7 +105,9 @@ test.describe('accessibility', () => {
       const id = newInteractionId('motion');
       await caller.engage({ interactionId: id, visitId });
       await expect(page.getByRole('dialog')).toBeVisible();
-      const name = await page.locator('beckon-invite').evaluate((el) => getComputedStyle(el.shadowRoot!.querySelector('[part~=card]')!).animationName);
+      const name = await page
+        .locator('beckon-invite')
+        .evaluate((el) => getComputedStyle(el.shadowRoot!.querySelector('[part~=card]')!).animationName);
       await page.getByRole('button', { name: 'No thanks' }).click();
       await expect(page.getByRole('dialog')).toHaveCount(0);
       return name;
@@ -110,10 +121,18 @@ test.describe('accessibility', () => {
   });
 });
 
-test('the restyled demo invitation uses the theme and slots, with no axe violations', async ({ page, caller }, testInfo) => {
+test('the restyled demo invitation uses the theme and slots, with no axe violations', async ({
+  page,
+  caller,
+}, testInfo) => {
   await page.goto('/widget-themed.html');
   const { visitId } = await visitorIds(page);
-  await caller.engage({ interactionId: newInteractionId('themed'), visitId, channels: ['chat', 'callback'], invitation: ENGLISH });
+  await caller.engage({
+    interactionId: newInteractionId('themed'),
+    visitId,
+    channels: ['chat', 'callback'],
+    invitation: ENGLISH,
+  });
   const dialog = page.getByRole('dialog', { name: ENGLISH.title });
   await expect(dialog).toBeVisible();
   await expect(page.getByText('Our outfitters answer from 8:00 to 20:00.')).toBeVisible();
@@ -121,14 +140,27 @@ test('the restyled demo invitation uses the theme and slots, with no axe violati
   const look = await page.locator('beckon-invite').evaluate((el) => {
     const card = getComputedStyle(el.shadowRoot!.querySelector('[part~=card]')!);
     const accept = getComputedStyle(el.shadowRoot!.querySelector('[part~=accept]')!);
-    return { left: card.left, background: card.backgroundColor, accent: accept.backgroundColor, transform: accept.textTransform };
+    return {
+      left: card.left,
+      background: card.backgroundColor,
+      accent: accept.backgroundColor,
+      transform: accept.textTransform,
+    };
   });
-  expect(look).toEqual({ left: '24px', background: 'rgb(254, 252, 232)', accent: 'rgb(20, 83, 45)', transform: 'uppercase' });
+  expect(look).toEqual({
+    left: '24px',
+    background: 'rgb(254, 252, 232)',
+    accent: 'rgb(20, 83, 45)',
+    transform: 'uppercase',
+  });
   expect(await axeViolations(page)).toEqual([]);
   await keepScreenshot(page, testInfo, 'invitation-themed');
 });
 
-test('position="inline" draws the invitation inside the page\'s help box, not in a corner', async ({ page, caller }) => {
+test('position="inline" draws the invitation inside the page\'s help box, not in a corner', async ({
+  page,
+  caller,
+}) => {
   await page.goto('/widget-inline.html');
   const { visitId } = await visitorIds(page);
   await caller.engage({ interactionId: newInteractionId('inline'), visitId, invitation: ENGLISH });
@@ -145,7 +177,10 @@ test('position="inline" draws the invitation inside the page\'s help box, not in
   expect(await axeViolations(page)).toEqual([]);
 });
 
-test('a site draws its own invitation through the page API, and its chat panel opens on beckon:accepted', async ({ page, caller }) => {
+test('a site draws its own invitation through the page API, and its chat panel opens on beckon:accepted', async ({
+  page,
+  caller,
+}) => {
   await page.goto('/widget-custom-ui.html');
   const { visitId } = await visitorIds(page);
   const id = newInteractionId('own-ui');
@@ -170,7 +205,10 @@ test('a site draws its own invitation through the page API, and its chat panel o
   await expect.poll(async () => (await caller.status(id)).body).toMatchObject({ state: 'accepted', channel: 'chat' });
 });
 
-test('a visitor who opts out is never invited, on this page load or the next, until opting back in', async ({ page, caller }) => {
+test('a visitor who opts out is never invited, on this page load or the next, until opting back in', async ({
+  page,
+  caller,
+}) => {
   await page.goto('/widget-custom-ui.html');
   const { visitId } = await visitorIds(page);
   const optOut = page.getByRole('button', { name: 'Don’t invite me again' });
@@ -183,7 +221,10 @@ test('a visitor who opts out is never invited, on this page load or the next, un
   await expect(page.getByText('You chose not to receive invitations in this browser.')).toBeVisible();
   await page.getByRole('button', { name: 'Invite me again' }).click();
   await expect(page.getByText('We may invite you to chat while you browse.')).toBeVisible();
-  const again = await caller.engage({ interactionId: newInteractionId('opted-in'), visitId: (await visitorIds(page)).visitId });
+  const again = await caller.engage({
+    interactionId: newInteractionId('opted-in'),
+    visitId: (await visitorIds(page)).visitId,
+  });
   expect(again.body).toMatchObject({ status: 'OK' });
   await expect(page.getByRole('region', { name: 'Planning a trip?' })).toBeVisible();
 });
@@ -194,13 +235,17 @@ test('the invitation causes no layout shift (CLS 0), drawn by the widget or by t
     new PerformanceObserver((list) => {
       // Name what moved, so that a failure says which element to fix.
       const describe = (node: Node | null) =>
-        node instanceof Element ? `${node.localName}${node.id ? '#' + node.id : ''}${node.className ? '.' + String(node.className).trim().split(/\s+/).join('.') : ''}` : String(node?.nodeName);
+        node instanceof Element
+          ? `${node.localName}${node.id ? '#' + node.id : ''}${node.className ? '.' + String(node.className).trim().split(/\s+/).join('.') : ''}`
+          : String(node?.nodeName);
       for (const entry of list.getEntries() as any[]) {
         (window as any).__shifts.push({
           value: entry.value,
           recent: entry.hadRecentInput,
           at: Math.round(entry.startTime),
-          sources: (entry.sources ?? []).map((s: any) => `${describe(s.node)} ${JSON.stringify(s.previousRect)} -> ${JSON.stringify(s.currentRect)}`),
+          sources: (entry.sources ?? []).map(
+            (s: any) => `${describe(s.node)} ${JSON.stringify(s.previousRect)} -> ${JSON.stringify(s.currentRect)}`,
+          ),
         });
       }
     }).observe({ type: 'layout-shift', buffered: true });
@@ -215,7 +260,9 @@ test('the invitation causes no layout shift (CLS 0), drawn by the widget or by t
     await caller.noengage({ interactionId: id });
     await expect(page.getByText('No shifting here')).toHaveCount(0);
     // Observers deliver after a frame: wait for one before reading.
-    const shifts = await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve((window as any).__shifts)))));
+    const shifts = await page.evaluate(
+      () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve((window as any).__shifts)))),
+    );
     expect(shifts, path).toEqual([]);
   }
 });
@@ -223,7 +270,12 @@ test('the invitation causes no layout shift (CLS 0), drawn by the widget or by t
 test('the built-in words follow the profile locale', async ({ page, caller }) => {
   await page.goto('/');
   const { visitId } = await visitorIds(page);
-  await caller.engage({ interactionId: newInteractionId('fr'), visitId, channels: ['chat', 'callback'], invitation: { locale: 'fr-CA' } });
+  await caller.engage({
+    interactionId: newInteractionId('fr'),
+    visitId,
+    channels: ['chat', 'callback'],
+    invitation: { locale: 'fr-CA' },
+  });
   const dialog = page.getByRole('dialog', { name: 'Pouvons-nous vous aider ?' });
   await expect(dialog).toBeVisible();
   await expect(dialog.getByRole('button', { name: 'Discuter' })).toBeVisible();

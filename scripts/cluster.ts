@@ -37,7 +37,8 @@ function givenPort(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${name} must be a port number, not ${value}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${name} must be a port number, not ${value}`);
   return port;
 }
 
@@ -77,7 +78,10 @@ async function main(): Promise<void> {
   const port = wanted ?? ((await portIsFree(9080)) ? 9080 : await freePort());
   const logs = mkdtempSync(join(tmpdir(), 'beckon-cluster-'));
 
-  redis = await startRedisServer({ appendfsync: 'always', ...(givenPort('REDIS_PORT') ? { port: givenPort('REDIS_PORT')! } : {}) });
+  redis = await startRedisServer({
+    appendfsync: 'always',
+    ...(givenPort('REDIS_PORT') ? { port: givenPort('REDIS_PORT')! } : {}),
+  });
   const env = {
     REDIS_URL: redis.url,
     BECKON_SECRET: process.env.BECKON_SECRET ?? randomBytes(32).toString('hex'),

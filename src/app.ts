@@ -276,7 +276,8 @@ export async function createBeckon(
   // to a page's room reaches it on whichever frontend holds it.
   const fanout = config.redisUrl
     ? await openFanout(config.redisUrl, config.redisPrefix, {
-        onError: (error) => app.log.warn({ err: error }, 'the fan-out connection to Redis failed; it reconnects by itself'),
+        onError: (error) =>
+          app.log.warn({ err: error }, 'the fan-out connection to Redis failed; it reconnects by itself'),
         onRestored: () => redisRestored('fan-out'),
         onResyncRequested: () => resync?.request(),
       })
@@ -346,7 +347,10 @@ export async function createBeckon(
   app.addHook('onClose', async () => {
     // The adapter stops reading its stream before its connection goes (Beckon uses the main namespace only).
     if (fanout) {
-      await Promise.race([sockets.of('/').adapter.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      await Promise.race([
+        sockets.of('/').adapter.close(),
+        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      ]);
       await fanout.close();
     }
     await store.close();

@@ -16,10 +16,24 @@ import { ENVIRONMENT_VARIABLES, schemaDefaults } from './config.js';
 
 /** SPEC §7, in its order. */
 const SPEC_VARIABLES = [
-  'PORT', 'HOST', 'BECKON_DB', 'BECKON_SECRET', 'BECKON_API_TOKEN', 'BECKON_ALLOWED_ORIGINS', 'BECKON_ALLOWED_HOSTS',
-  'BECKON_STRICT', 'BECKON_VISIT_IDLE_MINUTES', 'BECKON_WEBHOOK_URL', 'BECKON_WEBHOOK_SECRET', 'REDIS_URL',
-  'BECKON_REDIS_PREFIX', 'BECKON_ROLE', 'BECKON_CAP_PER_DAY', 'BECKON_CAP_AFTER_DECLINE_MINUTES',
-  'BECKON_REPORT_RETENTION_DAYS', 'LOG_LEVEL',
+  'PORT',
+  'HOST',
+  'BECKON_DB',
+  'BECKON_SECRET',
+  'BECKON_API_TOKEN',
+  'BECKON_ALLOWED_ORIGINS',
+  'BECKON_ALLOWED_HOSTS',
+  'BECKON_STRICT',
+  'BECKON_VISIT_IDLE_MINUTES',
+  'BECKON_WEBHOOK_URL',
+  'BECKON_WEBHOOK_SECRET',
+  'REDIS_URL',
+  'BECKON_REDIS_PREFIX',
+  'BECKON_ROLE',
+  'BECKON_CAP_PER_DAY',
+  'BECKON_CAP_AFTER_DECLINE_MINUTES',
+  'BECKON_REPORT_RETENTION_DAYS',
+  'LOG_LEVEL',
 ];
 
 describe('beckon arguments', () => {
@@ -62,20 +76,40 @@ const built = existsSync('dist/server/beckon.js');
 const children: ChildProcess[] = [];
 const folders: string[] = [];
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 });
 
 /** Runs the built command (through `script` for a terminal) and collects its output until `until` matches or it exits. */
-function start(options: { terminal: boolean; env: Record<string, string>; until: RegExp; args?: string[] }): Promise<{ output: string; code: number | null; child: ChildProcess }> {
+function start(options: {
+  terminal: boolean;
+  env: Record<string, string>;
+  until: RegExp;
+  args?: string[];
+}): Promise<{ output: string; code: number | null; child: ChildProcess }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'beckon-cli-'));
   folders.push(dataDir);
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BECKON_DB: join(dataDir, 'beckon.db'), HOST: '127.0.0.1', ...options.env };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    BECKON_DB: join(dataDir, 'beckon.db'),
+    HOST: '127.0.0.1',
+    ...options.env,
+  };
   const command = join(process.cwd(), 'dist/server/beckon.js');
   // `script` gives the command a pseudo-terminal, as a person's shell would.
   const child = options.terminal
-    ? spawn('script', ['-qec', `${process.execPath} ${command}`, '/dev/null'], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [command, ...(options.args ?? [])], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('script', ['-qec', `${process.execPath} ${command}`, '/dev/null'], {
+        env,
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [command, ...(options.args ?? [])], {
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   children.push(child);
   return new Promise((resolve) => {
     let output = '';
@@ -92,9 +126,13 @@ function start(options: { terminal: boolean; env: Record<string, string>; until:
 describe.runIf(built)('starting beckon', () => {
   it('on a terminal prints readable lines, and the banner says where the shop, console, docs and data are', async () => {
     const { output } = await start({ terminal: true, env: { PORT: '0', TERM: 'dumb' }, until: /data\s+\S+beckon\.db/ });
+    // Strips the terminal's colour codes (ESC [ … m).
+    // eslint-disable-next-line no-control-regex
     const text = output.replace(/\x1b\[[0-9;]*m/g, '');
     expect(text).not.toMatch(/^\{"level"/m);
-    expect(text).toMatch(/INFO.*Beckon is listening on http:\/\/127\.0\.0\.1:(\d+)\r?\n +shop +http:\/\/127\.0\.0\.1:\d+\/\r?\n +console +http:\/\/127\.0\.0\.1:\d+\/console\r?\n +docs +http:\/\/127\.0\.0\.1:\d+\/docs\/\r?\n +data +\S+beckon\.db/);
+    expect(text).toMatch(
+      /INFO.*Beckon is listening on http:\/\/127\.0\.0\.1:(\d+)\r?\n +shop +http:\/\/127\.0\.0\.1:\d+\/\r?\n +console +http:\/\/127\.0\.0\.1:\d+\/console\r?\n +docs +http:\/\/127\.0\.0\.1:\d+\/docs\/\r?\n +data +\S+beckon\.db/,
+    );
   });
 
   it('elsewhere prints one JSON object per line', async () => {
@@ -102,7 +140,7 @@ describe.runIf(built)('starting beckon', () => {
     const lines = output.trim().split('\n');
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     const banner = lines.map((line) => JSON.parse(line)).find((entry) => typeof entry.url === 'string');
-    expect(banner.msg).toMatch(/^Beckon is listening on http:\/\/127\.0\.0\.1:\d+\n  shop/);
+    expect(banner.msg).toMatch(/^Beckon is listening on http:\/\/127\.0\.0\.1:\d+\n {2}shop/);
   });
 
   it('says in one sentence that the port is taken, names PORT, and exits 1', async () => {
@@ -110,18 +148,31 @@ describe.runIf(built)('starting beckon', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
     try {
-      const { output, code } = await start({ terminal: false, env: { PORT: String(port), LOG_LEVEL: 'silent' }, until: /(?!)/ });
+      const { output, code } = await start({
+        terminal: false,
+        env: { PORT: String(port), LOG_LEVEL: 'silent' },
+        until: /(?!)/,
+      });
       expect(code).toBe(1);
-      expect(output).toBe(`Beckon cannot start: port ${port} on 127.0.0.1 is already in use; set PORT to another port (for example PORT=9090).\n`);
+      expect(output).toBe(
+        `Beckon cannot start: port ${port} on 127.0.0.1 is already in use; set PORT to another port (for example PORT=9090).\n`,
+      );
     } finally {
       taken.close();
     }
   });
 
   it('exits 2 on a bad option, before starting anything', async () => {
-    const { output, code } = await start({ terminal: false, env: { PORT: '0' }, until: /(?!)/, args: ['--port', '9090'] });
+    const { output, code } = await start({
+      terminal: false,
+      env: { PORT: '0' },
+      until: /(?!)/,
+      args: ['--port', '9090'],
+    });
     expect(code).toBe(2);
-    expect(output).toBe('beckon: unknown option "--port". Settings are environment variables (PORT=9090 beckon); see beckon --help.\n');
+    expect(output).toBe(
+      'beckon: unknown option "--port". Settings are environment variables (PORT=9090 beckon); see beckon --help.\n',
+    );
   });
 
   it('refuses to keep its data inside node_modules (exit 2)', async () => {

@@ -18,16 +18,25 @@ export function parseArguments(args: readonly string[]): Command {
   if (args.length === 0) return { run: 'start' };
   const [first, ...rest] = args;
   const command: Command | null =
-    first === 'start' ? { run: 'start' } :
-    first === '--help' || first === '-h' || first === 'help' ? { run: 'help' } :
-    first === '--version' || first === '-v' ? { run: 'version' } :
-    null;
+    first === 'start'
+      ? { run: 'start' }
+      : first === '--help' || first === '-h' || first === 'help'
+        ? { run: 'help' }
+        : first === '--version' || first === '-v'
+          ? { run: 'version' }
+          : null;
   if (command === null) {
     const what = first!.startsWith('-') ? `unknown option "${first}"` : `unknown command "${first}"`;
-    return { run: 'usage', message: `beckon: ${what}. Settings are environment variables (PORT=9090 beckon); see beckon --help.` };
+    return {
+      run: 'usage',
+      message: `beckon: ${what}. Settings are environment variables (PORT=9090 beckon); see beckon --help.`,
+    };
   }
   if (rest.length > 0) {
-    return { run: 'usage', message: `beckon: "${first}" takes nothing after it (got "${rest.join(' ')}"). Settings are environment variables; see beckon --help.` };
+    return {
+      run: 'usage',
+      message: `beckon: "${first}" takes nothing after it (got "${rest.join(' ')}"). Settings are environment variables; see beckon --help.`,
+    };
   }
   return command;
 }

@@ -65,33 +65,48 @@ describe('loadConfig', () => {
 
   it('keeps report hours 400 days unless told, and refuses less than a day or nonsense', () => {
     expect(loadConfig({ BECKON_DB: ':memory:' }).reportRetentionMs).toBe(400 * 86_400_000);
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_REPORT_RETENTION_DAYS: '30' }).reportRetentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_REPORT_RETENTION_DAYS: '30' }).reportRetentionMs).toBe(
+      30 * 86_400_000,
+    );
     for (const bad of ['0', '0.5', '-1', 'forever', '3651']) {
-      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_REPORT_RETENTION_DAYS: bad })).toThrow(/BECKON_REPORT_RETENTION_DAYS/);
+      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_REPORT_RETENTION_DAYS: bad })).toThrow(
+        /BECKON_REPORT_RETENTION_DAYS/,
+      );
     }
   });
 
   it('keeps settled attempts 400 days unless told, and refuses less than a day, fractions or nonsense', () => {
     expect(loadConfig({ BECKON_DB: ':memory:' }).attemptRetentionMs).toBe(400 * 86_400_000);
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: '30' }).attemptRetentionMs).toBe(30 * 86_400_000);
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: '3650' }).attemptRetentionMs).toBe(3650 * 86_400_000);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: '30' }).attemptRetentionMs).toBe(
+      30 * 86_400_000,
+    );
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: '3650' }).attemptRetentionMs).toBe(
+      3650 * 86_400_000,
+    );
     for (const bad of ['0', '0.5', '1.5', '-1', 'forever', '3651']) {
-      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: bad })).toThrow(/BECKON_ATTEMPT_RETENTION_DAYS/);
+      expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ATTEMPT_RETENTION_DAYS: bad })).toThrow(
+        /BECKON_ATTEMPT_RETENTION_DAYS/,
+      );
     }
   });
 
   it('reads the extra host names, normalised, and refuses a scheme or a port', () => {
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ALLOWED_HOSTS: 'Beckon.Example.com, .corp.example,,' }).allowedHosts).toEqual([
-      'beckon.example.com',
-      '.corp.example',
-    ]);
+    expect(
+      loadConfig({ BECKON_DB: ':memory:', BECKON_ALLOWED_HOSTS: 'Beckon.Example.com, .corp.example,,' }).allowedHosts,
+    ).toEqual(['beckon.example.com', '.corp.example']);
     expect(loadConfig({ BECKON_DB: ':memory:', BECKON_ALLOWED_HOSTS: '*' }).allowedHosts).toEqual(['*']);
-    expect(() => loadConfig({ BECKON_ALLOWED_HOSTS: 'https://beckon.example.com' })).toThrow(/no scheme, no port[\s\S]*BECKON_ALLOWED_HOSTS/);
+    expect(() => loadConfig({ BECKON_ALLOWED_HOSTS: 'https://beckon.example.com' })).toThrow(
+      /no scheme, no port[\s\S]*BECKON_ALLOWED_HOSTS/,
+    );
     expect(() => loadConfig({ BECKON_ALLOWED_HOSTS: 'beckon.example.com:443' })).toThrow(/beckon\.example\.com:443/);
   });
 
   it('reads the webhook settings, and refuses a URL without a secret, a bad URL or an unknown event type', () => {
-    const base = { BECKON_DB: ':memory:', BECKON_WEBHOOK_URL: 'https://crm.example/hooks/beckon', BECKON_WEBHOOK_SECRET: 's' };
+    const base = {
+      BECKON_DB: ':memory:',
+      BECKON_WEBHOOK_URL: 'https://crm.example/hooks/beckon',
+      BECKON_WEBHOOK_SECRET: 's',
+    };
     expect(loadConfig(base)).toMatchObject({
       webhookUrl: 'https://crm.example/hooks/beckon',
       webhookSecret: 's',
@@ -135,7 +150,9 @@ describe('loadConfig: limits and proxies', () => {
       }),
     ).toMatchObject({ rateLimitPerMinute: 120, socketConnectionsPerMinute: 30, trustProxy: 1 });
     expect(() => loadConfig({ BECKON_RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/BECKON_RATE_LIMIT_PER_MINUTE/);
-    expect(() => loadConfig({ BECKON_SOCKET_CONNECTIONS_PER_MINUTE: 'lots' })).toThrow(/BECKON_SOCKET_CONNECTIONS_PER_MINUTE/);
+    expect(() => loadConfig({ BECKON_SOCKET_CONNECTIONS_PER_MINUTE: 'lots' })).toThrow(
+      /BECKON_SOCKET_CONNECTIONS_PER_MINUTE/,
+    );
     expect(() => loadConfig({ BECKON_TRUST_PROXY: 'yes' })).toThrow(/BECKON_TRUST_PROXY/);
   });
 });
@@ -143,15 +160,21 @@ describe('loadConfig: limits and proxies', () => {
 describe('loadConfig: frequency caps', () => {
   it('turns both caps off unless set, and reads them as a count and a quiet time in ms', () => {
     expect(loadConfig({ BECKON_DB: ':memory:' }).caps).toEqual({ perDay: null, afterDeclineMs: null });
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_PER_DAY: ' ', BECKON_CAP_AFTER_DECLINE_MINUTES: '' }).caps).toEqual({
+    expect(
+      loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_PER_DAY: ' ', BECKON_CAP_AFTER_DECLINE_MINUTES: '' }).caps,
+    ).toEqual({
       perDay: null,
       afterDeclineMs: null,
     });
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_PER_DAY: '3', BECKON_CAP_AFTER_DECLINE_MINUTES: '45' }).caps).toEqual({
+    expect(
+      loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_PER_DAY: '3', BECKON_CAP_AFTER_DECLINE_MINUTES: '45' }).caps,
+    ).toEqual({
       perDay: 3,
       afterDeclineMs: 45 * 60_000,
     });
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_AFTER_DECLINE_MINUTES: '43200' }).caps.afterDeclineMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_CAP_AFTER_DECLINE_MINUTES: '43200' }).caps.afterDeclineMs).toBe(
+      30 * 86_400_000,
+    );
   });
 
   it('refuses anything but a positive whole number in range, naming the variable and the rule', () => {
@@ -172,7 +195,9 @@ describe('loadConfig: retention of pages and visits', () => {
   it('keeps closed pages and ended visits as long as events unless BECKON_VISIT_RETENTION_HOURS is set', () => {
     expect(loadConfig({ BECKON_DB: ':memory:' }).visitRetentionMs).toBeNull();
     expect(loadConfig({ BECKON_DB: ':memory:', BECKON_VISIT_RETENTION_HOURS: ' ' }).visitRetentionMs).toBeNull();
-    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_VISIT_RETENTION_HOURS: '6' }).visitRetentionMs).toBe(6 * 3_600_000);
+    expect(loadConfig({ BECKON_DB: ':memory:', BECKON_VISIT_RETENTION_HOURS: '6' }).visitRetentionMs).toBe(
+      6 * 3_600_000,
+    );
     for (const bad of ['0', '-1', '1.5', 'a day', '87601']) {
       expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_VISIT_RETENTION_HOURS: bad })).toThrow(
         /whole number of hours from 1 to 87600[\s\S]*at BECKON_VISIT_RETENTION_HOURS/,
@@ -183,9 +208,17 @@ describe('loadConfig: retention of pages and visits', () => {
 
 describe('loadConfig: Redis and roles', () => {
   it('chooses the Redis store only with a redis:// or rediss:// REDIS_URL, under a prefix', () => {
-    expect(loadConfig({ BECKON_DB: ':memory:' })).toMatchObject({ redisUrl: null, redisPrefix: 'beckon:', role: 'all' });
+    expect(loadConfig({ BECKON_DB: ':memory:' })).toMatchObject({
+      redisUrl: null,
+      redisPrefix: 'beckon:',
+      role: 'all',
+    });
     expect(
-      loadConfig({ BECKON_DB: ':memory:', REDIS_URL: 'rediss://user:pw@redis.internal:6380/2', BECKON_REDIS_PREFIX: 'shop-a:' }),
+      loadConfig({
+        BECKON_DB: ':memory:',
+        REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
+        BECKON_REDIS_PREFIX: 'shop-a:',
+      }),
     ).toMatchObject({ redisUrl: 'rediss://user:pw@redis.internal:6380/2', redisPrefix: 'shop-a:' });
     expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL/);
     expect(() => loadConfig({ REDIS_URL: '127.0.0.1:6379' })).toThrow(/REDIS_URL/);
@@ -197,10 +230,12 @@ describe('loadConfig: Redis and roles', () => {
     const cluster = { BECKON_DB: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379', BECKON_SECRET: 'shared-secret' };
     expect(loadConfig({ ...cluster, BECKON_ROLE: 'backend' }).role).toBe('backend');
     expect(loadConfig({ ...cluster, BECKON_ROLE: 'frontend' }).role).toBe('frontend');
-    expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'backend' })).toThrow(/BECKON_ROLE=backend needs REDIS_URL/);
-    expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'frontend', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
-      /BECKON_SECRET is required with BECKON_ROLE=frontend/,
+    expect(() => loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'backend' })).toThrow(
+      /BECKON_ROLE=backend needs REDIS_URL/,
     );
+    expect(() =>
+      loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'frontend', REDIS_URL: 'redis://127.0.0.1:6379' }),
+    ).toThrow(/BECKON_SECRET is required with BECKON_ROLE=frontend/);
     expect(() => loadConfig({ BECKON_ROLE: 'edge' })).toThrow(/BECKON_ROLE/);
   });
 });

@@ -25,7 +25,10 @@ const capSetting = (max: number, unit: string) =>
     if (text === null) return null;
     const value = Number(text);
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1 || value > max) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a whole number of ${unit} from 1 to ${max} (leave it unset to turn this cap off)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a whole number of ${unit} from 1 to ${max} (leave it unset to turn this cap off)`,
+      });
       return null;
     }
     return value;
@@ -40,7 +43,10 @@ const envSchema = z.object({
   BECKON_ALLOWED_ORIGINS: optionalText.transform((list, ctx) => {
     if (list === null) return null;
     const origins: string[] = [];
-    for (const item of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const item of list
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       try {
         origins.push(new URL(item).origin);
       } catch {
@@ -52,10 +58,16 @@ const envSchema = z.object({
   // Names beyond localhost, IP literals and HOST that the Host check lets through; `*` turns it off.
   BECKON_ALLOWED_HOSTS: optionalText.transform((list, ctx) => {
     const hosts: string[] = [];
-    for (const item of (list ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const item of (list ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const host = parseAllowedHost(item);
       if (host === null) {
-        ctx.addIssue({ code: 'custom', message: `"${item}" is not a host name like beckon.example.com, .example.com or * (no scheme, no port)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${item}" is not a host name like beckon.example.com, .example.com or * (no scheme, no port)`,
+        });
       } else hosts.push(host);
     }
     return hosts;
@@ -64,7 +76,11 @@ const envSchema = z.object({
   // Frequency caps per browser, off unless set (GWE strategies see no change by default).
   BECKON_CAP_PER_DAY: capSetting(1000, 'invitations'),
   BECKON_CAP_AFTER_DECLINE_MINUTES: capSetting(MAX_QUIET_MS / 60_000, 'minutes'),
-  BECKON_VISIT_IDLE_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(30),
+  BECKON_VISIT_IDLE_MINUTES: z.coerce
+    .number()
+    .positive()
+    .max(7 * 24 * 60)
+    .default(30),
   // At least a day: a webhook is retried for 24 hours, and its event must outlive that.
   BECKON_EVENT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(7),
   // Closed pages and ended visits (store.pruneVisits): unset keeps them as long as the events that name them.
@@ -72,7 +88,10 @@ const envSchema = z.object({
     if (text === null) return null;
     const value = Number(text);
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1 || value > 87_600) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a whole number of hours from 1 to 87600 (leave it unset to keep them as long as events)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a whole number of hours from 1 to 87600 (leave it unset to keep them as long as events)`,
+      });
       return null;
     }
     return value;
@@ -252,36 +271,110 @@ function keptSecret(db: string): string {
 export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; meaning: string }[] = [
   { name: 'PORT', default: '9081', meaning: 'HTTP and socket.io port' },
   { name: 'HOST', default: '0.0.0.0', meaning: 'address to listen on' },
-  { name: 'BECKON_DB', default: './data/beckon.db', meaning: 'SQLite file (relative to the current directory), or :memory:' },
+  {
+    name: 'BECKON_DB',
+    default: './data/beckon.db',
+    meaning: 'SQLite file (relative to the current directory), or :memory:',
+  },
   { name: 'BECKON_SECRET', default: 'generated once into "secret" beside the database', meaning: 'signs visit tokens' },
-  { name: 'BECKON_API_TOKEN', default: 'unset: loopback callers only', meaning: 'Bearer token (or Basic password) for the REST API and console data' },
-  { name: 'BECKON_ALLOWED_ORIGINS', default: 'unset: own origin and loopback origins', meaning: 'comma-separated origins allowed to open visitor sockets' },
-  { name: 'BECKON_ALLOWED_HOSTS', default: 'unset: localhost, IP addresses and HOST', meaning: 'extra host names Beckon answers to; * turns the Host check off' },
+  {
+    name: 'BECKON_API_TOKEN',
+    default: 'unset: loopback callers only',
+    meaning: 'Bearer token (or Basic password) for the REST API and console data',
+  },
+  {
+    name: 'BECKON_ALLOWED_ORIGINS',
+    default: 'unset: own origin and loopback origins',
+    meaning: 'comma-separated origins allowed to open visitor sockets',
+  },
+  {
+    name: 'BECKON_ALLOWED_HOSTS',
+    default: 'unset: localhost, IP addresses and HOST',
+    meaning: 'extra host names Beckon answers to; * turns the Host check off',
+  },
   { name: 'BECKON_STRICT', default: 'true', meaning: 'at most one attempt in progress per visit' },
   { name: 'BECKON_VISIT_IDLE_MINUTES', default: '30', meaning: 'a visit with no open page for this long ends' },
-  { name: 'BECKON_CAP_PER_DAY', default: 'unset: no cap', meaning: 'most invitations shown to one browser in any 24 hours' },
-  { name: 'BECKON_CAP_AFTER_DECLINE_MINUTES', default: 'unset: no cap', meaning: 'quiet time for a browser after a decline or close' },
+  {
+    name: 'BECKON_CAP_PER_DAY',
+    default: 'unset: no cap',
+    meaning: 'most invitations shown to one browser in any 24 hours',
+  },
+  {
+    name: 'BECKON_CAP_AFTER_DECLINE_MINUTES',
+    default: 'unset: no cap',
+    meaning: 'quiet time for a browser after a decline or close',
+  },
   { name: 'BECKON_REPORT_RETENTION_DAYS', default: '400', meaning: 'how long report data is kept' },
-  { name: 'BECKON_EVENT_RETENTION_DAYS', default: '7', meaning: 'events older than this are deleted from the log (at least 1)' },
-  { name: 'BECKON_VISIT_RETENTION_HOURS', default: 'unset: as long as events', meaning: 'closed pages and ended visits older than this are deleted (at least 1)' },
-  { name: 'BECKON_ATTEMPT_RETENTION_DAYS', default: '400', meaning: 'attempts settled longer ago are deleted; their status then answers 404 (1 to 3650)' },
+  {
+    name: 'BECKON_EVENT_RETENTION_DAYS',
+    default: '7',
+    meaning: 'events older than this are deleted from the log (at least 1)',
+  },
+  {
+    name: 'BECKON_VISIT_RETENTION_HOURS',
+    default: 'unset: as long as events',
+    meaning: 'closed pages and ended visits older than this are deleted (at least 1)',
+  },
+  {
+    name: 'BECKON_ATTEMPT_RETENTION_DAYS',
+    default: '400',
+    meaning: 'attempts settled longer ago are deleted; their status then answers 404 (1 to 3650)',
+  },
   { name: 'BECKON_WEBHOOK_URL', default: 'unset', meaning: 'http(s) URL that receives every event as a signed POST' },
-  { name: 'BECKON_WEBHOOK_SECRET', default: 'unset; required with BECKON_WEBHOOK_URL', meaning: 'HMAC-SHA256 key of X-Beckon-Signature' },
-  { name: 'BECKON_WEBHOOK_EVENTS', default: 'unset: all', meaning: 'comma-separated event types or families to send, e.g. engagement.*' },
-  { name: 'BECKON_WEBHOOK_TIMEOUT_MS', default: '10000', meaning: 'a delivery attempt with no answer in this long has failed' },
-  { name: 'BECKON_WEBHOOK_RETRY_BASE_MS', default: '1000', meaning: 'first retry delay, then doubling (tests shorten it)' },
-  { name: 'REDIS_URL', default: 'unset: the SQLite store', meaning: 'redis:// or rediss:// URL: the store lives in Redis' },
+  {
+    name: 'BECKON_WEBHOOK_SECRET',
+    default: 'unset; required with BECKON_WEBHOOK_URL',
+    meaning: 'HMAC-SHA256 key of X-Beckon-Signature',
+  },
+  {
+    name: 'BECKON_WEBHOOK_EVENTS',
+    default: 'unset: all',
+    meaning: 'comma-separated event types or families to send, e.g. engagement.*',
+  },
+  {
+    name: 'BECKON_WEBHOOK_TIMEOUT_MS',
+    default: '10000',
+    meaning: 'a delivery attempt with no answer in this long has failed',
+  },
+  {
+    name: 'BECKON_WEBHOOK_RETRY_BASE_MS',
+    default: '1000',
+    meaning: 'first retry delay, then doubling (tests shorten it)',
+  },
+  {
+    name: 'REDIS_URL',
+    default: 'unset: the SQLite store',
+    meaning: 'redis:// or rediss:// URL: the store lives in Redis',
+  },
   { name: 'BECKON_REDIS_PREFIX', default: 'beckon:', meaning: 'starts every Redis key name' },
-  { name: 'BECKON_ROLE', default: 'all', meaning: 'all, backend or frontend; a role other than all needs REDIS_URL and BECKON_SECRET' },
-  { name: 'BECKON_NODE_ID', default: 'host name and port', meaning: 'names this process among the nodes sharing a Redis' },
+  {
+    name: 'BECKON_ROLE',
+    default: 'all',
+    meaning: 'all, backend or frontend; a role other than all needs REDIS_URL and BECKON_SECRET',
+  },
+  {
+    name: 'BECKON_NODE_ID',
+    default: 'host name and port',
+    meaning: 'names this process among the nodes sharing a Redis',
+  },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'BECKON_RATE_LIMIT_PER_MINUTE', default: '6000', meaning: 'REST calls per minute per credential' },
-  { name: 'BECKON_SOCKET_CONNECTIONS_PER_MINUTE', default: '600', meaning: 'new visitor sockets per minute per address' },
-  { name: 'BECKON_TRUST_PROXY', default: '0', meaning: 'how many reverse proxies in front of Beckon append to X-Forwarded-For' },
+  {
+    name: 'BECKON_SOCKET_CONNECTIONS_PER_MINUTE',
+    default: '600',
+    meaning: 'new visitor sockets per minute per address',
+  },
+  {
+    name: 'BECKON_TRUST_PROXY',
+    default: '0',
+    meaning: 'how many reverse proxies in front of Beckon append to X-Forwarded-For',
+  },
 ];
 
 /** The names the schema reads and their parsed defaults (null: no default), for checking the table above. */
 export function schemaDefaults(): Record<string, unknown> {
   const parsed = envSchema.parse({});
-  return Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, parsed[name as keyof typeof parsed] ?? null]));
+  return Object.fromEntries(
+    Object.keys(envSchema.shape).map((name) => [name, parsed[name as keyof typeof parsed] ?? null]),
+  );
 }

@@ -49,13 +49,18 @@ async function main(): Promise<void> {
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       // The usual first-run mistake: another program (or another Beckon) has the port. One sentence, no stack.
       const why = code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this user lacks';
-      process.stderr.write(`Beckon cannot start: port ${config.port} on ${config.host} ${why}; set PORT to another port (for example PORT=9090).\n`);
+      process.stderr.write(
+        `Beckon cannot start: port ${config.port} on ${config.host} ${why}; set PORT to another port (for example PORT=9090).\n`,
+      );
       process.exit(1);
     }
     throw error;
   }
   // REDIS_URL may carry a password: only its host and port are ever logged.
-  const where = config.redisUrl === null ? { db: config.db } : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };
+  const where =
+    config.redisUrl === null
+      ? { db: config.db }
+      : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };
   log.info({ url, store: beckon.store.kind, ...where, strict: config.strict }, banner(config, url));
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -74,7 +79,10 @@ function banner(config: BeckonConfig, url: string): string {
   const lines: [string, string][] = [];
   if (config.role !== 'backend') lines.push(['shop', `${url}/`]);
   if (config.role !== 'frontend') lines.push(['console', `${url}/console`], ['docs', `${url}/docs/`]);
-  lines.push(['data', config.redisUrl === null ? config.db : `Redis ${redisAddress(config.redisUrl)}, keys ${config.redisPrefix}*`]);
+  lines.push([
+    'data',
+    config.redisUrl === null ? config.db : `Redis ${redisAddress(config.redisUrl)}, keys ${config.redisPrefix}*`,
+  ]);
   return [`Beckon is listening on ${url}`, ...lines.map(([what, where]) => `  ${what.padEnd(8)}${where}`)].join('\n');
 }
 
@@ -87,7 +95,9 @@ function redisAddress(redisUrl: string): string {
 main().catch((error: unknown) => {
   if (error instanceof StoreUnavailableError) {
     // The usual first-run mistake with REDIS_URL: one clear sentence, not a stack trace.
-    process.stderr.write(`Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL and that Redis is running.\n`);
+    process.stderr.write(
+      `Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL and that Redis is running.\n`,
+    );
     process.exit(1);
   }
   process.stderr.write(`Beckon failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -52,7 +52,13 @@ async function capped(caps: CapSettings) {
 describe('frequency caps through the API', () => {
   it('refuses an engage over the per-day cap with VISITOR_CAPPED until the oldest show is 24 hours old', async () => {
     const { server, page, visitId, clock, showOne, capsOfVisit } = await capped({ perDay: 2, afterDeclineMs: null });
-    expect(await capsOfVisit()).toEqual({ shownLast24Hours: 0, perDay: 2, quietUntil: null, capped: null, retryAfter: null });
+    expect(await capsOfVisit()).toEqual({
+      shownLast24Hours: 0,
+      perDay: 2,
+      quietUntil: null,
+      capped: null,
+      retryAfter: null,
+    });
     const firstShown = await showOne('day-1');
     expect(await page.answer('day-1', 'accepted', 'chat')).toMatchObject({ ok: true });
     clock.now += 10 * MINUTE;
@@ -71,18 +77,38 @@ describe('frequency caps through the API', () => {
     });
     expect(refused.body.message).toContain(lifts);
     expect((await server.status('day-3')).status).toBe(404); // nothing was made
-    expect(await capsOfVisit()).toEqual({ shownLast24Hours: 2, perDay: 2, quietUntil: null, capped: 'per-day', retryAfter: lifts });
+    expect(await capsOfVisit()).toEqual({
+      shownLast24Hours: 2,
+      perDay: 2,
+      quietUntil: null,
+      capped: 'per-day',
+      retryAfter: lifts,
+    });
     // An engage repeated with an existing id answers as before (idempotency comes before caps).
-    expect((await server.engage({ interactionId: 'day-1', visitId })).body).toEqual({ status: 'OK', interactionId: 'day-1', state: 'accepted' });
+    expect((await server.engage({ interactionId: 'day-1', visitId })).body).toEqual({
+      status: 'OK',
+      interactionId: 'day-1',
+      state: 'accepted',
+    });
 
     clock.now = firstShown + DAY - 1;
-    expect((await server.engage({ interactionId: 'day-3', visitId })).body).toMatchObject({ code: 'VISITOR_CAPPED', retryAfter: lifts });
+    expect((await server.engage({ interactionId: 'day-3', visitId })).body).toMatchObject({
+      code: 'VISITOR_CAPPED',
+      retryAfter: lifts,
+    });
     clock.now = firstShown + DAY;
-    expect((await server.engage({ interactionId: 'day-3', visitId })).body).toEqual({ status: 'OK', interactionId: 'day-3', state: 'pending' });
+    expect((await server.engage({ interactionId: 'day-3', visitId })).body).toEqual({
+      status: 'OK',
+      interactionId: 'day-3',
+      state: 'pending',
+    });
   });
 
   it('keeps quiet after the visitor declines or closes, until the quiet time ends', async () => {
-    const { server, page, visitId, clock, showOne, capsOfVisit } = await capped({ perDay: null, afterDeclineMs: 15 * MINUTE });
+    const { server, page, visitId, clock, showOne, capsOfVisit } = await capped({
+      perDay: null,
+      afterDeclineMs: 15 * MINUTE,
+    });
     await showOne('quiet-1');
     clock.now += 2000;
     const declinedAt = clock.now;
@@ -93,12 +119,21 @@ describe('frequency caps through the API', () => {
     expect(refused.status).toBe(400);
     expect(refused.body).toMatchObject({ code: 'VISITOR_CAPPED', cap: 'after-decline', retryAfter: quietUntil });
     expect(refused.body.message).toContain('BECKON_CAP_AFTER_DECLINE_MINUTES');
-    expect(await capsOfVisit()).toEqual({ shownLast24Hours: 1, perDay: null, quietUntil, capped: 'after-decline', retryAfter: quietUntil });
+    expect(await capsOfVisit()).toEqual({
+      shownLast24Hours: 1,
+      perDay: null,
+      quietUntil,
+      capped: 'after-decline',
+      retryAfter: quietUntil,
+    });
 
     clock.now = declinedAt + 15 * MINUTE - 1;
     expect((await server.engage({ interactionId: 'quiet-2', visitId })).body).toMatchObject({ code: 'VISITOR_CAPPED' });
     clock.now = declinedAt + 15 * MINUTE;
-    expect((await server.engage({ interactionId: 'quiet-2', visitId })).body).toMatchObject({ status: 'OK', state: 'pending' });
+    expect((await server.engage({ interactionId: 'quiet-2', visitId })).body).toMatchObject({
+      status: 'OK',
+      state: 'pending',
+    });
     expect(await capsOfVisit()).toMatchObject({ quietUntil: null, capped: null });
   });
 
@@ -113,7 +148,10 @@ describe('frequency caps through the API', () => {
 
     await showOne('shown-once');
     expect(await page.answer('shown-once', 'accepted', 'chat')).toMatchObject({ ok: true });
-    expect((await server.engage({ interactionId: 'one-too-many', visitId })).body).toMatchObject({ code: 'VISITOR_CAPPED', cap: 'per-day' });
+    expect((await server.engage({ interactionId: 'one-too-many', visitId })).body).toMatchObject({
+      code: 'VISITOR_CAPPED',
+      cap: 'per-day',
+    });
     expect(await capsOfVisit()).toMatchObject({ shownLast24Hours: 1, capped: 'per-day' });
   });
 

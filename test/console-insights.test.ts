@@ -16,7 +16,11 @@ afterEach(() => {
   else process.env.TZ = zone;
 });
 
-const bucket = (start: string, delivered: number, accepted: number) => ({ start: Date.parse(start), delivered, accepted });
+const bucket = (start: string, delivered: number, accepted: number) => ({
+  start: Date.parse(start),
+  delivered,
+  accepted,
+});
 
 describe('acceptance by hour of day', () => {
   it('adds up the buckets of each hour across days, in the browser time zone', () => {
@@ -38,7 +42,9 @@ describe('acceptance by hour of day', () => {
 
 describe('acceptance by channel', () => {
   it('is each channel’s accepted count over everything shown, most accepted first', () => {
-    const totals = readReport({ totals: { delivered: 8, accepted: 4, acceptedByChannel: { chat: 1, callback: 3 } } }).totals;
+    const totals = readReport({
+      totals: { delivered: 8, accepted: 4, acceptedByChannel: { chat: 1, callback: 3 } },
+    }).totals;
     expect(byChannel(totals)).toEqual([
       { channel: 'callback', accepted: 3, rate: 0.375 },
       { channel: 'chat', accepted: 1, rate: 0.125 },
@@ -55,8 +61,16 @@ describe('preset ranges', () => {
   const now = Date.parse('2026-12-02T10:37:12Z');
 
   it('start on a UTC bucket boundary n − 1 buckets back and end now', () => {
-    expect(presetRange('24h', now)).toEqual({ from: '2026-12-01T11:00:00.000Z', to: '2026-12-02T10:37:12.000Z', bucket: 'hour' });
-    expect(presetRange('7d', now)).toEqual({ from: '2026-11-26T00:00:00.000Z', to: '2026-12-02T10:37:12.000Z', bucket: 'day' });
+    expect(presetRange('24h', now)).toEqual({
+      from: '2026-12-01T11:00:00.000Z',
+      to: '2026-12-02T10:37:12.000Z',
+      bucket: 'hour',
+    });
+    expect(presetRange('7d', now)).toEqual({
+      from: '2026-11-26T00:00:00.000Z',
+      to: '2026-12-02T10:37:12.000Z',
+      bucket: 'day',
+    });
     expect(presetRange('30d', now).from).toBe('2026-11-03T00:00:00.000Z');
   });
 });
@@ -64,11 +78,27 @@ describe('preset ranges', () => {
 describe('reading a report', () => {
   it('keeps numbers, drops what is not one, and orders buckets by time', () => {
     const report = readReport({
-      totals: { created: '5', delivered: -1, accepted: 2.9, acceptanceRate: 'high', acceptedByChannel: { chat: 2, '(other)': '9' } },
-      buckets: [{ start: '2026-12-02T10:00:00Z', created: 1 }, { start: 'yesterday' }, { start: '2026-12-02T09:00:00Z', created: 2 }],
+      totals: {
+        created: '5',
+        delivered: -1,
+        accepted: 2.9,
+        acceptanceRate: 'high',
+        acceptedByChannel: { chat: 2, '(other)': '9' },
+      },
+      buckets: [
+        { start: '2026-12-02T10:00:00Z', created: 1 },
+        { start: 'yesterday' },
+        { start: '2026-12-02T09:00:00Z', created: 2 },
+      ],
       topPages: [{ path: '/a', shown: 3, accepted: 1, acceptanceRate: 1 / 3 }, null],
     });
-    expect(report.totals).toMatchObject({ created: 0, delivered: 0, accepted: 2, acceptanceRate: null, acceptedByChannel: { chat: 2, '(other)': 0 } });
+    expect(report.totals).toMatchObject({
+      created: 0,
+      delivered: 0,
+      accepted: 2,
+      acceptanceRate: null,
+      acceptedByChannel: { chat: 2, '(other)': 0 },
+    });
     expect(report.buckets.map((b: { created: number }) => b.created)).toEqual([2, 1]);
     expect(report.topPages).toEqual([
       { path: '/a', shown: 3, accepted: 1, acceptanceRate: 1 / 3 },

@@ -129,8 +129,9 @@ describe('events', () => {
         server.noengage({ interactionId, reason: 'race' }),
         first.answer(interactionId, 'timed_out'),
       ]);
-      const events = (await server.beckon.store.eventsAfter(before, { types: null, visitId: first.session.visitId }, 1000))
-        .filter((e) => e.interactionId === interactionId);
+      const events = (
+        await server.beckon.store.eventsAfter(before, { types: null, visitId: first.session.visitId }, 1000)
+      ).filter((e) => e.interactionId === interactionId);
       const terminal = events.filter((e) => !['engagement.pending', 'engagement.delivered'].includes(e.type));
       expect(events.map((e) => e.type).slice(0, 2)).toEqual(['engagement.pending', 'engagement.delivered']);
       expect(terminal).toHaveLength(1);
@@ -181,7 +182,11 @@ describe('the event stream', () => {
       both: all.events.filter((e) => upTo(e) && e.visitId === visitId && e.type.startsWith('engagement.')),
     };
     expect(expected.accepts.some((e) => e.type === 'engagement.accepted')).toBe(true);
-    expect(expected.both.map((e) => e.type)).toEqual(['engagement.pending', 'engagement.delivered', 'engagement.accepted']);
+    expect(expected.both.map((e) => e.type)).toEqual([
+      'engagement.pending',
+      'engagement.delivered',
+      'engagement.accepted',
+    ]);
     await accepts.until((c) => c.events.some((e) => e.seq === last.seq));
     await mine.until((c) => c.events.some((e) => e.seq === last.seq));
     await both.until((c) => c.events.length >= 3);
@@ -244,7 +249,10 @@ describe('the event stream', () => {
     const all = await stream();
     const otherProcess = await openStore(server.store);
     try {
-      await otherProcess.startVisit({ visitId: 'visit-from-elsewhere', globalVisitId: 'browser-elsewhere' }, Date.now());
+      await otherProcess.startVisit(
+        { visitId: 'visit-from-elsewhere', globalVisitId: 'browser-elsewhere' },
+        Date.now(),
+      );
     } finally {
       await otherProcess.close();
     }
@@ -321,10 +329,18 @@ describe('event retention', () => {
   it('deletes events older than the retention, oldest first in batches, and keeps the young ones', async () => {
     await withStore(async (store) => {
       const now = Date.now();
-      for (let v = 0; v < 5; v++) await store.startVisit({ visitId: `old-${v}`, globalVisitId: `b-old-${v}` }, now - 10 * DAY);
+      for (let v = 0; v < 5; v++)
+        await store.startVisit({ visitId: `old-${v}`, globalVisitId: `b-old-${v}` }, now - 10 * DAY);
       await store.startVisit({ visitId: 'edge', globalVisitId: 'b-edge' }, now - 7 * DAY + 60_000);
       await store.startVisit({ visitId: 'young', globalVisitId: 'b-young' }, now - DAY);
-      const retention = new EventRetention(store, { retentionMs: 7 * DAY, batch: 2, now: () => now, onError: (e) => { throw e; } });
+      const retention = new EventRetention(store, {
+        retentionMs: 7 * DAY,
+        batch: 2,
+        now: () => now,
+        onError: (e) => {
+          throw e;
+        },
+      });
       expect((await retention.pruneNow()).events).toBe(5);
       const kept = await store.eventsAfter(0, ALL, 100);
       expect(kept.map((e) => e.visitId)).toEqual(['edge', 'young']);
@@ -344,7 +360,11 @@ describe('event retention', () => {
         await store.startVisit({ visitId: `gone-${v}`, globalVisitId: `b-${v}` }, old);
         await store.openPage({ pageId: `gone-page-${v}`, visitId: `gone-${v}`, info: SHOP_PAGE }, old);
       }
-      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'kept', visitId: 'gone-0' }), { exclusive: true, now: old, place: true });
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'kept', visitId: 'gone-0' }), {
+        exclusive: true,
+        now: old,
+        place: true,
+      });
       await store.transition({ interactionId: 'kept', from: ['pending'], to: 'cancelled', at: old + 1 });
       for (let v = 0; v < 3; v++) {
         await store.closePage(`gone-page-${v}`, old + 2);
@@ -355,7 +375,14 @@ describe('event retention', () => {
       await store.openPage({ pageId: 'recent-page', visitId: 'recent', info: SHOP_PAGE }, now - DAY);
       await store.closePage('recent-page', now - DAY + 1);
 
-      const retention = new EventRetention(store, { retentionMs: 7 * DAY, batch: 2, now: () => now, onError: (e) => { throw e; } });
+      const retention = new EventRetention(store, {
+        retentionMs: 7 * DAY,
+        batch: 2,
+        now: () => now,
+        onError: (e) => {
+          throw e;
+        },
+      });
       expect(await retention.pruneNow()).toEqual({ events: expect.any(Number), presence: 6, attempts: 0 });
       for (let v = 0; v < 3; v++) {
         expect(await store.getVisit(`gone-${v}`)).toBeNull();
@@ -366,7 +393,14 @@ describe('event retention', () => {
       expect(await retention.pruneNow()).toEqual({ events: 0, presence: 0, attempts: 0 });
 
       // A shorter retention for pages and visits (BECKON_VISIT_RETENTION_HOURS): yesterday's page goes, the events stay.
-      const shorter = new EventRetention(store, { retentionMs: 7 * DAY, visitRetentionMs: 3_600_000, now: () => now, onError: (e) => { throw e; } });
+      const shorter = new EventRetention(store, {
+        retentionMs: 7 * DAY,
+        visitRetentionMs: 3_600_000,
+        now: () => now,
+        onError: (e) => {
+          throw e;
+        },
+      });
       const events = (await store.eventsAfter(0, ALL, 1000)).length;
       expect(await shorter.pruneNow()).toEqual({ events: 0, presence: 1, attempts: 0 });
       expect(await store.getPage('recent-page')).toBeNull();
@@ -381,14 +415,26 @@ describe('event retention', () => {
       const old = now - 500 * DAY;
       await store.startVisit({ visitId: 'v', globalVisitId: 'b-v' }, old);
       for (let i = 0; i < 3; i++) {
-        await store.createAttempt(ixnProfileSchema.parse({ interactionId: `settled-${i}`, visitId: 'v' }), { exclusive: false, now: old, place: false });
+        await store.createAttempt(ixnProfileSchema.parse({ interactionId: `settled-${i}`, visitId: 'v' }), {
+          exclusive: false,
+          now: old,
+          place: false,
+        });
         await store.transition({ interactionId: `settled-${i}`, from: ['pending'], to: 'cancelled', at: old + 1 + i });
       }
       await store.createTombstone({ interactionId: 'tombstone', visitId: null, reason: null }, old);
       // In progress for ever so long (its expiry passed unseen): never pruned.
-      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'in-progress', visitId: 'v' }), { exclusive: false, now: old, place: false });
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'in-progress', visitId: 'v' }), {
+        exclusive: false,
+        now: old,
+        place: false,
+      });
       // Settled 399 days ago: within the default retention of 400 days.
-      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'recent', visitId: 'v' }), { exclusive: false, now: old, place: false });
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'recent', visitId: 'v' }), {
+        exclusive: false,
+        now: old,
+        place: false,
+      });
       await store.transition({ interactionId: 'recent', from: ['pending'], to: 'expired', at: now - 399 * DAY });
 
       const retention = new EventRetention(store, {
@@ -396,15 +442,24 @@ describe('event retention', () => {
         attemptRetentionMs: 400 * DAY,
         batch: 2,
         now: () => now,
-        onError: (e) => { throw e; },
+        onError: (e) => {
+          throw e;
+        },
       });
       expect(await retention.pruneNow()).toEqual({ events: expect.any(Number), presence: 0, attempts: 4 });
-      for (const id of ['settled-0', 'settled-1', 'settled-2', 'tombstone']) expect(await store.getEngagement(id)).toBeNull();
+      for (const id of ['settled-0', 'settled-1', 'settled-2', 'tombstone'])
+        expect(await store.getEngagement(id)).toBeNull();
       expect(await store.getEngagement('in-progress')).toMatchObject({ state: 'pending' });
       expect(await store.getEngagement('recent')).toMatchObject({ state: 'expired' });
       expect((await retention.pruneNow()).attempts).toBe(0);
       // Without an attempt retention (a caller that gives none), attempts stay.
-      const keepAll = new EventRetention(store, { retentionMs: 7 * DAY, now: () => now + 10 * DAY, onError: (e) => { throw e; } });
+      const keepAll = new EventRetention(store, {
+        retentionMs: 7 * DAY,
+        now: () => now + 10 * DAY,
+        onError: (e) => {
+          throw e;
+        },
+      });
       expect((await keepAll.pruneNow()).attempts).toBe(0);
       expect(await store.getEngagement('recent')).not.toBeNull();
     });
@@ -417,11 +472,15 @@ describe('event retention', () => {
       const interactionId = newId('pruned');
       expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).status).toBe(200);
       expect((await own.noengage({ interactionId, reason: 'pacing' })).body).toMatchObject({ state: 'cancelled' });
-      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({ code: 'ENGAGEMENT_CANCELLED' });
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({
+        code: 'ENGAGEMENT_CANCELLED',
+      });
       const tombstone = newId('pruned-tombstone');
       expect((await own.noengage({ interactionId: tombstone })).status).toBe(200);
       expect((await own.status(tombstone)).body).toMatchObject({ state: 'cancelled' });
-      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({ code: 'ENGAGEMENT_CANCELLED' });
+      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({
+        code: 'ENGAGEMENT_CANCELLED',
+      });
 
       // What the hourly run does once they settled longer ago than BECKON_ATTEMPT_RETENTION_DAYS.
       expect(await own.beckon.store.pruneAttempts(Date.now() + 1, 1000)).toBe(2);
@@ -430,10 +489,14 @@ describe('event retention', () => {
         expect([reply.status, reply.body.code]).toEqual([404, 'UNKNOWN_ENGAGEMENT']);
       }
       // The same ids are new: the engage is a new attempt, the late engage after the noengage is no longer refused.
-      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({ state: 'pending' });
+      expect((await own.engage({ interactionId, visitId: visitor.session.visitId })).body).toMatchObject({
+        state: 'pending',
+      });
       await visitor.next('invitation:start', (s) => s.interactionId === interactionId);
       expect((await own.noengage({ interactionId })).status).toBe(200);
-      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({ state: 'pending' });
+      expect((await own.engage({ interactionId: tombstone, visitId: visitor.session.visitId })).body).toMatchObject({
+        state: 'pending',
+      });
     } finally {
       visitor.close();
       await own.close();
@@ -453,7 +516,13 @@ describe('event retention', () => {
       await store.webhookDelivered(unsent!.event.seq);
       expect(await store.webhookBacklog()).toEqual({ waiting: 1, failed: 1 });
 
-      const retention = new EventRetention(store, { retentionMs: 7 * DAY, now: () => now, onError: (e) => { throw e; } });
+      const retention = new EventRetention(store, {
+        retentionMs: 7 * DAY,
+        now: () => now,
+        onError: (e) => {
+          throw e;
+        },
+      });
       expect((await retention.pruneNow()).events).toBe(2);
       expect((await store.eventsAfter(0, ALL, 100)).map((e) => e.seq)).toEqual([waiting!.event.seq]);
       expect(await store.webhookBacklog()).toEqual({ waiting: 1, failed: 0 });

@@ -81,13 +81,16 @@ const invalidId = fc.oneof(
   fc.integer(),
   fc.double(),
   fc.string({ minLength: 129, maxLength: 400 }),
-  fc.tuple(fc.string({ maxLength: 20 }), fc.integer({ min: 0, max: 31 }), fc.string({ maxLength: 20 })).map(
-    ([a, control, b]) => `${a}${String.fromCharCode(control)}${b}`,
-  ),
+  fc
+    .tuple(fc.string({ maxLength: 20 }), fc.integer({ min: 0, max: 31 }), fc.string({ maxLength: 20 }))
+    .map(([a, control, b]) => `${a}${String.fromCharCode(control)}${b}`),
 );
 
 /** A visitId that is never a live visit (random text, or not text at all). */
-const deadVisit = fc.oneof(hostileText.map((text) => `dead-${text}`), anyValue);
+const deadVisit = fc.oneof(
+  hostileText.map((text) => `dead-${text}`),
+  anyValue,
+);
 
 const PROFILE_KEYS = [
   'interactionId',
@@ -113,7 +116,11 @@ const profile = fc
     fc.record(
       {
         invitation: fc.record({ title: fc.oneof(hugeText, hostileText), message: anyValue }, { requiredKeys: [] }),
-        timeoutSeconds: fc.oneof(fc.integer({ min: -1000, max: 4 }), fc.integer({ min: 601, max: 10 ** 9 }), fc.constant('30s')),
+        timeoutSeconds: fc.oneof(
+          fc.integer({ min: -1000, max: 4 }),
+          fc.integer({ min: 601, max: 10 ** 9 }),
+          fc.constant('30s'),
+        ),
         channels: fc.oneof(fc.array(hostileText), fc.constant([]), anyValue),
         userData: anyValue,
       },
@@ -187,21 +194,43 @@ const badJsonCases: fc.Arbitrary<Case> = fc
           return true;
         }
       }),
-      profile.map((p) => JSON.stringify({ ixnProfile: p })).chain((text) =>
-        fc.integer({ min: 1, max: Math.max(1, text.length - 1) }).map((cut) => text.slice(0, cut)),
+      profile
+        .map((p) => JSON.stringify({ ixnProfile: p }))
+        .chain((text) => fc.integer({ min: 1, max: Math.max(1, text.length - 1) }).map((cut) => text.slice(0, cut))),
+      fc.constantFrom(
+        '{"ixnProfile":{}}}',
+        "{'ixnProfile':1}",
+        '{"ixnProfile":NaN}',
+        '\uFEFF{"a":1',
+        '{"a":1}x',
+        '[',
+        'nul',
       ),
-      fc.constantFrom('{"ixnProfile":{}}}', "{'ixnProfile':1}", '{"ixnProfile":NaN}', '\uFEFF{"a":1', '{"a":1}x', '[', 'nul'),
     ),
     fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS),
   )
   .filter(([text]) => text.trim() !== '')
-  .map(([body, path]) => ({ label: 'bad-json', method: 'POST', path, contentType: 'application/json', body, statuses: bodyStatus(body) }));
+  .map(([body, path]) => ({
+    label: 'bad-json',
+    method: 'POST',
+    path,
+    contentType: 'application/json',
+    body,
+    statuses: bodyStatus(body),
+  }));
 
 /** Deeply nested arrays or objects, inside the parameter or beside it. */
 const deepCases: fc.Arbitrary<Case> = fc
-  .tuple(fc.integer({ min: 9, max: 4000 }), fc.boolean(), fc.boolean(), fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS))
+  .tuple(
+    fc.integer({ min: 9, max: 4000 }),
+    fc.boolean(),
+    fc.boolean(),
+    fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS),
+  )
   .map(([depth, arrays, inside, path]) => {
-    const nested = arrays ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const nested = arrays
+      ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+      : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     const name = path.endsWith('/noengage') ? 'cancelData' : 'ixnProfile';
     const body = inside
       ? `{"${name}":{"interactionId":"deep","visitId":"dead","x":${nested}}}`
@@ -287,22 +316,34 @@ const duplicateCases: fc.Arbitrary<Case> = fc
 
 /** Reads of unknown attempts, odd paths and wrong methods. */
 const pathCases: fc.Arbitrary<Case> = fc.oneof(
-  fc.tuple(hostileText.filter((t) => t !== ''), fc.constantFrom('/backend/data', '/server/data')).map(([id, prefix]) => ({
-    label: 'status',
-    method: 'GET',
-    // Every byte percent-encoded (lone surrogates become U+FFFD in UTF-8), with a duplicated query parameter.
-    path: `${prefix}/gateway/engagements/${[...Buffer.from(id)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')}?x=1&x=2`,
-    statuses: [404],
-  })),
+  fc
+    .tuple(
+      hostileText.filter((t) => t !== ''),
+      fc.constantFrom('/backend/data', '/server/data'),
+    )
+    .map(([id, prefix]) => ({
+      label: 'status',
+      method: 'GET',
+      // Every byte percent-encoded (lone surrogates become U+FFFD in UTF-8), with a duplicated query parameter.
+      path: `${prefix}/gateway/engagements/${[...Buffer.from(id)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')}?x=1&x=2`,
+      statuses: [404],
+    })),
   fc.constantFrom('%E0%A4%A', '%', '%zz', '..%2f..%2f', '%00').map((raw) => ({
     label: 'bad-url',
     method: 'GET',
     path: `/backend/data/gateway/engagements/${raw}`,
     statuses: [400, 404],
   })),
-  fc.tuple(fc.constantFrom('PUT', 'DELETE', 'PATCH'), fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS)).map(
-    ([method, path]) => ({ label: 'method', method, path, contentType: 'application/json', body: '{}', statuses: [404] }),
-  ),
+  fc
+    .tuple(fc.constantFrom('PUT', 'DELETE', 'PATCH'), fc.constantFrom(...ENGAGE_PATHS, ...NOENGAGE_PATHS))
+    .map(([method, path]) => ({
+      label: 'method',
+      method,
+      path,
+      contentType: 'application/json',
+      body: '{}',
+      statuses: [404],
+    })),
 );
 
 const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
@@ -329,14 +370,40 @@ interface BrowserMarks {
  * host name can be; an origin that does not even hold Beckon's port.
  */
 function browserMarks(port: number): fc.Arbitrary<BrowserMarks> {
-  const ownHost = fc.constantFrom(`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST.:${port}`, `[::1]:${port}`, 'localhost');
+  const ownHost = fc.constantFrom(
+    `127.0.0.1:${port}`,
+    `localhost:${port}`,
+    `LOCALHOST.:${port}`,
+    `[::1]:${port}`,
+    'localhost',
+  );
   const strangerHost = fc.oneof(
-    fc.tuple(fc.domain(), fc.option(fc.integer({ min: 1, max: 65_535 }))).map(([name, p]) => (p === null ? name : `${name}:${p}`)),
-    fc.constantFrom('evil@localhost', `localhost:${port}:1`, 'localhost:99999', '127.0.0.1.rebound.example', `[::1:${port}`, 'localhost/x', '0x7f.1'),
-    fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }).filter((t) => t.trim() !== '' && /[^a-z0-9._:[\]-]/i.test(t.trim())),
+    fc
+      .tuple(fc.domain(), fc.option(fc.integer({ min: 1, max: 65_535 })))
+      .map(([name, p]) => (p === null ? name : `${name}:${p}`)),
+    fc.constantFrom(
+      'evil@localhost',
+      `localhost:${port}:1`,
+      'localhost:99999',
+      '127.0.0.1.rebound.example',
+      `[::1:${port}`,
+      'localhost/x',
+      '0x7f.1',
+    ),
+    fc
+      .string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 })
+      .filter((t) => t.trim() !== '' && /[^a-z0-9._:[\]-]/i.test(t.trim())),
   );
   const strangerOrigin = fc.oneof(
-    fc.constantFrom('null', '', 'http://evil.example', `http://localhost:${port + 1}`, 'http://127.0.0.1', 'file://', 'chrome-extension://abc'),
+    fc.constantFrom(
+      'null',
+      '',
+      'http://evil.example',
+      `http://localhost:${port + 1}`,
+      'http://127.0.0.1',
+      'file://',
+      'chrome-extension://abc',
+    ),
     fc.domain().map((name) => `https://${name}`),
     fc.string({ unit: 'grapheme-ascii', maxLength: 60 }).filter((t) => !t.includes(String(port))),
   );
@@ -361,7 +428,8 @@ function browserMarks(port: number): fc.Arbitrary<BrowserMarks> {
     .map(([host, origin, site]) => {
       const headers: Record<string, string> = {};
       if (host.value !== undefined) headers.host = host.value;
-      if (origin.value !== undefined) headers.origin = origin.stranger ? origin.value : `http://${host.value ?? `127.0.0.1:${port}`}`;
+      if (origin.value !== undefined)
+        headers.origin = origin.stranger ? origin.value : `http://${host.value ?? `127.0.0.1:${port}`}`;
       if (site.value !== undefined) headers['sec-fetch-site'] = site.value;
       const refusal = host.stranger ? 421 : origin.stranger || site.stranger ? 403 : null;
       return { headers, refusal };
@@ -369,7 +437,8 @@ function browserMarks(port: number): fc.Arbitrary<BrowserMarks> {
 }
 
 /** Words that would betray internals in a message meant for callers. */
-const INTERNALS = /\n\s*at \S|\bat \S+ \(|\bat (?:file:\/\/|\/)\S+:\d+|node_modules|FST_|SQLITE|sqlite|better-sqlite|TypeError|ReferenceError|Cannot read|undefined is not/;
+const INTERNALS =
+  /\n\s*at \S|\bat \S+ \(|\bat (?:file:\/\/|\/)\S+:\d+|node_modules|FST_|SQLITE|sqlite|better-sqlite|TypeError|ReferenceError|Cannot read|undefined is not/;
 
 // ─── the suite ──────────────────────────────────────────────────────────────
 
@@ -396,7 +465,12 @@ describe('hostile input', () => {
         const text = response.text;
         const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(marks.headers)} → ${response.status} ${text.slice(0, 200)}`;
         // Marks are judged before the body is read; only a URL that cannot be decoded is refused before that.
-        const statuses = marks.refusal === null ? c.statuses : c.label === 'bad-url' ? [marks.refusal, ...c.statuses] : [marks.refusal];
+        const statuses =
+          marks.refusal === null
+            ? c.statuses
+            : c.label === 'bad-url'
+              ? [marks.refusal, ...c.statuses]
+              : [marks.refusal];
         expect(response.status, where).toBeLessThan(500);
         expect(statuses, where).toContain(response.status);
         expect(response.headers['content-type'], where).toMatch(/^application\/json/);
@@ -413,7 +487,18 @@ describe('hostile input', () => {
     for (const refusal of [null, 421, 403]) expect(refusals.get(refusal) ?? 0, String(refusal)).toBeGreaterThan(100);
     // Every class of hostile input was exercised.
     expect([...seen.keys()].sort()).toEqual(
-      ['bad-json', 'bad-url', 'content-type', 'deep', 'duplicate', 'engage', 'method', 'noengage', 'prototype', 'status'].sort(),
+      [
+        'bad-json',
+        'bad-url',
+        'content-type',
+        'deep',
+        'duplicate',
+        'engage',
+        'method',
+        'noengage',
+        'prototype',
+        'status',
+      ].sort(),
     );
     expect(await storeSnapshot(server.store)).toEqual(before);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -434,13 +519,19 @@ describe('hostile input', () => {
       fc
         .tuple(fc.constantFrom('url', 'title', 'visible', 'focused', 'locale'), anyValue)
         .filter(([key, value]) =>
-          key === 'visible' || key === 'focused' ? typeof value !== 'boolean' : typeof value !== 'string' || value.length > 2048,
+          key === 'visible' || key === 'focused'
+            ? typeof value !== 'boolean'
+            : typeof value !== 'string' || value.length > 2048,
         )
         .map(([key, value]) => ({ [key]: value })),
-      fc.dictionary(hostileText.filter((k) => !['url', 'title', 'visible', 'focused', 'locale'].includes(k)), anyValue, {
-        minKeys: 1,
-        maxKeys: 4,
-      }),
+      fc.dictionary(
+        hostileText.filter((k) => !['url', 'title', 'visible', 'focused', 'locale'].includes(k)),
+        anyValue,
+        {
+          minKeys: 1,
+          maxKeys: 4,
+        },
+      ),
     );
     const event = fc.oneof(
       // Ids of attempts that do not exist, or no valid payload at all: a FAULT ack.
@@ -451,13 +542,18 @@ describe('hostile input', () => {
       }),
       fc.record({
         name: fc.constant('visitor:opt'),
-        payload: anyValue.filter((v) => !(typeof v === 'object' && v !== null && typeof (v as any).optedOut === 'boolean')),
+        payload: anyValue.filter(
+          (v) => !(typeof v === 'object' && v !== null && typeof (v as any).optedOut === 'boolean'),
+        ),
         ack: fc.constant(true),
       }),
       fc.record({ name: fc.constant('page:update'), payload: badUpdate, ack: fc.constant(false) }),
       // Names the server does not know, including socket.io's reserved ones.
       fc.record({
-        name: fc.oneof(hostileText, fc.constantFrom('session', 'invitation:start', 'invitation:withdraw', 'constructor', '__proto__')),
+        name: fc.oneof(
+          hostileText,
+          fc.constantFrom('session', 'invitation:start', 'invitation:withdraw', 'constructor', '__proto__'),
+        ),
         payload: anyValue,
         ack: fc.constant(false),
       }),
@@ -506,10 +602,19 @@ describe('hostile input', () => {
             .record({
               kind: fc.constant('marks' as const),
               host: fc.option(
-                fc.oneof(fc.domain(), fc.constantFrom('evil@localhost', '127.0.0.1.rebound.example', 'localhost:99999')),
+                fc.oneof(
+                  fc.domain(),
+                  fc.constantFrom('evil@localhost', '127.0.0.1.rebound.example', 'localhost:99999'),
+                ),
                 { nil: undefined },
               ),
-              origin: fc.option(fc.oneof(fc.domain().map((name) => `https://${name}`), fc.constant('null')), { nil: undefined }),
+              origin: fc.option(
+                fc.oneof(
+                  fc.domain().map((name) => `https://${name}`),
+                  fc.constant('null'),
+                ),
+                { nil: undefined },
+              ),
             })
             .filter((marks) => marks.host !== undefined || marks.origin !== undefined),
           // Raw engine.io requests with odd queries and bodies.
@@ -562,7 +667,9 @@ describe('hostile input', () => {
           }
           const auth = attempt.auth;
           // A valid page description would be a real visit; everything generated here is not one.
-          const candidate = auth as { page?: { url?: unknown; title?: unknown; visible?: unknown; focused?: unknown } } | null;
+          const candidate = auth as {
+            page?: { url?: unknown; title?: unknown; visible?: unknown; focused?: unknown };
+          } | null;
           const page = typeof candidate === 'object' && candidate !== null ? candidate.page : undefined;
           fc.pre(
             !(

@@ -52,7 +52,9 @@ const nextId = (label: string) => `${label}-${++counter}-${Date.now()}`;
 
 /** The attempt as a trusted script reads it (no browser marks, loopback Host). */
 async function stateOf(server: TestServer, id: string, headers: Record<string, string> = {}): Promise<string | null> {
-  const reply = await rawRequest(server.url, `/backend/data/gateway/engagements/${encodeURIComponent(id)}`, { headers });
+  const reply = await rawRequest(server.url, `/backend/data/gateway/engagements/${encodeURIComponent(id)}`, {
+    headers,
+  });
   if (reply.status === 404) return null;
   expect(reply.status, reply.text).toBe(200);
   return reply.body.state;
@@ -68,7 +70,12 @@ describe('DNS rebinding: a Host Beckon does not answer to', () => {
     expectFault(visits, 'HOST_NOT_ALLOWED');
     expect(visits.body.message).toContain('"rebound.example"');
     expect(visits.text).not.toMatch(/Jane Doe|4711/);
-    for (const path of ['/server/data/visits', '/backend/data/gateway/engagements/x', '/metrics', '/backend/data/no-such-route']) {
+    for (const path of [
+      '/server/data/visits',
+      '/backend/data/gateway/engagements/x',
+      '/metrics',
+      '/backend/data/no-such-route',
+    ]) {
       expectFault(await rawRequest(server.url, path, { headers: rebound }), 'HOST_NOT_ALLOWED');
     }
     const events = await rawRequest(server.url, '/backend/data/events', { headers: rebound, headersOnly: true });
@@ -85,7 +92,12 @@ describe('DNS rebinding: a Host Beckon does not answer to', () => {
     expect(await stateOf(server, id)).toBeNull();
 
     // The names Beckon does answer to read the same data.
-    for (const host of [`127.0.0.1:${port(server)}`, `localhost:${port(server)}`, `LOCALHOST.:${port(server)}`, `[::1]:${port(server)}`]) {
+    for (const host of [
+      `127.0.0.1:${port(server)}`,
+      `localhost:${port(server)}`,
+      `LOCALHOST.:${port(server)}`,
+      `[::1]:${port(server)}`,
+    ]) {
       const ok = await rawRequest(server.url, '/backend/data/visits', { headers: { host } });
       expect(ok.status, host).toBe(200);
       expect(ok.text).toContain('Jane Doe');
@@ -128,7 +140,9 @@ describe('DNS rebinding: a Host Beckon does not answer to', () => {
       reconnection: false,
       // A rebound page's own origin: allowed by the origin rule, which is why the Host rule must come first.
       extraHeaders: { host: `rebound.example:${port(server)}`, origin: `http://rebound.example:${port(server)}` },
-      auth: { page: { url: `http://rebound.example:${port(server)}/`, title: 'Rebound', visible: true, focused: true } },
+      auth: {
+        page: { url: `http://rebound.example:${port(server)}/`, title: 'Rebound', visible: true, focused: true },
+      },
     });
     const refused = await new Promise<string>((resolve) => {
       socket.on('connect', () => resolve('connected'));
@@ -245,7 +259,11 @@ describe('cross-site requests from a page in the operator’s browser', () => {
 
   it('challenges a 401 with Bearer only, so that no browser prompts for Basic and caches it', async () => {
     const server = await serve({ apiToken: 'challenge-token' });
-    const attempts: Record<string, string>[] = [{}, { authorization: basic('wrong') }, { authorization: 'Bearer wrong' }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: basic('wrong') },
+      { authorization: 'Bearer wrong' },
+    ];
     for (const headers of attempts) {
       const reply = await rawRequest(server.url, '/backend/data/visits', { headers });
       expectFault(reply, 'UNAUTHORIZED');
@@ -285,13 +303,20 @@ describe('legitimate callers keep working', () => {
       const id = nextId(`console-${name}`);
       const engage = await rawRequest(server.url, '/backend/data/gateway/engage', {
         method: 'POST',
-        headers: { host: self, origin: `http://${self}`, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' },
+        headers: {
+          host: self,
+          origin: `http://${self}`,
+          'sec-fetch-site': 'same-origin',
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ ixnProfile: { interactionId: id, visitId: page.session.visitId } }),
       });
       expect(engage.status, engage.text).toBe(200);
       // GETs carry no Origin, only Sec-Fetch-Site; the operator typing the URL sends `none`.
       for (const site of ['same-origin', 'none']) {
-        const read = await rawRequest(server.url, `/backend/data/gateway/engagements/${id}`, { headers: { host: self, 'sec-fetch-site': site } });
+        const read = await rawRequest(server.url, `/backend/data/gateway/engagements/${id}`, {
+          headers: { host: self, 'sec-fetch-site': site },
+        });
         expect(read.body.state).toBe('pending');
       }
       await server.noengage({ interactionId: id });
@@ -327,17 +352,28 @@ describe('legitimate callers keep working', () => {
         body: JSON.stringify({ ixnProfile: { interactionId: id, visitId: page.session.visitId } }),
       });
       expect(engage.status, engage.text).toBe(200);
-      await server.post('/backend/data/gateway/noengage', { cancelData: { interactionId: id } }, { headers: { authorization: `Bearer ${token}` } });
+      await server.post(
+        '/backend/data/gateway/noengage',
+        { cancelData: { interactionId: id } },
+        { headers: { authorization: `Bearer ${token}` } },
+      );
     }
     // A rebound name, whether the proxy forwarded it in Host or in X-Forwarded-Host, is refused.
-    expectFault(await rawRequest(server.url, '/backend/data/visits', { headers: { ...auth, host: 'rebound.example' } }), 'HOST_NOT_ALLOWED');
     expectFault(
-      await rawRequest(server.url, '/backend/data/visits', { headers: { ...viaForwarded, 'x-forwarded-host': 'rebound.example' } }),
+      await rawRequest(server.url, '/backend/data/visits', { headers: { ...auth, host: 'rebound.example' } }),
+      'HOST_NOT_ALLOWED',
+    );
+    expectFault(
+      await rawRequest(server.url, '/backend/data/visits', {
+        headers: { ...viaForwarded, 'x-forwarded-host': 'rebound.example' },
+      }),
       'HOST_NOT_ALLOWED',
     );
     // The proxy's own upstream address is not the console's origin.
     expectFault(
-      await rawRequest(server.url, '/backend/data/visits', { headers: { ...viaForwarded, origin: `http://127.0.0.1:${port(server)}` } }),
+      await rawRequest(server.url, '/backend/data/visits', {
+        headers: { ...viaForwarded, origin: `http://127.0.0.1:${port(server)}` },
+      }),
       'CROSS_SITE_REQUEST',
     );
   });
@@ -345,10 +381,14 @@ describe('legitimate callers keep working', () => {
   it('without trusted proxies, X-Forwarded-Host is not believed in either direction', async () => {
     const server = await serve({ apiToken: 't' });
     const auth = { authorization: 'Bearer t' };
-    const local = await rawRequest(server.url, '/backend/data/visits', { headers: { ...auth, 'x-forwarded-host': 'rebound.example' } });
+    const local = await rawRequest(server.url, '/backend/data/visits', {
+      headers: { ...auth, 'x-forwarded-host': 'rebound.example' },
+    });
     expect(local.status).toBe(200);
     expectFault(
-      await rawRequest(server.url, '/backend/data/visits', { headers: { ...auth, host: 'rebound.example', 'x-forwarded-host': 'localhost' } }),
+      await rawRequest(server.url, '/backend/data/visits', {
+        headers: { ...auth, host: 'rebound.example', 'x-forwarded-host': 'localhost' },
+      }),
       'HOST_NOT_ALLOWED',
     );
   });
@@ -356,10 +396,22 @@ describe('legitimate callers keep working', () => {
   it('BECKON_ALLOWED_HOSTS from the environment reaches the running server, and the start log names it', async () => {
     const beckon = await startBeckonProcess({ BECKON_ALLOWED_HOSTS: 'Beckon.Example.com' });
     try {
-      expect((await rawRequest(beckon.url, '/backend/data/visits', { headers: { host: 'beckon.example.com' } })).status).toBe(200);
-      expectFault(await rawRequest(beckon.url, '/backend/data/visits', { headers: { host: 'rebound.example' } }), 'HOST_NOT_ALLOWED');
-      const lines = beckon.output().split('\n').filter(Boolean).map((line) => JSON.parse(line));
-      expect(lines.find((line) => line.allowedHosts !== undefined)).toMatchObject({ host: '127.0.0.1', allowedHosts: ['beckon.example.com'] });
+      expect(
+        (await rawRequest(beckon.url, '/backend/data/visits', { headers: { host: 'beckon.example.com' } })).status,
+      ).toBe(200);
+      expectFault(
+        await rawRequest(beckon.url, '/backend/data/visits', { headers: { host: 'rebound.example' } }),
+        'HOST_NOT_ALLOWED',
+      );
+      const lines = beckon
+        .output()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
+      expect(lines.find((line) => line.allowedHosts !== undefined)).toMatchObject({
+        host: '127.0.0.1',
+        allowedHosts: ['beckon.example.com'],
+      });
     } finally {
       await beckon.stop();
     }
@@ -369,19 +421,31 @@ describe('legitimate callers keep working', () => {
     const suffix = await serve({ apiToken: 't', allowedHosts: ['.example.com'] });
     const auth = { authorization: 'Bearer t' };
     for (const host of ['example.com', 'beckon.example.com', 'a.b.example.com:8443']) {
-      expect((await rawRequest(suffix.url, '/backend/data/visits', { headers: { ...auth, host } })).status, host).toBe(200);
+      expect((await rawRequest(suffix.url, '/backend/data/visits', { headers: { ...auth, host } })).status, host).toBe(
+        200,
+      );
     }
-    expectFault(await rawRequest(suffix.url, '/backend/data/visits', { headers: { ...auth, host: 'evilexample.com' } }), 'HOST_NOT_ALLOWED');
+    expectFault(
+      await rawRequest(suffix.url, '/backend/data/visits', { headers: { ...auth, host: 'evilexample.com' } }),
+      'HOST_NOT_ALLOWED',
+    );
 
     const any = await serve({ apiToken: 't', allowedHosts: ['*'] });
-    expect((await rawRequest(any.url, '/backend/data/visits', { headers: { ...auth, host: 'rebound.example' } })).status).toBe(200);
+    expect(
+      (await rawRequest(any.url, '/backend/data/visits', { headers: { ...auth, host: 'rebound.example' } })).status,
+    ).toBe(200);
     // The Origin rule stays on: a page elsewhere still cannot post.
     expectFault(
-      await rawRequest(any.url, '/backend/data/visits', { headers: { ...auth, host: 'beckon.lan', origin: 'http://evil.example' } }),
+      await rawRequest(any.url, '/backend/data/visits', {
+        headers: { ...auth, host: 'beckon.lan', origin: 'http://evil.example' },
+      }),
       'CROSS_SITE_REQUEST',
     );
     // …and the named HOST is answered to as well.
     const named = await serve({ apiToken: 't', host: 'beckon.internal' });
-    expect((await rawRequest(named.url, '/backend/data/visits', { headers: { ...auth, host: 'beckon.internal:9081' } })).status).toBe(200);
+    expect(
+      (await rawRequest(named.url, '/backend/data/visits', { headers: { ...auth, host: 'beckon.internal:9081' } }))
+        .status,
+    ).toBe(200);
   });
 });

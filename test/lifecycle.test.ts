@@ -59,7 +59,10 @@ describe('restart durability', () => {
       const visit = (await before.visits()).find((v) => v.visitId === b.session.visitId);
       expect(visit.pages).toHaveLength(0);
     });
-    expect((await before.engage({ interactionId: 'waiting', visitId: b.session.visitId, expirationSeconds: 120 })).body.state).toBe('pending');
+    expect(
+      (await before.engage({ interactionId: 'waiting', visitId: b.session.visitId, expirationSeconds: 120 })).body
+        .state,
+    ).toBe('pending');
     // Visit C shows one that will time out while the server is down.
     const c = await open(first.url);
     await before.engage({ interactionId: 'short', visitId: c.session.visitId, timeoutSeconds: 5 });

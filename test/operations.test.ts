@@ -99,7 +99,9 @@ describe('security headers', () => {
   it('honours a plain X-Request-Id, replaces a hostile one, and echoes the id', async () => {
     const mine = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'strategy-42.call:7' } });
     expect(mine.headers.get('x-request-id')).toBe('strategy-42.call:7');
-    const hostile = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': `a b\u00e9${'x'.repeat(300)}` } });
+    const hostile = await fetch(`${server.url}/healthz`, {
+      headers: { 'x-request-id': `a b\u00e9${'x'.repeat(300)}` },
+    });
     expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const none = await fetch(`${server.url}/healthz`);
     expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -139,7 +141,8 @@ describe('REST rate limit', () => {
     expectFault(limited, 'RATE_LIMITED');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     // Wrong tokens are counted by address, so guessing is throttled too, but not against the token's budget…
-    for (let i = 0; i < 3; i++) expectFault(await server.get('/backend/data/visits', { authorization: 'Bearer guess' }), 'UNAUTHORIZED');
+    for (let i = 0; i < 3; i++)
+      expectFault(await server.get('/backend/data/visits', { authorization: 'Bearer guess' }), 'UNAUTHORIZED');
     expectFault(await server.get('/backend/data/visits', { authorization: 'Bearer guess' }), 'RATE_LIMITED');
     // Another spelling of the same route (percent-encoded) shares the budget, it does not slip past it.
     const encoded = await server.get('/%62ackend/data/visits', auth);

@@ -347,7 +347,9 @@ describe('more than one attempt per visit (BECKON_STRICT=false)', () => {
       expect(page.count('invitation:start', (offer) => offer.interactionId === second)).toBe(0);
 
       await page.answer(first, 'declined');
-      expect((await page.next('invitation:start', (offer) => offer.interactionId === second)).interactionId).toBe(second);
+      expect((await page.next('invitation:start', (offer) => offer.interactionId === second)).interactionId).toBe(
+        second,
+      );
       expect(page.count('invitation:start', (offer) => offer.interactionId === first)).toBe(1);
       page.close();
     } finally {

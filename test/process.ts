@@ -44,7 +44,11 @@ export async function startBeckonProcess(env: Record<string, string> = {}): Prom
   const dataDir = env.BECKON_DB || env.REDIS_URL ? null : tempDataDir();
   const store: StoreConfig = dataDir
     ? freshStore(dataDir)
-    : { db: env.BECKON_DB ?? join(tempDataDir(), 'beckon.db'), redisUrl: env.REDIS_URL ?? null, redisPrefix: env.BECKON_REDIS_PREFIX ?? 'beckon:' };
+    : {
+        db: env.BECKON_DB ?? join(tempDataDir(), 'beckon.db'),
+        redisUrl: env.REDIS_URL ?? null,
+        redisPrefix: env.BECKON_REDIS_PREFIX ?? 'beckon:',
+      };
   // The same start as `npm run cluster`'s nodes (scripts/cluster/node.ts), with the tests' defaults.
   const node = await startNode({
     // A process restarted on the same store is the same node, as in production (a stable BECKON_NODE_ID),

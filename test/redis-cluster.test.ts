@@ -70,7 +70,14 @@ describe('roles', () => {
 
     expect((await frontA.get('/')).status).toBe(200);
     expect((await frontA.get('/widget/beckon.js')).status).toBe(200);
-    for (const path of ['/backend/data/visits', '/server/data/gateway/engagements/x', '/backend/data/events', '/console/', '/docs/', '/openapi.json']) {
+    for (const path of [
+      '/backend/data/visits',
+      '/server/data/gateway/engagements/x',
+      '/backend/data/events',
+      '/console/',
+      '/docs/',
+      '/openapi.json',
+    ]) {
       const reply = await frontA.get(path);
       expect(reply.status, path).toBe(404);
       expect(reply.body, path).toMatchObject({ status: 'FAULT', code: 'NOT_FOUND' });
@@ -94,7 +101,11 @@ describe('fan-out through Redis', () => {
     expect(await page.answer('fan-1', 'accepted', 'chat')).toEqual({ ok: true, state: 'accepted' });
     expect((await backend.status('fan-1')).body).toMatchObject({ state: 'accepted', channel: 'chat' });
     await events.until((c) => c.events.some((e) => e.type === 'engagement.accepted'));
-    expect(events.events.map((e) => e.type)).toEqual(['engagement.pending', 'engagement.delivered', 'engagement.accepted']);
+    expect(events.events.map((e) => e.type)).toEqual([
+      'engagement.pending',
+      'engagement.delivered',
+      'engagement.accepted',
+    ]);
     events.close();
   });
 
@@ -111,7 +122,9 @@ describe('fan-out through Redis', () => {
   });
 
   it('two tabs of one visit on different frontends share the visit; the invitation shows on one and leaves both', async () => {
-    const first = await open(frontA, { page: { url: 'https://shop.test/a', title: 'A', visible: false, focused: false } });
+    const first = await open(frontA, {
+      page: { url: 'https://shop.test/a', title: 'A', visible: false, focused: false },
+    });
     const second = await open(frontB, {
       visitToken: first.session.visitToken,
       page: { url: 'https://shop.test/b', title: 'B', visible: true, focused: true },
@@ -154,9 +167,14 @@ describe('resynchronising pages after an outage of another node', () => {
     const onB = await open(frontB);
     // Two offers stored whose starts never went out: as when the backend's own connection to Redis
     // dropped with the commands on it, while the frontends' connections stayed up.
-    for (const [id, page] of [['resync-a', onA], ['resync-b', onB]] as const) {
+    for (const [id, page] of [
+      ['resync-a', onA],
+      ['resync-b', onB],
+    ] as const) {
       const profile = ixnProfileSchema.parse({ interactionId: id, visitId: page.session.visitId, timeoutSeconds: 60 });
-      expect((await backend.beckon.store.createAttempt(profile, { exclusive: true, now: Date.now(), place: true })).kind).toBe('created');
+      expect(
+        (await backend.beckon.store.createAttempt(profile, { exclusive: true, now: Date.now(), place: true })).kind,
+      ).toBe('created');
     }
     // The backend's side of the signal, through a fan-out connection of its own (on the real Redis).
     const node = await openFanout(redis.url, 'cluster:', { onError: () => {} });
@@ -175,7 +193,10 @@ describe('resynchronising pages after an outage of another node', () => {
 
   it('the signal stays within its key prefix, and a node does not answer its own', async () => {
     const heard = { otherInstallation: 0, self: 0, peer: 0 };
-    const other = await openFanout(redis.url, 'another-install:', { onError: () => {}, onResyncRequested: () => heard.otherInstallation++ });
+    const other = await openFanout(redis.url, 'another-install:', {
+      onError: () => {},
+      onResyncRequested: () => heard.otherInstallation++,
+    });
     const self = await openFanout(redis.url, 'cluster:', { onError: () => {}, onResyncRequested: () => heard.self++ });
     const peer = await openFanout(redis.url, 'cluster:', { onError: () => {}, onResyncRequested: () => heard.peer++ });
     try {
@@ -210,7 +231,9 @@ describe('a frontend that dies', () => {
     expect(moved.remainingMs).toBeGreaterThan(90_000 - 35_000);
     const status = (await backend.status('dies-1')).body;
     expect(status).toMatchObject({ state: 'delivered', shownPageId: survivor.session.pageId });
-    const visit = (await backend.get('/backend/data/visits')).body.visits.find((v: any) => v.visitId === tab.session.visitId);
+    const visit = (await backend.get('/backend/data/visits')).body.visits.find(
+      (v: any) => v.visitId === tab.session.visitId,
+    );
     expect(visit.pages.map((p: any) => p.pageId)).toEqual([survivor.session.pageId]);
   }, 60_000);
 

@@ -16,7 +16,9 @@ afterEach(async () => {
   for (const done of cleanup.splice(0).reverse()) await done();
 });
 
-async function beckonOnOwnRedis(overrides: Parameters<typeof startServer>[0] = {}): Promise<{ redis: RedisServer; server: TestServer }> {
+async function beckonOnOwnRedis(
+  overrides: Parameters<typeof startServer>[0] = {},
+): Promise<{ redis: RedisServer; server: TestServer }> {
   const redis = await startRedisServer({ appendfsync: 'always' });
   cleanup.push(() => redis.dispose());
   const server = await startServer({ redisUrl: redis.url, redisPrefix: 'fail:', ...overrides });
@@ -84,7 +86,9 @@ describe('Redis away under load', () => {
     for (let round = 0; round < 4; round++) {
       const calls = [
         ...Array.from({ length: 5 }, (_, i) =>
-          timed(() => server.engage({ interactionId: `down-${round}-${i}`, visitId: page.session.visitId })).then((r) => ({ ...r, what: 'engage' })),
+          timed(() => server.engage({ interactionId: `down-${round}-${i}`, visitId: page.session.visitId })).then(
+            (r) => ({ ...r, what: 'engage' }),
+          ),
         ),
         timed(() => server.noengage({ interactionId: `cancel-${round}` })).then((r) => ({ ...r, what: 'noengage' })),
         timed(() => server.status('before')).then((r) => ({ ...r, what: 'status' })),
@@ -114,9 +118,9 @@ describe('Redis away under load', () => {
       for (let i = 0; i < 5; i++) expect((await server.status(`down-${round}-${i}`)).status).toBe(404);
       expect((await server.status(`cancel-${round}`)).status).toBe(404);
     }
-    const timedOut = (await server.beckon.store.eventsAfter(0, { types: ['engagement.timed_out'], visitId: null }, 10)).filter(
-      (event) => event.interactionId === 'before',
-    );
+    const timedOut = (
+      await server.beckon.store.eventsAfter(0, { types: ['engagement.timed_out'], visitId: null }, 10)
+    ).filter((event) => event.interactionId === 'before');
     expect(timedOut).toHaveLength(1);
   });
 
@@ -172,9 +176,22 @@ describe('pages resynchronised when Redis comes back (several nodes)', () => {
     // of it. Written to the store directly, without the command: the real loss (a command written to
     // Redis as it dies) cannot be timed in a test; e2e/cluster.spec.ts restarts Redis around engages.
     const store = backend.beckon.store;
-    const profile = ixnProfileSchema.parse({ interactionId: 'lost', visitId: lost.session.visitId, timeoutSeconds: 120 });
-    expect((await store.createAttempt(profile, { exclusive: true, now: Date.now(), place: true })).kind).toBe('created');
-    expect(await store.transition({ interactionId: 'ended', from: ['pending', 'delivered'], to: 'cancelled', at: Date.now() })).not.toBeNull();
+    const profile = ixnProfileSchema.parse({
+      interactionId: 'lost',
+      visitId: lost.session.visitId,
+      timeoutSeconds: 120,
+    });
+    expect((await store.createAttempt(profile, { exclusive: true, now: Date.now(), place: true })).kind).toBe(
+      'created',
+    );
+    expect(
+      await store.transition({
+        interactionId: 'ended',
+        from: ['pending', 'delivered'],
+        to: 'cancelled',
+        at: Date.now(),
+      }),
+    ).not.toBeNull();
 
     await redis.stop('SIGKILL');
     await redis.restart();
@@ -188,7 +205,11 @@ describe('pages resynchronised when Redis comes back (several nodes)', () => {
       state: 'cancelled',
     });
     // The invitation on screen is offered again (the widget ignores a start for the one it shows).
-    await eventually(async () => expect(showing.count('invitation:start', (o) => o.interactionId === 'kept')).toBeGreaterThanOrEqual(2), 20_000);
+    await eventually(
+      async () =>
+        expect(showing.count('invitation:start', (o) => o.interactionId === 'kept')).toBeGreaterThanOrEqual(2),
+      20_000,
+    );
     for (const page of [lost, ended, showing]) {
       expect(page.count('session')).toBe(1);
       expect(page.socket.connected).toBe(true);

@@ -48,15 +48,21 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
       row.push(cell);
       rows.push(row);
-      (row = []), (cell = ''), i++;
+      row = [];
+      cell = '';
+      i++;
     } else cell += c;
   }
   expect(cell).toBe('');
@@ -68,7 +74,13 @@ describe('report', () => {
   beforeAll(async () => {
     // A page on /products (its query string must not reach the report).
     const page = new TestPage(server.url, {
-      page: { url: 'http://shop.test/products?email=a@b.test', title: 'Products', visible: true, focused: true, locale: 'en' },
+      page: {
+        url: 'http://shop.test/products?email=a@b.test',
+        title: 'Products',
+        visible: true,
+        focused: true,
+        locale: 'en',
+      },
     });
     pages.push(page);
     await page.next('session');
@@ -91,7 +103,9 @@ describe('report', () => {
     expect(await page.answer('r2', 'declined')).toMatchObject({ ok: true });
     await server.engage({ interactionId: 'r3', visitId });
     clock += 1000;
-    expect((await server.noengage({ interactionId: 'r3', reason: 'no-agents' })).body).toMatchObject({ state: 'cancelled' });
+    expect((await server.noengage({ interactionId: 'r3', reason: 'no-agents' })).body).toMatchObject({
+      state: 'cancelled',
+    });
     // A tombstone is not counted.
     await server.noengage({ interactionId: 'never-engaged', reason: 'no-agents' });
   });
@@ -102,13 +116,33 @@ describe('report', () => {
     const report = reply.body;
     expect(report).toMatchObject({ from: iso(H0), to: iso(H0 + 2 * HOUR_MS), bucket: 'hour', timeZone: 'UTC' });
     expect(report.buckets.map((b: { start: string }) => b.start)).toEqual([iso(H0), iso(H0 + HOUR_MS)]);
-    expect(report.buckets[0]).toMatchObject({ created: 1, delivered: 1, accepted: 1, acceptedByChannel: { chat: 1 }, acceptanceRate: 1 });
+    expect(report.buckets[0]).toMatchObject({
+      created: 1,
+      delivered: 1,
+      accepted: 1,
+      acceptedByChannel: { chat: 1 },
+      acceptanceRate: 1,
+    });
     expect(report.buckets[1]).toMatchObject({
-      created: 2, delivered: 1, accepted: 0, declined: 1, cancelled: 1, cancelledByReason: { 'no-agents': 1 }, acceptanceRate: 0,
+      created: 2,
+      delivered: 1,
+      accepted: 0,
+      declined: 1,
+      cancelled: 1,
+      cancelledByReason: { 'no-agents': 1 },
+      acceptanceRate: 0,
     });
     expect(report.totals).toMatchObject({
-      created: 3, delivered: 2, accepted: 1, acceptedByChannel: { chat: 1 }, declined: 1, timedOut: 0,
-      cancelled: 1, cancelledByReason: { 'no-agents': 1 }, expired: 0, acceptanceRate: 0.5,
+      created: 3,
+      delivered: 2,
+      accepted: 1,
+      acceptedByChannel: { chat: 1 },
+      declined: 1,
+      timedOut: 0,
+      cancelled: 1,
+      cancelledByReason: { 'no-agents': 1 },
+      expired: 0,
+      acceptanceRate: 0.5,
     });
     // Answers took 2 s and 8 s: p50 is the first, p90 the second, each within the histogram's resolution.
     const { p50, p90 } = report.totals.timeToAnswerMs;
@@ -116,7 +150,9 @@ describe('report', () => {
     expect(Math.abs(p90 - 8000)).toBeLessThanOrEqual(8000 * ANSWER_RESOLUTION);
     expect(report.topPages).toEqual([{ path: '/products', shown: 2, accepted: 1, acceptanceRate: 0.5 }]);
     // The other API prefix answers the same.
-    expect((await server.get('/server/data/reports/engagements' + query({ from: iso(H0), to: iso(H0 + 2 * HOUR_MS) }))).body).toEqual(report);
+    expect(
+      (await server.get('/server/data/reports/engagements' + query({ from: iso(H0), to: iso(H0 + 2 * HOUR_MS) }))).body,
+    ).toEqual(report);
   });
 
   it('widens the range to whole buckets, and by default covers the last 24 hours by hour', async () => {
@@ -138,7 +174,12 @@ describe('report', () => {
     const sum = reply.body.buckets.reduce((n: number, b: { delivered: number }) => n + b.delivered, 0);
     expect(sum).toBe(2);
     const empty = await server.get(REPORT + query({ from: '2026-01-01', to: '2026-01-02' }));
-    expect(empty.body.totals).toMatchObject({ created: 0, delivered: 0, acceptanceRate: null, timeToAnswerMs: { p50: null, p90: null } });
+    expect(empty.body.totals).toMatchObject({
+      created: 0,
+      delivered: 0,
+      acceptanceRate: null,
+      timeToAnswerMs: { p50: null, p90: null },
+    });
     expect(empty.body.topPages).toEqual([]);
   });
 });
@@ -152,7 +193,15 @@ describe('export', () => {
     // Seven attempts, two on the same millisecond, ids that a spreadsheet would read as formulas.
     for (const [i, interactionId] of ['e1', '=SUM(A1:A9)', 'e3', '-2+3', 'e5', '@cmd', 'e7'].entries()) {
       if (i !== 2) clock += 1;
-      expect((await server.engage({ interactionId, visitId: page.session.visitId, userData: { n: i, note: 'a "quoted", text\nline' } })).status).toBe(200);
+      expect(
+        (
+          await server.engage({
+            interactionId,
+            visitId: page.session.visitId,
+            userData: { n: i, note: 'a "quoted", text\nline' },
+          })
+        ).status,
+      ).toBe(200);
       await server.noengage({ interactionId, reason: i === 4 ? '+danger' : 'pacing' });
       ids.push(interactionId);
     }
@@ -189,7 +238,10 @@ describe('export', () => {
 
   it('answers CSV of the whole range, every field, formulas defused, for format=csv and for Accept: text/csv', async () => {
     const json = (await server.get(EXPORT + query(range()))).body.engagements;
-    for (const reply of [await server.get(EXPORT + query({ ...range(), format: 'csv' })), await server.get(EXPORT + query(range()), { accept: 'text/csv' })]) {
+    for (const reply of [
+      await server.get(EXPORT + query({ ...range(), format: 'csv' })),
+      await server.get(EXPORT + query(range()), { accept: 'text/csv' }),
+    ]) {
       expect(reply.status).toBe(200);
       expect(reply.headers.get('content-type')).toMatch(/^text\/csv/);
       const rows = parseCsv(reply.body as string);
@@ -219,7 +271,13 @@ describe('OpenAPI', () => {
     const doc = (await server.get('/openapi.json')).body;
     for (const prefix of ['/backend/data', '/server/data']) {
       expect(doc.paths[`${prefix}/reports/engagements`].get.responses['200']).toBeDefined();
-      expect(doc.paths[`${prefix}/engagements`].get.parameters.map((p: { name: string }) => p.name)).toEqual(['from', 'to', 'limit', 'cursor', 'format']);
+      expect(doc.paths[`${prefix}/engagements`].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+        'from',
+        'to',
+        'limit',
+        'cursor',
+        'format',
+      ]);
     }
     const report = (await server.get(REPORT)).body;
     const schema = doc.components.schemas.EngagementReport;
@@ -264,7 +322,15 @@ describe('credentials and bad parameters', () => {
       [EXPORT + query({ limit: '1e2' }), 'limit'],
       [EXPORT + query({ cursor: 'not a cursor' }), 'cursor'],
       [EXPORT + query({ cursor: Buffer.from('[1,2]').toString('base64url') }), 'cursor'],
-      [EXPORT + query({ from: '2026-11-01', to: '2026-11-02', cursor: Buffer.from(JSON.stringify([Date.parse('2026-10-01'), 'x'])).toString('base64url') }), 'cursor'],
+      [
+        EXPORT +
+          query({
+            from: '2026-11-01',
+            to: '2026-11-02',
+            cursor: Buffer.from(JSON.stringify([Date.parse('2026-10-01'), 'x'])).toString('base64url'),
+          }),
+        'cursor',
+      ],
       [EXPORT + query({ format: 'xml' }), 'format'],
       [EXPORT + query({ format: 'csv', limit: 10 }), 'limit'],
       [EXPORT + query({ from: '2024-01-01', to: '2026-01-02' }), 'to'],

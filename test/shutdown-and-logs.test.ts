@@ -6,12 +6,11 @@
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { openStore } from '../src/store/open.js';
 import { storeEnv } from './stores.js';
-import { startBeckonProcess, tempDataDir, type BeckonProcess } from './process.js';
+import { startBeckonProcess, type BeckonProcess } from './process.js';
 import { eventually, startServer } from './support.js';
 
 const dirs: string[] = [];
@@ -21,12 +20,6 @@ afterAll(async () => {
   for (const beckon of running) await beckon.stop('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempDir(): string {
-  const dir = tempDataDir();
-  dirs.push(dir);
-  return dir;
-}
 
 /** The built server (`node dist/server/main.js`; `npm test` builds first), stopped by the test itself. */
 async function startBeckon(env: Record<string, string>): Promise<BeckonProcess> {
@@ -49,7 +42,9 @@ async function openPage(url: string) {
     reconnection: false,
     auth: { page: { url: 'http://shop.test/', title: 'Shop', visible: true, focused: true } },
   });
-  const session = await new Promise<{ visitId: string; visitToken: string }>((resolve) => socket.once('session', resolve));
+  const session = await new Promise<{ visitId: string; visitToken: string }>((resolve) =>
+    socket.once('session', resolve),
+  );
   return { socket, session };
 }
 
@@ -64,7 +59,10 @@ describe('logs', () => {
     const basic = Buffer.from(`strategy:${secrets.BECKON_API_TOKEN}`).toString('base64');
     const page = await openPage(beckon.url);
     const calls: [string, RequestInit][] = [
-      ['/backend/data/visits', { headers: { authorization: `Bearer ${secrets.BECKON_API_TOKEN}`, 'x-request-id': 'trace-me-1' } }],
+      [
+        '/backend/data/visits',
+        { headers: { authorization: `Bearer ${secrets.BECKON_API_TOKEN}`, 'x-request-id': 'trace-me-1' } },
+      ],
       ['/server/data/visits', { headers: { authorization: `Basic ${basic}` } }],
       ['/backend/data/visits', { headers: { authorization: 'Bearer wrong' } }],
       [
@@ -203,7 +201,11 @@ describe('graceful shutdown', () => {
           expect(response.status, o.id).toBe(200);
           const record = await response.json();
           if (o.kind === 'noengage') expect(record.state, o.id).toBe('cancelled');
-          else expect(record, o.id).toMatchObject({ visitId: page.session.visitId, state: expect.stringMatching(/pending|delivered/) });
+          else
+            expect(record, o.id).toMatchObject({
+              visitId: page.session.visitId,
+              state: expect.stringMatching(/pending|delivered/),
+            });
         }),
       );
     }
@@ -262,7 +264,9 @@ describe('closing with calls on open connections', () => {
     await eventually(async () => expect(app.server.listening).toBe(false));
     inFlight.finish(engage.slice(20));
     const cancel = JSON.stringify({ cancelData: { interactionId: 'new-call-1' } });
-    newCall.finish(`Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${cancel.length}\r\n\r\n${cancel}`);
+    newCall.finish(
+      `Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${cancel.length}\r\n\r\n${cancel}`,
+    );
     readiness.finish('Host: 127.0.0.1\r\n\r\n');
 
     const [a, b, c] = await Promise.all([inFlight.answer(), newCall.answer(), readiness.answer()]);

@@ -21,7 +21,11 @@ export const TEST_STORE: 'sqlite' | 'redis' = process.env.BECKON_TEST_STORE === 
 /** A fresh, empty store: a new SQLite file in `dir`, or a new key prefix on the run's Redis. */
 export function freshStore(dir: string): StoreConfig {
   if (TEST_STORE === 'sqlite') return { db: join(dir, 'beckon.db'), redisUrl: null, redisPrefix: 'beckon:' };
-  return { db: join(dir, 'beckon.db'), redisUrl: inject('redisUrl'), redisPrefix: `t${randomBytes(6).toString('hex')}:` };
+  return {
+    db: join(dir, 'beckon.db'),
+    redisUrl: inject('redisUrl'),
+    redisPrefix: `t${randomBytes(6).toString('hex')}:`,
+  };
 }
 
 /** The environment that makes a Beckon process open `store`. */

@@ -327,7 +327,10 @@ export class WebhookReceiver {
   private listeners: (() => void)[] = [];
   private readonly server: Server;
 
-  private constructor(readonly port: number, server: Server) {
+  private constructor(
+    readonly port: number,
+    server: Server,
+  ) {
     this.server = server;
   }
 
@@ -337,6 +340,8 @@ export class WebhookReceiver {
 
   /** Listens on `port` (0: any free one). */
   static async start(port = 0): Promise<WebhookReceiver> {
+    // Assigned once listening; the handler below runs only after that.
+    // eslint-disable-next-line prefer-const
     let receiver: WebhookReceiver;
     const server = createServer((request, response) => {
       const chunks: Buffer[] = [];
@@ -396,7 +401,10 @@ export class WebhookReceiver {
  */
 export function metricSample(text: string, series: string): number | undefined {
   for (const line of text.split('\n')) {
-    const normal = line.replace(/,?(role|node)="[^"]*"/g, '').replace('{,', '{').replace('{}', '');
+    const normal = line
+      .replace(/,?(role|node)="[^"]*"/g, '')
+      .replace('{,', '{')
+      .replace('{}', '');
     if (normal.startsWith(`${series} `)) return Number(normal.slice(series.length + 1));
   }
   return undefined;

@@ -20,13 +20,20 @@ afterEach(async () => {
 });
 
 async function beckon(env: Record<string, string>): Promise<BeckonProcess> {
-  const child = await startBeckonProcess({ BECKON_SECRET: 'restart-test-token-secret', BECKON_WEBHOOK_SECRET: SECRET, ...env });
+  const child = await startBeckonProcess({
+    BECKON_SECRET: 'restart-test-token-secret',
+    BECKON_WEBHOOK_SECRET: SECRET,
+    ...env,
+  });
   cleanup.push(() => child.stop());
   return child;
 }
 
 /** Reads the store as a third process would, through the store interface. */
-async function withStore<T>(store: StoreConfig, read: (s: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  store: StoreConfig,
+  read: (s: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
+): Promise<T> {
   const handle = await openStore(store);
   try {
     return await read(handle);

@@ -140,7 +140,12 @@ describe('webhooks', () => {
 
     // In order per visit: the second event was not sent before the first was taken.
     expect(hook.received.map((r) => r.event.type)).toEqual([
-      'visit.started', 'visit.started', 'visit.started', 'visit.started', 'visit.started', 'page.entered',
+      'visit.started',
+      'visit.started',
+      'visit.started',
+      'visit.started',
+      'visit.started',
+      'page.entered',
     ]);
     expect(hook.accepted.map((e) => e.pageId)).toEqual([null, visitor.session.pageId]);
   });
@@ -205,4 +210,3 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-

@@ -42,8 +42,12 @@ if (kind === 'socketio') {
     const pageId = randomBytes(16).toString('base64url');
     void socket.join(`visit:${visitId}`);
     socket.emit('session', { visitId, pageId, globalVisitId: visitId, invitation: null, optedOut: false });
-    socket.on('invitation:shown', (_payload: unknown, ack?: (r: unknown) => void) => ack?.({ ok: true, state: 'delivered' }));
-    socket.on('invitation:answer', (_payload: unknown, ack?: (r: unknown) => void) => ack?.({ ok: true, state: 'declined' }));
+    socket.on('invitation:shown', (_payload: unknown, ack?: (r: unknown) => void) =>
+      ack?.({ ok: true, state: 'delivered' }),
+    );
+    socket.on('invitation:answer', (_payload: unknown, ack?: (r: unknown) => void) =>
+      ack?.({ ok: true, state: 'declined' }),
+    );
   });
 }
 

@@ -7,7 +7,11 @@ export function engageBody(interactionId: string, visitId: string): string {
   return JSON.stringify({ ixnProfile: { interactionId, visitId, invitation: { title: interactionId } } });
 }
 
-export async function engage(url: string, interactionId: string, visitId: string): Promise<{ status: number; body: any }> {
+export async function engage(
+  url: string,
+  interactionId: string,
+  visitId: string,
+): Promise<{ status: number; body: any }> {
   const response = await fetch(url + ENGAGE_PATH, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -39,7 +39,10 @@ export async function engageLoad(options: LoadOptions): Promise<LoadResult> {
         headers: { 'content-type': 'application/json' },
         setupRequest: (request) => {
           const i = n++;
-          return { ...request, body: engageBody(`${options.prefix}-${i}`, options.visitIds[i % options.visitIds.length]!) };
+          return {
+            ...request,
+            body: engageBody(`${options.prefix}-${i}`, options.visitIds[i % options.visitIds.length]!),
+          };
         },
         onResponse: (status, body) => {
           if (status === 200) return;

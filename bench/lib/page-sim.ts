@@ -37,7 +37,8 @@ function respond(socket: Socket): void {
     counters.received++;
     const interactionId = offer.interactionId;
     socket.timeout(30_000).emit('invitation:shown', { interactionId }, (error: Error | null, ack: any) => {
-      if (error || !ack?.ok || ack.state !== 'delivered') return fail(`shown: ${error?.message ?? JSON.stringify(ack)}`);
+      if (error || !ack?.ok || ack.state !== 'delivered')
+        return fail(`shown: ${error?.message ?? JSON.stringify(ack)}`);
       counters.delivered++;
       socket
         .timeout(30_000)
@@ -59,7 +60,9 @@ function openOne(command: ConnectCommand): Promise<string | null> {
       forceNew: true,
       reconnection: false,
       timeout: 30_000,
-      auth: { page: { url: 'http://shop.test/bench', title: 'Bench page', visible: true, focused: true, locale: 'en' } },
+      auth: {
+        page: { url: 'http://shop.test/bench', title: 'Bench page', visible: true, focused: true, locale: 'en' },
+      },
     });
     const timer = setTimeout(() => {
       socket.disconnect();

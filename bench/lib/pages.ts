@@ -70,7 +70,12 @@ export class PageFleet {
       jobs.push(
         (async () => {
           await new Promise<void>((resolve) => child.once('message', () => resolve()));
-          const result = await request<{ connected: number; failed: number; visitIds: string[]; failureSamples: string[] }>(
+          const result = await request<{
+            connected: number;
+            failed: number;
+            visitIds: string[];
+            failureSamples: string[];
+          }>(
             child,
             {
               cmd: 'connect',
@@ -94,9 +99,18 @@ export class PageFleet {
 
   async stats(): Promise<FleetStats> {
     const all = await Promise.all(this.sims.map((sim) => request<FleetStats>(sim, { cmd: 'stats' }, 'stats')));
-    const sum: FleetStats = { open: 0, received: 0, delivered: 0, declined: 0, failures: 0, disconnects: 0, failureSamples: [] };
+    const sum: FleetStats = {
+      open: 0,
+      received: 0,
+      delivered: 0,
+      declined: 0,
+      failures: 0,
+      disconnects: 0,
+      failureSamples: [],
+    };
     for (const s of all) {
-      for (const key of ['open', 'received', 'delivered', 'declined', 'failures', 'disconnects'] as const) sum[key] += s[key];
+      for (const key of ['open', 'received', 'delivered', 'declined', 'failures', 'disconnects'] as const)
+        sum[key] += s[key];
       sum.failureSamples.push(...s.failureSamples);
     }
     return sum;

@@ -15,7 +15,11 @@ export function track<C extends ChildProcess>(child: C): C {
 }
 
 /** Forks a TypeScript module with tsx and tracks it. */
-export function forkTs(modulePath: string, args: string[] = [], options: ForkOptions & { nodeFlags?: string[] } = {}): ChildProcess {
+export function forkTs(
+  modulePath: string,
+  args: string[] = [],
+  options: ForkOptions & { nodeFlags?: string[] } = {},
+): ChildProcess {
   const { nodeFlags = [], ...rest } = options;
   return track(
     fork(modulePath, args, {
@@ -41,7 +45,11 @@ export function killAll(): void {
 }
 
 /** Resolves once `child` has exited; sends `signal` first if it is still running. */
-export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL', graceMs = 5000): Promise<void> {
+export async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGKILL',
+  graceMs = 5000,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);

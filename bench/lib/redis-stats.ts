@@ -86,7 +86,9 @@ export class RedisStats {
   /** Counts the commands Redis runs while `work` runs (MONITOR between two ECHO markers). */
   async countCommands(work: () => Promise<void>): Promise<CommandCounts> {
     const marker = randomUUID();
-    const child = track(spawn('redis-cli', ['-p', String(this.port), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    const child = track(
+      spawn('redis-cli', ['-p', String(this.port), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] }),
+    );
     const sent: Record<string, number> = {};
     const inScripts: Record<string, number> = {};
     let inside = false;

@@ -42,7 +42,11 @@ export interface FloorStore {
   caps?: { perDay: number | null; afterDeclineMs: number | null };
 }
 
-export async function storeFloor(seconds: number, inFlight: number, where: FloorStore = { redisUrl: null }): Promise<StoreFloor> {
+export async function storeFloor(
+  seconds: number,
+  inFlight: number,
+  where: FloorStore = { redisUrl: null },
+): Promise<StoreFloor> {
   return { alone: await run(seconds / 2, 1, where), shared: await run(seconds / 2, inFlight, where) };
 }
 
@@ -66,7 +70,14 @@ async function run(seconds: number, inFlight: number, where: FloorStore): Promis
         Array.from({ length: Math.min(50, visits - first) }, async (_, i) => {
           const v = first + i;
           await store.startVisit({ visitId: `visit-${v}`, globalVisitId: `browser-${v}` }, at);
-          await store.openPage({ pageId: `page-${v}`, visitId: `visit-${v}`, info: { url: 'http://shop.test/', title: 'Shop', visible: true, focused: true } }, at);
+          await store.openPage(
+            {
+              pageId: `page-${v}`,
+              visitId: `visit-${v}`,
+              info: { url: 'http://shop.test/', title: 'Shop', visible: true, focused: true },
+            },
+            at,
+          );
         }),
       );
     }
@@ -88,14 +99,35 @@ async function run(seconds: number, inFlight: number, where: FloorStore): Promis
             place: true,
             ...(where.caps ? { caps: where.caps } : {}),
           });
-          if (created.kind !== 'created' || created.engagement.shownPageId !== pageId) throw new Error(`store floor: ${created.kind}`);
-          await store.transition({ interactionId, visitId, from: ['pending'], to: 'delivered', at: t, pageId, timeoutAt: t + 30_000 });
-          await store.transition({ interactionId, visitId, from: ['pending', 'delivered'], to: 'declined', at: t, pageId });
+          if (created.kind !== 'created' || created.engagement.shownPageId !== pageId)
+            throw new Error(`store floor: ${created.kind}`);
+          await store.transition({
+            interactionId,
+            visitId,
+            from: ['pending'],
+            to: 'delivered',
+            at: t,
+            pageId,
+            timeoutAt: t + 30_000,
+          });
+          await store.transition({
+            interactionId,
+            visitId,
+            from: ['pending', 'delivered'],
+            to: 'declined',
+            at: t,
+            pageId,
+          });
         }
       }),
     );
     const elapsed = (now() - started) / 1000;
-    return { inFlight, cyclesPerSecond: next / elapsed, microsecondsPerWrite: (elapsed * 1e6) / (next * WRITES), cycles: next };
+    return {
+      inFlight,
+      cyclesPerSecond: next / elapsed,
+      microsecondsPerWrite: (elapsed * 1e6) / (next * WRITES),
+      cycles: next,
+    };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

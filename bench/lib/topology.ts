@@ -39,7 +39,16 @@ export async function startTopology(kind: TopologyKind, options: TopologyOptions
   const gc = { exposeGc: options.exposeGc ?? false };
   if (kind === 'sqlite') {
     const server = await startBeckon(gc);
-    return { kind, label: 'SQLite', apiUrl: server.url, pageUrls: [server.url], backend: server, frontends: [server], redis: null, stop: () => server.stop() };
+    return {
+      kind,
+      label: 'SQLite',
+      apiUrl: server.url,
+      pageUrls: [server.url],
+      backend: server,
+      frontends: [server],
+      redis: null,
+      stop: () => server.stop(),
+    };
   }
   // AOF with appendfsync always: the production setting the README recommends.
   const redis = await startRedisServer({ appendfsync: options.appendfsync ?? 'always' });
@@ -53,14 +62,29 @@ export async function startTopology(kind: TopologyKind, options: TopologyOptions
     if (kind === 'redis') {
       const server = await startBeckon({ ...gc, env });
       started.push(server);
-      return { kind, label: 'Redis', apiUrl: server.url, pageUrls: [server.url], backend: server, frontends: [server], redis, stop };
+      return {
+        kind,
+        label: 'Redis',
+        apiUrl: server.url,
+        pageUrls: [server.url],
+        backend: server,
+        frontends: [server],
+        redis,
+        stop,
+      };
     }
-    const backend = await startBeckon({ ...gc, env: { ...env, BENCH_ROLE: 'backend', BENCH_NODE_ID: 'bench-backend-1' } });
+    const backend = await startBeckon({
+      ...gc,
+      env: { ...env, BENCH_ROLE: 'backend', BENCH_NODE_ID: 'bench-backend-1' },
+    });
     started.push(backend);
     const count = options.frontends ?? 2;
     const frontends: ServerHandle[] = [];
     for (let i = 1; i <= count; i++) {
-      const frontend = await startBeckon({ ...gc, env: { ...env, BENCH_ROLE: 'frontend', BENCH_NODE_ID: `bench-frontend-${i}` } });
+      const frontend = await startBeckon({
+        ...gc,
+        env: { ...env, BENCH_ROLE: 'frontend', BENCH_NODE_ID: `bench-frontend-${i}` },
+      });
       started.push(frontend);
       frontends.push(frontend);
     }

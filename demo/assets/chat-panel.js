@@ -37,7 +37,12 @@
       line.textContent = text;
       log.append(line);
     };
-    say('agent', callback ? 'Leave your number and an outfitter will call you within minutes.' : 'Hello! An outfitter will be with you in a moment.');
+    say(
+      'agent',
+      callback
+        ? 'Leave your number and an outfitter will call you within minutes.'
+        : 'Hello! An outfitter will be with you in a moment.',
+    );
     const context = Object.entries(detail.userData || {});
     if (context.length) say('system', 'Passed along: ' + context.map(([k, v]) => k + ' = ' + v).join(', '));
     say('system', 'Attempt ' + detail.interactionId + ' via ' + channel);
@@ -45,7 +50,12 @@
 
     const form = element('form', { class: 'chat-form' });
     const label = element('label', { for: 'chat-input' }, callback ? 'Phone number' : 'Message');
-    const input = element('input', { id: 'chat-input', name: 'text', autocomplete: callback ? 'tel' : 'off', type: callback ? 'tel' : 'text' });
+    const input = element('input', {
+      id: 'chat-input',
+      name: 'text',
+      autocomplete: callback ? 'tel' : 'off',
+      type: callback ? 'tel' : 'text',
+    });
     form.append(label, input, element('button', { type: 'submit', class: 'button' }, callback ? 'Call me' : 'Send'));
     form.addEventListener('submit', (event) => {
       event.preventDefault();

@@ -78,21 +78,24 @@
   }
   toggle.addEventListener('click', () => {
     toggle.disabled = true;
-    (optedOut ? window.Beckon.optIn() : window.Beckon.optOut()).then(
-      () => {
-        optedOut = !optedOut;
-        render();
-      },
-      () => {
-        status.textContent = 'Beckon is not connected; try again in a moment.';
-      },
-    ).finally(() => (toggle.disabled = false));
+    (optedOut ? window.Beckon.optIn() : window.Beckon.optOut())
+      .then(
+        () => {
+          optedOut = !optedOut;
+          render();
+        },
+        () => {
+          status.textContent = 'Beckon is not connected; try again in a moment.';
+        },
+      )
+      .finally(() => (toggle.disabled = false));
   });
   function ask() {
-    if (window.Beckon) window.Beckon.isOptedOut().then((value) => {
-      optedOut = value;
-      render();
-    });
+    if (window.Beckon)
+      window.Beckon.isOptedOut().then((value) => {
+        optedOut = value;
+        render();
+      });
   }
   // The widget is async: it may be ready before or after this script runs.
   if (window.Beckon) ask();

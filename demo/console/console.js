@@ -174,7 +174,11 @@ function showFault(box, err) {
       fault.settledState ? ` (state: ${stateLabel(fault.settledState)})` : null,
     ),
     fault.details.length
-      ? h('ul', {}, fault.details.map((d) => h('li', {}, h('code', {}, String(d?.path ?? '')), ' ', String(d?.message ?? ''))))
+      ? h(
+          'ul',
+          {},
+          fault.details.map((d) => h('li', {}, h('code', {}, String(d?.path ?? '')), ' ', String(d?.message ?? ''))),
+        )
       : null,
   );
 }
@@ -362,7 +366,9 @@ function applyRecord(attempt, record) {
   renderAttempt(attempt);
   $('clear-finished').hidden = !attempts.some(isSettled);
   if (before !== record.state) {
-    announce(`${attemptName(attempt)}: ${stateLabel(record.state)}${record.channel ? `, channel ${record.channel}` : ''}.`);
+    announce(
+      `${attemptName(attempt)}: ${stateLabel(record.state)}${record.channel ? `, channel ${record.channel}` : ''}.`,
+    );
   }
 }
 
@@ -388,7 +394,12 @@ function applyEngagementEvent(attempt, event) {
   if (!STATES.includes(state)) return;
   attempt.steps = {
     ...attempt.steps,
-    [state]: { at: event.at, pageId: event.pageId ?? null, channel: event.channel ?? null, reason: event.reason ?? null },
+    [state]: {
+      at: event.at,
+      pageId: event.pageId ?? null,
+      channel: event.channel ?? null,
+      reason: event.reason ?? null,
+    },
   };
   if (rank(state) > rank(attempt.state) || !attempt.record) {
     const r = attempt.record ?? {};
@@ -593,14 +604,23 @@ function createVisitView(visitId) {
   const form = h(
     'form',
     { class: 'invite' },
-    field('title', 'Title', h('input', { id: id('title'), name: 'title', maxlength: 120, placeholder: 'Can we help?' })),
+    field(
+      'title',
+      'Title',
+      h('input', { id: id('title'), name: 'title', maxlength: 120, placeholder: 'Can we help?' }),
+    ),
     field('message', 'Message', h('textarea', { id: id('message'), name: 'message', maxlength: 1000, rows: 2 })),
     h(
       'fieldset',
       { class: 'channels' },
       h('legend', {}, 'Channels'),
       CHANNELS.map(([value, label]) =>
-        h('label', {}, h('input', { type: 'checkbox', name: 'channels', value, checked: value === 'chat' }), ` ${label}`),
+        h(
+          'label',
+          {},
+          h('input', { type: 'checkbox', name: 'channels', value, checked: value === 'chat' }),
+          ` ${label}`,
+        ),
       ),
     ),
     h(
@@ -675,7 +695,10 @@ function capBadge(caps) {
       ' · ',
       h(
         'span',
-        { class: 'flag flag-capped', title: `Engage answers VISITOR_CAPPED (${CAP_NAMES[caps.capped] ?? caps.capped})` },
+        {
+          class: 'flag flag-capped',
+          title: `Engage answers VISITOR_CAPPED (${CAP_NAMES[caps.capped] ?? caps.capped})`,
+        },
         `capped (${CAP_NAMES[caps.capped] ?? caps.capped}) until `,
         timeEl(caps.retryAfter),
       ),
@@ -710,7 +733,7 @@ function updateVisitView(view, visit) {
     view.optionsSig = optionsSig;
     const chosen = view.select.value;
     fill(
-    view.select,
+      view.select,
       h('option', { value: '' }, 'Most recently active'),
       ...pages.map((p) => h('option', { value: p.pageId }, `${p.title || p.url} (${short(p.pageId)})`)),
     );
@@ -793,7 +816,10 @@ function showView({ focus = false } = {}) {
   const onInsights = location.hash === '#insights';
   $('live').hidden = onInsights;
   $('insights').hidden = !onInsights;
-  for (const [link, current] of [[$('nav-live'), !onInsights], [$('nav-insights'), onInsights]]) {
+  for (const [link, current] of [
+    [$('nav-live'), !onInsights],
+    [$('nav-insights'), onInsights],
+  ]) {
     if (current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }

@@ -52,7 +52,8 @@ const GRID = '#d9dde2';
 const count = (value) => (Number.isFinite(value) && value >= 0 ? Math.floor(value) : 0);
 const rate = (value) => (Number.isFinite(value) && value >= 0 ? value : null);
 const percent = (r) => (r === null ? '—' : `${(r * 100).toFixed(r < 0.1 && r > 0 ? 1 : 0)} %`);
-const ms = (value) => (!Number.isFinite(value) ? '—' : value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`);
+const ms = (value) =>
+  !Number.isFinite(value) ? '—' : value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`;
 
 /** A bucket or the totals as the console uses them: counts, never anything the server did not send as a number. */
 function figures(raw) {
@@ -112,7 +113,11 @@ export function byHourOfDay(hourBuckets) {
 export function byChannel(totals) {
   return Object.entries(totals.acceptedByChannel)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
-    .map(([channel, accepted]) => ({ channel, accepted, rate: totals.delivered > 0 ? accepted / totals.delivered : null }));
+    .map(([channel, accepted]) => ({
+      channel,
+      accepted,
+      rate: totals.delivered > 0 ? accepted / totals.delivered : null,
+    }));
 }
 
 /** The range a preset stands for now: from the start of the bucket (n − 1) buckets ago, to now. */
@@ -131,7 +136,9 @@ function loadChartLibrary() {
     if (window.Chart) return resolve(window.Chart);
     const script = document.createElement('script');
     script.src = CHART_SCRIPT;
-    script.addEventListener('load', () => (window.Chart ? resolve(window.Chart) : reject(new Error('Chart.js did not load'))));
+    script.addEventListener('load', () =>
+      window.Chart ? resolve(window.Chart) : reject(new Error('Chart.js did not load')),
+    );
     script.addEventListener('error', () => {
       chartLibrary = null; // try again next time
       reject(new Error('Chart.js could not be loaded'));
@@ -168,12 +175,28 @@ function table(el, caption, head, rows) {
   fill(
     el,
     h('caption', { class: 'visually-hidden' }, caption),
-    h('thead', {}, h('tr', {}, head.map((cell, i) => h('th', { scope: 'col', class: i ? 'num' : null }, cell)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        head.map((cell, i) => h('th', { scope: 'col', class: i ? 'num' : null }, cell)),
+      ),
+    ),
     h(
       'tbody',
       {},
       rows.length
-        ? rows.map((row) => h('tr', {}, row.map((cell, i) => (i ? h('td', { class: 'num' }, String(cell)) : h('th', { scope: 'row' }, String(cell))))))
+        ? rows.map((row) =>
+            h(
+              'tr',
+              {},
+              row.map((cell, i) =>
+                i ? h('td', { class: 'num' }, String(cell)) : h('th', { scope: 'row' }, String(cell)),
+              ),
+            ),
+          )
         : h('tr', {}, h('td', { colspan: head.length }, 'Nothing in this range.')),
     ),
   );
@@ -201,9 +224,17 @@ export function createInsights({ api, send, showFault, Fault }) {
 
   const cards = {
     funnel: chartCard('funnel', 'Funnel', 'Invitations created, shown on a page, and accepted.'),
-    outcomes: chartCard('outcomes', 'Outcomes over time', 'Each outcome counted in the bucket of the time it happened.'),
+    outcomes: chartCard(
+      'outcomes',
+      'Outcomes over time',
+      'Each outcome counted in the bucket of the time it happened.',
+    ),
     channels: chartCard('channels', 'Acceptance rate by channel', 'Accepted on the channel ÷ all invitations shown.'),
-    hours: chartCard('hours', 'Acceptance rate by hour of day', 'Accepted ÷ shown, per hour of the day in your time zone, over the whole range.'),
+    hours: chartCard(
+      'hours',
+      'Acceptance rate by hour of day',
+      'Accepted ÷ shown, per hour of the day in your time zone, over the whole range.',
+    ),
   };
   const pages = { table: h('table', { class: 'numbers' }) };
   pages.root = h(
@@ -291,7 +322,9 @@ export function createInsights({ api, send, showFault, Fault }) {
       'Outcomes over time, newest first',
       [bucket === 'hour' ? 'Hour' : 'Day (UTC)', 'Created', 'Shown', ...OUTCOMES.map((o) => o.label)],
       // Newest first: the scrolling box opens on the latest buckets, which are the ones people look for.
-      [...report.buckets].reverse().map((b) => [label(b.start), b.created, b.delivered, ...OUTCOMES.map((o) => b[o.key])]),
+      [...report.buckets]
+        .reverse()
+        .map((b) => [label(b.start), b.created, b.delivered, ...OUTCOMES.map((o) => b[o.key])]),
     );
 
     const channels = byChannel(t);
@@ -343,7 +376,11 @@ export function createInsights({ api, send, showFault, Fault }) {
       plugins: { legend: { display: false } },
     });
     // A tick callback, not ticks.format: Chart.js adds its own minimumFractionDigits to a format.
-    const percentAxis = { beginAtZero: true, suggestedMax: 1, ticks: { callback: (value) => `${Math.round(value * 100)} %` } };
+    const percentAxis = {
+      beginAtZero: true,
+      suggestedMax: 1,
+      ticks: { callback: (value) => `${Math.round(value * 100)} %` },
+    };
     // The canvas's own chart, as Chart.js knows it, is the one to update.
     const draw = (card, config) => {
       const chart = Chart.getChart(card.canvas);
@@ -406,7 +443,13 @@ export function createInsights({ api, send, showFault, Fault }) {
     if (Number.isNaN(from) || Number.isNaN(to)) return '';
     // Day buckets are UTC days, so a range by day is told in UTC.
     const zone = asked.bucket === 'day' ? { timeZone: 'UTC', timeZoneName: 'short' } : {};
-    const when = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', ...zone });
+    const when = new Intl.DateTimeFormat(undefined, {
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      ...zone,
+    });
     return `${when.formatRange(from, to)}, by ${asked.bucket}`;
   }
 
@@ -426,7 +469,12 @@ export function createInsights({ api, send, showFault, Fault }) {
     if (Number.isNaN(from) || Number.isNaN(to)) return { error: 'Enter both the start and the end of the range.' };
     if (from >= to) return { error: 'The start of the range must come before its end.' };
     if (to - from > MAX_RANGE[bucket]) {
-      return { error: bucket === 'hour' ? 'By hour, a range can span at most 31 days; choose by day for more.' : 'A range can span at most 366 days.' };
+      return {
+        error:
+          bucket === 'hour'
+            ? 'By hour, a range can span at most 31 days; choose by day for more.'
+            : 'A range can span at most 366 days.',
+      };
     }
     return { range: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), bucket } };
   }
@@ -478,7 +526,11 @@ export function createInsights({ api, send, showFault, Fault }) {
       if (!res.ok) throw new Fault(res.status, await res.json().catch(() => null), res.headers.get('Retry-After'));
       const url = URL.createObjectURL(await res.blob());
       const stamp = (iso) => iso.slice(0, 16).replace(/[:T]/g, '-');
-      const link = h('a', { href: url, download: `beckon-engagements-${stamp(r.from)}-to-${stamp(r.to)}.csv`, hidden: true });
+      const link = h('a', {
+        href: url,
+        download: `beckon-engagements-${stamp(r.from)}-to-${stamp(r.to)}.csv`,
+        hidden: true,
+      });
       document.body.append(link);
       link.click();
       link.remove();

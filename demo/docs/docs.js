@@ -24,10 +24,17 @@ function renderOperation(path, method, op) {
     op.description ? h('p', {}, op.description) : null,
     op.security && op.security.length === 0 ? h('p', {}, 'Open: no credentials needed.') : null,
     Object.keys(body).length
-      ? [h('h4', {}, 'Request body'), Object.entries(body).map(([type, c]) => [h('p', {}, h('code', {}, type)), h('pre', {}, pretty(c.schema))])]
+      ? [
+          h('h4', {}, 'Request body'),
+          Object.entries(body).map(([type, c]) => [h('p', {}, h('code', {}, type)), h('pre', {}, pretty(c.schema))]),
+        ]
       : null,
     h('h4', {}, 'Responses'),
-    h('ul', { class: 'responses' }, responses.map(([status, r]) => h('li', {}, h('code', {}, status), ' ', r.description ?? ''))),
+    h(
+      'ul',
+      { class: 'responses' },
+      responses.map(([status, r]) => h('li', {}, h('code', {}, status), ' ', r.description ?? '')),
+    ),
   );
 }
 

@@ -7,7 +7,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Plugin, type Rolldown } from 'vite';
 import { describe, expect, it } from 'vitest';
-import { exportedNames, jsonOnly, mismatch, squeezeStyles, websocketOnly, withoutUnusedTransports } from './size-tricks.js';
+import {
+  exportedNames,
+  jsonOnly,
+  mismatch,
+  squeezeStyles,
+  websocketOnly,
+  withoutUnusedTransports,
+} from './size-tricks.js';
 
 const dir = join(process.cwd(), 'test-results', 'size-tricks');
 
@@ -32,7 +39,10 @@ async function bundle(source: string, plugins: Plugin[], tricks = plugins.length
     },
   });
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
-  return outputs.flatMap((o) => o.output).map((chunk) => ('code' in chunk ? chunk.code : '')).join('\n');
+  return outputs
+    .flatMap((o) => o.output)
+    .map((chunk) => ('code' in chunk ? chunk.code : ''))
+    .join('\n');
 }
 
 const client = `import { io } from 'socket.io-client';\nexport const connect = (url) => io(url, { transports: ['websocket'] });\n`;
@@ -43,7 +53,12 @@ describe('size tricks', () => {
     const tricked = await bundle(client, [websocketOnly(), jsonOnly()]);
     // Unminified, the bundle names each module it holds in a comment: without the tricks the polling
     // transport and the binary helpers ship; with them they do not, and the WebSocket transport still does.
-    const replaced = ['engine.io-client/build/esm/transports/polling', 'socket.io-parser/build/esm/is-binary.js', 'socket.io-parser/build/esm/binary.js', 'engine.io-parser/build/esm/contrib/base64-arraybuffer.js'];
+    const replaced = [
+      'engine.io-client/build/esm/transports/polling',
+      'socket.io-parser/build/esm/is-binary.js',
+      'socket.io-parser/build/esm/binary.js',
+      'engine.io-parser/build/esm/contrib/base64-arraybuffer.js',
+    ];
     for (const module of replaced) {
       expect(plain).toContain(`// node_modules/${module}`);
       expect(tricked).not.toContain(`// node_modules/${module}`);
@@ -56,17 +71,30 @@ describe('size tricks', () => {
 
   it('fail a build in which they find nothing to replace', async () => {
     const unrelated = 'export const answer = 42;\n';
-    await expect(bundle(unrelated, [websocketOnly()])).rejects.toThrow(/websocket-only: engine\.io-client no longer imports/);
+    await expect(bundle(unrelated, [websocketOnly()])).rejects.toThrow(
+      /websocket-only: engine\.io-client no longer imports/,
+    );
     await expect(bundle(unrelated, [jsonOnly()])).rejects.toThrow(/json-only: nothing imported .*is-binary\.js/);
-    await expect(bundle(unrelated, [squeezeStyles({ expectStyles: true })])).rejects.toThrow(/squeeze-styles: no src\/widget/);
+    await expect(bundle(unrelated, [squeezeStyles({ expectStyles: true })])).rejects.toThrow(
+      /squeeze-styles: no src\/widget/,
+    );
     await expect(bundle(unrelated, [squeezeStyles({ expectStyles: false })])).resolves.toContain('42');
   });
 
   it('notice a replaced file whose exports changed', () => {
-    const base64 = readFileSync(join(process.cwd(), 'node_modules/engine.io-parser/build/esm/contrib/base64-arraybuffer.js'), 'utf8');
+    const base64 = readFileSync(
+      join(process.cwd(), 'node_modules/engine.io-parser/build/esm/contrib/base64-arraybuffer.js'),
+      'utf8',
+    );
     expect(exportedNames(base64)).toEqual(['decode', 'encode']);
     expect(mismatch(base64, 'export const encode = () => "", decode = () => new ArrayBuffer(0);')).toBeNull();
-    expect(mismatch(base64, 'export const encode = () => "";')).toMatch(/original exports \[decode, encode\], the stand-in \[encode\]/);
-    expect(exportedNames('export function a() {}\nconst b = 1;\nexport { b as c };\nexport class D {}\n')).toEqual(['D', 'a', 'c']);
+    expect(mismatch(base64, 'export const encode = () => "";')).toMatch(
+      /original exports \[decode, encode\], the stand-in \[encode\]/,
+    );
+    expect(exportedNames('export function a() {}\nconst b = 1;\nexport { b as c };\nexport class D {}\n')).toEqual([
+      'D',
+      'a',
+      'c',
+    ]);
   });
 });

@@ -16,7 +16,8 @@ import type { Plugin } from 'vite';
 export function exportedNames(source: string): string[] {
   const file = ts.createSourceFile('module.js', source, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
   const names = new Set<string>();
-  const exported = (node: ts.Node) => ts.canHaveModifiers(node) && !!ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  const exported = (node: ts.Node) =>
+    ts.canHaveModifiers(node) && !!ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
   for (const statement of file.statements) {
     if (ts.isVariableStatement(statement) && exported(statement)) {
       for (const declaration of statement.declarationList.declarations) names.add(declaration.name.getText(file));
@@ -24,7 +25,8 @@ export function exportedNames(source: string): string[] {
       names.add(statement.name?.text ?? 'default');
     } else if (ts.isExportDeclaration(statement)) {
       if (!statement.exportClause) names.add('*');
-      else if (ts.isNamedExports(statement.exportClause)) for (const element of statement.exportClause.elements) names.add(element.name.text);
+      else if (ts.isNamedExports(statement.exportClause))
+        for (const element of statement.exportClause.elements) names.add(element.name.text);
     } else if (ts.isExportAssignment(statement)) names.add('default');
   }
   return [...names].sort();
@@ -60,13 +62,23 @@ export function websocketOnly(): Plugin {
       swapped = false;
       // The stand-in must still fit: the same table export, and a WebSocket transport named WS in it.
       const problem = mismatch(readFileSync(table, 'utf8'), standIn);
-      if (problem) this.error(`websocket-only: ${table} changed (${problem}); update scripts/widget-build/size-tricks.ts`);
-      if (!/\bwebsocket:\s*WS\b/.test(readFileSync(table, 'utf8')) || !exportedNames(readFileSync(webSocketTransport, 'utf8')).includes('WS')) {
-        this.error(`websocket-only: engine.io-client no longer has its WebSocket transport as WS in ${webSocketTransport}; update scripts/widget-build/size-tricks.ts`);
+      if (problem)
+        this.error(`websocket-only: ${table} changed (${problem}); update scripts/widget-build/size-tricks.ts`);
+      if (
+        !/\bwebsocket:\s*WS\b/.test(readFileSync(table, 'utf8')) ||
+        !exportedNames(readFileSync(webSocketTransport, 'utf8')).includes('WS')
+      ) {
+        this.error(
+          `websocket-only: engine.io-client no longer has its WebSocket transport as WS in ${webSocketTransport}; update scripts/widget-build/size-tricks.ts`,
+        );
       }
     },
     resolveId(source, importer) {
-      if (source === './transports/index.js' && importer && /[\\/]engine\.io-client[\\/]build[\\/]esm[\\/]/.test(importer)) {
+      if (
+        source === './transports/index.js' &&
+        importer &&
+        /[\\/]engine\.io-client[\\/]build[\\/]esm[\\/]/.test(importer)
+      ) {
         swapped = true;
         return id;
       }
@@ -77,7 +89,9 @@ export function websocketOnly(): Plugin {
     },
     buildEnd(error) {
       if (!error && !swapped) {
-        this.error('websocket-only: engine.io-client no longer imports ./transports/index.js, so every transport would ship; update scripts/widget-build/size-tricks.ts');
+        this.error(
+          'websocket-only: engine.io-client no longer imports ./transports/index.js, so every transport would ship; update scripts/widget-build/size-tricks.ts',
+        );
       }
     },
   };
@@ -139,7 +153,9 @@ export function jsonOnly(): Plugin {
     buildEnd(error) {
       const missed = Object.keys(stubs).filter((file) => !replaced.has(file));
       if (!error && missed.length > 0) {
-        this.error(`json-only: nothing imported ${missed.join(', ')} any more, so the binary code would ship by another path; update scripts/widget-build/size-tricks.ts`);
+        this.error(
+          `json-only: nothing imported ${missed.join(', ')} any more, so the binary code would ship by another path; update scripts/widget-build/size-tricks.ts`,
+        );
       }
     },
   };
@@ -174,14 +190,19 @@ export function squeezeStyles(options: { expectStyles: boolean }): Plugin {
           .trim();
         return `css\`${css}\``;
       });
-      if (templates === 0) this.error(`squeeze-styles: ${id} has no css\`…\` template without interpolation; update scripts/widget-build/size-tricks.ts`);
+      if (templates === 0)
+        this.error(
+          `squeeze-styles: ${id} has no css\`…\` template without interpolation; update scripts/widget-build/size-tricks.ts`,
+        );
       squeezedFiles++;
       // Only string contents change; an empty map says so instead of a wrong one.
       return { code: squeezed, map: { mappings: '' } };
     },
     buildEnd(error) {
       if (!error && options.expectStyles && squeezedFiles === 0) {
-        this.error('squeeze-styles: no src/widget/**/*.styles.ts was loaded; update scripts/widget-build/size-tricks.ts');
+        this.error(
+          'squeeze-styles: no src/widget/**/*.styles.ts was loaded; update scripts/widget-build/size-tricks.ts',
+        );
       }
     },
   };

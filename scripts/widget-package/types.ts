@@ -19,7 +19,7 @@
  * It fails when a rewrite finds nothing to rewrite or anything of zod or Lit
  * is left, so a change in the source cannot quietly break what consumers get.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { CONSUMER_COMPILER_OPTIONS } from './consumer-options.js';
@@ -49,7 +49,8 @@ function litInterfaces(checker: ts.TypeChecker, statement: ts.ImportDeclaration)
 }
 
 const mentionsZod = (text: string) => /\bz\.|['"]zod['"]/.test(text);
-const mentionsLit = (text: string) => /['"]lit['"]|\bLitElement\b|\b(PropertyDeclarations|TemplateResult|CSSResult)\b/.test(text);
+const mentionsLit = (text: string) =>
+  /['"]lit['"]|\bLitElement\b|\b(PropertyDeclarations|TemplateResult|CSSResult)\b/.test(text);
 
 /** Rewrites every emitted declaration file; returns the published files' text by path. */
 function standaloneTypes(from = emitted): Map<string, string> {
@@ -71,7 +72,8 @@ function standaloneTypes(from = emitted): Map<string, string> {
         if (from === 'lit') {
           litRewrites++;
           // The controller's interfaces come from Lit's own text; the element's Lit names are dropped below.
-          if (/ReactiveController/.test(text)) parts.push(leading.replace(/^\n+/, '') + litInterfaces(checker, statement));
+          if (/ReactiveController/.test(text))
+            parts.push(leading.replace(/^\n+/, '') + litInterfaces(checker, statement));
           continue;
         }
       }
@@ -81,7 +83,9 @@ function standaloneTypes(from = emitted): Map<string, string> {
         const printed = checker.typeToString(
           type,
           statement,
-          ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias | ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType,
+          ts.TypeFormatFlags.NoTruncation |
+            ts.TypeFormatFlags.InTypeAlias |
+            ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType,
         );
         if (mentionsZod(printed)) throw new TypesError(`${file}: ${statement.name.text} still names zod: ${printed}`);
         parts.push(`${leading}export type ${statement.name.text} = ${printed};`);
@@ -90,7 +94,9 @@ function standaloneTypes(from = emitted): Map<string, string> {
       }
       if (ts.isClassDeclaration(statement) && /\bextends LitElement\b/.test(text)) {
         const members = statement.members.filter((m) => !mentionsLit(m.getText(source)));
-        const head = text.slice(0, statement.members.pos - statement.getFullStart()).replace(/\bextends LitElement\b/, 'extends HTMLElement');
+        const head = text
+          .slice(0, statement.members.pos - statement.getFullStart())
+          .replace(/\bextends LitElement\b/, 'extends HTMLElement');
         parts.push(head + members.map((m) => m.getFullText(source)).join('') + '\n}');
         litRewrites++;
         continue;
@@ -104,8 +110,10 @@ function standaloneTypes(from = emitted): Map<string, string> {
     out.set(relative(from, file), result);
   }
   // Each rewrite must have found what it replaces: the declarations changed shape otherwise.
-  if (flattened === 0) throw new TypesError('no zod-derived type found to flatten: the protocol changed, check this script');
-  if (litRewrites < 3) throw new TypesError(`expected the Lit element and its controller's imports, found ${litRewrites} Lit rewrites`);
+  if (flattened === 0)
+    throw new TypesError('no zod-derived type found to flatten: the protocol changed, check this script');
+  if (litRewrites < 3)
+    throw new TypesError(`expected the Lit element and its controller's imports, found ${litRewrites} Lit rewrites`);
   return out;
 }
 

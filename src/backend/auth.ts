@@ -50,7 +50,8 @@ export function requireCaller(apiToken: string | null, options: { trustProxy?: n
     if (apiToken === null) {
       // A proxy on this machine makes every caller look local: without trusted hops, a forwarded
       // request is someone else's, and without a token only this machine is served.
-      const local = trustProxy > 0 ? isLoopback(request.ip) : isLoopback(request.socket.remoteAddress) && !isForwarded(request.raw);
+      const local =
+        trustProxy > 0 ? isLoopback(request.ip) : isLoopback(request.socket.remoteAddress) && !isForwarded(request.raw);
       if (local) return;
       throw new BeckonFault('UNAUTHORIZED', {
         message: 'No BECKON_API_TOKEN is configured, so only callers on this machine are served.',

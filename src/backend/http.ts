@@ -37,7 +37,9 @@ export function toFault(error: unknown): BeckonFault {
   if (status === 404) return new BeckonFault('NOT_FOUND');
   if (status >= 400 && status < 500) {
     if (/forbidden prototype|constructor/i.test(e.message ?? '')) {
-      return new BeckonFault('INVALID_PARAMETER', { message: 'The body has a forbidden key (__proto__ or constructor).' });
+      return new BeckonFault('INVALID_PARAMETER', {
+        message: 'The body has a forbidden key (__proto__ or constructor).',
+      });
     }
     // JSON syntax errors land here.
     return new BeckonFault('INVALID_PARAMETER', { message: 'The body is not valid JSON.' });
@@ -138,7 +140,9 @@ export function readParameter<S extends z.ZodType>(body: unknown, name: string, 
   const first = details[0]!;
   throw new BeckonFault('INVALID_PARAMETER', {
     message:
-      details.length === 1 ? `${first.path} ${first.message}.` : `${details.length} parameters are invalid; see details.`,
+      details.length === 1
+        ? `${first.path} ${first.message}.`
+        : `${details.length} parameters are invalid; see details.`,
     details,
   });
 }

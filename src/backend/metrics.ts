@@ -68,6 +68,8 @@ export class BeckonMetrics {
   /** `labels` go on every series: the node's role and id (SPEC §3 `/metrics` per node). */
   constructor(labels: { role: string; node: string } = { role: 'all', node: 'beckon' }) {
     this.registry.setDefaultLabels(labels);
+    // The gauges' collect callbacks run with `this` bound to the gauge, so they reach the registry's owner by name.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
     const counts = async () => (await metrics.store?.counts()) ?? { liveVisits: 0, openPages: 0 };
     // Scrape-time gauges read the store, the one truth shared by every node.

@@ -78,7 +78,8 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
     paths[`${prefix}/gateway/noengage`] = {
       post: {
         summary: `Cancel an invitation (${style})`,
-        description: 'Cancels an attempt in progress and withdraws it from the page. An unknown id is recorded as cancelled.',
+        description:
+          'Cancels an attempt in progress and withdraws it from the page. An unknown id is recorded as cancelled.',
         requestBody: envelope('cancelData', 'CancelData'),
         responses: { 200: { description: 'OK', content: json(ref('GatewayOk')) }, ...faultResponses(CALLER_FAULTS) },
       },
@@ -110,20 +111,41 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
           time('to', 'End of the range, exclusive (default: the end of the current bucket)'),
           { name: 'bucket', in: 'query', required: false, schema: { enum: ['hour', 'day'], default: 'hour' } },
         ],
-        responses: { 200: { description: 'The report', content: json(ref('EngagementReport')) }, ...faultResponses([400, 401, 403, 421, 429, 503]) },
+        responses: {
+          200: { description: 'The report', content: json(ref('EngagementReport')) },
+          ...faultResponses([400, 401, 403, 421, 429, 503]),
+        },
       },
     };
     paths[`${prefix}/engagements`] = {
       get: {
         summary: `The attempts created in a range, oldest first: JSON pages or CSV (${style})`,
         description:
-          'Each attempt as the status endpoint answers it, ordered by createdAt then interactionId, tombstones included. JSON: pages of `limit`, `next` is the cursor of the following page (null on the last). CSV (format=csv or Accept: text/csv): the whole range, one row per attempt after a header row, nested fields as JSON, cells that a spreadsheet would read as a formula prefixed with \'. The range is at most 366 days; by default the 24 hours up to now.',
+          "Each attempt as the status endpoint answers it, ordered by createdAt then interactionId, tombstones included. JSON: pages of `limit`, `next` is the cursor of the following page (null on the last). CSV (format=csv or Accept: text/csv): the whole range, one row per attempt after a header row, nested fields as JSON, cells that a spreadsheet would read as a formula prefixed with '. The range is at most 366 days; by default the 24 hours up to now.",
         parameters: [
           time('from', 'Created at or after (default: 24 hours before to)'),
           time('to', 'Created before (default: now)'),
-          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'JSON only' },
-          { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'The next of the page before, with the same from and to (JSON only)' },
-          { name: 'format', in: 'query', required: false, schema: { enum: ['json', 'csv'] }, description: 'Default: CSV if Accept lists text/csv, else JSON' },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            description: 'JSON only',
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'The next of the page before, with the same from and to (JSON only)',
+          },
+          {
+            name: 'format',
+            in: 'query',
+            required: false,
+            schema: { enum: ['json', 'csv'] },
+            description: 'Default: CSV if Accept lists text/csv, else JSON',
+          },
         ],
         responses: {
           200: {
@@ -137,7 +159,10 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
     paths[`${prefix}/visits`] = {
       get: {
         summary: `Live visits and their open pages (${style})`,
-        responses: { 200: { description: 'Live visits', content: json(ref('VisitList')) }, ...faultResponses([401, 403, 421, 429, 503]) },
+        responses: {
+          200: { description: 'Live visits', content: json(ref('VisitList')) },
+          ...faultResponses([401, 403, 421, 429, 503]),
+        },
       },
     };
   }
@@ -156,11 +181,18 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
   paths['/metrics'] = {
     get: {
       summary: 'Prometheus metrics (text format), names prefixed beckon_',
-      responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...faultResponses([401, 403, 421, 429]) },
+      responses: {
+        200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+        ...faultResponses([401, 403, 421, 429]),
+      },
     },
   };
   paths['/openapi.json'] = {
-    get: { ...open, summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } },
+    get: {
+      ...open,
+      summary: 'This document',
+      responses: { 200: { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+    },
   };
 
   return {

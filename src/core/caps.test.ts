@@ -24,8 +24,16 @@ describe('capState', () => {
 
   it('keeps quiet until last decline + quiet time, and not at that instant', () => {
     const caps = { perDay: null, afterDeclineMs: 1000 };
-    expect(capState(budget([], T0), caps, T0 + 999)).toMatchObject({ capped: 'after-decline', quietUntil: T0 + 1000, retryAfter: T0 + 1000 });
-    expect(capState(budget([], T0), caps, T0 + 1000)).toMatchObject({ capped: null, quietUntil: null, retryAfter: null });
+    expect(capState(budget([], T0), caps, T0 + 999)).toMatchObject({
+      capped: 'after-decline',
+      quietUntil: T0 + 1000,
+      retryAfter: T0 + 1000,
+    });
+    expect(capState(budget([], T0), caps, T0 + 1000)).toMatchObject({
+      capped: null,
+      quietUntil: null,
+      retryAfter: null,
+    });
     expect(capState(budget([], null), caps, T0)).toMatchObject({ capped: null });
   });
 
@@ -42,7 +50,9 @@ describe('capState', () => {
     expect(capsOn(undefined)).toBe(false);
     expect(capsOn({ perDay: null, afterDeclineMs: null })).toBe(false);
     expect(capsOn({ perDay: 3, afterDeclineMs: null })).toBe(true);
-    expect(cappedMessage('per-day', { perDay: 3, afterDeclineMs: null }, T0)).toMatch(/3 invitation\(s\).*BECKON_CAP_PER_DAY.*2026-01-01T12:00:00.000Z/);
+    expect(cappedMessage('per-day', { perDay: 3, afterDeclineMs: null }, T0)).toMatch(
+      /3 invitation\(s\).*BECKON_CAP_PER_DAY.*2026-01-01T12:00:00.000Z/,
+    );
     expect(cappedMessage('after-decline', { perDay: null, afterDeclineMs: 45 * 60_000 }, T0)).toMatch(
       /45 minute\(s\).*BECKON_CAP_AFTER_DECLINE_MINUTES.*2026-01-01T12:00:00.000Z/,
     );

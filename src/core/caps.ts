@@ -76,7 +76,11 @@ export function capState(budget: BrowserBudget, caps: CapSettings, now: number):
     perDayUntil = budget.counted[caps.perDay - 1]!.at + CAP_WINDOW_MS;
   }
   let quietUntil: number | null = null;
-  if (caps.afterDeclineMs !== null && budget.lastDeclinedAt !== null && budget.lastDeclinedAt + caps.afterDeclineMs > now) {
+  if (
+    caps.afterDeclineMs !== null &&
+    budget.lastDeclinedAt !== null &&
+    budget.lastDeclinedAt + caps.afterDeclineMs > now
+  ) {
     quietUntil = budget.lastDeclinedAt + caps.afterDeclineMs;
   }
   let capped: CapName | null = null;

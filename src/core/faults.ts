@@ -12,7 +12,10 @@ export class BeckonFault extends Error {
   /** Extra top-level fields of the body (e.g. `state` on ALREADY_SETTLED). */
   readonly extra: Partial<FaultBody>;
 
-  constructor(code: FaultCode, options: { message?: string; details?: FaultDetail[]; extra?: Partial<FaultBody> } = {}) {
+  constructor(
+    code: FaultCode,
+    options: { message?: string; details?: FaultDetail[]; extra?: Partial<FaultBody> } = {},
+  ) {
     super(options.message ?? FAULTS[code].message);
     this.name = 'BeckonFault';
     this.code = code;

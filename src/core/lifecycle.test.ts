@@ -55,7 +55,11 @@ describe('engage', () => {
     const attempt = await engage(core, { interactionId: 'a', visitId: tab.visitId, timeoutSeconds: 20 });
     expect(attempt).toMatchObject({ state: 'pending', shownPageId: looked.pageId });
     expect(commands).toEqual([
-      { kind: 'start', pageId: looked.pageId, offer: expect.objectContaining({ interactionId: 'a', remainingMs: 20_000 }) },
+      {
+        kind: 'start',
+        pageId: looked.pageId,
+        offer: expect.objectContaining({ interactionId: 'a', remainingMs: 20_000 }),
+      },
     ]);
   });
 
@@ -67,16 +71,24 @@ describe('engage', () => {
 
     const page = await core.enterPage(null, () => null, front);
     await engage(core, { interactionId: 'a', visitId: page.visitId });
-    expect((await faultOf(engage(core, { interactionId: 'b', visitId: page.visitId }))).code).toBe('ENGAGEMENT_IN_PROGRESS');
+    expect((await faultOf(engage(core, { interactionId: 'b', visitId: page.visitId }))).code).toBe(
+      'ENGAGEMENT_IN_PROGRESS',
+    );
     const other = await core.enterPage(null, () => null, front);
-    expect((await faultOf(engage(core, { interactionId: 'a', visitId: other.visitId }))).code).toBe('INTERACTION_CONFLICT');
+    expect((await faultOf(engage(core, { interactionId: 'a', visitId: other.visitId }))).code).toBe(
+      'INTERACTION_CONFLICT',
+    );
     // The same engage again: the same attempt, shown once.
     expect((await engage(core, { interactionId: 'a', visitId: page.visitId })).interactionId).toBe('a');
     expect(starts()).toHaveLength(1);
     await core.noengage({ interactionId: 'a', visitId: null, reason: null });
-    expect((await faultOf(engage(core, { interactionId: 'a', visitId: page.visitId }))).code).toBe('ENGAGEMENT_CANCELLED');
+    expect((await faultOf(engage(core, { interactionId: 'a', visitId: page.visitId }))).code).toBe(
+      'ENGAGEMENT_CANCELLED',
+    );
     await core.setOptOut(other.globalVisitId, true);
-    expect((await faultOf(engage(core, { interactionId: 'c', visitId: other.visitId }))).code).toBe('VISITOR_OPTED_OUT');
+    expect((await faultOf(engage(core, { interactionId: 'c', visitId: other.visitId }))).code).toBe(
+      'VISITOR_OPTED_OUT',
+    );
   });
 
   it('waits for a page when none is open, and hands it to the first page in its session', async () => {
@@ -98,7 +110,11 @@ describe('pages come and go', () => {
   it('moves a shown invitation to the next open page when its page closes, with the time it has left', async () => {
     const core = lifecycle();
     const first = await core.enterPage(null, () => null, front);
-    const second = await core.enterPage({ globalVisitId: first.globalVisitId, visitId: first.visitId }, () => null, back);
+    const second = await core.enterPage(
+      { globalVisitId: first.globalVisitId, visitId: first.visitId },
+      () => null,
+      back,
+    );
     await engage(core, { interactionId: 'm', visitId: first.visitId, timeoutSeconds: 30 });
     expect(starts().at(-1)).toMatchObject({ pageId: first.pageId });
     await core.markShown('m', first.visitId, first.pageId);
@@ -116,7 +132,11 @@ describe('pages come and go', () => {
   it('offers nothing when no time is left', async () => {
     const core = lifecycle();
     const first = await core.enterPage(null, () => null, front);
-    const second = await core.enterPage({ globalVisitId: first.globalVisitId, visitId: first.visitId }, () => null, front);
+    const second = await core.enterPage(
+      { globalVisitId: first.globalVisitId, visitId: first.visitId },
+      () => null,
+      front,
+    );
     await engage(core, { interactionId: 'late', visitId: first.visitId, timeoutSeconds: 5 });
     const shownOn = starts()[0]!.pageId;
     await core.markShown('late', first.visitId, shownOn);
@@ -169,7 +189,9 @@ describe('answers and settling', () => {
     expect((await core.markShown('s', page.visitId, page.pageId)).timeoutAt).toBe(shown.timeoutAt);
     const wrongChannel = await faultOf(core.answer('s', page.visitId, page.pageId, 'accepted', 'voice'));
     expect(wrongChannel).toMatchObject({ code: 'INVALID_PARAMETER', details: [{ path: 'channel' }] });
-    expect((await faultOf(core.answer('s', 'another-visit', page.pageId, 'declined', undefined))).code).toBe('UNKNOWN_ENGAGEMENT');
+    expect((await faultOf(core.answer('s', 'another-visit', page.pageId, 'declined', undefined))).code).toBe(
+      'UNKNOWN_ENGAGEMENT',
+    );
     expect((await core.answer('s', page.visitId, page.pageId, 'accepted', 'chat')).state).toBe('accepted');
     expect(commands.at(-1)).toEqual({ kind: 'settled', visitId: page.visitId, interactionId: 's', state: 'accepted' });
     const again = await faultOf(core.answer('s', page.visitId, page.pageId, 'declined', undefined));
@@ -209,7 +231,10 @@ describe('answers and settling', () => {
 
   it('noengage of an id never engaged keeps a tombstone; of a settled one names how it settled', async () => {
     const core = lifecycle();
-    expect(await core.noengage({ interactionId: 'ghost', visitId: null, reason: 'pacing' })).toMatchObject({ state: 'cancelled', reason: 'pacing' });
+    expect(await core.noengage({ interactionId: 'ghost', visitId: null, reason: 'pacing' })).toMatchObject({
+      state: 'cancelled',
+      reason: 'pacing',
+    });
     const page = await core.enterPage(null, () => null, front);
     await engage(core, { interactionId: 'x', visitId: page.visitId });
     await core.answer('x', page.visitId, page.pageId, 'declined', undefined);
@@ -237,7 +262,11 @@ describe('placement rules', () => {
   });
 
   it('orders pages by attention and keeps an invitation where it is while that page is open', () => {
-    const pages = [page('hidden', false, false, 9), page('visible', true, false, 1), page('focused', true, true, 0)].sort(byAttention);
+    const pages = [
+      page('hidden', false, false, 9),
+      page('visible', true, false, 1),
+      page('focused', true, true, 0),
+    ].sort(byAttention);
     expect(pages.map((p) => p.pageId)).toEqual(['focused', 'visible', 'hidden']);
     const attempt = { shownPageId: 'hidden', pageId: 'visible' } as Parameters<typeof chooseTarget>[0];
     expect(chooseTarget(attempt, pages)).toBe('hidden');

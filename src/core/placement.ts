@@ -28,8 +28,7 @@ export function chooseTarget(attempt: Engagement, openPages: readonly PageRecord
 
 /** The invitation as a page receives it, with the time it has left on screen; null if none is left. */
 export function toOffer(attempt: Engagement, now: number): InvitationOffer | null {
-  const remainingMs =
-    attempt.timeoutAt === null ? attempt.timeoutSeconds * 1000 : Date.parse(attempt.timeoutAt) - now;
+  const remainingMs = attempt.timeoutAt === null ? attempt.timeoutSeconds * 1000 : Date.parse(attempt.timeoutAt) - now;
   if (remainingMs <= 0) return null;
   return {
     interactionId: attempt.interactionId,

@@ -85,8 +85,15 @@ describe('presence', () => {
     const stranded = await a.lifecycle.enterPage(null, () => null, info, a.presence.node);
     const sameVisit = await b.lifecycle.enterPage(null, () => null, info, b.presence.node);
     // A tab of the same visit on b: the invitation on a's page has somewhere to move.
-    const tab = await b.lifecycle.enterPage({ globalVisitId: stranded.globalVisitId, visitId: stranded.visitId }, () => null, info, b.presence.node);
-    await a.lifecycle.engage(ixnProfileSchema.parse({ interactionId: 'stranded-offer', visitId: stranded.visitId, timeoutSeconds: 60 }));
+    const tab = await b.lifecycle.enterPage(
+      { globalVisitId: stranded.globalVisitId, visitId: stranded.visitId },
+      () => null,
+      info,
+      b.presence.node,
+    );
+    await a.lifecycle.engage(
+      ixnProfileSchema.parse({ interactionId: 'stranded-offer', visitId: stranded.visitId, timeoutSeconds: 60 }),
+    );
     expect((await store.getEngagement('stranded-offer'))?.shownPageId).toBe(stranded.pageId);
     // A page of a reconnects through c before anyone reaps a: it must stay open.
     const reconnected = await a.lifecycle.enterPage(null, () => null, info, a.presence.node);

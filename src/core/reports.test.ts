@@ -31,7 +31,8 @@ describe('time to answer histogram', () => {
     const samples = [1000, 1500, 3000, 20_000, 40_000];
     const histogram = new Map<number, number>();
     for (const ms of samples) histogram.set(answerBucket(ms), (histogram.get(answerBucket(ms)) ?? 0) + 1);
-    const near = (actual: number | null, exact: number) => expect(Math.abs(actual! - exact)).toBeLessThanOrEqual(exact * ANSWER_RESOLUTION);
+    const near = (actual: number | null, exact: number) =>
+      expect(Math.abs(actual! - exact)).toBeLessThanOrEqual(exact * ANSWER_RESOLUTION);
     near(percentile(histogram, 0.5), 3000);
     near(percentile(histogram, 0.9), 40_000);
     near(percentile(histogram, 0.2), 1000);
@@ -54,7 +55,10 @@ describe('buildReport', () => {
   it('lists every bucket, sums hours into days, and keeps caller-chosen names as plain keys', () => {
     const day = Date.UTC(2026, 10, 30);
     const hours: ReportHour[] = [
-      { hour: day + 3 * HOUR_MS, counts: { created: 2, delivered: 2, accepted: 1, 'ch:chat': 1, 'ps:/a': 2, 'pa:/a': 1 } },
+      {
+        hour: day + 3 * HOUR_MS,
+        counts: { created: 2, delivered: 2, accepted: 1, 'ch:chat': 1, 'ps:/a': 2, 'pa:/a': 1 },
+      },
       { hour: day + 30 * HOUR_MS, counts: { created: 1, cancelled: 1, 're:__proto__': 1 } },
     ];
     const report = buildReport(hours, { from: day, to: day + 3 * 86_400_000, bucket: 'day' });

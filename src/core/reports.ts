@@ -199,7 +199,10 @@ function sortedRecord(map: Map<string, number>): Record<string, number> {
  * The report over [from, to) (both on bucket bounds), from the hours a store
  * returned for that range: every bucket listed, empty ones with zeros.
  */
-export function buildReport(hours: readonly ReportHour[], range: { from: number; to: number; bucket: ReportBucket }): EngagementReport {
+export function buildReport(
+  hours: readonly ReportHour[],
+  range: { from: number; to: number; bucket: ReportBucket },
+): EngagementReport {
   const size = range.bucket === 'hour' ? HOUR_MS : DAY_MS;
   const buckets = new Map<number, Tally>();
   for (let start = range.from; start < range.to; start += size) buckets.set(start, new Tally());
@@ -225,7 +228,10 @@ export function buildReport(hours: readonly ReportHour[], range: { from: number;
     bucket: range.bucket,
     timeZone: 'UTC',
     totals: totals.figures(),
-    buckets: [...buckets.entries()].map(([start, tally]) => ({ start: new Date(start).toISOString(), ...tally.figures() })),
+    buckets: [...buckets.entries()].map(([start, tally]) => ({
+      start: new Date(start).toISOString(),
+      ...tally.figures(),
+    })),
     topPages,
   };
 }

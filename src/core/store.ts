@@ -308,7 +308,12 @@ export interface WebhookOutbox {
    * The first call ever starts at the newest event, so turning webhooks on does
    * not replay history. Events older than `maxAgeMs` are skipped.
    */
-  queueWebhookEvents(options: { types: readonly EventType[] | null; now: number; maxAgeMs: number; limit: number }): Promise<number>;
+  queueWebhookEvents(options: {
+    types: readonly EventType[] | null;
+    now: number;
+    maxAgeMs: number;
+    limit: number;
+  }): Promise<number>;
   /**
    * Claims up to `limit` deliveries that are due, only the oldest waiting one of
    * each visit (so a visit's events go out in order), and leases each until
@@ -346,7 +351,12 @@ export interface ReportStore {
    * Up to `limit` attempts (tombstones included) created in [from, to), after
    * `after` if given, ordered by createdAt then interactionId (byte order).
    */
-  engagementsCreated(query: { from: number; to: number; after: ExportPosition | null; limit: number }): Promise<Engagement[]>;
+  engagementsCreated(query: {
+    from: number;
+    to: number;
+    after: ExportPosition | null;
+    limit: number;
+  }): Promise<Engagement[]>;
 }
 
 export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox, ReportStore {

@@ -58,7 +58,15 @@ describe('parseAllowedHost', () => {
   });
 
   it('refuses a scheme, a port, a path, a wildcard other than * and a subdomain entry of an address', () => {
-    for (const bad of ['https://beckon.example.com', 'beckon.example.com:443', 'beckon.example.com/x', '*.example.com', '.', '.10.0.0.5', '']) {
+    for (const bad of [
+      'https://beckon.example.com',
+      'beckon.example.com:443',
+      'beckon.example.com/x',
+      '*.example.com',
+      '.',
+      '.10.0.0.5',
+      '',
+    ]) {
       expect(parseAllowedHost(bad), bad).toBeNull();
     }
   });
@@ -68,8 +76,16 @@ describe('the Host rule', () => {
   const none = hostRule('0.0.0.0', []);
 
   it('answers to localhost and to any IP literal, whatever the configuration', () => {
-    for (const name of ['localhost', '127.0.0.1', '[::1]', '10.1.2.3', '[2001:db8::1]']) expect(isHostAllowed(name, none), name).toBe(true);
-    for (const name of ['rebound.example', 'localhost.rebound.example', '127.0.0.1.rebound.example', '2130706433', '0x7f.1', 'sub.localhost']) {
+    for (const name of ['localhost', '127.0.0.1', '[::1]', '10.1.2.3', '[2001:db8::1]'])
+      expect(isHostAllowed(name, none), name).toBe(true);
+    for (const name of [
+      'rebound.example',
+      'localhost.rebound.example',
+      '127.0.0.1.rebound.example',
+      '2130706433',
+      '0x7f.1',
+      'sub.localhost',
+    ]) {
       expect(isHostAllowed(name, none), name).toBe(false);
     }
   });
@@ -99,7 +115,10 @@ describe('the Host rule', () => {
     expect(judgeHost({ host: 'localhost:1234' }, none, 0)).toEqual({ allowed: true });
     expect(judgeHost({ host: 'LOCALHOST.:9081' }, none, 0)).toEqual({ allowed: true });
     expect(judgeHost({ host: '[::1]:9081' }, none, 0)).toEqual({ allowed: true });
-    expect(judgeHost({ host: 'rebound.example:9081' }, none, 0)).toEqual({ allowed: false, hostname: 'rebound.example' });
+    expect(judgeHost({ host: 'rebound.example:9081' }, none, 0)).toEqual({
+      allowed: false,
+      hostname: 'rebound.example',
+    });
     expect(judgeHost({ host: 'evil@localhost' }, none, 0)).toEqual({ allowed: false, hostname: null });
   });
 
@@ -110,13 +129,21 @@ describe('the Host rule', () => {
   it('ignores X-Forwarded-Host without trusted proxies, and judges every entry of it with them', () => {
     expect(judgeHost({ host: 'localhost', 'x-forwarded-host': 'rebound.example' }, none, 0)).toEqual({ allowed: true });
     const rule = hostRule('0.0.0.0', ['beckon.example.com']);
-    expect(judgeHost({ host: '127.0.0.1:9081', 'x-forwarded-host': 'beckon.example.com' }, rule, 1)).toEqual({ allowed: true });
-    expect(judgeHost({ host: '127.0.0.1:9081', 'x-forwarded-host': 'rebound.example' }, rule, 1)).toMatchObject({ allowed: false });
-    expect(judgeHost({ host: '127.0.0.1', 'x-forwarded-host': 'rebound.example, beckon.example.com' }, rule, 1)).toMatchObject({
+    expect(judgeHost({ host: '127.0.0.1:9081', 'x-forwarded-host': 'beckon.example.com' }, rule, 1)).toEqual({
+      allowed: true,
+    });
+    expect(judgeHost({ host: '127.0.0.1:9081', 'x-forwarded-host': 'rebound.example' }, rule, 1)).toMatchObject({
+      allowed: false,
+    });
+    expect(
+      judgeHost({ host: '127.0.0.1', 'x-forwarded-host': 'rebound.example, beckon.example.com' }, rule, 1),
+    ).toMatchObject({
       allowed: false,
     });
     // A forwarded name cannot widen what Host allows: a proxy may pass the client's own header on.
-    expect(judgeHost({ host: 'rebound.example', 'x-forwarded-host': 'localhost' }, rule, 1)).toMatchObject({ allowed: false });
+    expect(judgeHost({ host: 'rebound.example', 'x-forwarded-host': 'localhost' }, rule, 1)).toMatchObject({
+      allowed: false,
+    });
   });
 });
 
@@ -179,7 +206,11 @@ describe('isCrossSite', () => {
   });
 
   it('behind trusted proxies, compares with the forwarded host', () => {
-    const headers = { host: '127.0.0.1:9081', 'x-forwarded-host': 'beckon.example.com', origin: 'https://beckon.example.com' };
+    const headers = {
+      host: '127.0.0.1:9081',
+      'x-forwarded-host': 'beckon.example.com',
+      origin: 'https://beckon.example.com',
+    };
     expect(isCrossSite(headers, 1)).toBe(false);
     expect(isCrossSite(headers, 0)).toBe(true);
     expect(isCrossSite({ ...headers, origin: 'https://127.0.0.1:9081' }, 1)).toBe(true);
@@ -192,18 +223,22 @@ describe('browserRefusal', () => {
   it('judges the Host first, naming a plausible stranger, then the marks of another site', () => {
     expect(browserRefusal({ host: 'rebound.example:9081', origin: 'http://evil.example' }, hosts, 0)).toEqual({
       code: 'HOST_NOT_ALLOWED',
-      message: 'This server does not answer to the host name "rebound.example"; an operator can add it to BECKON_ALLOWED_HOSTS.',
+      message:
+        'This server does not answer to the host name "rebound.example"; an operator can add it to BECKON_ALLOWED_HOSTS.',
     });
     expect(browserRefusal({ host: 'evil@localhost' }, hosts, 0)).toEqual({ code: 'HOST_NOT_ALLOWED' });
     expect(browserRefusal({ host: `${'a'.repeat(300)}.example` }, hosts, 0)).toEqual({ code: 'HOST_NOT_ALLOWED' });
-    expect(browserRefusal({ host: 'localhost:9081', origin: 'http://evil.example' }, hosts, 0)).toEqual({ code: 'CROSS_SITE_REQUEST' });
+    expect(browserRefusal({ host: 'localhost:9081', origin: 'http://evil.example' }, hosts, 0)).toEqual({
+      code: 'CROSS_SITE_REQUEST',
+    });
     expect(browserRefusal({ host: 'localhost:9081', origin: 'http://localhost:9081' }, hosts, 0)).toBeNull();
   });
 });
 
 describe('isDataRequest', () => {
   const paths = ['/backend/data', '/server/data', '/metrics'];
-  const request = (url: string, route?: string) => ({ url, routeOptions: { url: route } }) as Parameters<typeof isDataRequest>[0];
+  const request = (url: string, route?: string) =>
+    ({ url, routeOptions: { url: route } }) as Parameters<typeof isDataRequest>[0];
 
   it('covers each data path and everything under it, by raw path or by route pattern', () => {
     expect(isDataRequest(request('/backend/data/visits?x=1', '/backend/data/visits'), paths)).toBe(true);
@@ -216,7 +251,16 @@ describe('isDataRequest', () => {
   });
 
   it('leaves the pages, the widget, the health checks and look-alike paths alone', () => {
-    for (const url of ['/', '/console/', '/widget/beckon.js', '/healthz', '/readyz', '/openapi.json', '/metricsx', '/backend/database']) {
+    for (const url of [
+      '/',
+      '/console/',
+      '/widget/beckon.js',
+      '/healthz',
+      '/readyz',
+      '/openapi.json',
+      '/metricsx',
+      '/backend/database',
+    ]) {
       expect(isDataRequest(request(url, url), paths), url).toBe(false);
     }
   });

@@ -190,7 +190,10 @@ const under = (path: string, prefix: string) => path === prefix || path.startsWi
  * well as the raw path, so that no spelling of a URL (percent-encoded,
  * absolute-form) reaches a data route unguarded.
  */
-export function isDataRequest(request: Pick<FastifyRequest, 'url' | 'routeOptions'>, paths: readonly string[]): boolean {
+export function isDataRequest(
+  request: Pick<FastifyRequest, 'url' | 'routeOptions'>,
+  paths: readonly string[],
+): boolean {
   const path = request.url.split('?', 1)[0]!;
   const route = request.routeOptions.url;
   return paths.some((prefix) => under(path, prefix) || (route !== undefined && under(route, prefix)));
@@ -207,7 +210,11 @@ export interface BrowserRefusal {
  * does not answer to first (HOST_NOT_ALLOWED), then a mark of another site
  * (CROSS_SITE_REQUEST).
  */
-export function browserRefusal(headers: IncomingHttpHeaders, hosts: HostRule, trustProxy: number): BrowserRefusal | null {
+export function browserRefusal(
+  headers: IncomingHttpHeaders,
+  hosts: HostRule,
+  trustProxy: number,
+): BrowserRefusal | null {
   const host = judgeHost(headers, hosts, trustProxy);
   if (!host.allowed) {
     // The name is shown only when it is a plausible one; it came from the caller.

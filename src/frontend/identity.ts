@@ -23,7 +23,9 @@ export class IdentitySigner {
 
   private mac(kind: 'visit' | 'page', fields: string[]): string {
     // The kind is part of the MAC so a page token can never pass as a visit token.
-    return createHmac('sha256', this.secret).update(`${kind}|${fields.join('|')}`).digest('base64url');
+    return createHmac('sha256', this.secret)
+      .update(`${kind}|${fields.join('|')}`)
+      .digest('base64url');
   }
 
   signVisit(claim: VisitClaim): string {

@@ -122,7 +122,9 @@ export class PageResync {
       const sockets = [...this.io.of('/').sockets.values()];
       const concurrency = this.options.concurrency ?? 16;
       for (let start = 0; start < sockets.length && !this.#stopped; start += concurrency) {
-        const results = await Promise.allSettled(sockets.slice(start, start + concurrency).map((socket) => this.resyncPage(socket)));
+        const results = await Promise.allSettled(
+          sockets.slice(start, start + concurrency).map((socket) => this.resyncPage(socket)),
+        );
         for (const result of results) {
           if (result.status === 'fulfilled') continue;
           const fault = domainFault(result.reason);
@@ -186,7 +188,11 @@ export class PageResync {
 function offeredId(event: string, payload: unknown): string | null {
   if (!isRecord(payload)) return null;
   if (event === SOCKET_EVENTS.start && typeof payload.interactionId === 'string') return payload.interactionId;
-  if (event === SOCKET_EVENTS.session && isRecord(payload.invitation) && typeof payload.invitation.interactionId === 'string') {
+  if (
+    event === SOCKET_EVENTS.session &&
+    isRecord(payload.invitation) &&
+    typeof payload.invitation.interactionId === 'string'
+  ) {
     return payload.invitation.interactionId;
   }
   return null;

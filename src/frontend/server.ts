@@ -24,7 +24,6 @@ import { IdentitySigner } from './identity.js';
 import type { PageResync } from './resync.js';
 import type { BeckonIo, PageSocket } from './io.js';
 
-
 export interface FrontendDeps {
   io: BeckonIo;
   lifecycle: Lifecycle;
@@ -138,7 +137,13 @@ export function attachFrontend(deps: FrontendDeps): () => void {
 
     socket.on(SOCKET_EVENTS.answer, (payload, ack) => {
       answerWith(socket, ack, answerSchema, payload, async (answer) => {
-        const engagement = await lifecycle.answer(answer.interactionId, visitId, pageId, answer.outcome, answer.channel);
+        const engagement = await lifecycle.answer(
+          answer.interactionId,
+          visitId,
+          pageId,
+          answer.outcome,
+          answer.channel,
+        );
         return { ok: true, state: engagement.state };
       });
     });

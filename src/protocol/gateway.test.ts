@@ -81,7 +81,9 @@ describe('ixnProfile', () => {
     expect(issues({ ...base, invitation: { acceptLabels: { chat: 'l'.repeat(41) } } })).toHaveProperty(
       'invitation.acceptLabels.chat',
     );
-    expect(issues({ ...base, invitation: { acceptLabels: { Chat: 'x' } } })).toHaveProperty('invitation.acceptLabels.Chat');
+    expect(issues({ ...base, invitation: { acceptLabels: { Chat: 'x' } } })).toHaveProperty(
+      'invitation.acceptLabels.Chat',
+    );
     expect(issues({ ...base, invitation: { declineLabel: 'd'.repeat(41) } })).toHaveProperty('invitation.declineLabel');
   });
 
@@ -98,7 +100,13 @@ describe('ixnProfile', () => {
     for (const imageUrl of ['https://cdn.example/a.png', '/img/agent.png']) {
       expect(issues({ ...base, invitation: { imageUrl } })).toEqual({});
     }
-    for (const imageUrl of ['http://cdn.example/a.png', 'javascript:alert(1)', 'data:image/png;base64,AA', '//evil.example/a.png', 'img.png']) {
+    for (const imageUrl of [
+      'http://cdn.example/a.png',
+      'javascript:alert(1)',
+      'data:image/png;base64,AA',
+      '//evil.example/a.png',
+      'img.png',
+    ]) {
       expect(issues({ ...base, invitation: { imageUrl } })).toHaveProperty('invitation.imageUrl');
     }
   });

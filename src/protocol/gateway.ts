@@ -69,7 +69,13 @@ function canonicalize(aliases: Partial<Record<string, readonly string[]>>) {
 /** A whole number, also accepted as decimal text because SCXML strategies often build strings. */
 function wholeNumber(min: number, max: number, fallback: number) {
   return z
-    .union([z.number(), z.string().regex(/^\d{1,6}$/, 'must be a whole number').transform(Number)])
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^\d{1,6}$/, 'must be a whole number')
+        .transform(Number),
+    ])
     .pipe(
       z
         .int(`must be a whole number from ${min} to ${max}`)

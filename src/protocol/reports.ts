@@ -37,7 +37,12 @@ export const engagementReportSchema = z.object({
   buckets: z.array(funnelFiguresSchema.extend({ start: z.string() })),
   /** The 10 page paths with most invitations shown in the range. */
   topPages: z.array(
-    z.object({ path: z.string(), shown: z.number().int(), accepted: z.number().int(), acceptanceRate: z.number().nullable() }),
+    z.object({
+      path: z.string(),
+      shown: z.number().int(),
+      accepted: z.number().int(),
+      acceptanceRate: z.number().nullable(),
+    }),
   ),
 });
 export type EngagementReportBody = z.infer<typeof engagementReportSchema>;

@@ -83,8 +83,7 @@ export interface Withdrawal {
 /** Answer to a page's acknowledgement or answer. */
 /** The server's verdict on a page's report; a refusal with ALREADY_SETTLED names the state it settled in. */
 export type PageAck =
-  | { ok: true; state: EngagementState }
-  | { ok: false; code: FaultCode; message: string; state?: EngagementState };
+  { ok: true; state: EngagementState } | { ok: false; code: FaultCode; message: string; state?: EngagementState };
 
 export interface ServerToClientEvents {
   session: (session: Session) => void;

@@ -16,7 +16,12 @@ const page: PageInfo = { url: 'https://shop.test/', title: 'Shop', visible: true
 interface CapsContractDeps {
   fresh(): Promise<BeckonStore>;
   freshWithConfig(): Promise<{ store: BeckonStore; config: StoreConfig }>;
-  race(config: StoreConfig, modes: string[], ids: string[], leadMs?: number): Promise<{ mode: string; wins: string[] }[]>;
+  race(
+    config: StoreConfig,
+    modes: string[],
+    ids: string[],
+    leadMs?: number,
+  ): Promise<{ mode: string; wins: string[] }[]>;
 }
 
 export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps): void {
@@ -37,7 +42,13 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
     const show = (store: BeckonStore, interactionId: string, at: number) =>
       store.transition({ interactionId, from: ['pending'], to: 'delivered', at, timeoutAt: at + 30_000 });
     const settle = (store: BeckonStore, interactionId: string, to: 'accepted' | 'declined' | 'timed_out', at: number) =>
-      store.transition({ interactionId, from: ['delivered'], to, at, ...(to === 'accepted' ? { channel: 'chat' } : {}) });
+      store.transition({
+        interactionId,
+        from: ['delivered'],
+        to,
+        at,
+        ...(to === 'accepted' ? { channel: 'chat' } : {}),
+      });
     const stateOf = async (store: BeckonStore, caps: CapSettings, now: number, globalVisitId = 'g') =>
       capState((await store.browserBudgets([globalVisitId], now)).get(globalVisitId)!, caps, now);
 
@@ -54,8 +65,16 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
 
       // Counted from its show (T0 + 1000), not its creation: the cap lifts 24 hours after that.
       const lifts = T0 + 1000 + CAP_WINDOW_MS;
-      expect(await engage(store, 'three', T0 + 60_000, caps)).toEqual({ kind: 'capped', cap: 'per-day', retryAfter: lifts });
-      expect(await engage(store, 'three', lifts - 1, caps)).toEqual({ kind: 'capped', cap: 'per-day', retryAfter: lifts });
+      expect(await engage(store, 'three', T0 + 60_000, caps)).toEqual({
+        kind: 'capped',
+        cap: 'per-day',
+        retryAfter: lifts,
+      });
+      expect(await engage(store, 'three', lifts - 1, caps)).toEqual({
+        kind: 'capped',
+        cap: 'per-day',
+        retryAfter: lifts,
+      });
       expect(await store.getEngagement('three')).toBeNull(); // refused: nothing was made
       expect(await stateOf(store, caps, lifts - 1)).toEqual({
         shownLast24Hours: 2,
@@ -74,8 +93,14 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
       expect((await store.browserBudgets(['g'], lifts - 1)).get('g')).toMatchObject({ shown: 2, lastDeclinedAt: null });
 
       expect((await engage(store, 'three', lifts, caps)).kind).toBe('created');
-      expect(await stateOf(store, caps, lifts)).toMatchObject({ shownLast24Hours: 1, capped: 'per-day', retryAfter: T0 + 11_000 + CAP_WINDOW_MS });
-      const events = (await store.eventsAfter(0, { types: ['engagement.pending'], visitId: null }, 100)).map((e) => e.interactionId);
+      expect(await stateOf(store, caps, lifts)).toMatchObject({
+        shownLast24Hours: 1,
+        capped: 'per-day',
+        retryAfter: T0 + 11_000 + CAP_WINDOW_MS,
+      });
+      const events = (await store.eventsAfter(0, { types: ['engagement.pending'], visitId: null }, 100)).map(
+        (e) => e.interactionId,
+      );
       expect(events).toEqual(['one', 'two', 'uncapped', 'three']);
     });
 
@@ -85,11 +110,19 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
       const caps = { perDay: 1, afterDeclineMs: null };
       // A pending attempt holds its place (from its creation), so a racing second one cannot overshoot.
       expect((await engage(store, 'waiting', T0, caps)).kind).toBe('created');
-      expect(await engage(store, 'second', T0 + 5, caps)).toEqual({ kind: 'capped', cap: 'per-day', retryAfter: T0 + CAP_WINDOW_MS });
+      expect(await engage(store, 'second', T0 + 5, caps)).toEqual({
+        kind: 'capped',
+        cap: 'per-day',
+        retryAfter: T0 + CAP_WINDOW_MS,
+      });
       expect(await stateOf(store, caps, T0 + 5)).toMatchObject({ shownLast24Hours: 0, capped: 'per-day' });
 
       await store.transition({ interactionId: 'waiting', from: ['pending'], to: 'cancelled', at: T0 + 10 });
-      expect(await stateOf(store, caps, T0 + 10)).toMatchObject({ shownLast24Hours: 0, capped: null, retryAfter: null });
+      expect(await stateOf(store, caps, T0 + 10)).toMatchObject({
+        shownLast24Hours: 0,
+        capped: null,
+        retryAfter: null,
+      });
       expect((await engage(store, 'expires', T0 + 20, caps)).kind).toBe('created');
       await store.transition({ interactionId: 'expires', from: ['pending'], to: 'expired', at: T0 + 30_020 });
       expect((await engage(store, 'shown', T0 + 30_030, caps)).kind).toBe('created');
@@ -116,8 +149,16 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
       await settle(store, 'declined', 'declined', T0 + 45_000);
 
       const quietUntil = T0 + 45_000 + 30 * MINUTE;
-      expect(await engage(store, 'next', T0 + 46_000, caps)).toEqual({ kind: 'capped', cap: 'after-decline', retryAfter: quietUntil });
-      expect(await engage(store, 'next', quietUntil - 1, caps)).toEqual({ kind: 'capped', cap: 'after-decline', retryAfter: quietUntil });
+      expect(await engage(store, 'next', T0 + 46_000, caps)).toEqual({
+        kind: 'capped',
+        cap: 'after-decline',
+        retryAfter: quietUntil,
+      });
+      expect(await engage(store, 'next', quietUntil - 1, caps)).toEqual({
+        kind: 'capped',
+        cap: 'after-decline',
+        retryAfter: quietUntil,
+      });
       expect(await stateOf(store, caps, quietUntil - 1)).toEqual({
         shownLast24Hours: 2,
         perDay: null,
@@ -181,7 +222,9 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
         const wins = contenders.flatMap((c) => c.wins);
         expect(wins).toHaveLength(perDay);
         expect(new Set(wins).size).toBe(perDay);
-        const pending = (await store.eventsAfter(0, { types: ['engagement.pending'], visitId: null }, 1000)).map((e) => e.interactionId);
+        const pending = (await store.eventsAfter(0, { types: ['engagement.pending'], visitId: null }, 1000)).map(
+          (e) => e.interactionId,
+        );
         expect(pending.sort()).toEqual([...wins].sort());
         const budget = (await store.browserBudgets(['capped-browser'], Date.now())).get('capped-browser')!;
         expect(budget.counted).toHaveLength(perDay);

@@ -10,7 +10,8 @@ import { ANSWER_RESOLUTION, HOUR_MS, buildReport, hourOf, REPORT_CAPS } from '..
 import type { BeckonStore } from '../core/store.js';
 
 const pageInfo = (url: string): PageInfo => ({ url, title: 'Shop', visible: true, focused: true, locale: 'en' });
-const profile = (input: Record<string, unknown> & { interactionId: string; visitId: string }) => ixnProfileSchema.parse(input);
+const profile = (input: Record<string, unknown> & { interactionId: string; visitId: string }) =>
+  ixnProfileSchema.parse(input);
 const MIN = 60_000;
 
 /** Within the histogram's resolution of the exact value. */
@@ -35,7 +36,10 @@ export function reportContract(fresh: () => Promise<BeckonStore>): void {
   async function scriptedHistory(store: BeckonStore): Promise<void> {
     await store.startVisit({ visitId: 'v1', globalVisitId: 'g1' }, H0);
     await store.startVisit({ visitId: 'v2', globalVisitId: 'g2' }, H0);
-    await store.openPage({ pageId: 'p1', visitId: 'v1', info: pageInfo('https://shop.test/products?email=a@b.test#top') }, H0);
+    await store.openPage(
+      { pageId: 'p1', visitId: 'v1', info: pageInfo('https://shop.test/products?email=a@b.test#top') },
+      H0,
+    );
     await store.openPage({ pageId: 'p2', visitId: 'v2', info: pageInfo('https://shop.test/checkout') }, H0);
     const create = (interactionId: string, visitId: string, at: number, channels = ['chat', 'callback']) =>
       store.createAttempt(profile({ interactionId, visitId, channels }), { exclusive: false, now: at, place: false });
@@ -54,7 +58,13 @@ export function reportContract(fresh: () => Promise<BeckonStore>): void {
     await create('a3', 'v1', H0 + 5000);
     await store.transition({ interactionId: 'a3', from: ['pending'], to: 'expired', at: H0 + 40_000 });
     await create('a4', 'v1', H0 + 6000);
-    await store.transition({ interactionId: 'a4', from: ['pending', 'delivered'], to: 'cancelled', at: H0 + 7000, reason: 'no-agents' });
+    await store.transition({
+      interactionId: 'a4',
+      from: ['pending', 'delivered'],
+      to: 'cancelled',
+      at: H0 + 7000,
+      reason: 'no-agents',
+    });
     // Created and shown in hour 0, accepted in hour 1: each step counts in its own hour.
     await create('a8', 'v2', H0 + 59 * MIN);
     await show('a8', 'p2', H0 + 59.5 * MIN);
@@ -68,7 +78,13 @@ export function reportContract(fresh: () => Promise<BeckonStore>): void {
     await store.transition({ interactionId: 'a5', from: ['delivered'], to: 'timed_out', at: H1 + 31_000 });
     await create('a6', 'v2', H1 + 100);
     await show('a6', 'p2', H1 + 200);
-    await store.transition({ interactionId: 'a6', from: ['pending', 'delivered'], to: 'cancelled', at: H1 + 300, reason: 'pacing' });
+    await store.transition({
+      interactionId: 'a6',
+      from: ['pending', 'delivered'],
+      to: 'cancelled',
+      at: H1 + 300,
+      reason: 'pacing',
+    });
     await create('a7', 'v2', H1 + 400);
     await store.transition({ interactionId: 'a7', from: ['pending', 'delivered'], to: 'cancelled', at: H1 + 500 });
 
@@ -82,34 +98,87 @@ export function reportContract(fresh: () => Promise<BeckonStore>): void {
     expect(await store.setOptOut('g2', true, H3 + 5000)).toHaveLength(1); // 1 s
   }
 
-  const zero = { created: 0, delivered: 0, accepted: 0, acceptedByChannel: {}, declined: 0, timedOut: 0, cancelled: 0, cancelledByReason: {}, expired: 0 };
+  const zero = {
+    created: 0,
+    delivered: 0,
+    accepted: 0,
+    acceptedByChannel: {},
+    declined: 0,
+    timedOut: 0,
+    cancelled: 0,
+    cancelledByReason: {},
+    expired: 0,
+  };
 
   it('counts every transition in the UTC hour it happened, and answers the funnel', async () => {
     const store = await fresh();
     await scriptedHistory(store);
-    const report = buildReport(await store.reportHours(H0, H0 + 4 * HOUR_MS), { from: H0, to: H0 + 4 * HOUR_MS, bucket: 'hour' });
-    expect(report.buckets.map((b) => b.start)).toEqual([0, 1, 2, 3].map((i) => new Date(H0 + i * HOUR_MS).toISOString()));
+    const report = buildReport(await store.reportHours(H0, H0 + 4 * HOUR_MS), {
+      from: H0,
+      to: H0 + 4 * HOUR_MS,
+      bucket: 'hour',
+    });
+    expect(report.buckets.map((b) => b.start)).toEqual(
+      [0, 1, 2, 3].map((i) => new Date(H0 + i * HOUR_MS).toISOString()),
+    );
     const [b0, b1, b2, b3] = report.buckets;
     expect(b0).toMatchObject({
-      created: 5, delivered: 3, accepted: 1, acceptedByChannel: { chat: 1 }, declined: 1, timedOut: 0,
-      cancelled: 1, cancelledByReason: { 'no-agents': 1 }, expired: 1, acceptanceRate: 1 / 3,
+      created: 5,
+      delivered: 3,
+      accepted: 1,
+      acceptedByChannel: { chat: 1 },
+      declined: 1,
+      timedOut: 0,
+      cancelled: 1,
+      cancelledByReason: { 'no-agents': 1 },
+      expired: 1,
+      acceptanceRate: 1 / 3,
     });
     expectNear(b0!.timeToAnswerMs.p50, 1500);
     expectNear(b0!.timeToAnswerMs.p90, 3000);
     expect(b1).toMatchObject({
-      created: 3, delivered: 2, accepted: 1, acceptedByChannel: { callback: 1 }, declined: 0, timedOut: 1,
-      cancelled: 2, cancelledByReason: { pacing: 1, '(none)': 1 }, expired: 0, acceptanceRate: 0.5,
+      created: 3,
+      delivered: 2,
+      accepted: 1,
+      acceptedByChannel: { callback: 1 },
+      declined: 0,
+      timedOut: 1,
+      cancelled: 2,
+      cancelledByReason: { pacing: 1, '(none)': 1 },
+      expired: 0,
+      acceptanceRate: 0.5,
     });
     expectNear(b1!.timeToAnswerMs.p50, 40_000);
     // Nothing delivered: no acceptance rate, no time to answer.
-    expect(b2).toEqual({ start: new Date(H0 + 2 * HOUR_MS).toISOString(), ...zero, acceptanceRate: null, timeToAnswerMs: { p50: null, p90: null } });
-    expect(b3).toMatchObject({ created: 2, delivered: 2, accepted: 1, acceptedByChannel: { chat: 1 }, declined: 1, cancelled: 0, acceptanceRate: 0.5 });
+    expect(b2).toEqual({
+      start: new Date(H0 + 2 * HOUR_MS).toISOString(),
+      ...zero,
+      acceptanceRate: null,
+      timeToAnswerMs: { p50: null, p90: null },
+    });
+    expect(b3).toMatchObject({
+      created: 2,
+      delivered: 2,
+      accepted: 1,
+      acceptedByChannel: { chat: 1 },
+      declined: 1,
+      cancelled: 0,
+      acceptanceRate: 0.5,
+    });
     expectNear(b3!.timeToAnswerMs.p50, 1000);
     expectNear(b3!.timeToAnswerMs.p90, 20_000);
 
     expect(report.totals).toMatchObject({
-      created: 10, delivered: 7, accepted: 3, acceptedByChannel: { callback: 1, chat: 2 }, declined: 2, timedOut: 1,
-      cancelled: 3, cancelledByReason: { '(none)': 1, 'no-agents': 1, pacing: 1 }, expired: 1, acceptanceRate: 3 / 7,
+      created: 10,
+      delivered: 7,
+      accepted: 3,
+      acceptedByChannel: { callback: 1, chat: 2 },
+      declined: 2,
+      timedOut: 1,
+      cancelled: 3,
+      cancelledByReason: { '(none)': 1, 'no-agents': 1, pacing: 1 },
+      expired: 1,
+      acceptanceRate: 3 / 7,
     });
     // Answers took 1, 1.5, 3, 20 and 40 s: the median is 3 s, the 90th percentile 40 s.
     expectNear(report.totals.timeToAnswerMs.p50, 3000);
@@ -124,7 +193,11 @@ export function reportContract(fresh: () => Promise<BeckonStore>): void {
     ]);
     // Day buckets are sums of the same hours.
     const day = hourOf(H0) - (H0 % 86_400_000);
-    const byDay = buildReport(await store.reportHours(day, day + 2 * 86_400_000), { from: day, to: day + 2 * 86_400_000, bucket: 'day' });
+    const byDay = buildReport(await store.reportHours(day, day + 2 * 86_400_000), {
+      from: day,
+      to: day + 2 * 86_400_000,
+      bucket: 'day',
+    });
     expect(byDay.totals).toEqual(report.totals);
     expect(byDay.buckets.reduce((sum, b) => sum + b.delivered, 0)).toBe(7);
   });
@@ -154,12 +227,32 @@ export function reportContract(fresh: () => Promise<BeckonStore>): void {
     await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, H0);
     const extra = 3;
     for (let i = 0; i < REPORT_CAPS.re + extra; i++) {
-      await store.createAttempt(profile({ interactionId: `c${i}`, visitId: 'v' }), { exclusive: false, now: H0 + i, place: false });
-      await store.transition({ interactionId: `c${i}`, from: ['pending'], to: 'cancelled', at: H0 + 100 + i, reason: `reason-${i}` });
+      await store.createAttempt(profile({ interactionId: `c${i}`, visitId: 'v' }), {
+        exclusive: false,
+        now: H0 + i,
+        place: false,
+      });
+      await store.transition({
+        interactionId: `c${i}`,
+        from: ['pending'],
+        to: 'cancelled',
+        at: H0 + 100 + i,
+        reason: `reason-${i}`,
+      });
     }
     // A known name still counts as itself after the cap.
-    await store.createAttempt(profile({ interactionId: 'again', visitId: 'v' }), { exclusive: false, now: H0 + 500, place: false });
-    await store.transition({ interactionId: 'again', from: ['pending'], to: 'cancelled', at: H0 + 501, reason: 'reason-0' });
+    await store.createAttempt(profile({ interactionId: 'again', visitId: 'v' }), {
+      exclusive: false,
+      now: H0 + 500,
+      place: false,
+    });
+    await store.transition({
+      interactionId: 'again',
+      from: ['pending'],
+      to: 'cancelled',
+      at: H0 + 501,
+      reason: 'reason-0',
+    });
     const { totals } = buildReport(await store.reportHours(H0, H1), { from: H0, to: H1, bucket: 'hour' });
     expect(Object.keys(totals.cancelledByReason)).toHaveLength(REPORT_CAPS.re + 1);
     expect(totals.cancelledByReason['(other)']).toBe(extra);
@@ -175,7 +268,11 @@ export function reportContract(fresh: () => Promise<BeckonStore>): void {
     const times = [H0 - 1, H0, H0, H0, H0 + 5, H0 + 5, H0 + 9, H1 - 1, H1];
     for (const [i, at] of times.entries()) {
       const id = `x${(7 * i) % 10}-${i}`;
-      await store.createAttempt(profile({ interactionId: id, visitId: 'v' }), { exclusive: false, now: at, place: false });
+      await store.createAttempt(profile({ interactionId: id, visitId: 'v' }), {
+        exclusive: false,
+        now: at,
+        place: false,
+      });
       made.push({ id, at });
     }
     await store.createTombstone({ interactionId: 'tomb', visitId: null, reason: null }, H0 + 5);

@@ -12,14 +12,21 @@ import type { BeckonStore } from '../core/store.js';
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const ALL = { types: null, visitId: null } as const;
 const info: PageInfo = { url: 'https://shop.test/', title: 'Shop', visible: true, focused: true, locale: 'en' };
-const profile = (input: Record<string, unknown> & { interactionId: string; visitId: string }) => ixnProfileSchema.parse(input);
+const profile = (input: Record<string, unknown> & { interactionId: string; visitId: string }) =>
+  ixnProfileSchema.parse(input);
 
 export function retentionContract(fresh: () => Promise<BeckonStore>): void {
   /** A visit with pages opened at `at` and closed at the given times (null: left open). */
-  async function visit(store: BeckonStore, visitId: string, at: number, pages: Record<string, number | null>): Promise<void> {
+  async function visit(
+    store: BeckonStore,
+    visitId: string,
+    at: number,
+    pages: Record<string, number | null>,
+  ): Promise<void> {
     await store.startVisit({ visitId, globalVisitId: `browser-of-${visitId}` }, at);
     for (const pageId of Object.keys(pages)) await store.openPage({ pageId, visitId, info }, at);
-    for (const [pageId, closedAt] of Object.entries(pages)) if (closedAt !== null) await store.closePage(pageId, closedAt);
+    for (const [pageId, closedAt] of Object.entries(pages))
+      if (closedAt !== null) await store.closePage(pageId, closedAt);
   }
 
   it('deletes closed pages and ended visits older than the retention, in bounded batches, and nothing else', async () => {
@@ -45,9 +52,26 @@ export function retentionContract(fresh: () => Promise<BeckonStore>): void {
     await store.endVisit('busy', T0 + 2);
     // Ended, its attempt shown on its page and answered: visit and page go, the attempt stays as it was.
     await visit(store, 'answered', T0, { a1: null });
-    await store.createAttempt(profile({ interactionId: 'settled', visitId: 'answered', pageId: 'a1' }), { exclusive: true, now: T0, place: true });
-    await store.transition({ interactionId: 'settled', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'a1', timeoutAt: T0 + 60_000 });
-    await store.transition({ interactionId: 'settled', from: ['delivered'], to: 'accepted', at: T0 + 2, channel: 'chat' });
+    await store.createAttempt(profile({ interactionId: 'settled', visitId: 'answered', pageId: 'a1' }), {
+      exclusive: true,
+      now: T0,
+      place: true,
+    });
+    await store.transition({
+      interactionId: 'settled',
+      from: ['pending'],
+      to: 'delivered',
+      at: T0 + 1,
+      pageId: 'a1',
+      timeoutAt: T0 + 60_000,
+    });
+    await store.transition({
+      interactionId: 'settled',
+      from: ['delivered'],
+      to: 'accepted',
+      at: T0 + 2,
+      channel: 'chat',
+    });
     const settled = await store.getEngagement('settled');
     expect(settled).toMatchObject({ visitId: 'answered', pageId: 'a1', shownPageId: 'a1', state: 'accepted' });
     await store.closePage('a1', T0 + 3);
@@ -138,7 +162,11 @@ export function retentionContract(fresh: () => Promise<BeckonStore>): void {
     const store = await fresh();
     for (let i = 0; i < 5; i++) {
       await store.startVisit({ visitId: `busy-${i}`, globalVisitId: `b${i}` }, T0);
-      await store.createAttempt(profile({ interactionId: `x${i}`, visitId: `busy-${i}` }), { exclusive: true, now: T0, place: false });
+      await store.createAttempt(profile({ interactionId: `x${i}`, visitId: `busy-${i}` }), {
+        exclusive: true,
+        now: T0,
+        place: false,
+      });
       await store.endVisit(`busy-${i}`, T0 + 1 + i);
     }
     for (let i = 0; i < 3; i++) {
@@ -179,7 +207,9 @@ export function attemptRetentionContract(fresh: () => Promise<BeckonStore>): voi
   const create = (store: BeckonStore, interactionId: string, now: number) =>
     store.createAttempt(profile({ interactionId, visitId: 'v' }), { exclusive: false, now, place: false, caps });
   const exported = async (store: BeckonStore) =>
-    (await store.engagementsCreated({ from: T0, to: T0 + 86_400_000, after: null, limit: 100 })).map((e) => e.interactionId);
+    (await store.engagementsCreated({ from: T0, to: T0 + 86_400_000, after: null, limit: 100 })).map(
+      (e) => e.interactionId,
+    );
 
   it('deletes attempts settled before the cut, oldest first in bounded batches, with their entries, and nothing else', async () => {
     const store = await fresh();
@@ -188,8 +218,21 @@ export function attemptRetentionContract(fresh: () => Promise<BeckonStore>): voi
     // Settled before the cut (T0 + 50): accepted (shown, so in the caps budget), declined while
     // pending (its reserved budget entry stays), expired (its entry released), a tombstone.
     await create(store, 'accepted', T0);
-    await store.transition({ interactionId: 'accepted', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60_000 });
-    await store.transition({ interactionId: 'accepted', from: ['delivered'], to: 'accepted', at: T0 + 2, channel: 'chat' });
+    await store.transition({
+      interactionId: 'accepted',
+      from: ['pending'],
+      to: 'delivered',
+      at: T0 + 1,
+      pageId: 'p',
+      timeoutAt: T0 + 60_000,
+    });
+    await store.transition({
+      interactionId: 'accepted',
+      from: ['delivered'],
+      to: 'accepted',
+      at: T0 + 2,
+      channel: 'chat',
+    });
     await create(store, 'declined', T0 + 1);
     await store.transition({ interactionId: 'declined', from: ['pending'], to: 'declined', at: T0 + 3 });
     await create(store, 'expired', T0 + 2);
@@ -197,14 +240,36 @@ export function attemptRetentionContract(fresh: () => Promise<BeckonStore>): voi
     await store.createTombstone({ interactionId: 'tombstone', visitId: 'v', reason: 'too late' }, T0 + 5);
     // Created before the cut but settled after it: stays.
     await create(store, 'timed-out', T0 + 3);
-    await store.transition({ interactionId: 'timed-out', from: ['pending'], to: 'delivered', at: T0 + 4, pageId: 'p', timeoutAt: T0 + 60 });
+    await store.transition({
+      interactionId: 'timed-out',
+      from: ['pending'],
+      to: 'delivered',
+      at: T0 + 4,
+      pageId: 'p',
+      timeoutAt: T0 + 60,
+    });
     await store.transition({ interactionId: 'timed-out', from: ['delivered'], to: 'timed_out', at: T0 + 60 });
     // In progress, however old: stay.
     await create(store, 'pending', T0 + 6);
     await create(store, 'delivered', T0 + 7);
-    await store.transition({ interactionId: 'delivered', from: ['pending'], to: 'delivered', at: T0 + 8, pageId: 'p', timeoutAt: T0 + 600_000 });
+    await store.transition({
+      interactionId: 'delivered',
+      from: ['pending'],
+      to: 'delivered',
+      at: T0 + 8,
+      pageId: 'p',
+      timeoutAt: T0 + 600_000,
+    });
 
-    expect(await exported(store)).toEqual(['accepted', 'declined', 'expired', 'timed-out', 'tombstone', 'pending', 'delivered']);
+    expect(await exported(store)).toEqual([
+      'accepted',
+      'declined',
+      'expired',
+      'timed-out',
+      'tombstone',
+      'pending',
+      'delivered',
+    ]);
     const budgetBefore = (await store.browserBudgets(['browser-of-v'], T0 + 100)).get('browser-of-v')!;
     expect(budgetBefore).toMatchObject({ shown: 3 }); // accepted, timed-out, delivered
     expect(budgetBefore.counted).toHaveLength(5); // and declined, pending (reserved)
@@ -255,7 +320,7 @@ export function attemptRetentionContract(fresh: () => Promise<BeckonStore>): voi
     expect(await store.isOptedOut('browser-of-v')).toBe(true); // the browser's choice is not the attempt's
   });
 
-  it('forgets a pruned id: an engage with it, even a tombstone\'s, is a new attempt, pruned again only once it settles', async () => {
+  it("forgets a pruned id: an engage with it, even a tombstone's, is a new attempt, pruned again only once it settles", async () => {
     const store = await fresh();
     await store.startVisit({ visitId: 'v', globalVisitId: 'browser-of-v' }, T0);
     await create(store, 'again', T0);
@@ -265,7 +330,10 @@ export function attemptRetentionContract(fresh: () => Promise<BeckonStore>): voi
 
     expect((await create(store, 'again', T0 + 100)).kind).toBe('created');
     expect((await create(store, 'late', T0 + 101)).kind).toBe('created');
-    expect(await store.getEngagement('again')).toMatchObject({ state: 'pending', createdAt: new Date(T0 + 100).toISOString() });
+    expect(await store.getEngagement('again')).toMatchObject({
+      state: 'pending',
+      createdAt: new Date(T0 + 100).toISOString(),
+    });
     expect(await exported(store)).toEqual(['again', 'late']);
     expect(await store.pruneAttempts(T0 + 1000, 100)).toBe(0);
     await store.transition({ interactionId: 'late', from: ['pending'], to: 'expired', at: T0 + 200 });

@@ -28,7 +28,12 @@ if (mode.startsWith('engage-capped:')) {
   // Warm up the engage path (Redis: the script loaded, the connection busy) on a visit that does not
   // exist, which changes nothing: otherwise the first process ready takes every seat before the others start.
   const warmUp = ixnProfileSchema.parse({ interactionId: `warm-up@${process.pid}`, visitId: 'no-such-visit' });
-  await store.createAttempt(warmUp, { exclusive: false, now: Date.now(), place: false, caps: { perDay: 1, afterDeclineMs: null } });
+  await store.createAttempt(warmUp, {
+    exclusive: false,
+    now: Date.now(),
+    place: false,
+    caps: { perDay: 1, afterDeclineMs: null },
+  });
 }
 while (Date.now() < Number(startAt) - 20) await new Promise((r) => setTimeout(r, 1));
 

@@ -67,7 +67,9 @@ export async function race(
 ): Promise<{ mode: string; wins: string[]; forgot?: boolean }[]> {
   const startAt = Date.now() + leadMs;
   const results = await Promise.all(
-    modes.map((mode) => run(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config), mode, String(startAt), ...ids])),
+    modes.map((mode) =>
+      run(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config), mode, String(startAt), ...ids]),
+    ),
   );
   return results.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!));
 }
@@ -151,11 +153,19 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('lists open pages in attention order and keeps each page as updated', async () => {
         const store = await fresh();
         await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
-        await store.openPage({ pageId: 'hidden', visitId: 'v', info: pageInfo({ visible: false, focused: false }) }, T0 + 1);
+        await store.openPage(
+          { pageId: 'hidden', visitId: 'v', info: pageInfo({ visible: false, focused: false }) },
+          T0 + 1,
+        );
         await store.openPage({ pageId: 'visible', visitId: 'v', info: pageInfo({ focused: false }) }, T0 + 2);
         await store.openPage({ pageId: 'old-focus', visitId: 'v', info: pageInfo() }, T0 + 3);
         await store.openPage({ pageId: 'new-focus', visitId: 'v', info: pageInfo() }, T0 + 4);
-        expect((await store.openPages('v')).map((p) => p.pageId)).toEqual(['new-focus', 'old-focus', 'visible', 'hidden']);
+        expect((await store.openPages('v')).map((p) => p.pageId)).toEqual([
+          'new-focus',
+          'old-focus',
+          'visible',
+          'hidden',
+        ]);
 
         // The visitor comes back to an older tab: it becomes the most recently active.
         await store.updatePage('old-focus', { visible: true, focused: true, title: 'Back' }, T0 + 10);
@@ -204,7 +214,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await visitWithPage(store, 'gone', 'g1');
         await store.closePage('g1', T0 + 1);
         await store.endVisit('gone', T0 + 2);
-        await store.createAttempt(profile({ interactionId: 'ixn-a', visitId: 'a' }), { exclusive: true, now: T0, place: false });
+        await store.createAttempt(profile({ interactionId: 'ixn-a', visitId: 'a' }), {
+          exclusive: true,
+          now: T0,
+          place: false,
+        });
 
         const live = await store.liveVisits();
         expect(live.map((v) => v.visitId).sort()).toEqual(['a', 'b']);
@@ -233,10 +247,21 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.startVisit({ visitId: 'v1', globalVisitId: 'g' }, T0);
         await store.startVisit({ visitId: 'v2', globalVisitId: 'g' }, T0);
         await store.startVisit({ visitId: 'other', globalVisitId: 'h' }, T0);
-        for (const [interactionId, visitId] of [['one', 'v1'], ['two', 'v2'], ['theirs', 'other']] as const) {
+        for (const [interactionId, visitId] of [
+          ['one', 'v1'],
+          ['two', 'v2'],
+          ['theirs', 'other'],
+        ] as const) {
           await store.createAttempt(profile({ interactionId, visitId }), { exclusive: true, now: T0, place: false });
         }
-        await store.transition({ interactionId: 'two', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'x', timeoutAt: T0 + 30_000 });
+        await store.transition({
+          interactionId: 'two',
+          from: ['pending'],
+          to: 'delivered',
+          at: T0 + 1,
+          pageId: 'x',
+          timeoutAt: T0 + 30_000,
+        });
         expect(await store.isOptedOut('g')).toBe(false);
 
         const declined = await store.setOptOut('g', true, T0 + 2);
@@ -248,10 +273,21 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect((await store.getEngagement('theirs'))?.state).toBe('pending');
         const log = await events(store);
         for (const engagement of declined) {
-          expectLogged(log.find((e) => e.interactionId === engagement.interactionId && e.type === 'engagement.declined'), attemptEvent(engagement, T0 + 2));
+          expectLogged(
+            log.find((e) => e.interactionId === engagement.interactionId && e.type === 'engagement.declined'),
+            attemptEvent(engagement, T0 + 2),
+          );
         }
         // An opted-out browser gets no new attempt.
-        expect((await store.createAttempt(profile({ interactionId: 'three', visitId: 'v1' }), { exclusive: true, now: T0, place: false })).kind).toBe('opted-out');
+        expect(
+          (
+            await store.createAttempt(profile({ interactionId: 'three', visitId: 'v1' }), {
+              exclusive: true,
+              now: T0,
+              place: false,
+            })
+          ).kind,
+        ).toBe('opted-out');
         expect(await store.setOptOut('g', false, T0 + 3)).toEqual([]);
         expect(await store.isOptedOut('g')).toBe(false);
       });
@@ -439,7 +475,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await open(store, 'v-moves', A1, T0, 'v');
         await open(store, 'w-on-a', A1, T0, 'w');
         await open(store, 'w-on-b', B1, T0, 'w');
-        await store.createAttempt(profile({ interactionId: 'shown', visitId: 'v' }), { exclusive: true, now: T0, place: true });
+        await store.createAttempt(profile({ interactionId: 'shown', visitId: 'v' }), {
+          exclusive: true,
+          now: T0,
+          place: true,
+        });
         await store.heartbeat(A1, T0 + 15_000, T0);
         await store.heartbeat(B1, T0 + 60_000, T0);
 
@@ -465,7 +505,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect((await store.getPage('v-on-a'))?.closedAt).toBe(now);
         const left = (await events(store)).filter((e) => e.type === 'page.left');
         expect(left.map((e) => e.pageId).sort()).toEqual(['v-moves', 'v-on-a', 'w-on-a']);
-        expectLogged(left.find((e) => e.pageId === 'w-on-a'), pageEvent('page.left', 'w', 'w-on-a', now));
+        expectLogged(
+          left.find((e) => e.pageId === 'w-on-a'),
+          pageEvent('page.left', 'w', 'w-on-a', now),
+        );
         // The invitation stays in progress for the core to move (or wait for a page).
         expect((await store.getEngagement('shown'))?.state).toBe('pending');
         expect(await store.counts()).toEqual({ liveVisits: 2, openPages: 1 });
@@ -533,19 +576,30 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.closePage('q', T0);
         await store.endVisit('ended', T0 + 1);
         const options = { exclusive: true, now: T0 + 2, place: false };
-        expect(await store.createAttempt(profile({ interactionId: 'a', visitId: 'never' }), options)).toEqual({ kind: 'no-visit' });
-        expect(await store.createAttempt(profile({ interactionId: 'b', visitId: 'ended' }), options)).toEqual({ kind: 'no-visit' });
-        expect((await store.createAttempt(profile({ interactionId: 'c', visitId: 'v' }), options)).kind).toBe('created');
+        expect(await store.createAttempt(profile({ interactionId: 'a', visitId: 'never' }), options)).toEqual({
+          kind: 'no-visit',
+        });
+        expect(await store.createAttempt(profile({ interactionId: 'b', visitId: 'ended' }), options)).toEqual({
+          kind: 'no-visit',
+        });
+        expect((await store.createAttempt(profile({ interactionId: 'c', visitId: 'v' }), options)).kind).toBe(
+          'created',
+        );
         const busy = await store.createAttempt(profile({ interactionId: 'd', visitId: 'v' }), options);
         expect(busy).toMatchObject({ kind: 'visit-busy', active: { interactionId: 'c' } });
         expect(await store.getEngagement('d')).toBeNull();
         // Not exclusive: attempts queue, oldest first.
-        expect((await store.createAttempt(profile({ interactionId: 'e', visitId: 'v' }), { ...options, exclusive: false })).kind).toBe('created');
+        expect(
+          (await store.createAttempt(profile({ interactionId: 'e', visitId: 'v' }), { ...options, exclusive: false }))
+            .kind,
+        ).toBe('created');
         expect((await store.activeEngagements('v')).map((e) => e.interactionId)).toEqual(['c', 'e']);
         // Once c settles, strict mode lets a new one in.
         await store.transition({ interactionId: 'c', from: ['pending', 'delivered'], to: 'cancelled', at: T0 + 3 });
         await store.transition({ interactionId: 'e', from: ['pending', 'delivered'], to: 'cancelled', at: T0 + 3 });
-        expect((await store.createAttempt(profile({ interactionId: 'f', visitId: 'v' }), options)).kind).toBe('created');
+        expect((await store.createAttempt(profile({ interactionId: 'f', visitId: 'v' }), options)).kind).toBe(
+          'created',
+        );
       });
 
       it('places a new attempt in the same write: the named page if open, else the page in attention order', async () => {
@@ -560,34 +614,57 @@ export function storeContract(name: string, factory: StoreFactory): void {
         });
         expect(named).toMatchObject({ kind: 'created', engagement: { shownPageId: 'back', pageId: 'back' } });
         // The second attempt of the visit waits its turn: not placed.
-        const queued = await store.createAttempt(profile({ interactionId: 'queued', visitId: 'v' }), { exclusive: false, now: T0 + 3, place: true });
+        const queued = await store.createAttempt(profile({ interactionId: 'queued', visitId: 'v' }), {
+          exclusive: false,
+          now: T0 + 3,
+          place: true,
+        });
         expect(queued).toMatchObject({ kind: 'created', engagement: { shownPageId: null } });
         expect((await store.getEngagement('named'))?.shownPageId).toBe('back');
 
         await store.startVisit({ visitId: 'w', globalVisitId: 'g2' }, T0);
-        await store.openPage({ pageId: 'w-back', visitId: 'w', info: pageInfo({ visible: false, focused: false }) }, T0);
+        await store.openPage(
+          { pageId: 'w-back', visitId: 'w', info: pageInfo({ visible: false, focused: false }) },
+          T0,
+        );
         await store.openPage({ pageId: 'w-front', visitId: 'w', info: pageInfo() }, T0 + 1);
-        const closedNamed = await store.createAttempt(profile({ interactionId: 'fallback', visitId: 'w', pageId: 'not-open' }), {
-          exclusive: true,
-          now: T0 + 2,
-          place: true,
-        });
+        const closedNamed = await store.createAttempt(
+          profile({ interactionId: 'fallback', visitId: 'w', pageId: 'not-open' }),
+          {
+            exclusive: true,
+            now: T0 + 2,
+            place: true,
+          },
+        );
         expect(closedNamed).toMatchObject({ kind: 'created', engagement: { shownPageId: 'w-front' } });
         expect((await store.getEngagement('fallback'))?.shownPageId).toBe('w-front');
 
         await store.startVisit({ visitId: 'nobody', globalVisitId: 'g3' }, T0);
-        const waiting = await store.createAttempt(profile({ interactionId: 'waiting', visitId: 'nobody' }), { exclusive: true, now: T0, place: true });
+        const waiting = await store.createAttempt(profile({ interactionId: 'waiting', visitId: 'nobody' }), {
+          exclusive: true,
+          now: T0,
+          place: true,
+        });
         expect(waiting).toMatchObject({ kind: 'created', engagement: { shownPageId: null } });
       });
 
       it('keeps a cancelled tombstone for an id never engaged', async () => {
         const store = await fresh();
         const tomb = await store.createTombstone({ interactionId: 't', visitId: null, reason: 'no-agents' }, T0);
-        expect(tomb).toMatchObject({ kind: 'created', engagement: { interactionId: 't', state: 'cancelled', reason: 'no-agents', visitId: null, channels: [] } });
+        expect(tomb).toMatchObject({
+          kind: 'created',
+          engagement: { interactionId: 't', state: 'cancelled', reason: 'no-agents', visitId: null, channels: [] },
+        });
         const again = await store.createTombstone({ interactionId: 't', visitId: null, reason: 'other' }, T0 + 1);
         expect(again).toMatchObject({ kind: 'exists', engagement: { reason: 'no-agents' } });
         await visitWithPage(store);
-        expect(await store.createAttempt(profile({ interactionId: 't', visitId: 'visit-1' }), { exclusive: true, now: T0, place: true })).toMatchObject({
+        expect(
+          await store.createAttempt(profile({ interactionId: 't', visitId: 'visit-1' }), {
+            exclusive: true,
+            now: T0,
+            place: true,
+          }),
+        ).toMatchObject({
           kind: 'exists',
           engagement: { state: 'cancelled' },
         });
@@ -599,11 +676,21 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('changes state only by compare-and-set, recording each change and its event once', async () => {
         const store = await fresh();
         await visitWithPage(store, 'v', 'p');
-        await store.createAttempt(profile({ interactionId: 'x', visitId: 'v', timeoutSeconds: 30 }), { exclusive: true, now: T0, place: true });
+        await store.createAttempt(profile({ interactionId: 'x', visitId: 'v', timeoutSeconds: 30 }), {
+          exclusive: true,
+          now: T0,
+          place: true,
+        });
         // Wrong visit, wrong state: nothing happens.
-        expect(await store.transition({ interactionId: 'x', visitId: 'w', from: ['pending'], to: 'delivered', at: T0 + 1 })).toBeNull();
-        expect(await store.transition({ interactionId: 'x', from: ['delivered'], to: 'accepted', at: T0 + 1 })).toBeNull();
-        expect(await store.transition({ interactionId: 'unknown', from: ['pending'], to: 'cancelled', at: T0 + 1 })).toBeNull();
+        expect(
+          await store.transition({ interactionId: 'x', visitId: 'w', from: ['pending'], to: 'delivered', at: T0 + 1 }),
+        ).toBeNull();
+        expect(
+          await store.transition({ interactionId: 'x', from: ['delivered'], to: 'accepted', at: T0 + 1 }),
+        ).toBeNull();
+        expect(
+          await store.transition({ interactionId: 'unknown', from: ['pending'], to: 'cancelled', at: T0 + 1 }),
+        ).toBeNull();
 
         const delivered = await store.transition({
           interactionId: 'x',
@@ -614,7 +701,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
           pageId: 'p',
           timeoutAt: T0 + 30_100,
         });
-        expect(delivered).toMatchObject({ state: 'delivered', shownPageId: 'p', timeoutAt: new Date(T0 + 30_100).toISOString() });
+        expect(delivered).toMatchObject({
+          state: 'delivered',
+          shownPageId: 'p',
+          timeoutAt: new Date(T0 + 30_100).toISOString(),
+        });
         // The deadline is fixed at first show: a later timeoutAt does not move it.
         const accepted = await store.transition({
           interactionId: 'x',
@@ -635,7 +726,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
           },
         });
         expect(await store.getEngagement('x')).toEqual(accepted);
-        expect(await store.transition({ interactionId: 'x', from: ['pending', 'delivered'], to: 'declined', at: T0 + 300 })).toBeNull();
+        expect(
+          await store.transition({ interactionId: 'x', from: ['pending', 'delivered'], to: 'declined', at: T0 + 300 }),
+        ).toBeNull();
         expect(await store.activeEngagements('v')).toEqual([]);
 
         const log = (await events(store)).filter((e) => e.interactionId === 'x');
@@ -647,7 +740,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('moves an invitation between pages by compare-and-set, only while in progress', async () => {
         const store = await fresh();
         await visitWithPage(store, 'v', 'p');
-        await store.createAttempt(profile({ interactionId: 'x', visitId: 'v' }), { exclusive: true, now: T0, place: true });
+        await store.createAttempt(profile({ interactionId: 'x', visitId: 'v' }), {
+          exclusive: true,
+          now: T0,
+          place: true,
+        });
         expect(await store.placeOn('x', null, 'q')).toBe(false); // it is on p, not nowhere
         expect(await store.placeOn('x', 'p', 'q')).toBe(true);
         expect(await store.placeOn('x', 'p', 'r')).toBe(false); // someone moved it first
@@ -661,19 +758,35 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const store = await fresh();
         await visitWithPage(store, 'v', 'p');
         await visitWithPage(store, 'w', 'q');
-        await store.createAttempt(profile({ interactionId: 'waits', visitId: 'v', expirationSeconds: 10 }), { exclusive: true, now: T0, place: false });
-        await store.createAttempt(profile({ interactionId: 'shown', visitId: 'w', timeoutSeconds: 5, expirationSeconds: 60 }), { exclusive: true, now: T0, place: false });
+        await store.createAttempt(profile({ interactionId: 'waits', visitId: 'v', expirationSeconds: 10 }), {
+          exclusive: true,
+          now: T0,
+          place: false,
+        });
+        await store.createAttempt(
+          profile({ interactionId: 'shown', visitId: 'w', timeoutSeconds: 5, expirationSeconds: 60 }),
+          { exclusive: true, now: T0, place: false },
+        );
         expect(await store.nextDeadline(60_000)).toBe(T0 + 10_000);
-        await store.transition({ interactionId: 'shown', from: ['pending'], to: 'delivered', at: T0 + 1000, pageId: 'q', timeoutAt: T0 + 6000 });
+        await store.transition({
+          interactionId: 'shown',
+          from: ['pending'],
+          to: 'delivered',
+          at: T0 + 1000,
+          pageId: 'q',
+          timeoutAt: T0 + 6000,
+        });
         expect(await store.nextDeadline(60_000)).toBe(T0 + 6000);
         expect(await store.dueDeadlines(T0 + 5999, 60_000)).toEqual([]);
         expect(await store.dueDeadlines(T0 + 6000, 60_000)).toEqual([{ kind: 'timeout', interactionId: 'shown' }]);
         const due = await store.dueDeadlines(T0 + 10_000, 60_000);
         expect(due).toHaveLength(2);
-        expect(due).toEqual(expect.arrayContaining([
-          { kind: 'timeout', interactionId: 'shown' },
-          { kind: 'expire', interactionId: 'waits' },
-        ]));
+        expect(due).toEqual(
+          expect.arrayContaining([
+            { kind: 'timeout', interactionId: 'shown' },
+            { kind: 'expire', interactionId: 'waits' },
+          ]),
+        );
         await store.transition({ interactionId: 'shown', from: ['delivered'], to: 'timed_out', at: T0 + 6000 });
         await store.transition({ interactionId: 'waits', from: ['pending'], to: 'expired', at: T0 + 10_000 });
         expect(await store.dueDeadlines(T0 + 99_000, 60_000)).toEqual([]);
@@ -689,15 +802,27 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.lastEventSeq()).toBe(0);
         await visitWithPage(store, 'a', 'a1');
         await visitWithPage(store, 'b', 'b1');
-        await store.createAttempt(profile({ interactionId: 'x', visitId: 'a' }), { exclusive: true, now: T0, place: true });
+        await store.createAttempt(profile({ interactionId: 'x', visitId: 'a' }), {
+          exclusive: true,
+          now: T0,
+          place: true,
+        });
         const log = await events(store);
-        expect(log.map((e) => e.type)).toEqual(['visit.started', 'page.entered', 'visit.started', 'page.entered', 'engagement.pending']);
+        expect(log.map((e) => e.type)).toEqual([
+          'visit.started',
+          'page.entered',
+          'visit.started',
+          'page.entered',
+          'engagement.pending',
+        ]);
         for (let i = 1; i < log.length; i++) expect(log[i]!.seq).toBeGreaterThan(log[i - 1]!.seq);
         expect(new Set(log.map((e) => e.id)).size).toBe(log.length);
         expect(await store.lastEventSeq()).toBe(log.at(-1)!.seq);
 
         expect(await store.eventsAfter(log[1]!.seq, ALL, 2)).toEqual(log.slice(2, 4));
-        expect(await store.eventsAfter(log[1]!.seq, { types: ['visit.started', 'engagement.pending'], visitId: null }, 10)).toEqual([log[2], log[4]]);
+        expect(
+          await store.eventsAfter(log[1]!.seq, { types: ['visit.started', 'engagement.pending'], visitId: null }, 10),
+        ).toEqual([log[2], log[4]]);
         expect(await store.eventsAfter(0, { types: null, visitId: 'a' }, 10)).toEqual([log[0], log[1], log[4]]);
         expect(await store.eventsAfter(0, { types: ['page.entered'], visitId: 'b' }, 10)).toEqual([log[3]]);
         expect(await store.eventsAfter(log.at(-1)!.seq, ALL, 10)).toEqual([]);
@@ -754,8 +879,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await visitWithPage(store, 'v', 'p', T0 + 1);
         await store.closePage('p', T0 + 2);
         await store.startVisit({ visitId: 'too-old', globalVisitId: 'g' }, T0 - 86_400_000 - 1);
-        expect(await store.queueWebhookEvents({ types: ['visit.started', 'page.entered'], now: T0 + 3, maxAgeMs: 86_400_000, limit: 2 })).toBe(2);
-        expect(await store.queueWebhookEvents({ types: ['visit.started', 'page.entered'], now: T0 + 3, maxAgeMs: 86_400_000, limit: 10 })).toBe(2);
+        expect(
+          await store.queueWebhookEvents({
+            types: ['visit.started', 'page.entered'],
+            now: T0 + 3,
+            maxAgeMs: 86_400_000,
+            limit: 2,
+          }),
+        ).toBe(2);
+        expect(
+          await store.queueWebhookEvents({
+            types: ['visit.started', 'page.entered'],
+            now: T0 + 3,
+            maxAgeMs: 86_400_000,
+            limit: 10,
+          }),
+        ).toBe(2);
         expect(await store.queueWebhookEvents({ types: null, now: T0 + 3, maxAgeMs: 86_400_000, limit: 10 })).toBe(0);
         expect(await store.webhookBacklog()).toEqual({ waiting: 2, failed: 0 });
         const claimed = await store.claimWebhookDeliveries(T0 + 3, T0 + 100, 10);
@@ -824,7 +963,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
           await store.startVisit({ visitId: 'visit-race', globalVisitId: 'browser-race' }, Date.now());
           const ids = Array.from({ length: 150 }, (_, i) => `race-${i}`);
           for (const interactionId of ids) {
-            await store.createAttempt(profile({ interactionId, visitId: 'visit-race' }), { exclusive: false, now: Date.now(), place: false });
+            await store.createAttempt(profile({ interactionId, visitId: 'visit-race' }), {
+              exclusive: false,
+              now: Date.now(),
+              place: false,
+            });
             await store.transition({ interactionId, from: ['pending'], to: 'delivered', at: Date.now() });
           }
           const contenders = await race(config, ['accepted', 'declined', 'cancelled', 'timed_out'], ids);
@@ -835,7 +978,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
           // One event per transition: pending, delivered and exactly one terminal event per attempt.
           const perAttempt = new Map<string, number>();
           for (const event of await events(store)) {
-            if (event.interactionId) perAttempt.set(event.interactionId, (perAttempt.get(event.interactionId) ?? 0) + 1);
+            if (event.interactionId)
+              perAttempt.set(event.interactionId, (perAttempt.get(event.interactionId) ?? 0) + 1);
           }
           expect(perAttempt.size).toBe(ids.length);
           expect([...perAttempt.values()].every((n) => n === 3)).toBe(true);
@@ -852,7 +996,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const { store, config } = await freshWithConfig();
         await store.startVisit({ visitId: 'visit-engage', globalVisitId: 'browser-engage' }, Date.now());
         const ids = Array.from({ length: 150 }, (_, i) => `dup-${i}`);
-        const contenders = await race(config, ['engage:visit-engage', 'engage:visit-engage', 'engage:visit-engage'], ids);
+        const contenders = await race(
+          config,
+          ['engage:visit-engage', 'engage:visit-engage', 'engage:visit-engage'],
+          ids,
+        );
         expect(contenders.flatMap((c) => c.wins).sort()).toEqual([...ids].sort()); // each created by one process only
         const pending = (await events(store)).filter((e) => e.type === 'engagement.pending');
         expect(pending).toHaveLength(ids.length);
@@ -888,7 +1036,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
           expect(await store.expiredNodes(Date.now(), 10)).toEqual([]);
           expect(await store.heartbeat(dead, Date.now() + 15_000, Date.now())).toBe('reaped');
           // The live node's page stays open; the visit that only had pages on the dead node is idle.
-          expect(await store.pagesHeldBy(alive.nodeId, null, 10)).toEqual([{ pageId: 'on-alive', visitId: 'reap-v', node: alive }]);
+          expect(await store.pagesHeldBy(alive.nodeId, null, 10)).toEqual([
+            { pageId: 'on-alive', visitId: 'reap-v', node: alive },
+          ]);
           expect((await store.getVisit('reap-v'))?.idleSince).toBeNull();
           expect((await store.getVisit('reap-w'))?.idleSince).not.toBeNull();
           expect(await store.counts()).toEqual({ liveVisits: 2, openPages: 1 });
@@ -906,14 +1056,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const ids = Array.from({ length: 60 }, (_, i) => `due-${i}`);
         const now = Date.now();
         for (const [i, interactionId] of ids.entries()) {
-          await store.createAttempt(profile({ interactionId, visitId: 'v', timeoutSeconds: 5, expirationSeconds: 10 }), {
-            exclusive: false,
-            now,
-            place: false,
-          });
+          await store.createAttempt(
+            profile({ interactionId, visitId: 'v', timeoutSeconds: 5, expirationSeconds: 10 }),
+            {
+              exclusive: false,
+              now,
+              place: false,
+            },
+          );
           // Half are shown (they time out), half wait for a page (they expire); all are due within 3.5 s of the start.
           if (i % 2 === 0) {
-            await store.transition({ interactionId, from: ['pending'], to: 'delivered', at: now, timeoutAt: now + 3500 });
+            await store.transition({
+              interactionId,
+              from: ['pending'],
+              to: 'delivered',
+              at: now,
+              timeoutAt: now + 3500,
+            });
           }
         }
         const watchers = await race(config, ['deadlines', 'deadlines', 'deadlines'], ids);
@@ -922,7 +1081,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
         for (const [i, id] of ids.entries()) {
           expect((await store.getEngagement(id))?.state).toBe(i % 2 === 0 ? 'timed_out' : 'expired');
         }
-        const terminal = (await events(store)).filter((e) => e.type === 'engagement.timed_out' || e.type === 'engagement.expired');
+        const terminal = (await events(store)).filter(
+          (e) => e.type === 'engagement.timed_out' || e.type === 'engagement.expired',
+        );
         expect(terminal).toHaveLength(ids.length);
       }, 60_000);
     });

@@ -80,7 +80,9 @@ export class EventRetention {
     const total: RetentionRun = { events: 0, presence: 0, attempts: 0 };
     try {
       total.events = await this.drain((limit) => this.store.pruneEvents(now - retentionMs, limit));
-      total.presence = await this.drain((limit) => this.store.pruneVisits(now - (visitRetentionMs ?? retentionMs), limit));
+      total.presence = await this.drain((limit) =>
+        this.store.pruneVisits(now - (visitRetentionMs ?? retentionMs), limit),
+      );
       if (attemptRetentionMs !== undefined) {
         total.attempts = await this.drain((limit) => this.store.pruneAttempts(now - attemptRetentionMs, limit));
       }

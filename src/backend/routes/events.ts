@@ -19,7 +19,10 @@ export interface EventStreamRequest {
 }
 
 /** Reads and checks the query and `Last-Event-ID` header; throws INVALID_PARAMETER naming what is wrong. */
-export function readEventStreamRequest(query: unknown, lastEventIdHeader: string | string[] | undefined): EventStreamRequest {
+export function readEventStreamRequest(
+  query: unknown,
+  lastEventIdHeader: string | string[] | undefined,
+): EventStreamRequest {
   const params = (query ?? {}) as Record<string, unknown>;
   for (const [key, value] of Object.entries(params)) {
     if (!(QUERY_KEYS as readonly string[]).includes(key)) {
@@ -35,7 +38,9 @@ export function readEventStreamRequest(query: unknown, lastEventIdHeader: string
     if ('unknown' in parsed) {
       throw invalidParameter(
         'types',
-        parsed.unknown === '' ? 'names no event type' : `has "${parsed.unknown}", which is not an event type or family like engagement.*`,
+        parsed.unknown === ''
+          ? 'names no event type'
+          : `has "${parsed.unknown}", which is not an event type or family like engagement.*`,
       );
     }
     types = parsed.types;
@@ -53,7 +58,10 @@ export function readEventStreamRequest(query: unknown, lastEventIdHeader: string
   }
   const resumeFrom = header ?? fromQuery;
   if (resumeFrom !== undefined && !SEQ.test(resumeFrom)) {
-    throw invalidParameter(header !== undefined ? 'Last-Event-ID' : 'lastEventId', 'must be the id of an event (a whole number)');
+    throw invalidParameter(
+      header !== undefined ? 'Last-Event-ID' : 'lastEventId',
+      'must be the id of an event (a whole number)',
+    );
   }
 
   return {

@@ -13,7 +13,14 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { engagementSchema, type Engagement, type EngagementExport } from '../../protocol/index.js';
 import { invalidParameter } from '../../core/faults.js';
-import { DAY_MS, HOUR_MS, bucketStart, buildReport, type EngagementReport, type ReportBucket } from '../../core/reports.js';
+import {
+  DAY_MS,
+  HOUR_MS,
+  bucketStart,
+  buildReport,
+  type EngagementReport,
+  type ReportBucket,
+} from '../../core/reports.js';
 import type { BeckonStore, ExportPosition } from '../../core/store.js';
 import { csvLine } from '../csv.js';
 
@@ -64,16 +71,25 @@ export function parseIsoTime(text: string): number | null {
     if (zh > 23 || zm > 59) return null;
     offset = (zone.startsWith('-') ? -1 : 1) * (zh * 60 + zm) * 60_000;
   }
-  const ms = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s), Math.floor(Number(`0.${frac || '0'}`) * 1000)) - offset;
+  const ms =
+    Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s), Math.floor(Number(`0.${frac || '0'}`) * 1000)) -
+    offset;
   return ms >= 0 ? ms : null;
 }
 
 /** from/to as given or by default (`defaultTo`, and 24 hours before to); from must come before to, the range within `maxMs`. */
-function readRange(text: { from?: string; to?: string }, defaultTo: number, maxMs: number, maxText: string): { from: number; to: number } {
+function readRange(
+  text: { from?: string; to?: string },
+  defaultTo: number,
+  maxMs: number,
+  maxText: string,
+): { from: number; to: number } {
   const to = text.to === undefined ? defaultTo : parseIsoTime(text.to);
-  if (to === null) throw invalidParameter('to', 'must be an ISO 8601 time with a zone, like 2026-12-01T00:00:00Z, or a date');
+  if (to === null)
+    throw invalidParameter('to', 'must be an ISO 8601 time with a zone, like 2026-12-01T00:00:00Z, or a date');
   const from = text.from === undefined ? to - DAY_MS : parseIsoTime(text.from);
-  if (from === null) throw invalidParameter('from', 'must be an ISO 8601 time with a zone, like 2026-12-01T00:00:00Z, or a date');
+  if (from === null)
+    throw invalidParameter('from', 'must be an ISO 8601 time with a zone, like 2026-12-01T00:00:00Z, or a date');
   if (from >= to) throw invalidParameter('from', 'must be before to');
   if (to - from > maxMs) throw invalidParameter('to', `is too far after from: one call covers at most ${maxText}`);
   return { from, to };
@@ -95,7 +111,12 @@ export function readReportRequest(query: unknown, now: number): ReportRequest {
   const size = bucket === 'hour' ? HOUR_MS : DAY_MS;
   // By default the range ends with the current bucket: 24 hourly buckets, the current hour last.
   const defaultTo = bucketStart(now, bucket) + size;
-  const range = readRange(text, defaultTo, MAX_REPORT_RANGE_MS[bucket], bucket === 'hour' ? '31 days by hour (use bucket=day for more)' : '366 days');
+  const range = readRange(
+    text,
+    defaultTo,
+    MAX_REPORT_RANGE_MS[bucket],
+    bucket === 'hour' ? '31 days by hour (use bucket=day for more)' : '366 days',
+  );
   return { from: bucketStart(range.from, bucket), to: bucketStart(range.to - 1, bucket) + size, bucket };
 }
 
@@ -144,8 +165,10 @@ export function readExportRequest(query: unknown, accept: string | undefined, no
   const range = readRange(text, now + 1, MAX_EXPORT_RANGE_MS, '366 days');
   if (format === 'csv') {
     // CSV is the whole range in one answer; a page size or position would silently cut it.
-    if (text.limit !== undefined) throw invalidParameter('limit', 'applies to JSON pages only: CSV answers the whole range');
-    if (text.cursor !== undefined) throw invalidParameter('cursor', 'applies to JSON pages only: CSV answers the whole range');
+    if (text.limit !== undefined)
+      throw invalidParameter('limit', 'applies to JSON pages only: CSV answers the whole range');
+    if (text.cursor !== undefined)
+      throw invalidParameter('cursor', 'applies to JSON pages only: CSV answers the whole range');
   }
   let limit: number = EXPORT_LIMIT.default;
   if (text.limit !== undefined) {
@@ -157,7 +180,8 @@ export function readExportRequest(query: unknown, accept: string | undefined, no
   let after: ExportPosition | null = null;
   if (text.cursor !== undefined) {
     after = decodeCursor(text.cursor);
-    if (after === null) throw invalidParameter('cursor', 'is not a cursor this export gave (use the next of the page before)');
+    if (after === null)
+      throw invalidParameter('cursor', 'is not a cursor this export gave (use the next of the page before)');
     if (after.createdAt < range.from || after.createdAt >= range.to) {
       throw invalidParameter('cursor', 'belongs to another range: pass the same from and to as for the first page');
     }
@@ -172,7 +196,8 @@ async function* csvRows(store: BeckonStore, request: ExportRequest): AsyncGenera
   let after: ExportPosition | null = null;
   for (;;) {
     const page = await store.engagementsCreated({ from: request.from, to: request.to, after, limit: CSV_PAGE });
-    if (page.length > 0) yield page.map((engagement) => csvLine(EXPORT_COLUMNS.map((column) => engagement[column]))).join('');
+    if (page.length > 0)
+      yield page.map((engagement) => csvLine(EXPORT_COLUMNS.map((column) => engagement[column]))).join('');
     if (page.length < CSV_PAGE) return;
     const last = page[page.length - 1]!;
     after = { createdAt: Date.parse(last.createdAt), interactionId: last.interactionId };
@@ -199,7 +224,12 @@ export function reportRoutes(deps: { store: BeckonStore; now: () => number }) {
           .send(Readable.from(csvRows(store, wanted)));
       }
       // One more than asked tells whether another page follows, so the last page says next: null.
-      const found = await store.engagementsCreated({ from: wanted.from, to: wanted.to, after: wanted.after, limit: wanted.limit + 1 });
+      const found = await store.engagementsCreated({
+        from: wanted.from,
+        to: wanted.to,
+        after: wanted.after,
+        limit: wanted.limit + 1,
+      });
       const engagements = found.slice(0, wanted.limit);
       const last = engagements[engagements.length - 1];
       const body: EngagementExport = {

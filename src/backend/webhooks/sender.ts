@@ -121,7 +121,11 @@ export class WebhookSender {
         const free = this.concurrency - this.inFlight.size;
         if (free > 0) {
           const now = Date.now();
-          const claimed = await this.store.claimWebhookDeliveries(now, now + this.options.timeoutMs + LEASE_MARGIN_MS, free);
+          const claimed = await this.store.claimWebhookDeliveries(
+            now,
+            now + this.options.timeoutMs + LEASE_MARGIN_MS,
+            free,
+          );
           for (const delivery of claimed) this.send(delivery);
         }
       } while (this.pumpAgain);
@@ -194,7 +198,8 @@ export class WebhookSender {
     this.options.onAttempt?.(retryAt === null ? 'gave_up' : 'failed');
     const fields = { eventId: event.id, type: event.type, attempt, error: failure };
     if (retryAt === null) this.options.log.error(fields, 'webhook delivery given up after 24 hours of failures');
-    else if (attempt === 1) this.options.log.warn({ ...fields, retryInMs: retryAt - now }, 'webhook delivery failed; retrying');
+    else if (attempt === 1)
+      this.options.log.warn({ ...fields, retryInMs: retryAt - now }, 'webhook delivery failed; retrying');
   }
 }
 

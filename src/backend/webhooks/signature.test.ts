@@ -15,7 +15,9 @@ describe('webhook signatures', () => {
     const signature = signWebhook('k', ts, body);
     const at = { nowSeconds: ts + 10 };
     expect(verifyWebhook('k', { signature, timestamp: String(ts) }, body, at)).toBe(true);
-    expect(verifyWebhook('k', { signature, timestamp: String(ts) }, body.replace('accepted', 'declined'), at)).toBe(false);
+    expect(verifyWebhook('k', { signature, timestamp: String(ts) }, body.replace('accepted', 'declined'), at)).toBe(
+      false,
+    );
     expect(verifyWebhook('k', { signature, timestamp: String(ts + 1) }, body, at)).toBe(false);
     expect(verifyWebhook('other', { signature, timestamp: String(ts) }, body, at)).toBe(false);
     expect(verifyWebhook('k', { signature, timestamp: String(ts) }, body, { nowSeconds: ts + 3600 })).toBe(false);

@@ -47,7 +47,17 @@ export function reconnectDelay(retries: number): number {
 }
 
 /** Server errors that say Redis cannot serve right now (not that the command is wrong). */
-const UNAVAILABLE_REPLIES = ['LOADING', 'BUSY', 'MISCONF', 'READONLY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'OOM', 'NOREPLICAS'];
+const UNAVAILABLE_REPLIES = [
+  'LOADING',
+  'BUSY',
+  'MISCONF',
+  'READONLY',
+  'MASTERDOWN',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'OOM',
+  'NOREPLICAS',
+];
 /** node-redis errors that mean the command did not reach Redis or its answer did not come back. */
 const TRANSPORT_ERRORS = new Set([
   'ClientClosedError',
@@ -60,7 +70,17 @@ const TRANSPORT_ERRORS = new Set([
   'AbortError',
   'TimeoutError',
 ]);
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
 
 class DeadlineError extends Error {
   constructor(ms: number) {
@@ -111,7 +131,11 @@ function baseOptions(url: string) {
 }
 
 /** A fail-fast client for store calls (see the header); not connected yet. */
-export function createStoreClient<S extends RedisScripts>(url: string, scripts: S, onError: (error: unknown) => void = () => {}) {
+export function createStoreClient<S extends RedisScripts>(
+  url: string,
+  scripts: S,
+  onError: (error: unknown) => void = () => {},
+) {
   const client = createClient({
     ...baseOptions(url),
     scripts,
@@ -335,7 +359,8 @@ export class StoreConnection<S extends RedisScripts> {
       if (client !== this.#client) return;
       const redisMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       // A slow answer says little about the clock: keep the last good measure.
-      if (receivedAt - sentAt < 100 || this.#offset === null) this.#offset = Math.round(redisMs - (sentAt + receivedAt) / 2);
+      if (receivedAt - sentAt < 100 || this.#offset === null)
+        this.#offset = Math.round(redisMs - (sentAt + receivedAt) / 2);
       this.#missed = 0;
     } finally {
       if (client === this.#client) this.#probeInFlight = false;
@@ -369,7 +394,7 @@ export interface ConfigReader {
  */
 export async function durabilityWarnings(client: ConfigReader): Promise<string[]> {
   const warnings: string[] = [];
-  let config: Record<string, string> | null = null;
+  let config: Record<string, string> | null;
   try {
     config = {};
     for (const parameter of ['appendonly', 'appendfsync', 'save', 'maxmemory-policy']) {
@@ -409,13 +434,15 @@ export async function durabilityWarnings(client: ConfigReader): Promise<string[]
   }
 
   // CONFIG refused: INFO tells whether AOF is on, and the eviction policy, but not appendfsync nor the RDB schedule.
-  let persistence = '';
-  let memory = '';
+  let persistence: string;
+  let memory: string;
   try {
     persistence = await client.info('persistence');
     memory = await client.info('memory');
   } catch {
-    return ['Redis refuses both CONFIG GET and INFO: cannot check that it persists what Beckon writes. Make sure it runs with appendonly yes, appendfsync always and maxmemory-policy noeviction.'];
+    return [
+      'Redis refuses both CONFIG GET and INFO: cannot check that it persists what Beckon writes. Make sure it runs with appendonly yes, appendfsync always and maxmemory-policy noeviction.',
+    ];
   }
   const field = (text: string, name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim();
   if (field(persistence, 'aof_enabled') === '1') {

@@ -73,9 +73,12 @@ const STEPS = 400;
 
 /** Everything a reader can see, comparable across stores. */
 async function snapshot(store: BeckonStore, now: number) {
-  const byId = <T extends { interactionId: string }>(list: T[]) => [...list].sort((a, b) => a.interactionId.localeCompare(b.interactionId));
+  const byId = <T extends { interactionId: string }>(list: T[]) =>
+    [...list].sort((a, b) => a.interactionId.localeCompare(b.interactionId));
   return {
-    engagements: await Promise.all([...IDS, ...Array.from({ length: STEPS }, (_, i) => `new-${i}`)].map((id) => store.getEngagement(id))),
+    engagements: await Promise.all(
+      [...IDS, ...Array.from({ length: STEPS }, (_, i) => `new-${i}`)].map((id) => store.getEngagement(id)),
+    ),
     active: await Promise.all(VISITS.map((v) => store.activeEngagements(v))),
     visits: await Promise.all(VISITS.map((v) => store.getVisit(v))),
     pages: await Promise.all(PAGES.map((p) => store.getPage(p))),
@@ -86,7 +89,9 @@ async function snapshot(store: BeckonStore, now: number) {
     nextDeadline: await store.nextDeadline(IDLE_MS),
     due: (await store.dueDeadlines(now, IDLE_MS)).map((d) => JSON.stringify(d)).sort(),
     events: (await store.eventsAfter(0, { types: null, visitId: null }, 100_000)).map(strip),
-    visitEvents: (await store.eventsAfter(0, { types: ['page.entered', 'engagement.pending'], visitId: 'v1' }, 3)).map(strip),
+    visitEvents: (await store.eventsAfter(0, { types: ['page.entered', 'engagement.pending'], visitId: 'v1' }, 3)).map(
+      strip,
+    ),
     backlog: await store.webhookBacklog(),
     expiredNodes: await store.expiredNodes(now, 100),
     held: await Promise.all(['n1', 'n2'].map(async (n) => byPage(await store.pagesHeldBy(n, null, 100)))),
@@ -95,7 +100,9 @@ async function snapshot(store: BeckonStore, now: number) {
     nextWebhookAt: await store.nextWebhookAt(),
     // Report counters of every hour of the run, and the export's order of every attempt.
     reports: await store.reportHours(START, now + HOUR_MS),
-    exported: (await store.engagementsCreated({ from: 0, to: now + 1, after: null, limit: 100_000 })).map((e) => e.interactionId),
+    exported: (await store.engagementsCreated({ from: 0, to: now + 1, after: null, limit: 100_000 })).map(
+      (e) => e.interactionId,
+    ),
     budgets: await store.browserBudgets(BROWSERS, now),
     byId,
   };
@@ -120,7 +127,10 @@ async function run(seed: number, steps: number): Promise<void> {
       const pageId = PAGES[(window + rand.int(6)) % PAGES.length]!;
       // Mostly an attempt in progress (when there is one), so that changes happen, else any id.
       const inProgress = (await Promise.all(VISITS.map((v) => sqlite.activeEngagements(v)))).flat();
-      const interactionId = inProgress.length > 0 && rand.chance(0.7) ? rand.pick(inProgress).interactionId : IDS[(Math.floor(step / 4) + rand.int(8)) % IDS.length]!;
+      const interactionId =
+        inProgress.length > 0 && rand.chance(0.7)
+          ? rand.pick(inProgress).interactionId
+          : IDS[(Math.floor(step / 4) + rand.int(8)) % IDS.length]!;
       const label = `seed ${seed} step ${step} op ${op}`;
       /** Calls both stores alike and expects the same answer. */
       const same = async <T>(call: (store: BeckonStore) => Promise<T>, normalize: (value: T) => unknown = (v) => v) => {
@@ -131,16 +141,22 @@ async function run(seed: number, steps: number): Promise<void> {
       switch (op) {
         case 0:
         case 1:
-        {
-          const globalVisitId = rand.pick(BROWSERS);
-          await same((s) => s.startVisit({ visitId, globalVisitId }, now));
-        }
+          {
+            const globalVisitId = rand.pick(BROWSERS);
+            await same((s) => s.startVisit({ visitId, globalVisitId }, now));
+          }
           break;
         case 2:
         case 3: {
           // SQLite refuses a page of a visit it never saw with a foreign-key error; the core never asks.
           if ((await sqlite.getVisit(visitId)) === null) break;
-          const info = { url: `https://shop.test/${step}`, title: `T${step}`, visible: rand.chance(0.6), focused: rand.chance(0.5), ...(rand.chance(0.5) ? { locale: 'de' } : {}) };
+          const info = {
+            url: `https://shop.test/${step}`,
+            title: `T${step}`,
+            visible: rand.chance(0.6),
+            focused: rand.chance(0.5),
+            ...(rand.chance(0.5) ? { locale: 'de' } : {}),
+          };
           const held = rand.chance(0.85) ? { node } : {};
           await same((s) => s.openPage({ pageId, visitId, info, ...held }, now));
           break;
@@ -169,7 +185,8 @@ async function run(seed: number, steps: number): Promise<void> {
           // contract covers declining several; here at most one.
           let declining = 0;
           for (const visit of VISITS) {
-            if ((await sqlite.getVisit(visit))?.globalVisitId === browser) declining += (await sqlite.activeEngagements(visit)).length;
+            if ((await sqlite.getVisit(visit))?.globalVisitId === browser)
+              declining += (await sqlite.activeEngagements(visit)).length;
           }
           if (optedOut && declining > 1) break;
           await same(
@@ -202,9 +219,12 @@ async function run(seed: number, steps: number): Promise<void> {
           await same((s) => s.createAttempt(profile, options));
           break;
         }
-        case 11:
-        {
-          const cancel = { interactionId, visitId: rand.chance(0.5) ? visitId : null, reason: rand.chance(0.5) ? 'no-agents' : null };
+        case 11: {
+          const cancel = {
+            interactionId,
+            visitId: rand.chance(0.5) ? visitId : null,
+            reason: rand.chance(0.5) ? 'no-agents' : null,
+          };
           await same((s) => s.createTombstone(cancel, now));
           break;
         }
@@ -234,7 +254,12 @@ async function run(seed: number, steps: number): Promise<void> {
           break;
         }
         case 15: {
-          const options = { types: rand.chance(0.5) ? null : (['visit.started', 'engagement.pending', 'page.left'] as const), now, maxAgeMs: 86_400_000, limit: 1 + rand.int(30) };
+          const options = {
+            types: rand.chance(0.5) ? null : (['visit.started', 'engagement.pending', 'page.left'] as const),
+            now,
+            maxAgeMs: 86_400_000,
+            limit: 1 + rand.int(30),
+          };
           await same((s) => s.queueWebhookEvents(options));
           break;
         }
@@ -262,8 +287,7 @@ async function run(seed: number, steps: number): Promise<void> {
           });
           break;
         }
-        case 18:
-        {
+        case 18: {
           const before = now - rand.int(200_000);
           const limit = 1 + rand.int(20);
           await same((s) => s.pruneEvents(before, limit));
@@ -297,7 +321,9 @@ async function run(seed: number, steps: number): Promise<void> {
         const { byId: _b, ...right } = b!;
         expect(right, `seed ${seed} after step ${step}`).toEqual(left);
         // The run spans hours and settles attempts: the report comparison covers real counters.
-        if (step === steps - 1) for (const hour of left.reports) for (const name of Object.keys(hour.counts)) countersSeen.add(name.split(':')[0]!);
+        if (step === steps - 1)
+          for (const hour of left.reports)
+            for (const name of Object.keys(hour.counts)) countersSeen.add(name.split(':')[0]!);
       }
     }
   } finally {
@@ -321,7 +347,19 @@ describe('redis store: parity with the SQLite store', () => {
   });
   it('compared report counters of every kind on the way', () => {
     expect([...countersSeen].sort()).toEqual(
-      expect.arrayContaining(['accepted', 'cancelled', 'ch', 'created', 'declined', 'delivered', 'expired', 'ps', 're', 'timed_out', 'tta']),
+      expect.arrayContaining([
+        'accepted',
+        'cancelled',
+        'ch',
+        'created',
+        'declined',
+        'delivered',
+        'expired',
+        'ps',
+        're',
+        'timed_out',
+        'tta',
+      ]),
     );
   });
 });

@@ -85,7 +85,11 @@ describe('redis store: what only Redis has', () => {
   };
   /** Runs `check` on a store under a fresh prefix, with a plain client beside it to read and plant keys. */
   const withFreshPrefix = async (
-    check: (fresh: { prefix: string; store: BeckonStore; admin: ReturnType<typeof createFanoutClient> }) => Promise<void>,
+    check: (fresh: {
+      prefix: string;
+      store: BeckonStore;
+      admin: ReturnType<typeof createFanoutClient>;
+    }) => Promise<void>,
   ) => {
     const prefix = randomPrefix();
     const store = await open(server.url, prefix);
@@ -145,11 +149,15 @@ describe('redis store: what only Redis has', () => {
           for (const key of keys) {
             const type = await admin.type(key);
             const body =
-              type === 'zset' ? await admin.zRange(key, 0, -1)
-              : type === 'set' ? await admin.sMembers(key)
-              : type === 'hash' ? Object.entries(await admin.hGetAll(key)).flat()
-              : type === 'stream' ? ((await admin.xRange(key, '-', '+')) ?? []).map((e) => JSON.stringify(e.message))
-              : [String(await admin.get(key))];
+              type === 'zset'
+                ? await admin.zRange(key, 0, -1)
+                : type === 'set'
+                  ? await admin.sMembers(key)
+                  : type === 'hash'
+                    ? Object.entries(await admin.hGetAll(key)).flat()
+                    : type === 'stream'
+                      ? ((await admin.xRange(key, '-', '+')) ?? []).map((e) => JSON.stringify(e.message))
+                      : [String(await admin.get(key))];
             out.set(key.slice(prefix.length), JSON.stringify(body));
           }
         }
@@ -165,8 +173,20 @@ describe('redis store: what only Redis has', () => {
       await store.openPage({ pageId: 'page-x1', visitId: 'visit-x', info: pageInfo, node }, now);
       await store.openPage({ pageId: 'page-x2', visitId: 'visit-x', info: pageInfo, node }, now);
       const caps = { perDay: 5, afterDeclineMs: 60_000 };
-      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'ix-1', visitId: 'visit-x' }), { exclusive: true, now, place: true, caps });
-      await store.transition({ interactionId: 'ix-1', from: ['pending'], to: 'delivered', at: now + 1, pageId: 'page-x1', timeoutAt: now + 60_000 });
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'ix-1', visitId: 'visit-x' }), {
+        exclusive: true,
+        now,
+        place: true,
+        caps,
+      });
+      await store.transition({
+        interactionId: 'ix-1',
+        from: ['pending'],
+        to: 'delivered',
+        at: now + 1,
+        pageId: 'page-x1',
+        timeoutAt: now + 60_000,
+      });
       await store.transition({ interactionId: 'ix-1', from: ['delivered'], to: 'declined', at: now + 2 });
       await store.updatePage('page-x2', { visible: false }, now + 3);
       await store.closePage('page-x1', now + 4, node);
@@ -189,8 +209,14 @@ describe('redis store: what only Redis has', () => {
       // What may stay: the attempt (with the created and settled indexes, the browser's caps and the
       // report hour), the events (until their own retention), the event counter and the webhook cursor.
       const mayStay = (key: string) =>
-        key === 'a:ix-1' || key === 'created' || key === 'settled' || key === 'log' || key === 'seq' || key === 'wh:cursor' ||
-        key.startsWith('caps:') || key.startsWith('rh:');
+        key === 'a:ix-1' ||
+        key === 'created' ||
+        key === 'settled' ||
+        key === 'log' ||
+        key === 'seq' ||
+        key === 'wh:cursor' ||
+        key.startsWith('caps:') ||
+        key.startsWith('rh:');
       const added = [...after.keys()].filter((key) => !baseline.has(key)).sort();
       expect(added.filter((key) => !mayStay(key))).toEqual([]);
       // Every other key is as it was before the visit (the node registry, the indexes: emptied, so gone).
@@ -200,13 +226,24 @@ describe('redis store: what only Redis has', () => {
         if (mayStay(key)) continue;
         expect([key, body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
       }
-      expect(await store.getEngagement('ix-1')).toMatchObject({ visitId: 'visit-x', shownPageId: 'page-x1', state: 'declined' });
+      expect(await store.getEngagement('ix-1')).toMatchObject({
+        visitId: 'visit-x',
+        shownPageId: 'page-x1',
+        state: 'declined',
+      });
 
       // Once the events are past their own retention too, nothing but the attempt names the visit.
       while ((await store.pruneEvents(now + 1000, 1000)) > 0);
       const last = await contents();
       for (const [key, body] of last) {
-        if (key === 'a:ix-1' || key === 'created' || key === 'settled' || key.startsWith('caps:') || key.startsWith('rh:')) continue;
+        if (
+          key === 'a:ix-1' ||
+          key === 'created' ||
+          key === 'settled' ||
+          key.startsWith('caps:') ||
+          key.startsWith('rh:')
+        )
+          continue;
         expect([key, body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
       }
 
@@ -217,9 +254,12 @@ describe('redis store: what only Redis has', () => {
       expect(await store.pruneAttempts(now + 3, 1000)).toBe(1);
       const gone = await contents();
       for (const [key, body] of gone) {
-        expect([key, `${key} ${body}`.includes('ix-1') || body.includes('visit-x') || body.includes('page-x')]).toEqual([key, false]);
+        expect([key, `${key} ${body}`.includes('ix-1') || body.includes('visit-x') || body.includes('page-x')]).toEqual(
+          [key, false],
+        );
       }
-      for (const key of ['a:ix-1', 'created', 'settled', 'caps:budget', 'caps:budget:t']) expect(gone.has(key)).toBe(false);
+      for (const key of ['a:ix-1', 'created', 'settled', 'caps:budget', 'caps:budget:t'])
+        expect(gone.has(key)).toBe(false);
       expect(gone.get('caps:declined')).toContain('browser-x');
       expect([...gone.keys()].some((key) => key.startsWith('rh:'))).toBe(true);
       expect(await store.getEngagement('ix-1')).toBeNull();
@@ -238,8 +278,13 @@ describe('redis store: what only Redis has', () => {
       await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0 + 3);
       await store.openPage({ pageId: 'q', visitId: 'w', info: pageInfo }, T0 + 3);
       // The script, with the stale ids as the store would pass them.
-      const keys = ['closed', 'ended', 'active', 'live', 'idle', 'open', 'openlive', 'pg:p', 'v:w', 'vp:w'].map((k) => prefix + k);
-      const reply = await admin.eval(scriptSource('pruneVisits'), { keys, arguments: ['0', String(T0 + 50), '10', '1', '1', 'p', 'w'] });
+      const keys = ['closed', 'ended', 'active', 'live', 'idle', 'open', 'openlive', 'pg:p', 'v:w', 'vp:w'].map(
+        (k) => prefix + k,
+      );
+      const reply = await admin.eval(scriptSource('pruneVisits'), {
+        keys,
+        arguments: ['0', String(T0 + 50), '10', '1', '1', 'p', 'w'],
+      });
       expect(reply).toEqual(['ok', 0, 1]);
       expect(await store.getPage('p')).toMatchObject({ closedAt: null });
       expect(await store.getVisit('w')).toMatchObject({ endedAt: T0 + 2 });
@@ -280,9 +325,20 @@ describe('redis store: what only Redis has', () => {
     await withFreshPrefix(async ({ prefix, store, admin }) => {
       await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
       const create = (interactionId: string, now: number) =>
-        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), { exclusive: false, now, place: false });
+        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), {
+          exclusive: false,
+          now,
+          place: false,
+        });
       await create('accepted', T0);
-      await store.transition({ interactionId: 'accepted', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60_000 });
+      await store.transition({
+        interactionId: 'accepted',
+        from: ['pending'],
+        to: 'delivered',
+        at: T0 + 1,
+        pageId: 'p',
+        timeoutAt: T0 + 60_000,
+      });
       await store.transition({ interactionId: 'accepted', from: ['delivered'], to: 'accepted', at: T0 + 7 });
       await create('expired', T0);
       await store.transition({ interactionId: 'expired', from: ['pending'], to: 'expired', at: T0 + 60 });
@@ -310,10 +366,17 @@ describe('redis store: what only Redis has', () => {
   it('drops a settled index entry whose attempt is gone or in progress, without counting it (the script checks each id again)', async () => {
     await withFreshPrefix(async ({ prefix, store, admin }) => {
       await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
-      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'busy', visitId: 'v' }), { exclusive: false, now: T0, place: false });
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'busy', visitId: 'v' }), {
+        exclusive: false,
+        now: T0,
+        place: false,
+      });
       await store.createTombstone({ interactionId: 'done', visitId: null, reason: null }, T0 + 5);
       // Stray entries, older than the real one: an attempt that is gone, one in progress.
-      await admin.zAdd(`${prefix}settled`, [{ score: T0, value: 'gone' }, { score: T0 + 1, value: 'busy' }]);
+      await admin.zAdd(`${prefix}settled`, [
+        { score: T0, value: 'gone' },
+        { score: T0 + 1, value: 'busy' },
+      ]);
       expect(await store.pruneAttempts(T0 + 50, 1)).toBe(1); // read past the stray ones in a further round
       expect(await store.getEngagement('done')).toBeNull();
       expect(await store.getEngagement('busy')).toMatchObject({ state: 'pending' });
@@ -502,7 +565,9 @@ describe('redis store: what only Redis has', () => {
           throw new Error("ERR unknown command 'CONFIG'");
         },
         info: async (section?: string) =>
-          section === 'persistence' ? '# Persistence\r\naof_enabled:0\r\n' : '# Memory\r\nmaxmemory_policy:volatile-lru\r\n',
+          section === 'persistence'
+            ? '# Persistence\r\naof_enabled:0\r\n'
+            : '# Memory\r\nmaxmemory_policy:volatile-lru\r\n',
       };
       const warnings = await durabilityWarnings(refusing);
       expect(warnings).toHaveLength(2);

@@ -30,8 +30,15 @@ it('sets each report hour to expire at its end plus the retention, and forgets h
   const recent = hourOf(Date.now()) - 2 * HOUR_MS;
   const old = hourOf(Date.now()) - 31 * DAY; // ended more than 30 days ago
   await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, recent);
-  for (const [id, at] of [['recent', recent + 5], ['old', old + 5]] as const) {
-    await store.createAttempt(ixnProfileSchema.parse({ interactionId: id, visitId: 'v' }), { exclusive: false, now: at, place: false });
+  for (const [id, at] of [
+    ['recent', recent + 5],
+    ['old', old + 5],
+  ] as const) {
+    await store.createAttempt(ixnProfileSchema.parse({ interactionId: id, visitId: 'v' }), {
+      exclusive: false,
+      now: at,
+      place: false,
+    });
   }
   const client = createFanoutClient(server.url);
   await client.connect();
@@ -43,5 +50,9 @@ it('sets each report hour to expire at its end plus the retention, and forgets h
   }
   expect((await store.reportHours(old, recent + HOUR_MS)).map((h) => h.hour)).toEqual([recent]);
   // The export still lists both: attempts are kept, only the counters expire.
-  expect((await store.engagementsCreated({ from: old, to: recent + HOUR_MS, after: null, limit: 10 })).map((e) => e.interactionId)).toEqual(['old', 'recent']);
+  expect(
+    (await store.engagementsCreated({ from: old, to: recent + HOUR_MS, after: null, limit: 10 })).map(
+      (e) => e.interactionId,
+    ),
+  ).toEqual(['old', 'recent']);
 });

@@ -52,7 +52,10 @@ end
 return added
 `;
 
-export async function backfillRetentionIndexes(url: string, prefix: string): Promise<{ scanned: number; added: number }> {
+export async function backfillRetentionIndexes(
+  url: string,
+  prefix: string,
+): Promise<{ scanned: number; added: number }> {
   const client = createFanoutClient(url);
   await client.connect();
   let scanned = 0;
@@ -69,7 +72,9 @@ export async function backfillRetentionIndexes(url: string, prefix: string): Pro
         else if (rest.startsWith('a:')) attempts.push({ key, id: rest.slice(2) });
       }
       // Settled attempts: their state and the time of each terminal transition (one pipelined read).
-      const read = await Promise.all(attempts.map(({ key }) => client.hmGet(key, ['state', ...SETTLED_STATES.map((s) => `t:${s}`)])));
+      const read = await Promise.all(
+        attempts.map(({ key }) => client.hmGet(key, ['state', ...SETTLED_STATES.map((s) => `t:${s}`)])),
+      );
       attempts.forEach(({ key, id }, i) => {
         const [state, ...times] = read[i]!;
         const at = state ? times[SETTLED_STATES.indexOf(state as (typeof SETTLED_STATES)[number])] : undefined;
@@ -97,5 +102,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(2);
   }
   const { scanned, added } = await backfillRetentionIndexes(url, prefix);
-  process.stdout.write(`${scanned} keys looked at, ${added} closed pages, ended visits and settled attempts indexed for the retention\n`);
+  process.stdout.write(
+    `${scanned} keys looked at, ${added} closed pages, ended visits and settled attempts indexed for the retention\n`,
+  );
 }

@@ -377,7 +377,12 @@ const SOURCES = {
    * ARGV: notAfter eventId id visitId pageId? channels invitation timeoutSeconds expirationSeconds
    *       userData extras now nowIso expiresAt exclusive place capPerDay? capAfterDeclineMs? reportExpireAt
    */
-  createAttempt: PRELUDE + PLACEMENT_FN + CAPS_FN + REPORT_FN + String.raw`
+  createAttempt:
+    PRELUDE +
+    PLACEMENT_FN +
+    CAPS_FN +
+    REPORT_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'exists', redis.call('HGETALL', KEYS[3])} end
 local visit = redis.call('HMGET', KEYS[4], 'globalVisitId', 'endedAt')
@@ -428,7 +433,9 @@ return {'created', redis.call('HGETALL', KEYS[3])}
    * ARGV: notAfter eventId id visitId? reason? now nowIso
    * Listed by the export (created index), not counted in reports; settled at its creation.
    */
-  createTombstone: PRELUDE + String.raw`
+  createTombstone:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'exists', redis.call('HGETALL', KEYS[3])} end
 local id, visit_id, reason = ARGV[3], opt(ARGV[4]), opt(ARGV[5])
@@ -455,7 +462,12 @@ return {'created', redis.call('HGETALL', KEYS[3])}
    *       reportExpireAt
    * shownPage: the page it is shown on (pageId, else where it was placed); its 'path' is counted at a first show.
    */
-  transition: PRELUDE + TRANSITION_FN + CAPS_FN + REPORT_FN + String.raw`
+  transition:
+    PRELUDE +
+    TRANSITION_FN +
+    CAPS_FN +
+    REPORT_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if apply_transition(KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[10], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
     opt(ARGV[8]), opt(ARGV[9]), opt(ARGV[10]), opt(ARGV[11]), opt(ARGV[12])) then
@@ -472,7 +484,9 @@ return {'none'}
    * KEYS: attempt
    * ARGV: notAfter expected? pageId?
    */
-  placeOn: PRELUDE + String.raw`
+  placeOn:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local a = redis.call('HMGET', KEYS[1], 'state', 'shownPageId')
 if not is_active(a[1]) then return {'ok', 0} end
@@ -492,7 +506,11 @@ return {'ok', 1}
    * The caller read the browser's attempts in progress (their keys must come in
    * KEYS); if another one started since, nothing is written and it reads again.
    */
-  setOptOut: PRELUDE + TRANSITION_FN + REPORT_FN + String.raw`
+  setOptOut:
+    PRELUDE +
+    TRANSITION_FN +
+    REPORT_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local gvid = ARGV[2]
 if ARGV[3] ~= '1' then
@@ -522,7 +540,9 @@ return out
    * KEYS: seq log visit live
    * ARGV: notAfter eventId visitId globalVisitId now
    */
-  startVisit: PRELUDE + String.raw`
+  startVisit:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'ok', 0} end
 append_event(ARGV[2], 'visit.started', ARGV[5], {'visitId', ARGV[3]})
@@ -538,7 +558,10 @@ return {'ok', 1}
    * Returns 2 when the page entered (new, or open again after it closed), 1 for a reconnect, 0 when refused.
    * The page moves to the node (boot) it (re)connected through, or to none.
    */
-  openPage: PRELUDE + HELD_FN + String.raw`
+  openPage:
+    PRELUDE +
+    HELD_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local page_id, visit_id, now = ARGV[3], ARGV[4], ARGV[10]
 local visit = redis.call('HMGET', KEYS[4], 'startedAt', 'endedAt')
@@ -581,7 +604,9 @@ return {'ok', 1}
    * KEYS: page visitPages
    * ARGV: notAfter pageId visitId url? title? visible? focused? locale? now path? (with url)
    */
-  updatePage: PRELUDE + String.raw`
+  updatePage:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local p = redis.call('HMGET', KEYS[1], 'visitId', 'closedAt', 'visible', 'focused', 'activeAt', 'connectedAt')
 if not p[1] or p[1] ~= ARGV[3] or p[2] then return {'ok', 0} end
@@ -606,7 +631,10 @@ return {'ok', 1}
    * visit ended moves the visit's retention time to now (ZADD GT), so that a visit is never
    * pruned before one of its pages.
    */
-  closePage: PRELUDE + HELD_FN + String.raw`
+  closePage:
+    PRELUDE +
+    HELD_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local page_id, visit_id, now = ARGV[3], ARGV[4], ARGV[5]
 local p = redis.call('HMGET', KEYS[3], 'visitId', 'closedAt', 'nodeId', 'bootId')
@@ -634,7 +662,9 @@ return {'ok', 1}
    * KEYS: seq log visit live idle visitPages openLive ended
    * ARGV: notAfter eventId visitId now
    */
-  endVisit: PRELUDE + String.raw`
+  endVisit:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local v = redis.call('HMGET', KEYS[3], 'startedAt', 'endedAt')
 if not v[1] or v[2] then return {'ok', 0} end
@@ -655,7 +685,10 @@ return {'ok', 1}
    * ARGV: notAfter nodeId bootId expiresAt
    * A boot heard of first registers; a forgotten (reaped) one is not registered again.
    */
-  heartbeat: PRELUDE + HELD_FN + String.raw`
+  heartbeat:
+    PRELUDE +
+    HELD_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local member = node_member(ARGV[2], ARGV[3])
 if redis.call('ZSCORE', KEYS[2], member) then return {'ok', 'reaped'} end
@@ -669,7 +702,10 @@ return {'ok', 'alive'}
    * Only a boot still expired at 'now' goes; it is remembered as reaped (score: when), and
    * reaped boots older than forgetReapedBefore are dropped (one range delete, no loop).
    */
-  forgetNode: PRELUDE + HELD_FN + String.raw`
+  forgetNode:
+    PRELUDE +
+    HELD_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local member = node_member(ARGV[2], ARGV[3])
 local expires_at = redis.call('ZSCORE', KEYS[1], member)
@@ -684,7 +720,10 @@ return {'ok', 1}
    * KEYS: log cursor queue ready waiting
    * ARGV: notAfter now oldest limit types(',a,b,' or '' for all)
    */
-  queueWebhookEvents: PRELUDE + OUTBOX_FN + String.raw`
+  queueWebhookEvents:
+    PRELUDE +
+    OUTBOX_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local cursor = redis.call('GET', KEYS[2])
 if not cursor then
@@ -720,7 +759,10 @@ return {'ok', #entries}
    * ARGV: notAfter now leaseUntil limit
    * Returns {'ok', {seq, attempts, fields}...}: the head of each due lane, leased.
    */
-  claimWebhookDeliveries: PRELUDE + OUTBOX_FN + String.raw`
+  claimWebhookDeliveries:
+    PRELUDE +
+    OUTBOX_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local lanes = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {'ok'}
@@ -750,7 +792,10 @@ return out
    * ARGV: notAfter seq
    * Only the lane's head is settled: a late or repeated acknowledgement changes nothing.
    */
-  webhookDelivered: PRELUDE + OUTBOX_FN + String.raw`
+  webhookDelivered:
+    PRELUDE +
+    OUTBOX_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local head, lane = head_delivery(KEYS[1], KEYS[3], ARGV[2])
 if not head then return {'ok', 0} end
@@ -765,7 +810,10 @@ return {'ok', 1}
    * KEYS: queue ready waiting failed
    * ARGV: notAfter seq attempts retryAt? error
    */
-  webhookAttemptFailed: PRELUDE + OUTBOX_FN + String.raw`
+  webhookAttemptFailed:
+    PRELUDE +
+    OUTBOX_FN +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local head, lane = head_delivery(KEYS[1], KEYS[3], ARGV[2])
 if not head then return {'ok', 0} end
@@ -789,7 +837,9 @@ return {'ok', 1}
    * ARGV: notAfter before limit
    * Oldest first; stops at the first event at or after 'before'; keeps events still waiting for their webhook.
    */
-  pruneEvents: PRELUDE + String.raw`
+  pruneEvents:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local before = tonumber(ARGV[2])
 local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
@@ -820,7 +870,9 @@ return {'ok', dropped}
    * gone (or whose page is open) is dropped without counting. Returns how many went and how many of the visits stayed
    * (the caller reads past those next time, so that visits waiting for an attempt never stall it).
    */
-  pruneVisits: PRELUDE + String.raw`
+  pruneVisits:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local before, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
 local np, nv = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -872,7 +924,9 @@ return {'ok', dropped, staying}
    * before 'before' goes, with its entries in the created index, the deadlines and its browser's
    * caps budget ('cm'). An entry whose attempt is gone or in progress is dropped without counting.
    */
-  pruneAttempts: PRELUDE + String.raw`
+  pruneAttempts:
+    PRELUDE +
+    String.raw`
 if stale(ARGV[1]) then return {'stale'} end
 local before, n = tonumber(ARGV[2]), tonumber(ARGV[3])
 local dropped = 0

@@ -131,7 +131,10 @@ type ScriptCaller = Record<ScriptName, (keys: readonly string[], args: readonly 
 /** The frequency-cap arguments of createAttempt: '' for a cap that is off. */
 const capArgs = (caps: CapSettings | undefined): string[] =>
   capsOn(caps)
-    ? [caps.perDay === null ? '' : `=${caps.perDay}`, caps.afterDeclineMs === null ? '' : `=${int(caps.afterDeclineMs)}`]
+    ? [
+        caps.perDay === null ? '' : `=${caps.perDay}`,
+        caps.afterDeclineMs === null ? '' : `=${int(caps.afterDeclineMs)}`,
+      ]
     : ['', ''];
 
 /** Attempts read, pages listed, visits per batch: bounds on each read. */
@@ -155,7 +158,7 @@ const lexRange = (prefix: string) => [`[${prefix}`, `(${prefix};`] as const;
 function splitLex(member: string): string[] {
   const bytes = Buffer.from(member);
   const out: string[] = [];
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const colon = bytes.indexOf(0x3a, i);
     const length = Number(bytes.toString('latin1', i, colon));
     out.push(bytes.toString('utf8', colon + 1, colon + 1 + length));
@@ -240,7 +243,8 @@ const toPage = (pageId: string, h: Fields): PageRecord => ({
 });
 
 /** Attention order (core/placement.ts), ties by page id as the engage script breaks them. */
-const attentionOrder = (a: PageRecord, b: PageRecord) => byAttention(a, b) || (a.pageId < b.pageId ? -1 : a.pageId > b.pageId ? 1 : 0);
+const attentionOrder = (a: PageRecord, b: PageRecord) =>
+  byAttention(a, b) || (a.pageId < b.pageId ? -1 : a.pageId > b.pageId ? 1 : 0);
 
 const seqOf = (streamId: string) => Number(streamId.slice(0, streamId.indexOf('-')));
 
@@ -294,9 +298,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
 
   /** Runs one script; its first reply element says how it went ('stale': it ran too late and changed nothing). */
   async function exec(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<unknown[]> {
-    const reply = (await conn.run((client) => (client as unknown as ScriptCaller)[name](keys, [conn.notAfter(), ...args]))) as unknown[];
+    const reply = (await conn.run((client) =>
+      (client as unknown as ScriptCaller)[name](keys, [conn.notAfter(), ...args]),
+    )) as unknown[];
     if (reply[0] === 'stale') {
-      throw new StoreUnavailableError('Redis ran the change only after the call had given up, so it refused it; nothing was changed.');
+      throw new StoreUnavailableError(
+        'Redis ran the change only after the call had given up, so it refused it; nothing was changed.',
+      );
     }
     return reply;
   }
@@ -304,7 +312,6 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const listeners = new EventListeners();
   /** After a change that recorded events has committed (the script returned). */
   const recorded = () => listeners.notify();
-
 
   // A page's visit never changes once the page exists: remembered here.
   const pageVisits = new Map<string, string>();
@@ -338,7 +345,19 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       async (visitId) => {
         const reply = await exec(
           'closePage',
-          [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held, k.closed, k.ended],
+          [
+            k.seq,
+            k.log,
+            k.page(pageId),
+            k.visit(visitId),
+            k.visitPages(visitId),
+            k.open,
+            k.openLive,
+            k.idle,
+            k.held,
+            k.closed,
+            k.ended,
+          ],
           [randomUUID(), pageId, visitId, int(now), opt(heldBy?.nodeId), opt(heldBy?.bootId)],
         );
         if (reply[1] !== 1) return null;
@@ -374,12 +393,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     // ── presence ──
 
     async startVisit(visit, now) {
-      const reply = await exec('startVisit', [k.seq, k.log, k.visit(visit.visitId), k.live], [
-        randomUUID(),
-        visit.visitId,
-        visit.globalVisitId,
-        int(now),
-      ]);
+      const reply = await exec(
+        'startVisit',
+        [k.seq, k.log, k.visit(visit.visitId), k.live],
+        [randomUUID(), visit.visitId, visit.globalVisitId, int(now)],
+      );
       if (reply[1] === 1) recorded();
     },
 
@@ -391,7 +409,18 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async openPage({ pageId, visitId, info, node }, now) {
       const reply = await exec(
         'openPage',
-        [k.seq, k.log, k.page(pageId), k.visit(visitId), k.visitPages(visitId), k.open, k.openLive, k.idle, k.held, k.closed],
+        [
+          k.seq,
+          k.log,
+          k.page(pageId),
+          k.visit(visitId),
+          k.visitPages(visitId),
+          k.open,
+          k.openLive,
+          k.idle,
+          k.held,
+          k.closed,
+        ],
         [
           randomUUID(),
           pageId,
@@ -416,17 +445,21 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       await withPageVisit(
         pageId,
         async (visitId) => {
-          const reply = await exec('updatePage', [k.page(pageId), k.visitPages(visitId)], [
-            pageId,
-            visitId,
-            opt(update.url),
-            opt(update.title),
-            bool(update.visible),
-            bool(update.focused),
-            opt(update.locale),
-            int(now),
-            update.url === undefined ? '' : `=${reportPath(update.url)}`,
-          ]);
+          const reply = await exec(
+            'updatePage',
+            [k.page(pageId), k.visitPages(visitId)],
+            [
+              pageId,
+              visitId,
+              opt(update.url),
+              opt(update.title),
+              bool(update.visible),
+              bool(update.focused),
+              opt(update.locale),
+              int(now),
+              update.url === undefined ? '' : `=${reportPath(update.url)}`,
+            ],
+          );
           // 0: closed or unknown, which a fresh look-up of the visit would not change unless it was wrong.
           return reply[1] === 1 ? true : null;
         },
@@ -463,7 +496,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
                 c.hKeys(k.visitPages(visitId)),
                 c.zRangeByLex(k.active, ...lexRange(lexPrefix(visitId)), { LIMIT: { offset: 0, count: 1 } }),
               ]);
-              const pages = await Promise.all(pageIds.map(async (id) => toPage(id, (await c.hGetAll(k.page(id))) as Fields)));
+              const pages = await Promise.all(
+                pageIds.map(async (id) => toPage(id, (await c.hGetAll(k.page(id))) as Fields)),
+              );
               return { visitId, visit: visit as Fields, pages, active: active[0] };
             }),
           ),
@@ -495,7 +530,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async setOptOut(globalVisitId, optedOut, now) {
       const fixedKeys = [k.seq, k.log, k.optOut, k.active, k.activeByBrowser, k.deadlines, k.settled];
       if (!optedOut) {
-        await exec('setOptOut', [...fixedKeys, k.reportHour(now)], [globalVisitId, '0', int(now), iso(now), '0', reportExpireAt(now)]);
+        await exec(
+          'setOptOut',
+          [...fixedKeys, k.reportHour(now)],
+          [globalVisitId, '0', int(now), iso(now), '0', reportExpireAt(now)],
+        );
         return [];
       }
       const prefix = lexPrefix(globalVisitId);
@@ -504,16 +543,20 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           c.zRangeByLex(k.activeByBrowser, ...lexRange(prefix), { LIMIT: { offset: 0, count: MAX_ACTIVE } }),
         );
         const ids = members.map((member) => member.slice(prefix.length + 21));
-        const reply = await exec('setOptOut', [...fixedKeys, ...ids.map(k.attempt), k.reportHour(now)], [
-          globalVisitId,
-          '1',
-          int(now),
-          iso(now),
-          String(ids.length),
-          ...ids,
-          ...ids.map(() => randomUUID()),
-          reportExpireAt(now),
-        ]);
+        const reply = await exec(
+          'setOptOut',
+          [...fixedKeys, ...ids.map(k.attempt), k.reportHour(now)],
+          [
+            globalVisitId,
+            '1',
+            int(now),
+            iso(now),
+            String(ids.length),
+            ...ids,
+            ...ids.map(() => randomUUID()),
+            reportExpireAt(now),
+          ],
+        );
         if (reply[0] === 'retry') continue;
         const declined = reply.slice(1).map((flat) => toEngagement(pairs(flat)));
         if (declined.length > 0) recorded();
@@ -542,7 +585,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async expiredNodes(now, limit) {
-      const members = await conn.run((c) => c.zRangeByScore(k.nodes, '-inf', `(${int(now)}`, { LIMIT: { offset: 0, count: limit } }));
+      const members = await conn.run((c) =>
+        c.zRangeByScore(k.nodes, '-inf', `(${int(now)}`, { LIMIT: { offset: 0, count: limit } }),
+      );
       return members.map((member) => {
         const [nodeId, bootId] = splitLex(member) as [string, string];
         return { nodeId, bootId };
@@ -550,7 +595,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async forgetNode(node, now) {
-      const reply = await exec('forgetNode', [k.nodes, k.reaped], [node.nodeId, node.bootId, int(now), int(now - REAPED_MEMORY_MS)]);
+      const reply = await exec(
+        'forgetNode',
+        [k.nodes, k.reaped],
+        [node.nodeId, node.bootId, int(now), int(now - REAPED_MEMORY_MS)],
+      );
       return reply[1] === 1;
     },
 
@@ -559,7 +608,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       if (exceptBootId === null) return heldPages([lexRange(node)], limit);
       const except = node + lexPrefix(exceptBootId);
       // The boots before the excepted one, then those after it (a boot's members all sort below `<its prefix>;`).
-      return heldPages([[`[${node}`, `(${except}`], [`[${except};`, `(${node};`]], limit);
+      return heldPages(
+        [
+          [`[${node}`, `(${except}`],
+          [`[${except};`, `(${node};`],
+        ],
+        limit,
+      );
     },
 
     async pagesOfBoot(node, limit) {
@@ -568,9 +623,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
 
     async reapedBootsWithPages(since, limit, scan = REAPED_SCAN) {
       // Two round trips: the latest reaped boots, then (pipelined) whether each still holds an open page.
-      const members = await conn.run((c) => c.zRange(k.reaped, '+inf', int(since), { BY: 'SCORE', REV: true, LIMIT: { offset: 0, count: scan } }));
+      const members = await conn.run((c) =>
+        c.zRange(k.reaped, '+inf', int(since), { BY: 'SCORE', REV: true, LIMIT: { offset: 0, count: scan } }),
+      );
       const firstPage = await conn.run((c) =>
-        Promise.all(members.map((member) => c.zRangeByLex(k.held, ...lexRange(member), { LIMIT: { offset: 0, count: 1 } }))),
+        Promise.all(
+          members.map((member) => c.zRangeByLex(k.held, ...lexRange(member), { LIMIT: { offset: 0, count: 1 } })),
+        ),
       );
       return members
         .filter((_, i) => firstPage[i]!.length > 0)
@@ -652,14 +711,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async createTombstone(cancel, now) {
-      const reply = await exec('createTombstone', [k.seq, k.log, k.attempt(cancel.interactionId), k.created, k.settled], [
-        randomUUID(),
-        cancel.interactionId,
-        opt(cancel.visitId),
-        opt(cancel.reason),
-        int(now),
-        iso(now),
-      ]);
+      const reply = await exec(
+        'createTombstone',
+        [k.seq, k.log, k.attempt(cancel.interactionId), k.created, k.settled],
+        [randomUUID(), cancel.interactionId, opt(cancel.visitId), opt(cancel.reason), int(now), iso(now)],
+      );
       const engagement = toEngagement(pairs(reply[1]));
       if (reply[0] === 'created') {
         recorded();
@@ -732,7 +788,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
           globalVisitIds.map((id) => {
             const prefix = lexPrefix(id);
             return Promise.all([
-              c.zRangeByLex(k.capBudget, `[${prefix}${floor}`, `(${prefix};`, { LIMIT: { offset: 0, count: MAX_ACTIVE } }),
+              c.zRangeByLex(k.capBudget, `[${prefix}${floor}`, `(${prefix};`, {
+                LIMIT: { offset: 0, count: MAX_ACTIVE },
+              }),
               c.zScore(k.capDeclined, id),
             ]);
           }),
@@ -759,7 +817,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async nextDeadline(visitIdleMs) {
-      const [deadline, idle] = await conn.run((c) => Promise.all([c.zRangeWithScores(k.deadlines, 0, 0), c.zRangeWithScores(k.idle, 0, 0)]));
+      const [deadline, idle] = await conn.run((c) =>
+        Promise.all([c.zRangeWithScores(k.deadlines, 0, 0), c.zRangeWithScores(k.idle, 0, 0)]),
+      );
       const times = [deadline[0]?.score, idle[0] === undefined ? undefined : idle[0].score + visitIdleMs].filter(
         (t): t is number => typeof t === 'number',
       );
@@ -776,7 +836,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       const due: DueDeadline[] = [];
       for (const member of deadlines) {
         if (member.startsWith('expire:')) due.push({ kind: 'expire', interactionId: member.slice('expire:'.length) });
-        else if (member.startsWith('timeout:')) due.push({ kind: 'timeout', interactionId: member.slice('timeout:'.length) });
+        else if (member.startsWith('timeout:'))
+          due.push({ kind: 'timeout', interactionId: member.slice('timeout:'.length) });
       }
       for (const visitId of idle) due.push({ kind: 'end-visit', visitId });
       return due;
@@ -847,7 +908,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       let dropped = 0;
       for (let round = 0; round < PRUNE_ROUNDS && dropped < limit; round++) {
         const left = limit - dropped;
-        const ids = await conn.run((c) => c.zRangeByScore(k.settled, '-inf', `(${int(before)}`, { LIMIT: { offset: 0, count: left } }));
+        const ids = await conn.run((c) =>
+          c.zRangeByScore(k.settled, '-inf', `(${int(before)}`, { LIMIT: { offset: 0, count: left } }),
+        );
         if (ids.length === 0) break;
         const reply = await exec(
           'pruneAttempts',
@@ -883,21 +946,20 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     // ── webhook outbox ──
 
     async queueWebhookEvents({ types, now, maxAgeMs, limit }) {
-      const reply = await exec('queueWebhookEvents', [k.log, k.whCursor, k.whQueue, k.whReady, k.whWaiting], [
-        int(now),
-        int(now - maxAgeMs),
-        String(limit),
-        types === null ? '' : `,${types.join(',')},`,
-      ]);
+      const reply = await exec(
+        'queueWebhookEvents',
+        [k.log, k.whCursor, k.whQueue, k.whReady, k.whWaiting],
+        [int(now), int(now - maxAgeMs), String(limit), types === null ? '' : `,${types.join(',')},`],
+      );
       return Number(reply[1]);
     },
 
     async claimWebhookDeliveries(now, leaseUntil, limit) {
-      const reply = await exec('claimWebhookDeliveries', [k.log, k.whQueue, k.whReady, k.whWaiting], [
-        int(now),
-        int(leaseUntil),
-        String(limit),
-      ]);
+      const reply = await exec(
+        'claimWebhookDeliveries',
+        [k.log, k.whQueue, k.whReady, k.whWaiting],
+        [int(now), int(leaseUntil), String(limit)],
+      );
       const deliveries: WebhookDelivery[] = reply.slice(1).map((item) => {
         const [seq, attempts, fields] = item as [string, string, string[]];
         return { event: toEvent(Number(seq), pairs(fields)), attempts: Number(attempts) };
@@ -910,12 +972,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async webhookAttemptFailed(seq, attempts, retryAt, error) {
-      await exec('webhookAttemptFailed', [k.whQueue, k.whReady, k.whWaiting, k.whFailed], [
-        String(seq),
-        String(attempts),
-        retryAt === null ? '' : `=${int(retryAt)}`,
-        error.slice(0, 500),
-      ]);
+      await exec(
+        'webhookAttemptFailed',
+        [k.whQueue, k.whReady, k.whWaiting, k.whFailed],
+        [String(seq), String(attempts), retryAt === null ? '' : `=${int(retryAt)}`, error.slice(0, 500)],
+      );
     },
 
     async nextWebhookAt() {
@@ -953,7 +1014,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
 
     async engagementsCreated({ from, to, after, limit }) {
-      const min = after !== null && after.createdAt >= from ? `(${createdMember(after.createdAt, after.interactionId)}` : `[${createdMember(from, '')}`;
+      const min =
+        after !== null && after.createdAt >= from
+          ? `(${createdMember(after.createdAt, after.interactionId)}`
+          : `[${createdMember(from, '')}`;
       const max = `(${createdMember(to, '')}`;
       const hashes = await conn.run(async (c) => {
         const members = await c.zRangeByLex(k.created, min, max, { LIMIT: { offset: 0, count: limit } });

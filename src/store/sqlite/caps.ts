@@ -47,11 +47,15 @@ export function sqliteCaps(db: Database.Database) {
       `DELETE FROM cap_declines WHERE global_visit_id IN
          (SELECT global_visit_id FROM cap_declines WHERE declined_at < ? ORDER BY declined_at LIMIT ${PRUNE_BATCH})`,
     ),
-    budgeted: db.prepare<[string], { global_visit_id: string }>(`SELECT global_visit_id FROM cap_budget WHERE interaction_id = ?`),
+    budgeted: db.prepare<[string], { global_visit_id: string }>(
+      `SELECT global_visit_id FROM cap_budget WHERE interaction_id = ?`,
+    ),
   };
 
   const budget = (globalVisitId: string, now: number): BrowserBudget => {
-    const counted = stmt.budget.all(globalVisitId, now - CAP_WINDOW_MS).map((row) => ({ at: row.at, shown: row.shown === 1 }));
+    const counted = stmt.budget
+      .all(globalVisitId, now - CAP_WINDOW_MS)
+      .map((row) => ({ at: row.at, shown: row.shown === 1 }));
     return {
       counted,
       shown: counted.filter((entry) => entry.shown).length,

@@ -38,8 +38,11 @@ afterEach(() => {
 const insert = (id: string) => db.transaction(() => void db.prepare('INSERT INTO items VALUES (?, ?)').run(id, 'new'));
 /** A compare-and-set, as the store's transitions are. */
 const move = (id: string, from: string, to: string) =>
-  db.transaction(() => db.prepare('UPDATE items SET state = ? WHERE id = ? AND state = ?').run(to, id, from).changes === 1);
-const committed = (id: string) => reader.prepare('SELECT state FROM items WHERE id = ?').get(id) as { state: string } | undefined;
+  db.transaction(
+    () => db.prepare('UPDATE items SET state = ? WHERE id = ? AND state = ?').run(to, id, from).changes === 1,
+  );
+const committed = (id: string) =>
+  reader.prepare('SELECT state FROM items WHERE id = ?').get(id) as { state: string } | undefined;
 
 describe('group commit', () => {
   it('commits the writes of one turn together, in one transaction', async () => {

@@ -42,7 +42,9 @@ export function sqliteReports(db: Database.Database): SqliteReports {
     attempt: db.prepare<[string], { delivered_at: number; path: string }>(
       `SELECT delivered_at, path FROM report_attempts WHERE interaction_id = ?`,
     ),
-    shown: db.prepare(`INSERT INTO report_attempts (interaction_id, delivered_at, path) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+    shown: db.prepare(
+      `INSERT INTO report_attempts (interaction_id, delivered_at, path) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
     settled: db.prepare(`DELETE FROM report_attempts WHERE interaction_id = ?`),
     pageUrl: db.prepare<[string], { url: string }>(`SELECT url FROM pages WHERE page_id = ?`),
     hours: db.prepare<[number, number], { hour: number; name: string; n: number }>(

@@ -28,12 +28,30 @@ describe('sqlite migrations', () => {
       let store = openSqliteStore(file);
       await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
       const create = (interactionId: string) =>
-        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), { exclusive: false, now: T0, place: false });
+        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), {
+          exclusive: false,
+          now: T0,
+          place: false,
+        });
       await create('accepted');
-      await store.transition({ interactionId: 'accepted', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60_000 });
+      await store.transition({
+        interactionId: 'accepted',
+        from: ['pending'],
+        to: 'delivered',
+        at: T0 + 1,
+        pageId: 'p',
+        timeoutAt: T0 + 60_000,
+      });
       await store.transition({ interactionId: 'accepted', from: ['delivered'], to: 'accepted', at: T0 + 7 });
       await create('timed-out');
-      await store.transition({ interactionId: 'timed-out', from: ['pending'], to: 'delivered', at: T0 + 1, pageId: 'p', timeoutAt: T0 + 60 });
+      await store.transition({
+        interactionId: 'timed-out',
+        from: ['pending'],
+        to: 'delivered',
+        at: T0 + 1,
+        pageId: 'p',
+        timeoutAt: T0 + 60,
+      });
       await store.transition({ interactionId: 'timed-out', from: ['delivered'], to: 'timed_out', at: T0 + 60 });
       await store.createTombstone({ interactionId: 'tombstone', visitId: null, reason: null }, T0 + 3);
       await create('pending');
@@ -47,7 +65,9 @@ describe('sqlite migrations', () => {
 
       store = openSqliteStore(file);
       const settled = new Database(file, { readonly: true });
-      expect(settled.prepare('SELECT interaction_id, settled_at FROM engagements ORDER BY settled_at, interaction_id').all()).toEqual([
+      expect(
+        settled.prepare('SELECT interaction_id, settled_at FROM engagements ORDER BY settled_at, interaction_id').all(),
+      ).toEqual([
         { interaction_id: 'pending', settled_at: null },
         { interaction_id: 'tombstone', settled_at: T0 + 3 },
         { interaction_id: 'accepted', settled_at: T0 + 7 },

@@ -236,7 +236,10 @@ export function openSqliteStore(file: string): BeckonStore {
       `UPDATE nodes SET reaped_at = @now
        WHERE node_id = @nodeId AND boot_id = @bootId AND reaped_at IS NULL AND expires_at < @now`,
     ),
-    reapedBootsWithPages: db.prepare<{ since: number; limit: number; scan: number }, { node_id: string; boot_id: string }>(
+    reapedBootsWithPages: db.prepare<
+      { since: number; limit: number; scan: number },
+      { node_id: string; boot_id: string }
+    >(
       `SELECT node_id, boot_id FROM (
          SELECT node_id, boot_id, reaped_at FROM nodes WHERE reaped_at IS NOT NULL AND reaped_at >= @since
          ORDER BY reaped_at DESC, node_id, boot_id LIMIT @scan) AS reaped
@@ -329,9 +332,7 @@ export function openSqliteStore(file: string): BeckonStore {
       `INSERT INTO browsers (global_visit_id, opted_out, changed_at) VALUES (?, ?, ?)
        ON CONFLICT (global_visit_id) DO UPDATE SET opted_out = excluded.opted_out, changed_at = excluded.changed_at`,
     ),
-    isOptedOut: db.prepare<[string], { opted_out: number }>(
-      `SELECT opted_out FROM browsers WHERE global_visit_id = ?`,
-    ),
+    isOptedOut: db.prepare<[string], { opted_out: number }>(`SELECT opted_out FROM browsers WHERE global_visit_id = ?`),
     activeOfBrowser: db.prepare<[string], { interaction_id: string }>(
       `SELECT interaction_id FROM engagements JOIN visits USING (visit_id)
        WHERE visits.global_visit_id = ? AND engagements.state IN ${ACTIVE_STATES}`,
@@ -421,7 +422,6 @@ export function openSqliteStore(file: string): BeckonStore {
   const eventListeners = new EventListeners();
   const caps = sqliteCaps(db);
 
-
   /** Writes one event to the log; always called inside the transaction of the change it reports. */
   function recordEvent(draft: EventDraft): void {
     const id = randomUUID();
@@ -476,7 +476,10 @@ export function openSqliteStore(file: string): BeckonStore {
   };
 
   const createAttempt = db.transaction(
-    (profile: IxnProfile, options: { exclusive: boolean; now: number; place: boolean; caps?: CapSettings }): CreateResult => {
+    (
+      profile: IxnProfile,
+      options: { exclusive: boolean; now: number; place: boolean; caps?: CapSettings },
+    ): CreateResult => {
       const existing = getEngagement(profile.interactionId);
       if (existing) return { kind: 'exists', engagement: existing };
       const visit = stmt.getVisit.get(profile.visitId);
@@ -575,27 +578,30 @@ export function openSqliteStore(file: string): BeckonStore {
   });
 
   const startVisit = db.transaction((visitId: string, globalVisitId: string, now: number) => {
-    if (stmt.insertVisit.run(visitId, globalVisitId, now).changes === 1) recordEvent(visitEvent('visit.started', visitId, now));
+    if (stmt.insertVisit.run(visitId, globalVisitId, now).changes === 1)
+      recordEvent(visitEvent('visit.started', visitId, now));
   });
 
-  const openPage = db.transaction((pageId: string, visitId: string, info: PageInfo, node: NodeRef | undefined, now: number) => {
-    const before = stmt.getPage.get(pageId);
-    const changed = stmt.upsertPage.run({
-      pageId,
-      visitId,
-      url: info.url,
-      title: info.title,
-      visible: info.visible ? 1 : 0,
-      focused: info.focused ? 1 : 0,
-      locale: info.locale ?? null,
-      now,
-      nodeId: node?.nodeId ?? null,
-      bootId: node?.bootId ?? null,
-    }).changes;
-    if (changed === 0) return; // the page id belongs to another visit: refuse silently
-    stmt.clearIdle.run(visitId);
-    if (!before || before.closed_at !== null) recordEvent(pageEvent('page.entered', visitId, pageId, now));
-  });
+  const openPage = db.transaction(
+    (pageId: string, visitId: string, info: PageInfo, node: NodeRef | undefined, now: number) => {
+      const before = stmt.getPage.get(pageId);
+      const changed = stmt.upsertPage.run({
+        pageId,
+        visitId,
+        url: info.url,
+        title: info.title,
+        visible: info.visible ? 1 : 0,
+        focused: info.focused ? 1 : 0,
+        locale: info.locale ?? null,
+        now,
+        nodeId: node?.nodeId ?? null,
+        bootId: node?.bootId ?? null,
+      }).changes;
+      if (changed === 0) return; // the page id belongs to another visit: refuse silently
+      stmt.clearIdle.run(visitId);
+      if (!before || before.closed_at !== null) recordEvent(pageEvent('page.entered', visitId, pageId, now));
+    },
+  );
 
   const closePage = db.transaction((pageId: string, now: number, heldBy?: NodeRef): boolean => {
     const guard = { nodeId: heldBy?.nodeId ?? null, bootId: heldBy?.bootId ?? null };
@@ -809,7 +815,9 @@ export function openSqliteStore(file: string): BeckonStore {
       return stmt.pagesOfBoot.all({ ...node, limit }).map(toHeld);
     },
     async reapedBootsWithPages(since, limit, scan = REAPED_SCAN) {
-      return stmt.reapedBootsWithPages.all({ since, limit, scan }).map((row) => ({ nodeId: row.node_id, bootId: row.boot_id }));
+      return stmt.reapedBootsWithPages
+        .all({ since, limit, scan })
+        .map((row) => ({ nodeId: row.node_id, bootId: row.boot_id }));
     },
     async createAttempt(profile, options) {
       return write(() => createAttempt(profile, options));

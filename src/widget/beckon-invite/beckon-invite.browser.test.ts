@@ -30,8 +30,13 @@ async function mount(attributes: Record<string, string> = {}, children = ''): Pr
   return el;
 }
 
-function nextEvent<K extends keyof BeckonEventDetails>(type: K, target: EventTarget = window): Promise<CustomEvent<BeckonEventDetails[K]>> {
-  return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as CustomEvent<BeckonEventDetails[K]>), { once: true }));
+function nextEvent<K extends keyof BeckonEventDetails>(
+  type: K,
+  target: EventTarget = window,
+): Promise<CustomEvent<BeckonEventDetails[K]>> {
+  return new Promise((resolve) =>
+    target.addEventListener(type, (e) => resolve(e as CustomEvent<BeckonEventDetails[K]>), { once: true }),
+  );
 }
 
 const shadow = () => element.shadowRoot!;
@@ -69,8 +74,20 @@ describe('the invitation card', () => {
     expect(dialog.getAttribute('role')).toBe('dialog');
     expect(dialog.hasAttribute('aria-modal')).toBe(false);
     expect(shadow().getElementById(dialog.getAttribute('aria-labelledby')!)!.textContent).toBe('Need a hand?');
-    expect(shadow().getElementById(dialog.getAttribute('aria-describedby')!)!.textContent).toBe('An outfitter is online.');
-    for (const name of ['head', 'image', 'title', 'message', 'actions', 'accept-chat', 'accept-callback', 'decline', 'close']) {
+    expect(shadow().getElementById(dialog.getAttribute('aria-describedby')!)!.textContent).toBe(
+      'An outfitter is online.',
+    );
+    for (const name of [
+      'head',
+      'image',
+      'title',
+      'message',
+      'actions',
+      'accept-chat',
+      'accept-callback',
+      'decline',
+      'close',
+    ]) {
       expect(part(name), name).not.toBeNull();
     }
     expect(shadow().querySelectorAll('[part~="accept"]')).toHaveLength(2);
@@ -141,7 +158,10 @@ describe('the invitation card', () => {
   });
 
   it('shows slotted content only with the card, and the image slot replaces the picture', async () => {
-    await mount({}, '<p id="note">Open 9–17</p><span slot="image" id="logo">★</span><a slot="footer" href="#p">Privacy</a>');
+    await mount(
+      {},
+      '<p id="note">Open 9–17</p><span slot="image" id="logo">★</span><a slot="footer" href="#p">Privacy</a>',
+    );
     const note = document.getElementById('note')!;
     expect(note.getClientRects()).toHaveLength(0);
     await engage({ invitation: { imageUrl: '/avatar.png' } });
@@ -189,7 +209,12 @@ describe('the invitation card', () => {
 });
 
 describe('locales', () => {
-  const labels = async () => [part('title')!.textContent, part('accept-chat')!.textContent!.trim(), part('decline')!.textContent!.trim(), part('close')!.getAttribute('aria-label')];
+  const labels = async () => [
+    part('title')!.textContent,
+    part('accept-chat')!.textContent!.trim(),
+    part('decline')!.textContent!.trim(),
+    part('close')!.getAttribute('aria-label'),
+  ];
 
   it.each(LANGUAGES)('the profile locale %s picks the built-in words', async (language) => {
     await mount();
@@ -293,7 +318,7 @@ describe('events and the page API', () => {
     await vi.waitFor(async () => expect(await stateOf(id)).toBe('timed_out'));
   });
 
-  it('beckon:timeout also when the server\'s deadline comes before this page\'s timer', async () => {
+  it("beckon:timeout also when the server's deadline comes before this page's timer", async () => {
     await mount();
     // The page's timers stand still (as a throttled background tab's may): only the server can end it.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });

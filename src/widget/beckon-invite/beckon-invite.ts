@@ -91,11 +91,11 @@ export class BeckonInvite extends LitElement implements BeckonApi {
   /** Corner of the card; `bottom-right` when unset. */
   declare position: string | null;
   /** The invitation in force on this page, drawn by us or by the site. */
-  private declare _offer: InvitationOffer | null;
+  declare private _offer: InvitationOffer | null;
   /** False when the site cancelled `beckon:invite` to draw its own UI. */
-  private declare _drawn: boolean;
+  declare private _drawn: boolean;
   /** Text of the polite live region. */
-  private declare _announcement: string;
+  declare private _announcement: string;
 
   readonly #connection = new ConnectionController(this, {
     server: () => this.server,
@@ -221,7 +221,9 @@ export class BeckonInvite extends LitElement implements BeckonApi {
       @focusin=${this.#onFocusin}
     >
       <div class="head" part="head">
-        <slot name="image">${image ? html`<img class="image" part="image" src=${image} alt="" width="48" height="48" />` : nothing}</slot>
+        <slot name="image"
+          >${image ? html`<img class="image" part="image" src=${image} alt="" width="48" height="48" />` : nothing}</slot
+        >
         <h2 class="title" part="title" id="title">${text.title || strings.title}</h2>
         <button class="close" part="button close" type="button" aria-label=${strings.close} @click=${this.#onDecline}>
           <span aria-hidden="true">×</span>
