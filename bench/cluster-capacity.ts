@@ -1,6 +1,6 @@
 /**
  * Capacity of a cluster: one redis-server, one backend, two frontends, all on
- * this machine (2 cores shared by Redis, the three Beckon processes, the page
+ * one machine (its cores shared by Redis, the three Beckon processes, the page
  * simulators and the probe). Pages connect straight to the frontends, half
  * each (no nginx); each frontend is its own process with its own
  * file-descriptor limit (`ulimit -n`, 20,000 here), so the one-process
@@ -232,8 +232,8 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         stopReason = `pages failed to connect at ${step.toLocaleString('en-US')} after three tries (${fleet.failureSamples.at(-1) ?? 'unknown'})`;
         break;
       }
-      // Unlike the one-process benchmark, a step over the limit does not stop the climb: on a machine shared with
-      // other work a noisy step says little about the next, and the connection ceiling is a finding of its own.
+      // Unlike the one-process benchmark, a step over the limit does not stop the climb: one noisy step says
+      // little about the next, and the connection ceiling is a finding of its own.
       if (result.delivered.p99 > P99_LIMIT_MS || result.failures > 0) overLimit.push(step);
     }
 

@@ -1,5 +1,5 @@
 /**
- * Frequency caps as a person sees them (issue #13, part 4): on a Beckon with
+ * Frequency caps as a person sees them (docs/lifecycle.md): on a Beckon with
  * both caps set, the visitor declines an invitation on the shop, the console
  * shows the browser capped beside its visit, and inviting it again from the
  * console shows the VISITOR_CAPPED fault.

@@ -1,11 +1,12 @@
 /**
- * Beckon as several processes behind nginx, in Chromium (issue #12): a real
- * redis-server (AOF, appendfsync always), two backends and two frontends
- * (`node dist/server/main.js` with roles, child processes), nginx in front on
- * one port (scripts/cluster/nginx.ts), and a webhook receiver on loopback.
- * The browser only ever talks to nginx; the tests call each backend directly
- * on its own port, and learn which frontend holds a tab from each frontend's
- * `/metrics` (`beckon_sockets_connected`). Everything is stopped by PID.
+ * Beckon as several processes behind nginx, in Chromium (docs/operations.md):
+ * a real redis-server (AOF, appendfsync always), two backends and two
+ * frontends (`node dist/server/main.js` with roles, child processes), nginx
+ * in front on one port (scripts/cluster/nginx.ts), and a webhook receiver on
+ * loopback. The browser only ever talks to nginx; the tests call each backend
+ * directly on its own port, and learn which frontend holds a tab from each
+ * frontend's `/metrics` (`beckon_sockets_connected`). Everything is stopped
+ * by PID.
  *
  * The tests share the cluster and run in order; the last two each kill a
  * frontend with -9 (the last starts the one killed before it again first).
@@ -139,8 +140,8 @@ async function reportBackground(page: Page): Promise<void> {
 /**
  * Two tabs of one visit whose sockets are on different frontends. nginx
  * spreads requests round robin, so a new tab's socket lands on either: a tab
- * that landed beside the first is closed, and another opened after one more
- * request through nginx.
+ * whose socket went to the first one's frontend is closed, and another opened
+ * after one more request through nginx.
  */
 async function tabsOnBothFrontends(
   context: BrowserContext,
@@ -481,7 +482,7 @@ test('kill -9 of the frontend holding a shown invitation while its tab cannot re
   await frontends[holders[0]]!.stop('SIGKILL');
 
   // The surviving nodes find the dead frontend's registration run out (15 s), close its pages, and the
-  // invitation moves to the visit's other tab with the time it had left (SPEC §4), within 30 s (SPEC §1).
+  // invitation moves to the visit's other tab with the time it had left, within 30 s (docs/lifecycle.md).
   const dialog = other.getByRole('dialog', { name: title });
   await expect(dialog).toBeVisible({ timeout: 30_000 });
   expect(Date.now() - killedAt).toBeLessThan(30_000);

@@ -1,5 +1,5 @@
 /**
- * Attacks that ride the operator's own browser (issue #10), in a real
+ * Attacks that ride the operator's own browser (docs/security.md), in a real
  * Chromium: a page on another host name auto-submits a plain HTML form to
  * Beckon (a simple request: no preflight), with and without cached Basic
  * credentials; a page on a DNS-rebinding domain reads the API and opens a

@@ -1,10 +1,10 @@
 /**
- * The console's insights view (issue #13) against the real report endpoint:
- * a history scripted through the REST API and answered on a real shop page
- * shows as the funnel, outcomes, channel and hour figures; one more answer
- * updates them without a reload; the charts draw under the strict CSP; axe
- * finds nothing. A Beckon process of its own keeps other tests' attempts out
- * of the numbers.
+ * The console's insights view (docs/console.md) against the real report
+ * endpoint: a history scripted through the REST API and answered on a real
+ * shop page shows as the funnel, outcomes, channel and hour figures; one more
+ * answer updates them without a reload; the charts draw under the strict CSP;
+ * axe finds nothing. A Beckon process of its own keeps other tests' attempts
+ * out of the numbers.
  */
 import { readFileSync } from 'node:fs';
 import { AxeBuilder } from '@axe-core/playwright';

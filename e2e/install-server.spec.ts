@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { test, expect } from '@playwright/test';
 import { installFolder, npmInstall, repository, run, startInGroup, stopGroup, succeeded } from './installs.js';
 
-/** SPEC §7, every variable the help must list. */
+/** Every variable of docs/configuration.md, which the help must list. */
 const SPEC_VARIABLES = [
   'PORT',
   'HOST',

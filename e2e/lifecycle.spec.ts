@@ -1,7 +1,8 @@
 /**
- * The lifecycle under the conditions real visitors create (SPEC §4, tabs and
- * navigation): several tabs of one browser, navigation in the middle of an
- * invitation, tabs closing, the network dropping, pages opening late.
+ * The lifecycle under the conditions real visitors create (docs/lifecycle.md,
+ * "Tabs and navigation"): several tabs of one browser, navigation in the
+ * middle of an invitation, tabs closing, the network dropping, pages opening
+ * late.
  */
 import type { BrowserContext, Page } from '@playwright/test';
 import { invitesOn, recordInvites } from './invites.js';

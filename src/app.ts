@@ -142,7 +142,7 @@ export async function createBeckon(
   const backgroundFailure = (what: string) => (error: unknown) => {
     if (!(error instanceof StoreUnavailableError)) app.log.error({ err: error }, what);
   };
-  // Which half of Beckon this process is (SPEC §1): the REST side, the socket side, or both.
+  // Which half of Beckon this process is (BECKON_ROLE, docs/architecture.md): the REST side, the socket side, or both.
   const serves = { backend: config.role !== 'frontend', frontend: config.role !== 'backend' };
   const feed = new EventFeed(store, {
     ...(options.events?.pollMs ? { pollMs: options.events.pollMs } : {}),

@@ -1,9 +1,9 @@
 /**
- * The `beckon` command of the installed package (`npx beckon`; the
- * executable is beckon.ts). Beckon is
- * configured by environment variables only (SPEC §7), so the command takes no
- * options beyond asking for help or the version: anything else is a mistake
- * worth stopping on (exit 2) rather than a setting silently ignored.
+ * The `beckon` command of the installed package (`npx beckon`; the executable
+ * is beckon.ts). Beckon is configured by environment variables only
+ * (docs/configuration.md), so the command takes no options beyond asking for
+ * help or the version: anything else is a mistake worth stopping on (exit 2)
+ * rather than a setting silently ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

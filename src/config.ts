@@ -1,7 +1,7 @@
 /**
- * Configuration from the environment (SPEC §7). Every variable has a default
- * so that `npm start` needs none; a bad value stops the start with a clear
- * message instead of running half-configured.
+ * Configuration from the environment (docs/configuration.md). Every variable
+ * has a default so that `npm start` needs none; a bad value stops the start
+ * with a clear message instead of running half-configured.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -263,7 +263,7 @@ function keptSecret(db: string): string {
 }
 
 /**
- * Every variable of SPEC §7 (and Beckon's own beyond it) with its default as
+ * Every variable (docs/configuration.md) with its default as
  * an operator reads it: the source of `beckon --help`. A test checks it
  * against the schema above, so a new variable or a changed default cannot be
  * missing from the help.

@@ -1,5 +1,5 @@
 /**
- * Frequency caps through the API (issue #13, part 4) on a real server, on the
+ * Frequency caps through the API (docs/lifecycle.md) on a real server, on the
  * store the run uses (SQLite or Redis, see stores.ts): each cap refuses with
  * VISITOR_CAPPED naming it and when it lifts, lifts at that time, never-shown
  * attempts do not count, and `GET /visits` shows each browser's cap state.

@@ -1,5 +1,5 @@
 /**
- * The event model (SPEC §4) and the SSE stream (SPEC §3): one event per
+ * The event model and the SSE stream (docs/events.md): one event per
  * transition and visit change, with every field; filters; resume with
  * Last-Event-ID; heartbeats; refusal of bad input. Real server on port 0,
  * real SQLite file, real socket.io pages, real fetch reading the stream.

@@ -1,6 +1,6 @@
 /**
- * Hostile input (SPEC §8: bad input of any kind gets a clear FAULT and
- * changes nothing; the process never crashes on input). fast-check throws
+ * Hostile input (docs/security.md): bad input of any kind gets a clear FAULT
+ * and changes nothing; the process never crashes on input. fast-check throws
  * generated malformed requests at a real server (port 0, real fetch) and
  * malformed events at it over real socket.io connections, then proves that
  * every answer was a FAULT of the right status, that the store is byte for

@@ -1,5 +1,5 @@
 /**
- * Attacks that ride the operator's own browser (issue #10, SPEC §6), on a
+ * Attacks that ride the operator's own browser (docs/security.md), on a
  * real server (port 0) with raw HTTP requests, since `fetch` writes its own
  * Host. Each attack checks that nothing changed in the store, not only the
  * status; each legitimate caller checks that it still gets through.

@@ -1,5 +1,5 @@
 /**
- * Several nodes act as one (issue #12, first step): a backend that never
+ * Several nodes act as one (docs/architecture.md): a backend that never
  * listens for sockets and frontends that hold the pages, sharing one Redis
  * (store and socket.io's streams adapter). Real servers on port 0, a real
  * redis-server, real socket.io clients; each node is its own Beckon.
@@ -224,7 +224,7 @@ describe('a frontend that dies', () => {
     const killedAt = Date.now();
     await doomed.stop('SIGKILL');
 
-    // Its registration runs out (15 s) and a survivor reaps it: within 30 s (SPEC §1).
+    // Its registration runs out (15 s) and a survivor reaps it: within 30 s (docs/lifecycle.md, "Node loss").
     const moved = await survivor.next('invitation:start', (offer) => offer.interactionId === 'dies-1', 30_000);
     expect(Date.now() - killedAt).toBeLessThan(30_000);
     expect(moved.remainingMs).toBeLessThan(90_000 - 10_000);

@@ -1,10 +1,11 @@
 /**
- * Beckon on Redis when Redis fails (issue #11, SPEC §3 STORE_UNAVAILABLE):
- * each test runs its own redis-server (AOF on, fsync before every reply) and
- * takes it away for real: kill -9, a frozen process (SIGSTOP), a restart.
- * Acknowledged engages survive a crash of Redis; while Redis is away every
- * call answers a 503 FAULT within 2 s (never a 200 for something not stored,
- * never a 500, never a hang); when it is back, everything resumes by itself.
+ * Beckon on Redis when Redis fails (503 STORE_UNAVAILABLE,
+ * docs/store-contract.md): each test runs its own redis-server (AOF on, fsync
+ * before every reply) and takes it away for real: kill -9, a frozen process
+ * (SIGSTOP), a restart. Acknowledged engages survive a crash of Redis; while
+ * Redis is away every call answers a 503 FAULT within 2 s (never a 200 for
+ * something not stored, never a 500, never a hang); when it is back,
+ * everything resumes by itself.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ixnProfileSchema } from '../src/protocol/index.js';

@@ -1,5 +1,5 @@
 /**
- * The report and export endpoints (SPEC §3, issue #13) on a real server with
+ * The report and export endpoints (docs/api.md) on a real server with
  * a controlled clock: figures from a real page's invitations, defaults,
  * day buckets, export pages and CSV, credentials, and every bad parameter
  * answered with INVALID_PARAMETER without changing anything. Runs on SQLite

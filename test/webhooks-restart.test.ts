@@ -1,5 +1,5 @@
 /**
- * kill -9 (SPEC §8): webhook events not yet delivered when Beckon dies are
+ * kill -9: webhook events not yet delivered when Beckon dies are
  * delivered after a restart on the same store, and a delivery that was
  * on the wire is sent again (same id). Runs the built server
  * (`dist/server/main.js`, built by `npm test` before Vitest) as a real

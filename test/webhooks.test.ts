@@ -1,5 +1,5 @@
 /**
- * Webhooks (SPEC §4) against a real HTTP receiver on 127.0.0.1: signed
+ * Webhooks (docs/events.md) against a real HTTP receiver on 127.0.0.1: signed
  * deliveries, one per event, in order per visit; the type filter; retries
  * with growing delays on 500s, on a receiver that is down and on one that
  * hangs; other visits not held up by a failing one. The retry base is
@@ -52,7 +52,7 @@ async function acceptedOn(server: TestServer, p: TestPage, userData = {}): Promi
   return interactionId;
 }
 
-/** The receiver's side, as the README shows it. */
+/** The receiver's side, as docs/events.md shows it. */
 function verify(secret: string, request: ReceivedWebhook): boolean {
   const timestamp = String(request.headers['x-beckon-timestamp'] ?? '');
   const signature = String(request.headers['x-beckon-signature'] ?? '');

@@ -64,7 +64,7 @@ async function run(seconds: number, inFlight: number, where: FloorStore): Promis
     const visits = 2000;
     const at = Date.now();
     // The setup in batches of 50: 2,000 writes at once could outlast the Redis store's 1.5 s call deadline when
-    // every one waits for its fsync on a busy disk (it did once, under a load average of 11).
+    // every one waits for its fsync on a busy disk.
     for (let first = 0; first < visits; first += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, visits - first) }, async (_, i) => {

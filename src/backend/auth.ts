@@ -1,7 +1,7 @@
 /**
- * Caller authentication for the REST API (SPEC §6): Bearer token, or HTTP
- * Basic with the token as password because SCXML strategies can send Basic.
- * With no token configured, only loopback callers are served.
+ * Caller authentication for the REST API (docs/security.md): Bearer token, or
+ * HTTP Basic with the token as password because SCXML strategies can send
+ * Basic. With no token configured, only loopback callers are served.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';

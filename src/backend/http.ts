@@ -78,7 +78,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
 
 /** Installs the form parser, the error handler and the not-found handler on the root instance. */
 export function installHttpPlumbing(app: FastifyInstance): void {
-  // Only the two encodings of SPEC §3 are accepted; anything else is a 415 FAULT.
+  // Only JSON and form bodies (docs/api.md) are accepted; anything else is a 415 FAULT.
   app.removeContentTypeParser('text/plain');
   // SCXML strategies post `ixnProfile=<JSON text>`; a parameter given twice is ambiguous, so refused.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {

@@ -1,8 +1,8 @@
 /**
- * Prometheus metrics (SPEC §3 `/metrics`), on a registry of their own so that
- * several Beckon instances in one process (tests) never mix. Counters are fed
- * where things happen; gauges read the store when scraped, so they are true
- * for the whole system, not only for this process.
+ * Prometheus metrics (`/metrics`, docs/operations.md), on a registry of their
+ * own so that several Beckon instances in one process (tests) never mix.
+ * Counters are fed where things happen; gauges read the store when scraped,
+ * so they are true for the whole system, not only for this process.
  */
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -65,7 +65,7 @@ export class BeckonMetrics {
     registers: [this.registry],
   });
 
-  /** `labels` go on every series: the node's role and id (SPEC §3 `/metrics` per node). */
+  /** `labels` go on every series: the node's role and id, since each node serves its own `/metrics`. */
   constructor(labels: { role: string; node: string } = { role: 'all', node: 'beckon' }) {
     this.registry.setDefaultLabels(labels);
     // The gauges' collect callbacks run with `this` bound to the gauge, so they reach the registry's owner by name.

@@ -40,7 +40,7 @@ function faultResponses(statuses: number[]): JsonObject {
   return responses;
 }
 
-/** A request body given as an object or as JSON text, in JSON or as a form parameter (SPEC §3). */
+/** A request body given as an object or as JSON text, in JSON or as a form parameter (docs/api.md). */
 function envelope(name: string, schemaName: string): JsonObject {
   const value = { oneOf: [ref(schemaName), { type: 'string', description: `${schemaName} as JSON text` }] };
   return {
@@ -224,7 +224,7 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
   };
 }
 
-/** `GET /openapi.json`, open like the docs page (SPEC §3). */
+/** `GET /openapi.json`, open like the docs page: it holds no data. */
 export function openApiRoute(prefixes: readonly string[]) {
   const document = JSON.stringify(buildOpenApi(prefixes));
   return async (app: FastifyInstance): Promise<void> => {

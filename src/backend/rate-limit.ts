@@ -1,9 +1,10 @@
 /**
- * Rate limit of the credentialed API (SPEC §6), per credential: callers that
- * present the API token share its budget; everyone else is counted by address,
- * so guessing tokens is throttled too. The widget script, the pages and the
- * health checks are not limited: behind a proxy every visitor shares one
- * address, and a shop must not lose its widget to a busy hour.
+ * Rate limit of the credentialed API (docs/security.md), per credential:
+ * callers that present the API token share its budget; everyone else is
+ * counted by address, so guessing tokens is throttled too. The widget script,
+ * the pages and the health checks are not limited: behind a proxy every
+ * visitor shares one address, and a shop must not lose its widget to a busy
+ * hour.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';

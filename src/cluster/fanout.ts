@@ -1,10 +1,11 @@
 /**
- * Fan-out between nodes (SPEC §1 scale-out): with REDIS_URL set, every
+ * Fan-out between nodes (docs/architecture.md): with REDIS_URL set, every
  * socket.io server (a frontend's, and a backend's that never listens) uses
  * socket.io's Redis Streams adapter, so an emit to a visit's or a page's room
  * reaches the page on whichever node holds it. The adapter gets a client of
- * its own (SCALE-OUT: its XREAD loop must not share the store's fail-fast
- * client), and its stream, channels and session keys start with the store's
+ * its own: its XREAD loop must not share the store's fail-fast client, whose
+ * instant refusals while Redis is away would make that loop spin without
+ * back-off. Its stream, channels and session keys start with the store's
  * prefix, so installations sharing a Redis never hear each other.
  *
  * It also carries one signal of Beckon's own between nodes: "resynchronise

@@ -1,5 +1,5 @@
 /**
- * Frequency caps per browser (globalVisitId, SPEC §4, issue #13): at most
+ * Frequency caps per browser (globalVisitId, docs/lifecycle.md): at most
  * `perDay` invitations in any 24 hours, and a quiet time after the visitor
  * declined or closed one. The rule is here; the stores apply it in the same
  * atomic step as the create (the SQLite transaction calls `capState`, the

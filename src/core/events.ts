@@ -1,5 +1,5 @@
 /**
- * Every event Beckon records, built from the change it reports (SPEC §4).
+ * Every event Beckon records, built from the change it reports (docs/events.md).
  * These are the only places that decide an event's fields; each store
  * writes what they return in the same atomic step as the change itself.
  * (The Redis store's scripts build the same fields in Lua, since a script

@@ -1,4 +1,4 @@
-/** Ids the server mints for visits and pages (SPEC §2). */
+/** Ids the server mints for browsers, visits and pages (docs/protocol.md, "Ids and tokens"). */
 import { randomBytes } from 'node:crypto';
 
 /** A new id: 128 random bits, URL-safe (22 characters). */

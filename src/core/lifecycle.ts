@@ -1,9 +1,9 @@
 /**
- * The engagement rules (SPEC §4), used by both sides: the REST gateway calls
- * engage/noengage/status, the socket adapter calls the page methods. Every
- * change goes through the store's compare-and-set, so racing calls (accept
- * in one tab, noengage, a deadline, on any process) settle an attempt
- * exactly once; the loser sees the winner's state.
+ * The engagement rules (docs/lifecycle.md), used by both sides: the REST
+ * gateway calls engage/noengage/status, the socket adapter calls the page
+ * methods. Every change goes through the store's compare-and-set, so racing
+ * calls (accept in one tab, noengage, a deadline, on any process) settle an
+ * attempt exactly once; the loser sees the winner's state.
  *
  * Data flows one way: the lifecycle publishes what pages must show or drop
  * (`onPageCommand`), and the socket adapter, which owns the rooms, delivers
@@ -334,11 +334,12 @@ export class Lifecycle {
   // ── placement ──
 
   /**
-   * Puts the visit's attempt on the page that should show it now (SPEC §4:
-   * where it is if that page is open, else the named page, else the page the
-   * visitor looks at). The move is a compare-and-set, so when two pages
-   * change at once only one placement wins and tells the pages. The page in
-   * `connecting` learns of it from its session instead of a start.
+   * Puts the visit's attempt on the page that should show it now
+   * (core/placement.ts: where it is if that page is open, else the named
+   * page, else the page the visitor looks at). The move is a compare-and-set,
+   * so when two pages change at once only one placement wins and tells the
+   * pages. The page in `connecting` learns of it from its session instead of
+   * a start.
    */
   async place(visitId: string, connecting?: string): Promise<Engagement | null> {
     for (;;) {

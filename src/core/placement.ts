@@ -1,7 +1,8 @@
 /**
- * Which page of a visit shows its invitation (SPEC §4, tabs and navigation):
- * exactly one. Where it already is, if that page is still open; else the page
- * the caller named, if open; else the page most recently visible and focused.
+ * Which page of a visit shows its invitation (docs/lifecycle.md, "Tabs and
+ * navigation"): exactly one. Where it already is, if that page is still open;
+ * else the page the caller named, if open; else the page most recently
+ * visible and focused.
  */
 import type { Engagement, InvitationOffer } from '../protocol/index.js';
 import type { PageRecord } from './store.js';

@@ -1,16 +1,16 @@
 /**
- * Presence across nodes (SPEC §1 scale-out): which process holds each page.
- * Every node that holds pages keeps a heartbeat in the store; every node
- * reaps the boots whose heartbeat ran out, closing their pages (each close a
- * compare-and-set guarded by the holder, so a page that reconnected elsewhere
- * stays open), which moves their invitations on as when a page closes
- * (SPEC §4). A node that restarts closes only the pages of its own earlier
- * boots. A node that learns it was reaped (it froze, or was cut off from
- * Redis while others were not, for longer than its registration) drops its
- * sockets and starts a new boot: its pages reconnect and are opened again,
- * under a live node. A reaper that dies between forgetting a boot and closing
- * its pages leaves them to the others: every node also closes the pages still
- * held by boots reaped in the last day.
+ * Presence across nodes (docs/lifecycle.md, "Node loss"): which process holds
+ * each page. Every node that holds pages keeps a heartbeat in the store;
+ * every node reaps the boots whose heartbeat ran out, closing their pages
+ * (each close a compare-and-set guarded by the holder, so a page that
+ * reconnected elsewhere stays open), which moves their invitations on as when
+ * a page closes, with their remaining time. A node that restarts closes only
+ * the pages of its own earlier boots. A node that learns it was reaped (it
+ * froze, or was cut off from Redis while others were not, for longer than its
+ * registration) drops its sockets and starts a new boot: its pages reconnect
+ * and are opened again, under a live node. A reaper that dies between
+ * forgetting a boot and closing its pages leaves them to the others: every
+ * node also closes the pages still held by boots reaped in the last day.
  */
 import { REAPED_MEMORY_MS, type BeckonStore, type HeldPage, type NodeRef } from './store.js';
 import { mintId } from './ids.js';

@@ -1,5 +1,5 @@
 /**
- * The invitation funnel report (SPEC §3, issue #13): what the stores keep per
+ * The invitation funnel report (docs/api.md): what the stores keep per
  * UTC hour, and how the report is built from those hours.
  *
  * Each store writes a few counters into the hour of a transition in the same
@@ -77,7 +77,7 @@ export const ANSWER_BOUNDS: readonly number[] = (() => {
   return bounds;
 })();
 
-/** The largest relative error of a reported percentile below the last bucket (documented in the README). */
+/** The largest relative error of a reported percentile below the last bucket (documented in docs/api.md). */
 export const ANSWER_RESOLUTION = 0.049;
 
 /** The histogram bucket of a time to answer in ms (negative counts as 0). */

@@ -236,8 +236,8 @@ export interface AttemptStore {
    * attention order (see `openPages`), else none (it waits for a page).
    * With `caps` (core/caps.ts), the browser's frequency caps are checked in
    * the same atomic step, after the checks above (an existing id answers
-   * first); without, nothing is checked. Either way the new attempt enters
-   * the browser's budget.
+   * first), and the new attempt enters the browser's budget; without, nothing
+   * is checked or recorded.
    */
   createAttempt(
     profile: IxnProfile,

@@ -1,7 +1,8 @@
 /**
- * The operator's browser is not a trusted caller (SPEC §6). Every website it
- * visits can make it send requests to Beckon, with whatever credentials it
- * holds; two rules keep such requests away from visitors' data:
+ * The operator's browser is not a trusted caller (docs/security.md). Every
+ * website it visits can make it send requests to Beckon, with whatever
+ * credentials it holds; two rules keep such requests away from visitors'
+ * data:
  *
  * - Host. A page on a DNS-rebinding domain (`rebound.example`, made to
  *   resolve to 127.0.0.1 after the page loaded) is same-origin with itself,

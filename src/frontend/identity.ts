@@ -1,7 +1,8 @@
 /**
- * Visitor identity (SPEC §2). The server mints every id and signs it into a
- * token the widget keeps; a page can only resume ids whose token verifies,
- * so nobody can claim another visitor's visit by guessing or copying an id.
+ * Visitor identity (docs/protocol.md, "Ids and tokens"). The server mints
+ * every id and signs it into a token the widget keeps; a page can only resume
+ * ids whose token verifies, so nobody can claim another visitor's visit by
+ * guessing or copying an id.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

@@ -1,10 +1,11 @@
 /**
- * What a visitor socket must pass before the handshake even starts (SPEC §6):
- * a Host Beckon answers to (so that a page on a DNS-rebinding domain cannot
- * open a socket, whose own origin it would otherwise be), an allowed origin,
- * and a per-address budget of new connections, so that one host cannot
- * exhaust the server by connecting in a loop. Message size is
- * capped by socket.io itself (`maxHttpBufferSize`, see app.ts).
+ * What a visitor socket must pass before the handshake even starts
+ * (docs/protocol.md): a Host Beckon answers to (so that a page on a
+ * DNS-rebinding domain cannot open a socket, whose own origin it would
+ * otherwise be), an allowed origin, and a per-address budget of new
+ * connections, so that one host cannot exhaust the server by connecting in a
+ * loop. Message size is capped by socket.io itself (`maxHttpBufferSize`, see
+ * app.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { clientAddress } from '../edge/client-address.js';

@@ -1,5 +1,5 @@
 /**
- * The origin allow-list for visitor sockets (SPEC §6): the server's own
+ * The origin allow-list for visitor sockets (docs/security.md): the server's own
  * origin always; the configured origins; and, when none are configured, any
  * loopback origin so that a local install works out of the box.
  */

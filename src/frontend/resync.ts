@@ -1,16 +1,16 @@
 /**
- * Resynchronising open pages from the store after a Redis outage (SPEC §4:
- * "the store is the truth"). A page command (start, withdraw) travels from
- * the node that made the change to the node holding the page through the
- * socket.io streams adapter, at most once: one on its way when Redis went
- * away is lost with it, although the change itself is stored. A page whose
- * socket stayed open would not hear of it until it reconnects. So when a
- * node's connection to Redis (the adapter's or the store's) comes back, the
- * frontend sends every page it holds what the store says now: a start for
- * the invitation placed on it (the widget ignores a start for the invitation
- * it already shows), and a withdraw for each invitation it was offered that
- * has ended or moved since. Those go straight down the page's own socket,
- * never through the adapter.
+ * Resynchronising open pages from the store after a Redis outage (the store
+ * is the truth: docs/protocol.md, "Ordering and delivery"). A page command
+ * (start, withdraw) travels from the node that made the change to the node
+ * holding the page through the socket.io streams adapter, at most once: one
+ * on its way when Redis went away is lost with it, although the change itself
+ * is stored. A page whose socket stayed open would not hear of it until it
+ * reconnects. So when a node's connection to Redis (the adapter's or the
+ * store's) comes back, the frontend sends every page it holds what the store
+ * says now: a start for the invitation placed on it (the widget ignores a
+ * start for the invitation it already shows), and a withdraw for each
+ * invitation it was offered that has ended or moved since. Those go straight
+ * down the page's own socket, never through the adapter.
  */
 import type { Socket } from 'socket.io';
 import {

@@ -53,8 +53,8 @@ export const pageSchema = z.object({
 export type Page = z.infer<typeof pageSchema>;
 
 /**
- * A browser's frequency-cap state (SPEC §4), beside each visit in `GET /visits`;
- * null there when no cap is configured.
+ * A browser's frequency-cap state (docs/lifecycle.md), beside each visit in `GET
+ * /visits`; null there when no cap is configured.
  */
 export const visitCapsSchema = z.object({
   /** Invitations shown to this browser (globalVisitId) in the last 24 hours. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, parseEventTypes } from './events.js';
 
 describe('event type filters', () => {
-  it('lists the eleven types of SPEC §4', () => {
+  it('lists the eleven event types of docs/events.md, engagement transitions first', () => {
     expect(EVENT_TYPES).toEqual([
       'engagement.pending',
       'engagement.delivered',

@@ -1,8 +1,8 @@
 /**
- * Lifecycle and visit events (SPEC §4), as written to the outbox and sent on
- * the SSE stream (`GET /backend/data/events`) and to the webhook. One shape
- * for every type: ids that do not apply are null, so a receiver can read any
- * event the same way.
+ * Lifecycle and visit events (docs/events.md), as written to the outbox and
+ * sent on the SSE stream (`GET /backend/data/events`) and to the webhook. One
+ * shape for every type: ids that do not apply are null, so a receiver can
+ * read any event the same way.
  */
 import { z } from 'zod';
 import { ENGAGEMENT_STATES } from './names.js';

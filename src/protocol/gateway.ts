@@ -1,5 +1,5 @@
 /**
- * The GWE-compatible gateway contract (SPEC §3): `ixnProfile` for engage and
+ * The GWE-compatible gateway contract (docs/api.md): `ixnProfile` for engage and
  * `cancelData` for noengage, with the GWE spellings accepted as aliases.
  * Types are inferred from these schemas so that they can never drift from
  * what the server accepts.
@@ -154,7 +154,7 @@ const KNOWN_PROFILE_KEYS = new Set([
   'userData',
 ]);
 
-/** `ixnProfile`, the engage request (SPEC §3). Unknown keys are kept in `extras`. */
+/** `ixnProfile`, the engage request (docs/api.md). Unknown keys are kept in `extras`. */
 export const ixnProfileSchema = z
   .preprocess(
     canonicalize(FIELD_ALIASES),
@@ -196,7 +196,7 @@ export type IxnProfileInput = z.input<typeof ixnProfileSchema>;
 /** A validated, canonical engage request. */
 export type IxnProfile = z.output<typeof ixnProfileSchema>;
 
-/** `cancelData`, the noengage request (SPEC §3). */
+/** `cancelData`, the noengage request (docs/api.md). */
 export const cancelDataSchema = z.preprocess(
   canonicalize(FIELD_ALIASES),
   z

@@ -1,6 +1,6 @@
 /**
- * The report and export answers (SPEC §3 "More endpoints", issue #13):
- * `GET /reports/engagements` and `GET /engagements`. Built by
+ * The report and export answers (docs/api.md): `GET /reports/engagements`
+ * and `GET /engagements`. Built by
  * core/reports.ts and backend/routes/reports.ts; here for the OpenAPI document.
  */
 import { z } from 'zod';

@@ -7,7 +7,7 @@
  * longer (below): the status endpoint and idempotent engage need them.
  *
  * The same run deletes closed pages and ended visits (store.pruneVisits),
- * which would otherwise grow by every page view (issue #12). By default they
+ * which would otherwise grow by every page view. By default they
  * are kept as long as the events (an event names its visit and page, and the
  * page record has the URL the event lacks); BECKON_VISIT_RETENTION_HOURS
  * keeps them shorter, since nothing reads them once they ended and they

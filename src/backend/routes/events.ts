@@ -1,6 +1,6 @@
 /**
  * `GET /events`: the Server-Sent Events stream of every lifecycle and visit
- * event (SPEC §3, §4), filtered by type and by visit, resumable with
+ * event (docs/events.md), filtered by type and by visit, resumable with
  * `Last-Event-ID`. Registered under both API prefixes, behind caller auth.
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * The GWE-compatible gateway (SPEC §3): engage and noengage, plus the status
+ * The GWE-compatible gateway (docs/api.md): engage and noengage, plus the status
  * of one attempt and the list of live visits. Registered under both the
  * GWE 8.1.2 (`/backend/data`) and GWE 8.5 (`/server/data`) prefixes.
  */

@@ -1,5 +1,5 @@
 /**
- * The report and the export (SPEC §3, issue #13), registered under both API
+ * The report and the export (docs/api.md), registered under both API
  * prefixes behind caller auth like the other data routes:
  * - `GET /reports/engagements?from&to&bucket`: the invitation funnel per UTC
  *   hour or day, from the stores' hourly counters (core/reports.ts);

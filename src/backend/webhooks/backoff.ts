@@ -1,5 +1,5 @@
 /**
- * The webhook retry schedule (SPEC §4): first retry after about a second,
+ * The webhook retry schedule (docs/events.md): first retry after about a second,
  * doubling with jitter, at most five minutes apart, for up to 24 hours.
  * Pure, so the schedule is unit-tested rather than waited for.
  */

@@ -1,9 +1,9 @@
 /**
- * Delivers the webhook outbox (SPEC §4): every event of the chosen types is
- * POSTed to BECKON_WEBHOOK_URL, signed, at least once, in order per visit,
- * retried with back-off for up to 24 hours. The outbox lives in the store,
- * so a restart (even kill -9) loses nothing: what was not acknowledged with
- * a 2xx is sent again. Receivers dedupe by the event `id`.
+ * Delivers the webhook outbox (docs/events.md): every event of the chosen
+ * types is POSTed to BECKON_WEBHOOK_URL, signed, at least once, in order per
+ * visit, retried with back-off for up to 24 hours. The outbox lives in the
+ * store, so a restart (even kill -9) loses nothing: what was not acknowledged
+ * with a 2xx is sent again. Receivers dedupe by the event `id`.
  */
 import type { BeckonEvent, EventType } from '../../protocol/index.js';
 import type { BeckonStore, WebhookDelivery } from '../../core/store.js';

@@ -1,5 +1,5 @@
 /**
- * Webhook signatures (SPEC §4): `X-Beckon-Signature: sha256=<hex HMAC-SHA256
+ * Webhook signatures (docs/events.md): `X-Beckon-Signature: sha256=<hex HMAC-SHA256
  * of "<timestamp>.<raw body>">` with `X-Beckon-Timestamp: <unix seconds>`.
  * The timestamp is inside the signed text, so a receiver that refuses old
  * timestamps also refuses a replayed delivery.
@@ -15,7 +15,7 @@ export function signWebhook(secret: string, timestamp: number, rawBody: string):
 }
 
 /**
- * What a receiver does (the README shows the same code): true when the
+ * What a receiver does (docs/events.md shows the same code): true when the
  * signature matches and the timestamp is within `toleranceSeconds` of now.
  */
 export function verifyWebhook(
