@@ -1,5 +1,5 @@
 /**
- * What frequency caps cost the store (issue #13, part 4): the store floor of
+ * What frequency caps cost the store: the store floor of
  * the throughput benchmark (create placed on its page, delivered, declined:
  * three writes per invitation, no HTTP, no sockets), with caps off and with
  * both caps on, in alternating rounds so that a busy machine's drift hits

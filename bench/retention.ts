@@ -1,6 +1,6 @@
 /**
  * What page views leave behind in the store, and what the retention of pages
- * and visits (store.pruneVisits, issue #12 follow-up) and of settled attempts
+ * and visits (store.pruneVisits) and of settled attempts
  * (store.pruneAttempts) takes back. Store calls as the core makes them, no
  * HTTP, no sockets: BENCH_VISITS visits of BENCH_PAGES_PER_VISIT page views
  * each (a page opened through a node, its visibility changed once, closed),

@@ -17,7 +17,7 @@ import { installFolder, npmInstall, repository, run, succeeded } from './install
 const VITE = '8.3.8';
 const TYPESCRIPT = '6.0.3';
 
-/** The site's entry: the one import the README tells bundler users to write. */
+/** The site's entry: the one import docs/widget.md tells bundler users to write. */
 const MAIN = `
 import 'beckon-widget';
 import type { BeckonInvite } from 'beckon-widget';

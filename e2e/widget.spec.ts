@@ -11,7 +11,7 @@ import { expect, newInteractionId, test, visitorIds } from './fixtures.js';
 
 const ENGLISH = { title: 'Can we help you choose?', message: 'An outfitter is online now.' };
 
-/** Saves a screenshot where the README says, and attaches it to the report. */
+/** Saves a screenshot where docs/testing.md says, and attaches it to the report. */
 async function keepScreenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
   mkdirSync('test-results', { recursive: true });
   const shot = await page.screenshot({ path: `test-results/${name}.png` });

@@ -52,7 +52,7 @@ async function acceptedOn(server: TestServer, p: TestPage, userData = {}): Promi
   return interactionId;
 }
 
-/** The receiver's side, as the README shows it. */
+/** The receiver's side, as docs/events.md shows it. */
 function verify(secret: string, request: ReceivedWebhook): boolean {
   const timestamp = String(request.headers['x-beckon-timestamp'] ?? '');
   const signature = String(request.headers['x-beckon-signature'] ?? '');

@@ -50,7 +50,7 @@ export async function startTopology(kind: TopologyKind, options: TopologyOptions
       stop: () => server.stop(),
     };
   }
-  // AOF with appendfsync always: the production setting the README recommends.
+  // AOF with appendfsync always: the production setting docs/operations.md recommends.
   const redis = await startRedisServer({ appendfsync: options.appendfsync ?? 'always' });
   const started: ServerHandle[] = [];
   const stop = async () => {

@@ -77,7 +77,7 @@ export const ANSWER_BOUNDS: readonly number[] = (() => {
   return bounds;
 })();
 
-/** The largest relative error of a reported percentile below the last bucket (documented in the README). */
+/** The largest relative error of a reported percentile below the last bucket (documented in docs/api.md). */
 export const ANSWER_RESOLUTION = 0.049;
 
 /** The histogram bucket of a time to answer in ms (negative counts as 0). */

@@ -15,7 +15,7 @@ export function signWebhook(secret: string, timestamp: number, rawBody: string):
 }
 
 /**
- * What a receiver does (the README shows the same code): true when the
+ * What a receiver does (docs/events.md shows the same code): true when the
  * signature matches and the timestamp is within `toleranceSeconds` of now.
  */
 export function verifyWebhook(
