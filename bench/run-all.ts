@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: every benchmark, one after the other, then one summary
- * table (Markdown, as docs/benchmarks.md holds it) and
- * bench/results/latest.json. Bounded to 12 minutes; each part bounds its own
- * counts (see its header). The cluster capacity benchmark
- * (bench/cluster-capacity.ts, about 4 minutes) runs on its own.
+ * table (Markdown, as docs/benchmarks.md holds it) and bench/results/latest.json.
+ * Bounded to 12 minutes; each part bounds its own counts (see its header).
+ * The cluster capacity benchmark (bench/cluster-capacity.ts, about 4
+ * minutes) runs on its own.
  */
 import { runCapacity } from './capacity.js';
 import { runLatency } from './latency.js';

@@ -20,10 +20,9 @@
  *
  * And the same on Redis (REDIS_URL), in the same run, so that the cost of
  * Redis is a ratio: Beckon engage on a redis-server of its own (AOF,
- * appendfsync always: what docs/operations.md recommends), and the Redis
- * store alone; and Beckon as a cluster on one redis-server (one backend
- * taking the engage calls, two frontends holding the pages, half each),
- * `beckon-cluster`.
+ * appendfsync always: what docs/operations.md recommends), and the Redis store alone;
+ * and Beckon as a cluster on one redis-server (one backend taking the engage
+ * calls, two frontends holding the pages, half each), `beckon-cluster`.
  */
 import { PageFleet } from './lib/pages.js';
 import { storeFloor } from './lib/store-floor.js';

@@ -30,7 +30,7 @@ const CROSS_ORIGIN_PREFIXES = ['/widget/'];
 export async function installSecurityHeaders(app: FastifyInstance): Promise<void> {
   await app.register(helmet, {
     contentSecurityPolicy: CONTENT_SECURITY_POLICY,
-    // TLS ends at the proxy in front of Beckon, which is where HSTS belongs (see docs/operations.md).
+    // TLS ends at the proxy in front of Beckon, which is where HSTS belongs (docs/operations.md).
     strictTransportSecurity: false,
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
