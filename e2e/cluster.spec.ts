@@ -164,7 +164,7 @@ async function tabsOnBothFrontends(
     // A page load makes the same number of requests each time: one more request shifts the round robin.
     await fetch(`${nginx.url}/healthz`);
   }
-  throw new Error('eight tabs in a row landed on the same frontend: is nginx spreading sockets?');
+  throw new Error('eight tabs in a row went to the same frontend: is nginx spreading sockets?');
 }
 
 test('two tabs on different frontends share the visit; an engage on either backend shows once on the tab in front, the answer reaches both backends, and noengage on the other backend withdraws at once', async ({
