@@ -1,10 +1,10 @@
 /**
- * One contender in the contract suite's races between processes: opens the
- * store under test through `openStore` (the same way Beckon does), waits for
- * the start time, then tries the same operations as its rivals in the same
- * time slots, and prints what it won as one JSON line.
+ * One contender in the store contract's races between processes (race.ts
+ * starts it): opens the store under test through `openStore` (the same way
+ * Beckon does), waits for the start time, then tries the same operations as
+ * its rivals in the same time slots, and prints what it won as one JSON line.
  *
- * Usage: node --import tsx src/store/contract-worker.ts <store config JSON> <mode> <startAt> <ids…>
+ * Usage: node --import tsx test/store-contract/race-worker.ts <store config JSON> <mode> <startAt> <ids…>
  *   mode: accepted | declined | cancelled | timed_out   (race one transition per id)
  *         engage:<visitId>                              (race creating each id)
  *         engage-capped:<perDay>:<visitId>              (each process creates its own attempts, `<id>@<pid>`, in the
@@ -14,10 +14,10 @@
  *                                                        guarded by it: what a reaper does, and a second reaper
  *                                                        resuming the same sweep; ids are page ids)
  */
-import { Lifecycle } from '../core/lifecycle.js';
-import { isTerminal, ixnProfileSchema } from '../protocol/index.js';
-import { openStore, type StoreConfig } from './open.js';
-import type { BeckonStore, NodeRef } from '../core/store.js';
+import { Lifecycle } from '../../src/core/lifecycle.js';
+import { isTerminal, ixnProfileSchema } from '../../src/protocol/index.js';
+import { openStore, type StoreConfig } from '../../src/store/open.js';
+import type { BeckonStore, NodeRef } from '../../src/core/store.js';
 
 const [configJson, mode, startAt, ...ids] = process.argv.slice(2) as [string, string, string, ...string[]];
 const store = await openStore(JSON.parse(configJson) as StoreConfig);
