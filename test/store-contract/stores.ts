@@ -9,7 +9,8 @@
  *
  * Every contract file runs its tests once per store, in one
  * `describeEachStore`; the `node` Vitest project runs them (the `node-redis`
- * project leaves them out, having nothing to add).
+ * project leaves them out, having nothing to add). The contract in words:
+ * docs/store-contract.md.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -4,14 +4,18 @@
  * compare-and-set are atomic even with several processes on one file.
  *
  * This module opens the file and composes the store from its parts, one per
- * part of the interface (core/store.ts):
- *   presence.ts   visits, pages, opt-outs      nodes.ts     boots and the pages they hold
- *   attempts.ts   attempts, the opt-out's      deadlines.ts expiries, timeouts, idle visits
- *                 declines, retention          event-log.ts the ordered log and its listeners
- *   webhooks.ts   the webhook outbox           reports.ts   report counters and the export
- *   caps.ts       frequency caps' budgets
- * Every write of every part goes through one group commit (group-commit.ts);
- * a change and the event it records are one transaction.
+ * part of the interface (core/store.ts; in words: docs/store-contract.md):
+ *   presence.ts    visits, their pages, browsers' opt-outs
+ *   nodes.ts       boots, their heartbeats, and the pages each holds
+ *   attempts.ts    attempts and their transitions, the opt-out's declines, retention of settled attempts
+ *   deadlines.ts   expiries, timeouts, and visits idle long enough to end
+ *   event-log.ts   the ordered event log and its listeners
+ *   webhooks.ts    the webhook outbox
+ *   reports.ts     report counters and the export
+ *   caps.ts        frequency caps' budgets and declines
+ * rows.ts reads rows as records; every write of every part goes through one
+ * group commit (group-commit.ts), and a change, its event, its counters and
+ * its caps budget are one transaction.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
