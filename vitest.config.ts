@@ -17,6 +17,8 @@ export default defineConfig({
         test: {
           name: 'node',
           // Unit tests sit next to the code; server tests start real servers on port 0, on SQLite.
+          // The store contract (test/store-contract/) runs here on both stores, each of its files
+          // with a redis-server of its own.
           include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['src/**/*.browser.test.ts', 'test/redis-*.test.ts'],
         },
@@ -26,8 +28,10 @@ export default defineConfig({
         test: {
           name: 'node-redis',
           // The same server tests on the Redis store (one real redis-server for the run, a fresh key
-          // prefix per server), plus what only Redis has: its crashes and outages.
+          // prefix per server), plus what only Redis has: its crashes and outages. Not the store
+          // contract: the node project has run it on Redis already.
           include: ['test/**/*.test.ts'],
+          exclude: ['test/store-contract/**'],
           env: { BECKON_TEST_STORE: 'redis' },
           globalSetup: ['test/redis.setup.ts'],
         },

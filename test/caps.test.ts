@@ -5,7 +5,7 @@
  * attempts do not count, and `GET /visits` shows each browser's cap state.
  * The server's clock is held still and moved by the test, so "24 hours later"
  * takes no time. Races between processes are in the store contract
- * (src/store/contract-caps.ts).
+ * (test/store-contract/processes.test.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CapSettings } from '../src/core/caps.js';

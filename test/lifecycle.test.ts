@@ -2,7 +2,7 @@
  * Lifecycle rules that must hold across restarts and time: kill -9
  * durability and the end of idle visits, on the store the run uses (SQLite
  * or Redis, see stores.ts). Races between processes are in the store
- * contract suite (src/store/contract.ts), run on both stores.
+ * contract (test/store-contract/processes.test.ts), run on both stores.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBeckonProcess, type BeckonProcess } from './process.js';

@@ -1,6 +1,7 @@
 /**
- * The store contract on Redis: one real redis-server for the file, a fresh
- * random key prefix per store. Then what only Redis has: scripts that
+ * What only the Redis store has (the store contract, which both stores pass,
+ * is in test/store-contract/): one real redis-server for the file, a fresh
+ * random key prefix per store; scripts that
  * survive a SCRIPT FLUSH and a restart, prefixes that do not see each other,
  * failing fast (StoreUnavailableError, ping false) while Redis is frozen or
  * dead and working again when it is back, and the durability warnings.
@@ -9,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ixnProfileSchema } from '../../protocol/index.js';
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
-import { storeContract } from '../contract.js';
 import { openStore } from '../open.js';
 import { StoreUnavailableError, type BeckonStore } from '../../core/store.js';
 import { createFanoutClient, durabilityWarnings } from './connection.js';
@@ -41,17 +41,6 @@ async function dropKeys(url: string, prefix: string): Promise<void> {
     client.destroy();
   }
 }
-
-storeContract('redis', {
-  async open() {
-    const redisPrefix = randomPrefix();
-    const store = await openRedisStore({ url: server.url, prefix: redisPrefix });
-    return { store, config: { db: '/nonexistent', redisUrl: server.url, redisPrefix } };
-  },
-  async dispose({ config }) {
-    await dropKeys(server.url, config.redisPrefix);
-  },
-});
 
 /** Resolves with how long `fn` took to settle, and how. */
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {

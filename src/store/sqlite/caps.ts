@@ -20,6 +20,8 @@ import type { CreateResult, TransitionRequest } from '../../core/store.js';
 /** Old rows pruned per write: bounded, and still faster than they are made. */
 const PRUNE_BATCH = 100;
 
+export type SqliteCaps = ReturnType<typeof sqliteCaps>;
+
 export function sqliteCaps(db: Database.Database) {
   const stmt = {
     reserve: db.prepare(

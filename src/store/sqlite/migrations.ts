@@ -3,6 +3,8 @@
  * `PRAGMA user_version` records how many have run; never edit a shipped one,
  * append a new one.
  */
+import type Database from 'better-sqlite3';
+
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE visits (
@@ -172,3 +174,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX engagements_settled ON engagements(settled_at) WHERE settled_at IS NOT NULL;
   `,
 ];
+
+/** Brings the file's schema up to date, in one IMMEDIATE transaction (so two processes opening it do not both migrate). */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  db.transaction(() => {
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version]!);
+    }
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

@@ -1,9 +1,10 @@
 /**
- * The SQLite store's report counters (core/reports.ts): written inside the
- * transaction of the change they count (the callers run these in theirs),
- * read per hour, pruned by the retention loop. The same counters, caps and
- * rules as the Redis script's REPORT_FN (redis/scripts.ts); the contract
- * suite checks both against one scripted history.
+ * The SQLite store's reports (core/reports.ts): the hourly counters, written
+ * inside the transaction of the change they count (attempts.ts runs these in
+ * its own), read per hour, pruned by the retention loop; and the attempts by
+ * creation time, for the export. The same counters, caps and rules as the
+ * Redis store's scripts; the store contract checks both against one scripted
+ * history.
  */
 import type Database from 'better-sqlite3';
 import type { Engagement, EngagementState } from '../../protocol/index.js';
@@ -18,6 +19,9 @@ import {
   reportPath,
   type ReportHour,
 } from '../../core/reports.js';
+import type { ReportStore } from '../../core/store.js';
+import type { SqliteContext } from './context.js';
+import { toEngagement, type EngagementRow } from './rows.js';
 
 const TERMINAL: readonly EngagementState[] = ['accepted', 'declined', 'timed_out', 'cancelled', 'expired'];
 
@@ -119,6 +123,32 @@ export function sqliteReports(db: Database.Database): SqliteReports {
     prune(before) {
       // An hour goes once it has ended before the cut (Redis: EXPIREAT at the hour's end + retention).
       return stmt.prune.run(before - HOUR_MS).changes;
+    },
+  };
+}
+
+/** The `ReportStore` part of the store: the counters per hour, their retention, and the export's reads. */
+export function sqliteReportStore({ db, write }: SqliteContext, reports: SqliteReports): ReportStore {
+  const createdBetween = db.prepare<
+    { from: number; to: number; afterAt: number | null; afterId: string | null; limit: number },
+    EngagementRow
+  >(
+    `SELECT * FROM engagements WHERE created_at >= @from AND created_at < @to
+       AND (@afterAt IS NULL OR (created_at, interaction_id) > (@afterAt, @afterId))
+     ORDER BY created_at, interaction_id LIMIT @limit`,
+  );
+
+  return {
+    async reportHours(fromHour, toHour) {
+      return reports.hours(fromHour, toHour);
+    },
+    async pruneReports(before) {
+      return write(() => reports.prune(before));
+    },
+    async engagementsCreated({ from, to, after, limit }) {
+      return createdBetween
+        .all({ from, to, afterAt: after?.createdAt ?? null, afterId: after?.interactionId ?? null, limit })
+        .map(toEngagement);
     },
   };
 }

@@ -1,23 +1,15 @@
-/** The store contract on SQLite: a fresh file in the temp folder per test. */
+/**
+ * What only the SQLite store has: its migrations, on a real file. The store
+ * contract, which both stores pass, is in test/store-contract/.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ixnProfileSchema } from '../../protocol/index.js';
-import { storeContract } from '../contract.js';
 import { MIGRATIONS } from './migrations.js';
 import { openSqliteStore } from './store.js';
-
-storeContract('sqlite', {
-  async open() {
-    const db = join(mkdtempSync(join(tmpdir(), 'beckon-store-')), 'beckon.db');
-    return { store: openSqliteStore(db), config: { db, redisUrl: null, redisPrefix: 'beckon:' } };
-  },
-  async dispose({ config }) {
-    rmSync(dirname(config.db), { recursive: true, force: true });
-  },
-});
 
 describe('sqlite migrations', () => {
   it('gives attempts settled before the attempt retention their settle time, from their transitions', async () => {

@@ -1,10 +1,12 @@
 /**
- * One contender in the contract suite's races between processes: opens the
- * store under test through `openStore` (the same way Beckon does), waits for
- * the start time, then tries the same operations as its rivals in the same
- * time slots, and prints what it won as one JSON line.
+ * One contender in the store contract's races between processes (race.ts
+ * starts it): opens the store under test through `openStore` (the same way
+ * Beckon does), says it is ready, waits for the start time, then tries the
+ * same operations as its rivals in the same time slots, and prints what it
+ * won as one JSON line.
  *
- * Usage: node --import tsx src/store/contract-worker.ts <store config JSON> <mode> <startAt> <ids…>
+ * Usage: node --import tsx test/store-contract/race-worker.ts <store config JSON> <mode> <ids…>
+ *   then one line on stdin: the start time (epoch ms), sent once every contender is ready.
  *   mode: accepted | declined | cancelled | timed_out   (race one transition per id)
  *         engage:<visitId>                              (race creating each id)
  *         engage-capped:<perDay>:<visitId>              (each process creates its own attempts, `<id>@<pid>`, in the
@@ -14,12 +16,26 @@
  *                                                        guarded by it: what a reaper does, and a second reaper
  *                                                        resuming the same sweep; ids are page ids)
  */
-import { Lifecycle } from '../core/lifecycle.js';
-import { isTerminal, ixnProfileSchema } from '../protocol/index.js';
-import { openStore, type StoreConfig } from './open.js';
-import type { BeckonStore, NodeRef } from '../core/store.js';
+import { Lifecycle } from '../../src/core/lifecycle.js';
+import { isTerminal, ixnProfileSchema } from '../../src/protocol/index.js';
+import { openStore, type StoreConfig } from '../../src/store/open.js';
+import type { BeckonStore, NodeRef } from '../../src/core/store.js';
+import { READY } from './race.js';
 
-const [configJson, mode, startAt, ...ids] = process.argv.slice(2) as [string, string, string, ...string[]];
+/** Says this process is ready, then waits for the start time on stdin. */
+async function startTime(): Promise<number> {
+  process.stdout.write(`${READY}\n`);
+  let input = '';
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin) {
+    input += chunk as string;
+    if (input.includes('\n')) break;
+  }
+  if (!input.includes('\n')) throw new Error('stdin closed before the start time came: the race was called off');
+  return Number(input.slice(0, input.indexOf('\n')));
+}
+
+const [configJson, mode, ...ids] = process.argv.slice(2) as [string, string, ...string[]];
 const store = await openStore(JSON.parse(configJson) as StoreConfig);
 const wins: string[] = [];
 let forgot: boolean | undefined;
@@ -35,7 +51,8 @@ if (mode.startsWith('engage-capped:')) {
     caps: { perDay: 1, afterDeclineMs: null },
   });
 }
-while (Date.now() < Number(startAt) - 20) await new Promise((r) => setTimeout(r, 1));
+const startAt = await startTime();
+while (Date.now() < startAt - 20) await new Promise((r) => setTimeout(r, 1));
 
 if (mode === 'deadlines') {
   // The real core fires the deadlines; every transition it wins is counted here.
@@ -58,18 +75,18 @@ if (mode === 'deadlines') {
   }
 } else if (mode.startsWith('reap:')) {
   const node = JSON.parse(mode.slice('reap:'.length)) as NodeRef;
-  while (Date.now() < Number(startAt)); // spin: both forget in the same instant
+  while (Date.now() < startAt); // spin: both forget in the same instant
   forgot = await store.forgetNode(node, Date.now());
   // Both close the pages the boot held (the sweep is idempotent), id i in the same 3 ms slot.
   for (const [i, pageId] of ids.entries()) {
-    const slot = Number(startAt) + 200 + i * 3;
+    const slot = startAt + 200 + i * 3;
     while (Date.now() < slot);
     if (await store.closePage(pageId, Date.now(), node)) wins.push(pageId);
   }
 } else {
   // Every contender tries id i in the same 3 ms slot, so each id is really fought over.
   for (const [i, interactionId] of ids.entries()) {
-    const slot = Number(startAt) + i * 3;
+    const slot = startAt + i * 3;
     while (Date.now() < slot); // spin: timers are too coarse for a 3 ms slot
     if (mode.startsWith('engage-capped:')) {
       const [, perDay, visitId] = mode.split(':') as [string, string, string];

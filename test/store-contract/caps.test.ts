@@ -1,30 +1,20 @@
 /**
- * The store contract for frequency caps (core/caps.ts, issue #13): part of
- * `storeContract`, so it runs unchanged on SQLite and on Redis. Explicit
- * times throughout; the race between processes uses the real clock.
+ * The store contract for frequency caps (core/caps.ts): the per-day cap and
+ * the quiet time after a decline, per browser, checked in the same atomic
+ * step as the engage. Explicit times throughout. (Processes racing engages at
+ * the cap: in processes.test.ts.) Run once on each store (stores.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { ixnProfileSchema, type PageInfo } from '../protocol/index.js';
-import { CAP_WINDOW_MS, capState, type CapSettings } from '../core/caps.js';
-import type { StoreConfig } from './open.js';
-import type { BeckonStore } from '../core/store.js';
+import { ixnProfileSchema, type PageInfo } from '../../src/protocol/index.js';
+import { CAP_WINDOW_MS, capState, type CapSettings } from '../../src/core/caps.js';
+import type { BeckonStore } from '../../src/core/store.js';
+import { describeEachStore } from './stores.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const MINUTE = 60_000;
 const page: PageInfo = { url: 'https://shop.test/', title: 'Shop', visible: true, focused: true, locale: 'en' };
 
-interface CapsContractDeps {
-  fresh(): Promise<BeckonStore>;
-  freshWithConfig(): Promise<{ store: BeckonStore; config: StoreConfig }>;
-  race(
-    config: StoreConfig,
-    modes: string[],
-    ids: string[],
-    leadMs?: number,
-  ): Promise<{ mode: string; wins: string[] }[]>;
-}
-
-export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps): void {
+describeEachStore(({ fresh }) => {
   describe('frequency caps', () => {
     /** A live visit of browser `g` with an open page. */
     const visitOf = async (store: BeckonStore, visitId: string, globalVisitId = 'g', at = T0) => {
@@ -207,33 +197,5 @@ export function capsContract({ fresh, freshWithConfig, race }: CapsContractDeps)
         new Map([['g', { counted: [], shown: 0, lastDeclinedAt: T0 + 20 }]]),
       );
     });
-
-    it('lets exactly the allowed number through when processes race engages for one browser at the cap', async () => {
-      /** One race on a fresh store; returns how many processes won some. */
-      const raceOnce = async (): Promise<number> => {
-        const { store, config } = await freshWithConfig();
-        await store.startVisit({ visitId: 'capped-visit', globalVisitId: 'capped-browser' }, Date.now());
-        const perDay = 30;
-        // Three processes each try 40 attempts of their own, in the same 3 ms slots: every seat is fought over,
-        // and a process that starts a little late still finds seats left. Six seconds to load on a busy machine.
-        const ids = Array.from({ length: 40 }, (_, i) => `seat-${i}`);
-        const mode = `engage-capped:${perDay}:capped-visit`;
-        const contenders = await race(config, [mode, mode, mode], ids, 6000);
-        const wins = contenders.flatMap((c) => c.wins);
-        expect(wins).toHaveLength(perDay);
-        expect(new Set(wins).size).toBe(perDay);
-        const pending = (await store.eventsAfter(0, { types: ['engagement.pending'], visitId: null }, 1000)).map(
-          (e) => e.interactionId,
-        );
-        expect(pending.sort()).toEqual([...wins].sort());
-        const budget = (await store.browserBudgets(['capped-browser'], Date.now())).get('capped-browser')!;
-        expect(budget.counted).toHaveLength(perDay);
-        return contenders.filter((c) => c.wins.length > 0).length;
-      };
-      // As in the other races: a late start may let one process take every seat; a real fight must show in some round.
-      let fighters = 0;
-      for (let round = 0; round < 5 && fighters < 2; round++) fighters = await raceOnce();
-      expect(fighters).toBeGreaterThan(1);
-    }, 120_000);
   });
-}
+});

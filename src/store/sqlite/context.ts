@@ -1,0 +1,16 @@
+/**
+ * What every part of the SQLite store shares: the one connection, the group
+ * commit every write goes through, and the event log that each change writes
+ * its event to, inside its own transaction.
+ */
+import type Database from 'better-sqlite3';
+import type { EventDraft } from '../../core/events.js';
+import type { GroupCommit } from './group-commit.js';
+
+export interface SqliteContext {
+  db: Database.Database;
+  /** Runs a change (synchronous work on `db`, usually a `db.transaction`) in the next group commit. */
+  write: GroupCommit['run'];
+  /** Writes one event to the log; only ever called inside the transaction of the change it reports. */
+  recordEvent(draft: EventDraft): void;
+}

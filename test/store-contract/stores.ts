@@ -1,0 +1,124 @@
+/**
+ * The two stores the contract holds to the same behaviour, and a fresh,
+ * empty one of each for every test: SQLite on a new file in the temp folder,
+ * Redis on a real redis-server (started for the test file and stopped by its
+ * PID, as test/redis-server.ts does) under a new random key prefix. Both are
+ * opened through `openStore`, as Beckon opens them, and each comes with the
+ * configuration another process opens the same store with (the races in
+ * processes.test.ts).
+ *
+ * Every contract file runs its tests once per store, in one
+ * `describeEachStore`; the `node` Vitest project runs them (the `node-redis`
+ * project leaves them out, having nothing to add). The contract in words:
+ * docs/store-contract.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe } from 'vitest';
+import type { BeckonStore } from '../../src/core/store.js';
+import { openStore, type StoreConfig } from '../../src/store/open.js';
+import { startRedisServer, type RedisServer } from '../redis-server.js';
+
+export const STORE_KINDS = ['sqlite', 'redis'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+export interface ContractStore {
+  store: BeckonStore;
+  /** How another process opens this same store (through `openStore`). */
+  config: StoreConfig;
+}
+
+/** What a contract test gets: fresh stores of one kind, closed and removed after the test. */
+export interface StoresUnderTest {
+  kind: StoreKind;
+  /** A fresh, empty store. */
+  fresh(): Promise<BeckonStore>;
+  /** A fresh, empty store, and how another process opens it. */
+  freshWithConfig(): Promise<ContractStore>;
+}
+
+interface StoreFactory {
+  /** A fresh, empty store. */
+  open(): Promise<ContractStore>;
+  /** Removes what `open` made (files, keys) after the store was closed. */
+  dispose(opened: ContractStore): Promise<void>;
+}
+
+const sqlite: StoreFactory = {
+  async open() {
+    const config = {
+      db: join(mkdtempSync(join(tmpdir(), 'beckon-store-')), 'beckon.db'),
+      redisUrl: null,
+      redisPrefix: 'beckon:',
+    };
+    return { store: await openStore(config), config };
+  },
+  async dispose({ config }) {
+    rmSync(dirname(config.db), { recursive: true, force: true });
+  },
+};
+
+/** Redis on `server()`: a fresh key prefix per store, its keys deleted afterwards. */
+function redis(server: () => RedisServer): StoreFactory {
+  return {
+    async open() {
+      const config = {
+        db: '/nonexistent',
+        redisUrl: server().url,
+        redisPrefix: `t${randomBytes(6).toString('hex')}:`,
+      };
+      return { store: await openStore(config), config };
+    },
+    async dispose({ config }) {
+      const client = createClient({ url: config.redisUrl! });
+      client.on('error', () => {}); // a failure shows as the rejected command
+      await client.connect();
+      try {
+        for await (const keys of client.scanIterator({ MATCH: `${config.redisPrefix}*`, COUNT: 500 })) {
+          if (keys.length > 0) await client.unlink(keys);
+        }
+      } finally {
+        client.destroy();
+      }
+    },
+  };
+}
+
+/**
+ * Defines the contract tests of `body` once per store, each store in a
+ * `store contract: <kind>` block of its own.
+ */
+export function describeEachStore(body: (stores: StoresUnderTest) => void): void {
+  for (const kind of STORE_KINDS) {
+    describe(`store contract: ${kind}`, () => {
+      let factory = sqlite;
+      if (kind === 'redis') {
+        let server: RedisServer | undefined;
+        beforeAll(async () => {
+          server = await startRedisServer();
+        });
+        afterAll(async () => {
+          await server?.dispose();
+        });
+        factory = redis(() => server!);
+      }
+
+      const opened: ContractStore[] = [];
+      afterEach(async () => {
+        for (const item of opened.splice(0)) {
+          await item.store.close();
+          await factory.dispose(item);
+        }
+      });
+      const freshWithConfig = async (): Promise<ContractStore> => {
+        const item = await factory.open();
+        opened.push(item);
+        return item;
+      };
+      body({ kind, fresh: async () => (await freshWithConfig()).store, freshWithConfig });
+    });
+  }
+}
