@@ -4,7 +4,7 @@
  * shared fragments in `includes/`, put together by script-loader.ts), and
  * registered with node-redis `defineScript`, so that EVALSHA is sent and
  * EVAL follows on NOSCRIPT (after a restart or SCRIPT FLUSH). The build
- * copies the files beside the compiled module (scripts/copy-lua.ts).
+ * copies the files beside the compiled module (scripts/server-build/copy-lua.ts).
  *
  * Rules every script keeps:
  * - every key it touches comes in KEYS (the caller spells them, keys.ts), so
