@@ -61,7 +61,13 @@ export type ScriptName = (typeof STORE_SCRIPTS)[number];
 /** The folder of the `.lua` files: beside this module, in src/ as in dist/server/. */
 export const SCRIPTS_FOLDER = fileURLToPath(new URL('.', import.meta.url));
 
-const read = readFromFolder(SCRIPTS_FOLDER);
+const fromFolder = readFromFolder(SCRIPTS_FOLDER);
+const files = new Map<string, string | null>();
+/** Each file read once, however many scripts include it. */
+const read = (path: string) => {
+  if (!files.has(path)) files.set(path, fromFolder(path));
+  return files.get(path)!;
+};
 const loaded = new Map<string, LoadedScript>(ALL_SCRIPTS.map((name) => [name, loadScript(name, read)]));
 
 function script(source: string) {
