@@ -65,7 +65,7 @@ export function reportPath(url: string | null | undefined): string {
  * 10 % wider than its start, so the (rounded) geometric middle of its first
  * and last millisecond, reported for it, is within 4.9 % (√1.1 − 1) of any
  * value in it. 200 buckets; the last (from 4.8 days) is open. Integer
- * bounds, so that the Redis script (which gets this table in its source) and
+ * bounds, so that the Redis script (which gets this table as an argument) and
  * SQLite put every value in the same bucket.
  */
 export const ANSWER_BOUNDS: readonly number[] = (() => {

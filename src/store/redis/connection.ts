@@ -1,6 +1,6 @@
 /**
- * The one module that creates Redis clients (SCALE-OUT.md §6). The rest of
- * Beckon never calls `createClient` itself.
+ * The one module that creates Redis clients (docs/operations.md has how to
+ * run Redis for Beckon). The rest of Beckon never calls `createClient` itself.
  *
  * Two kinds of client:
  * - the store connection (`StoreConnection`): fails fast. No offline queue
@@ -16,7 +16,7 @@
  *   missed three probes, or that has not become ready for ten seconds.
  * - the fan-out client (`createFanoutClient`), for socket.io's streams adapter
  *   and blocking reads: offline queue on and no `socketTimeout`, since either
- *   makes the adapter's XREAD loop spin without back-off (SCALE-OUT top finding 1).
+ *   makes the adapter's XREAD loop spin without back-off while Redis is away.
  *
  * Writes that arrive late: a script is sent with a `notAfter` time on the
  * Redis clock (our clock plus the offset the watchdog measures), a little
@@ -140,7 +140,7 @@ export function createStoreClient<S extends RedisScripts>(
     ...baseOptions(url),
     scripts,
     disableOfflineQueue: true,
-    // No commandOptions.timeout: it bounds only the wait before a command is written (SCALE-OUT finding 2),
+    // No commandOptions.timeout: it bounds only the wait before a command is written (measured on node-redis 6),
     // which `run`'s deadline bounds already, and it costs an AbortSignal.timeout per command (about 5 %
     // of the store's CPU in a profile of the store ceiling).
   });

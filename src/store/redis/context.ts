@@ -1,0 +1,69 @@
+/**
+ * What every part of the Redis store shares: the connection, the key names,
+ * running a script by the names of its KEYS and ARGV, and telling listeners
+ * that events were recorded.
+ */
+import { StoreUnavailableError } from '../../core/store.js';
+import type { StoreConnection } from './connection.js';
+import type { RedisKeys } from './keys.js';
+import { orderedArguments } from './script-loader.js';
+import { scriptLayout, type SCRIPTS, type ScriptName } from './scripts.js';
+import type { EventListeners } from '../listeners.js';
+
+/** KEYS or ARGV of a script by the names its file gives them (`notAfter` is filled in). */
+export type Named = Readonly<Record<string, string>>;
+
+export interface StoreContext {
+  readonly keys: RedisKeys;
+  readonly conn: StoreConnection<typeof SCRIPTS>;
+  /**
+   * Runs one script: `keys` and `args` by name, then the variable part some
+   * scripts end with (`more`). Its first reply element says how it went;
+   * 'stale' (it ran too late and changed nothing) throws StoreUnavailableError.
+   */
+  exec(
+    name: ScriptName,
+    keys: Named,
+    args: Named,
+    more?: { keys?: readonly string[]; args?: readonly string[] },
+  ): Promise<unknown[]>;
+  /** After a change that recorded events has committed (the script returned). */
+  recorded(): void;
+  readonly listeners: EventListeners;
+  /** How long report hours are kept after they end, ms. */
+  readonly reportRetentionMs: number;
+}
+
+type ScriptCaller = Record<ScriptName, (keys: readonly string[], args: readonly string[]) => Promise<unknown>>;
+
+export function storeContext(options: {
+  keys: RedisKeys;
+  conn: StoreConnection<typeof SCRIPTS>;
+  listeners: EventListeners;
+  reportRetentionMs: number;
+}): StoreContext {
+  const { conn, listeners } = options;
+  return {
+    keys: options.keys,
+    conn,
+    listeners,
+    reportRetentionMs: options.reportRetentionMs,
+    recorded: () => listeners.notify(),
+    async exec(name, keys, args, more = {}) {
+      const layout = scriptLayout(name);
+      const keyList = orderedArguments(name, layout.keys, keys, more.keys);
+      const reply = (await conn.run((client) =>
+        (client as unknown as ScriptCaller)[name](
+          keyList,
+          orderedArguments(name, layout.args, { notAfter: conn.notAfter(), ...args }, more.args),
+        ),
+      )) as unknown[];
+      if (reply[0] === 'stale') {
+        throw new StoreUnavailableError(
+          'Redis ran the change only after the call had given up, so it refused it; nothing was changed.',
+        );
+      }
+      return reply;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+--[[
+  createAttempt: creates a pending attempt (records engagement.pending) unless one with this id exists,
+  the visit is not live, the browser opted out, the visit has an attempt in progress (exclusive) or a
+  frequency cap refuses it; with place, it is also placed on a page in the same write when it is the
+  visit's oldest attempt in progress (the one to show).
+
+  KEYS[1]  seqKey              the newest event's seq (string)
+  KEYS[2]  logKey              the event log (stream)
+  KEYS[3]  attemptKey          the attempt (hash)
+  KEYS[4]  visitKey            its visit (hash)
+  KEYS[5]  optOutKey           browsers that opted out (hash)
+  KEYS[6]  activeKey           attempts in progress by visit (lex zset)
+  KEYS[7]  activeByBrowserKey  attempts in progress by browser (lex zset)
+  KEYS[8]  visitPagesKey       the visit's open pages (hash)
+  KEYS[9]  deadlinesKey        expiries and timeouts (zset)
+  KEYS[10] capBudgetKey        the browsers' cap budgets (lex zset)
+  KEYS[11] capBudgetByAgeKey   the same entries by time (zset)
+  KEYS[12] capDeclinedKey      browsers by their last decline (zset)
+  KEYS[13] reportHourKey       the report counters of this hour (hash)
+  KEYS[14] createdKey          every attempt by creation (lex zset)
+
+  ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
+  ARGV[2]  eventId             the id of the engagement.pending event
+  ARGV[3]  interactionId       the attempt's id
+  ARGV[4]  visitId             its visit
+  ARGV[5]  pageId              the page the caller named (nullable)
+  ARGV[6]  channels            JSON
+  ARGV[7]  invitation          JSON
+  ARGV[8]  timeoutSeconds      how long it may be shown unanswered
+  ARGV[9]  expirationSeconds   how long it may wait for a page
+  ARGV[10] userData            JSON
+  ARGV[11] extras              JSON
+  ARGV[12] now                 ms
+  ARGV[13] nowIso              now as an ISO time
+  ARGV[14] expiresAt           ms
+  ARGV[15] exclusive           '1': refused while the visit has an attempt in progress
+  ARGV[16] place               '1': place it on a page if it is the one to show
+  ARGV[17] capPerDay           the per-day cap (nullable: off)
+  ARGV[18] capAfterDeclineMs   the quiet time after a decline, ms (nullable: off)
+  ARGV[19] capWindowMs         the window the per-day cap counts in (CAP_WINDOW_MS)
+  ARGV[20] capKeepMs           how long budget entries are kept (CAP_KEEP_MS)
+  ARGV[21] reportExpireAt      when this hour's report counters expire (unix seconds)
+
+  Returns {'created', fields} or {'exists', fields} (the attempt's hash), {'no-visit'}, {'opted-out'},
+  {'visit-busy', interactionId of the attempt in progress}, {'capped', cap, retryAfter ms}, {'stale'}.
+]]
+local seqKey = KEYS[1]
+local logKey = KEYS[2]
+local attemptKey = KEYS[3]
+local visitKey = KEYS[4]
+local optOutKey = KEYS[5]
+local activeKey = KEYS[6]
+local activeByBrowserKey = KEYS[7]
+local visitPagesKey = KEYS[8]
+local deadlinesKey = KEYS[9]
+local capBudgetKey = KEYS[10]
+local capBudgetByAgeKey = KEYS[11]
+local capDeclinedKey = KEYS[12]
+local reportHourKey = KEYS[13]
+local createdKey = KEYS[14]
+
+local notAfter = ARGV[1]
+local eventId = ARGV[2]
+local interactionId = ARGV[3]
+local visitId = ARGV[4]
+local pageId = ARGV[5]
+local channels = ARGV[6]
+local invitation = ARGV[7]
+local timeoutSeconds = ARGV[8]
+local expirationSeconds = ARGV[9]
+local userData = ARGV[10]
+local extras = ARGV[11]
+local now = ARGV[12]
+local nowIso = ARGV[13]
+local expiresAt = ARGV[14]
+local exclusive = ARGV[15]
+local place = ARGV[16]
+local capPerDay = ARGV[17]
+local capAfterDeclineMs = ARGV[18]
+local capWindowMs = ARGV[19]
+local capKeepMs = ARGV[20]
+local reportExpireAt = ARGV[21]
+
+--- @include "includes/clock"
+--- @include "includes/values"
+--- @include "includes/lex"
+--- @include "includes/events"
+--- @include "includes/placement"
+--- @include "includes/caps"
+--- @include "includes/reports"
+
+if isStale(notAfter) then return {'stale'} end
+if redis.call('EXISTS', attemptKey) == 1 then return {'exists', redis.call('HGETALL', attemptKey)} end
+local visit = redis.call('HMGET', visitKey, 'globalVisitId', 'endedAt')
+if not visit[1] or visit[2] then return {'no-visit'} end
+local browser = visit[1]
+if redis.call('HGET', optOutKey, browser) == '1' then return {'opted-out'} end
+local id, namedPage, nowMs = interactionId, nullable(pageId), tonumber(now)
+local visitPrefix = lexPrefix(visitId)
+-- The visit's oldest attempt in progress: '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'.
+local first = lexFirst(activeKey, visitPrefix, 1)[1]
+if exclusive == '1' and first then return {'visit-busy', string.sub(first, #visitPrefix + 38)} end
+-- Caps on (either set): checked here, and the attempt enters the browser's budget below.
+local capsOn = capPerDay ~= '' or capAfterDeclineMs ~= ''
+if capsOn then
+  local capped = capRefusal(capBudgetKey, capDeclinedKey, browser, nowMs, tonumber(nullable(capPerDay)),
+    tonumber(nullable(capAfterDeclineMs)), tonumber(capWindowMs))
+  if capped then return capped end
+end
+local shown = nil
+if place == '1' and (not first or tonumber(string.sub(first, #visitPrefix + 1, #visitPrefix + 15)) > nowMs) then
+  shown = choosePage(visitPagesKey, namedPage)
+end
+-- The event as the SQLite store records it: before placement, so its page is the one the caller named.
+local f = {}
+addField(f, 'interactionId', id)
+addField(f, 'visitId', visitId)
+addField(f, 'pageId', namedPage)
+addField(f, 'userData', userData)
+local seq = appendEvent(seqKey, logKey, eventId, 'engagement.pending', now, f)
+-- 'am' and 'gm': its members in the active indexes, by visit (in creation order) and by browser.
+local am = visitPrefix .. string.format('%015d:%020d:', nowMs, tonumber(seq)) .. id
+local gm = lexPrefix(browser) .. string.format('%020d:', tonumber(seq)) .. id
+local h = {'id', id, 'visitId', visitId, 'state', 'pending', 'channels', channels, 'invitation', invitation,
+  'timeoutSeconds', timeoutSeconds, 'expirationSeconds', expirationSeconds, 'userData', userData,
+  'extras', extras, 'createdAt', now, 'expiresAt', expiresAt, 't:pending', nowIso, 'am', am, 'gm', gm}
+addField(h, 'pageId', namedPage)
+addField(h, 'shownPageId', shown)
+if capsOn then
+  addField(h, 'cm', capReserve(capBudgetKey, capBudgetByAgeKey, browser, id, nowMs, tonumber(capKeepMs)))
+end
+redis.call('HSET', attemptKey, unpack(h))
+redis.call('ZADD', activeKey, 0, am)
+redis.call('ZADD', activeByBrowserKey, 0, gm)
+redis.call('ZADD', deadlinesKey, expiresAt, 'expire:' .. id)
+reportCreated(reportHourKey, reportExpireAt)
+redis.call('ZADD', createdKey, 0, string.format('%015d:', nowMs) .. id)
+return {'created', redis.call('HGETALL', attemptKey)}

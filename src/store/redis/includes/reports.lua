@@ -1,0 +1,80 @@
+--[[
+  The report counters (src/core/reports.ts; the same rules as src/store/sqlite/reports.ts): one hash per
+  UTC hour, expiring on its own at the hour's end plus the report retention. An attempt shown keeps
+  'rd' (when it was first shown, ms) and 'rp' (the path of that page) in its hash until it settles:
+  what the time to answer and the accepted count per path need.
+
+  report: what the caller passes for the counters, as a table:
+    hourKey       the hash of the UTC hour of the change
+    expireAt      when that hour's hash expires (unix seconds)
+    answerBounds  the histogram's bucket bounds (ANSWER_BOUNDS), each padded to one width and joined
+                  with ',' ('' when the change cannot count an answer)
+    namesCap      the most names each open-ended counter keeps per hour: {ch =, re =, ps =, pa =}
+    other         the name counted once an hour holds namesCap names of a kind
+    none          the name counted for an accept without a channel or a cancel without a reason
+]]
+
+-- An open-ended counter: a new name only while the hour holds fewer than the cap, else report.other.
+-- Counted first (one call for a name already kept, the usual case), taken back if it was one too many.
+local function reportNamed(report, kind, name)
+  local key = report.hourKey
+  local field = kind .. ':' .. name
+  if redis.call('HINCRBY', key, field, 1) > 1 then return end
+  if redis.call('HINCRBY', key, 'n:' .. kind, 1) <= report.namesCap[kind] then return end
+  redis.call('HDEL', key, field)
+  redis.call('HINCRBY', key, 'n:' .. kind, -1)
+  redis.call('HINCRBY', key, kind .. ':' .. report.other, 1)
+end
+
+-- Counts a time to answer (ms) in its histogram bucket: the last bound at or below it (0-based, as
+-- answerBucket in src/core/reports.ts). The bounds come as one text of fixed-width numbers, so that
+-- the binary search reads the few it needs without building a table of all of them.
+local function reportAnswer(report, ms)
+  local bounds = report.answerBounds
+  local width = string.find(bounds, ',', 1, true) or (#bounds + 1)
+  local function bound(i) return tonumber(string.sub(bounds, (i - 1) * width + 1, i * width - 1)) end
+  local lo, hi = 1, (#bounds + 1) / width
+  while lo < hi do
+    local mid = math.floor((lo + hi + 1) / 2)
+    if bound(mid) <= ms then lo = mid else hi = mid - 1 end
+  end
+  redis.call('HINCRBY', report.hourKey, string.format('tta:%d', lo - 1), 1)
+end
+
+local function reportCreated(hourKey, expireAt)
+  redis.call('HINCRBY', hourKey, 'created', 1)
+  redis.call('EXPIREAT', hourKey, expireAt)
+end
+
+-- After the attempt (attemptKey) entered 'to' at 'at' (ms); path: the path of the page it is shown
+-- on, counted at its first show.
+local function reportTransition(report, attemptKey, to, at, path)
+  local key = report.hourKey
+  local a = redis.call('HMGET', attemptKey, 'rd', 'rp', 'channel', 'reason')
+  if to == 'delivered' then
+    if a[1] then return end
+    path = path or '(unknown)'
+    redis.call('HINCRBY', key, 'delivered', 1)
+    reportNamed(report, 'ps', path)
+    redis.call('HSET', attemptKey, 'rd', at, 'rp', path)
+  elseif to == 'accepted' then
+    redis.call('HINCRBY', key, 'accepted', 1)
+    reportNamed(report, 'ch', a[3] or report.none)
+    if a[1] then
+      reportAnswer(report, tonumber(at) - tonumber(a[1]))
+      reportNamed(report, 'pa', a[2] or '(unknown)')
+    end
+  elseif to == 'declined' then
+    redis.call('HINCRBY', key, 'declined', 1)
+    if a[1] then reportAnswer(report, tonumber(at) - tonumber(a[1])) end
+  elseif to == 'cancelled' then
+    redis.call('HINCRBY', key, 'cancelled', 1)
+    reportNamed(report, 're', a[4] or report.none)
+  elseif to == 'timed_out' or to == 'expired' then
+    redis.call('HINCRBY', key, to, 1)
+  else
+    return
+  end
+  if to ~= 'delivered' then redis.call('HDEL', attemptKey, 'rd', 'rp') end
+  redis.call('EXPIREAT', key, report.expireAt)
+end

@@ -1,0 +1,132 @@
+/**
+ * Every key the Redis store writes, as functions of the prefix
+ * (BECKON_REDIS_PREFIX, `p` below) and ids: the one place that spells key
+ * names. The store passes them to its scripts in KEYS; the scripts build
+ * none. docs/redis-keys.md explains the same layout for an operator.
+ *
+ * Short field names (`am`, `gm`, `cm`, `rd`, `rp`, `wh:d`, …) stay as they
+ * are: Redis already holds data under them. What each one means:
+ *
+ * Records
+ *   p a:<interactionId>  hash    an attempt (one Engagement):
+ *       id visitId pageId shownPageId state channel reason   as in the Engagement (absent = null)
+ *       channels invitation userData extras                  JSON documents, as the text the store made
+ *       timeoutSeconds expirationSeconds                     numbers
+ *       createdAt expiresAt timeoutAt                        ms (timeoutAt: set at the first show)
+ *       t:<state>                                            ISO time it entered that state
+ *       am   its member in `active`   (attempt, by visit)     while it is, or was, in progress
+ *       gm   its member in `active:g` (attempt, by browser)   likewise
+ *       cm   its member in `caps:budget` (cap member)         only if created while a cap was on
+ *       rd   when it was first shown, ms (report: delivered)  from its first show until it settles
+ *       rp   the path of that page (report: path)             likewise
+ *   p v:<visitId>        hash    a visit: globalVisitId startedAt idleSince? endedAt? (ms)
+ *   p vp:<visitId>       hash    the visit's open pages: pageId -> 'visible focused activeAt connectedAt'
+ *                                (what attention order needs, so engage places without reading pages)
+ *   p pg:<pageId>        hash    a page: visitId url title visible focused ('1'/'0') locale?
+ *                                connectedAt activeAt closedAt? (ms), path (its URL's path as reports
+ *                                count it), nodeId bootId (who holds its socket; kept after it closes)
+ *
+ * The event log
+ *   p seq                string  the seq of the newest event (a new epoch starts at Redis ms x 100)
+ *   p log                stream  the events, entry id '<seq>-0'; fields id type at interactionId visitId
+ *                                pageId channel reason userData (absent = null)
+ *
+ * Indexes (a few global keys with ordered members rather than one key per
+ * visit, lane or browser, so that every key a script touches is known before
+ * it runs). Lex members write a text as '<byte length>:<text>:'.
+ *   p active             zset    attempts in progress, lex, score 0:
+ *                                '<len>:<visitId>:<createdAt, 15 digits>:<seq, 20 digits>:<id>'
+ *   p active:g           zset    the same by browser: '<len>:<globalVisitId>:<seq, 20 digits>:<id>'
+ *   p deadlines          zset    'expire:<id>' (pending) and 'timeout:<id>' (delivered), score: due ms
+ *   p created            zset    every attempt by creation, lex, score 0: '<createdAt, 15 digits>:<id>'
+ *   p settled            zset    settled attempts (tombstones too), score: settle time
+ *   p live               zset    live visits, score: startedAt
+ *   p idle               zset    live visits with no open page, score: idleSince
+ *   p ended              zset    ended visits, score: endedAt, or the close of a page that closed later
+ *   p open               set     every open page
+ *   p openlive           set     open pages of live visits
+ *   p closed             zset    closed pages, score: closedAt
+ *   p held               zset    open pages by the node holding them, lex, score 0:
+ *                                '<len>:<nodeId>:<len>:<bootId>:<len>:<pageId>:'
+ *   p nodes              zset    registered boots '<len>:<nodeId>:<len>:<bootId>:', score: expiresAt
+ *   p nodes:reaped       zset    boots forgotten as dead (same members), score: when; kept a day
+ *   p optout             hash    globalVisitId -> '1' for browsers that opted out
+ *
+ * The webhook outbox (a lane: the visitId, else the interactionId, else '')
+ *   p wh:cursor          string  the seq up to which the log was moved into the outbox
+ *   p wh:q               zset    waiting deliveries, lex, score 0: '<len>:<lane>:<seq, 20 digits>'
+ *   p wh:ready           zset    lanes with a waiting delivery, score: when their head is due
+ *   p wh:d               hash    waiting (d: due) deliveries: seq -> 'nextAt|attempts|lane'
+ *   p wh:failed          hash    deliveries given up on: seq -> 'attempts|last error'
+ *
+ * Reports and caps
+ *   p rh:<hour ms>       hash    report counters of one UTC hour (rh: report hour), EXPIREAT its end
+ *                                plus the report retention. Fields (names in src/core/reports.ts):
+ *       created delivered accepted declined timed_out cancelled expired   counts of transitions
+ *       ch:<channel>   accepted per channel     re:<reason>  cancelled per reason
+ *       ps:<path>      shown per page path      pa:<path>    accepted per page path
+ *       tta:<bucket>   answers per time-to-answer bucket (tta: time to answer)
+ *       n:<kind>       how many names of ch, re, ps or pa the hour holds (bounded; then '(other)')
+ *   p caps:budget        zset    each browser's counted attempts, lex, score 0:
+ *                                '<len>:<globalVisitId>:<at, 15 digits>:<r|s>:<id>' (r: reserved at
+ *                                creation, s: shown, at its first show)
+ *   p caps:budget:t      zset    the same members scored by at (t: time), to prune the old ones
+ *   p caps:declined      zset    browsers by their last decline or close (score: when)
+ */
+
+/** The key names of one store, from its prefix. */
+export function redisKeys(prefix: string) {
+  const p = prefix;
+  return {
+    // records
+    attempt: (interactionId: string) => `${p}a:${interactionId}`,
+    visit: (visitId: string) => `${p}v:${visitId}`,
+    visitPages: (visitId: string) => `${p}vp:${visitId}`,
+    page: (pageId: string) => `${p}pg:${pageId}`,
+    // the event log
+    seq: `${p}seq`,
+    log: `${p}log`,
+    // indexes
+    active: `${p}active`,
+    activeByBrowser: `${p}active:g`,
+    deadlines: `${p}deadlines`,
+    created: `${p}created`,
+    settled: `${p}settled`,
+    live: `${p}live`,
+    idle: `${p}idle`,
+    ended: `${p}ended`,
+    open: `${p}open`,
+    openLive: `${p}openlive`,
+    closed: `${p}closed`,
+    held: `${p}held`,
+    nodes: `${p}nodes`,
+    reaped: `${p}nodes:reaped`,
+    optOut: `${p}optout`,
+    // the webhook outbox
+    whCursor: `${p}wh:cursor`,
+    whQueue: `${p}wh:q`,
+    whReady: `${p}wh:ready`,
+    whWaiting: `${p}wh:d`,
+    whFailed: `${p}wh:failed`,
+    // reports and caps
+    /** The report hour starting at `hour` (epoch ms, on the hour). */
+    reportHour: (hour: number) => `${p}rh:${hour}`,
+    capBudget: `${p}caps:budget`,
+    capBudgetByAge: `${p}caps:budget:t`,
+    capDeclined: `${p}caps:declined`,
+    /** A SCAN pattern for every key of this store. */
+    everything: `${p}*`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The record a key of this store holds (a page, a visit, an attempt), or null for any other key. */
+export function recordOfKey(prefix: string, key: string): { kind: 'page' | 'visit' | 'attempt'; id: string } | null {
+  if (!key.startsWith(prefix)) return null;
+  const rest = key.slice(prefix.length);
+  if (rest.startsWith('pg:')) return { kind: 'page', id: rest.slice(3) };
+  if (rest.startsWith('v:')) return { kind: 'visit', id: rest.slice(2) };
+  if (rest.startsWith('a:')) return { kind: 'attempt', id: rest.slice(2) };
+  return null;
+}

@@ -1,0 +1,80 @@
+--[[
+  setOptOut: records a browser's choice about invitations. Opting out declines its attempts in progress
+  (reason 'opted-out', one engagement.declined event each). The caller read those attempts first (their
+  keys must come in KEYS); if another one started since, nothing is written and it reads again.
+
+  KEYS[1] seqKey              the newest event's seq (string)
+  KEYS[2] logKey              the event log (stream)
+  KEYS[3] optOutKey           browsers that opted out (hash)
+  KEYS[4] activeKey           attempts in progress by visit (lex zset)
+  KEYS[5] activeByBrowserKey  attempts in progress by browser (lex zset)
+  KEYS[6] deadlinesKey        expiries and timeouts (zset)
+  KEYS[7] settledKey          settled attempts by settle time (zset)
+  KEYS[8] reportHourKey       the report counters of this hour (hash)
+  KEYS[9 .. 8 + count]        the attempts' hashes, in the order of their ids below
+
+  ARGV[1] notAfter            the caller's deadline on the Redis clock (ms; '0': none)
+  ARGV[2] globalVisitId       the browser
+  ARGV[3] optedOut            '1' to opt out, '0' to opt in again
+  ARGV[4] now                 ms
+  ARGV[5] nowIso              now as an ISO time
+  ARGV[6] count               how many attempts in progress the caller read
+  ARGV[7] reportExpireAt      when this hour's report counters expire (unix seconds)
+  ARGV[8] answerBounds        the time-to-answer histogram's bounds ('' when opting in)
+  ARGV[9 .. 8 + count]        the attempts' ids
+  ARGV[9 + count .. 8 + 2 * count]  one event id for each
+
+  Returns {'ok', fields...} (the hashes of the attempts it declined), {'retry'}, or {'stale'}.
+]]
+local seqKey = KEYS[1]
+local logKey = KEYS[2]
+local optOutKey = KEYS[3]
+local activeKey = KEYS[4]
+local activeByBrowserKey = KEYS[5]
+local deadlinesKey = KEYS[6]
+local settledKey = KEYS[7]
+local reportHourKey = KEYS[8]
+
+local notAfter = ARGV[1]
+local globalVisitId = ARGV[2]
+local optedOut = ARGV[3]
+local now = ARGV[4]
+local nowIso = ARGV[5]
+local count = ARGV[6]
+local reportExpireAt = ARGV[7]
+local answerBounds = ARGV[8]
+
+--- @include "includes/clock"
+--- @include "includes/lex"
+--- @include "includes/transition"
+--- @include "includes/reports"
+
+if isStale(notAfter) then return {'stale'} end
+if optedOut ~= '1' then
+  redis.call('HDEL', optOutKey, globalVisitId)
+  return {'ok'}
+end
+local n = tonumber(count)
+if n > 0 and answerBounds == '' then return redis.error_reply('setOptOut: a decline needs answerBounds') end
+local passed = {}
+for i = 1, n do passed[ARGV[8 + i]] = true end
+local browserPrefix = lexPrefix(globalVisitId)
+for _, member in ipairs(lexFirst(activeByBrowserKey, browserPrefix, n + 1)) do
+  if not passed[string.sub(member, #browserPrefix + 22)] then return {'retry'} end
+end
+local keys = {seq = seqKey, log = logKey, active = activeKey, activeByBrowser = activeByBrowserKey,
+  deadlines = deadlinesKey, settled = settledKey}
+-- A decline counts no channel, reason or path: the report needs only its hour and the histogram.
+local report = {hourKey = reportHourKey, expireAt = reportExpireAt, answerBounds = answerBounds}
+local out = {'ok'}
+for i = 1, n do
+  keys.attempt = KEYS[8 + i]
+  local change = {eventId = ARGV[8 + n + i], id = ARGV[8 + i], from = ',pending,delivered,', to = 'declined',
+    at = now, atIso = nowIso, reason = 'opted-out'}
+  if applyTransition(keys, change) then
+    reportTransition(report, keys.attempt, 'declined', now, nil)
+    out[#out + 1] = redis.call('HGETALL', keys.attempt)
+  end
+end
+redis.call('HSET', optOutKey, globalVisitId, '1')
+return out
