@@ -1,5 +1,5 @@
 /**
- * The console's insights view (issue #13) against the real report endpoint:
+ * The console's insights view against the real report endpoint:
  * a history scripted through the REST API and answered on a real shop page
  * shows as the funnel, outcomes, channel and hour figures; one more answer
  * updates them without a reload; the charts draw under the strict CSP; axe
