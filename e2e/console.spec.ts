@@ -72,3 +72,42 @@ test('a person cancels an invitation from the console and it leaves the page', a
   await expect(attempt.locator('.state')).toHaveText('cancelled');
   await consoleContext.close();
 });
+
+test('the visit list follows events without disturbing a person filling in the invite form', async ({
+  page: shop,
+  browser,
+  baseURL,
+}) => {
+  await shop.goto('/products.html');
+  const { visitId, pageId } = await visitorIds(shop);
+  const consoleContext = await browser.newContext({ baseURL: baseURL! });
+  const console = await consoleContext.newPage();
+  await console.goto('/console/');
+  const visit = console.getByRole('article', { name: `Visit ${visitId}` });
+  await visit.getByText('Invite this visitor').click();
+  await visit.getByLabel('Target page').selectOption(pageId);
+  await visit.getByLabel('Title').fill('Half typed');
+  await expect(visit.getByLabel('Title')).toBeFocused();
+
+  // Another tab of the same visit: its event redraws the visit while the form is in use.
+  const second = await shop.context().newPage();
+  await second.goto('/help.html');
+  await expect(visit.getByRole('list', { name: 'Open pages' }).getByRole('listitem')).toHaveCount(2);
+  await expect(visit.locator('details')).toHaveAttribute('open', '');
+  await expect(visit.getByLabel('Title')).toBeFocused();
+  await expect(visit.getByLabel('Title')).toHaveValue('Half typed');
+  await expect(visit.getByLabel('Target page')).toHaveValue(pageId);
+  // An empty fault box takes no room in the form.
+  await expect(visit.locator('.invite .fault')).toBeHidden();
+
+  await visit.getByRole('button', { name: 'Send invitation' }).click();
+  await expect(shop.getByRole('dialog', { name: 'Half typed' })).toBeVisible();
+  await expect(visit.locator('.flag-shown')).toHaveCount(1);
+  // A settled attempt has nothing to cancel: focus stays on its card rather than falling to the page.
+  const attempt = console.getByRole('article', { name: 'Half typed' });
+  await attempt.getByRole('button', { name: 'Cancel invitation' }).click();
+  await expect(attempt.locator('.state')).toHaveText('cancelled');
+  await expect(attempt.getByRole('button', { name: 'Cancel invitation' })).toBeHidden();
+  await expect(attempt.getByRole('heading', { name: 'Half typed' })).toBeFocused();
+  await consoleContext.close();
+});

@@ -248,17 +248,32 @@ export async function createBeckon(
   });
 
   const root = projectRoot();
-  // The backend serves the console and the docs page, the frontend the demo shop; both their shared assets.
-  const backendPage = (path: string) => /^\/(console|docs|assets)(\/|$)/.test(path);
+  // The backend serves the docs page, the frontend the demo shop; both their shared assets.
+  const backendPage = (path: string) => /^\/(docs|assets)(\/|$)/.test(path);
   await app.register(fastifyStatic, {
     root: join(root, 'demo'),
     prefix: '/',
     redirect: true,
     index: ['index.html'],
+    // reply.sendFile is the console's (below).
+    decorateReply: false,
     allowedPath: (path) =>
       (serves.backend && backendPage(path)) || (serves.frontend && !/^\/(console|docs)(\/|$)/.test(path)),
   });
-  if (serves.backend) await serveConsoleVendor(app);
+  if (serves.backend) {
+    // The operator's console, as Vite built it from src/console (vite.console.config.ts): its page and
+    // its hashed script and stylesheet under /console/assets/.
+    await app.register(fastifyStatic, { root: join(root, 'dist', 'console'), prefix: '/console/' });
+    // The router ignores trailing slashes, so this one route answers /console and /console/. The page
+    // lives at /console/, like the shop's folders, and the bare name is sent there.
+    app.get('/console', (request, reply) => {
+      const query = request.url.indexOf('?');
+      const path = query === -1 ? request.url : request.url.slice(0, query);
+      if (path.endsWith('/')) return reply.sendFile('index.html');
+      return reply.redirect(`/console/${query === -1 ? '' : request.url.slice(query)}`, 301);
+    });
+    await serveConsoleVendor(app);
+  }
   if (serves.frontend) {
     await app.register(fastifyStatic, {
       root: join(root, 'dist', 'widget'),

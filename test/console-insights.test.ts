@@ -1,14 +1,11 @@
 /**
  * The figures the console's insights view derives from a report
- * (demo/console/insights.js): acceptance by hour of day from hour buckets,
+ * (src/console/insights/report.ts): acceptance by hour of day from hour buckets,
  * by channel from the totals, the preset ranges, and a report read as
  * untrusted input. The view itself is tested in Chromium (e2e/insights.spec.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-
-// The console is plain JavaScript with no declarations; a computed specifier keeps TypeScript out of it.
-const insightsModule = new URL('../demo/console/insights.js', import.meta.url).href;
-const { byChannel, byHourOfDay, presetRange, readReport } = await import(insightsModule);
+import { byChannel, byHourOfDay, presetRange, readReport } from '../src/console/insights/report.js';
 
 const zone = process.env.TZ;
 afterEach(() => {

@@ -1,11 +1,12 @@
 /**
  * The console's chart library (Chart.js, pinned in package.json) served from
- * the installed package, so the console keeps its "no build step" and the
- * library's version is the one npm installed and audits, never a stale copy.
+ * the installed package: the library's version is the one npm installed and
+ * audits, never a stale copy, and it stays out of the console's own bundle,
+ * so the live view never downloads it (src/console/insights/charts.ts adds it
+ * the first time the insights open).
  *
  * Its UMD build is a classic script that defines `window.Chart`: the console
- * adds it as a same-origin <script src> (script-src 'self'), the only way
- * under the console's CSP, which has no room for an import map (inline).
+ * adds it as a same-origin <script src> (script-src 'self').
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
