@@ -29,9 +29,9 @@ export default defineConfig({
           name: 'node-redis',
           // The same server tests on the Redis store (one real redis-server for the run, a fresh key
           // prefix per server), plus what only Redis has: its crashes and outages. Not the store
-          // contract: the node project has run it on Redis already.
+          // contract (the node project has run it on Redis already), nor the docs, which no store changes.
           include: ['test/**/*.test.ts'],
-          exclude: ['test/store-contract/**'],
+          exclude: ['test/store-contract/**', 'test/docs.test.ts'],
           env: { BECKON_TEST_STORE: 'redis' },
           globalSetup: ['test/redis.setup.ts'],
         },
