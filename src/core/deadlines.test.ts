@@ -201,6 +201,31 @@ describe('the deadline clock', () => {
     expect((await store.getVisit('v'))?.endedAt).toBeNull();
   });
 
+  it('stopped while a look-up that fails is under way: reported, and then nothing more', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    watched = {
+      ...store,
+      nextDeadline: async (visitIdleMs: number) => {
+        lookups++;
+        await gate;
+        return store.nextDeadline(visitIdleMs);
+      },
+    };
+    const clock = deadlineClock({ maxSleepMs: 1000, settle: async () => {} });
+    await store.close();
+    clock.arm();
+    await turns();
+    expect(lookups).toBe(1);
+    clock.stop();
+    release();
+    await turns();
+    expect(errors).toHaveLength(1);
+    await advance(10_000);
+    expect(fired).toEqual([]);
+    expect(lookups).toBe(1);
+  });
+
   it('a settle still running when the clock stops does not start another look', async () => {
     await idleVisit('v', T0);
     let release!: () => void;

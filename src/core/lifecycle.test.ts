@@ -418,6 +418,20 @@ describe('noengage', () => {
     expect((await store.getEngagement('race'))?.state).toBe('cancelled');
   });
 
+  it('two noengages of one attempt at once: both answer it cancelled, and the pages are told once', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'both', visitId: page.visitId });
+    commands = [];
+    const [a, b] = await Promise.all([
+      core.noengage({ interactionId: 'both', visitId: null, reason: null }),
+      core.noengage({ interactionId: 'both', visitId: page.visitId, reason: null }),
+    ]);
+    expect(a.state).toBe('cancelled');
+    expect(b).toEqual(a);
+    expect(commands).toEqual([{ kind: 'settled', visitId: page.visitId, interactionId: 'both', state: 'cancelled' }]);
+  });
+
   it('two noengages of an id never engaged keep one tombstone and both answer it', async () => {
     const core = lifecycle();
     const [a, b] = await Promise.all([
@@ -483,6 +497,16 @@ describe('pages of a visit', () => {
     await core.session(again);
     expect(commands).toEqual([]);
     expect((await store.getEngagement('waits'))?.shownPageId).toBe(again.pageId);
+  });
+
+  it("when the visit's last page closes, the invitation waits where it was and no page is told anything", async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'waits', visitId: page.visitId });
+    commands = [];
+    await core.leavePage(page);
+    expect(commands).toEqual([]);
+    expect(await store.getEngagement('waits')).toMatchObject({ state: 'pending', shownPageId: page.pageId });
   });
 
   it('placing an invitation that is already where it should be tells nobody anything', async () => {
@@ -585,6 +609,29 @@ describe('answers, races and deadlines', () => {
     await core.noengage({ interactionId: 'l', visitId: null, reason: null });
     expect(heard).toHaveLength(1);
     expect(commands.map((c) => c.kind)).toEqual(['start', 'settled']);
+  });
+
+  it('without an error handler, a failing listener or placement still never fails the caller', async () => {
+    const core = lifecycle(false);
+    core.onPageCommand(() => {
+      throw new Error('socket adapter broke');
+    });
+    const page = await core.enterPage(null, () => null, front);
+    expect((await engage(core, { interactionId: 'one', visitId: page.visitId })).state).toBe('pending');
+    await engage(core, { interactionId: 'two', visitId: page.visitId });
+    core.onPageCommand((command) => {
+      if (command.kind === 'settled') void store.close();
+    });
+    const escaped: unknown[] = [];
+    const escape = (reason: unknown) => escaped.push(reason);
+    process.on('unhandledRejection', escape);
+    try {
+      expect((await core.answer('one', page.visitId, page.pageId, 'declined', undefined)).state).toBe('declined');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', escape);
+    }
+    expect(escaped).toEqual([]);
   });
 
   it('when the store goes away as an attempt settles, placing the next one is reported, not thrown', async () => {
