@@ -1,5 +1,13 @@
-/** The report's arithmetic on its own: histogram resolution, percentiles, paths, and building buckets from hours. */
-import { describe, expect, it } from 'vitest';
+/**
+ * The report's arithmetic on its own (histogram resolution, percentiles,
+ * paths, building buckets from hours), then the counters as the real
+ * (in-memory SQLite) store keeps them for the attempts the lifecycle settles.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ixnProfileSchema } from '../protocol/index.js';
+import { openSqliteStore } from '../store/sqlite/store.js';
+import type { BeckonStore } from './store.js';
+import { Lifecycle } from './lifecycle.js';
 import {
   ANSWER_BOUNDS,
   ANSWER_RESOLUTION,
@@ -210,5 +218,76 @@ describe('top pages', () => {
     expect(top).toHaveLength(TOP_PAGES);
     expect(top.map((p) => p.shown)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
     expect(report({ 'ps:/never': 0 })).toEqual([]);
+  });
+});
+
+describe('the funnel as the store counts it', () => {
+  const T0 = Date.UTC(2026, 11, 2, 10, 0, 0);
+  let store: BeckonStore;
+  let clock: number;
+  let core: Lifecycle;
+
+  beforeEach(() => {
+    store = openSqliteStore(':memory:');
+    clock = T0;
+    core = new Lifecycle(store, { strict: false, visitIdleMs: 3_600_000, now: () => clock });
+    core.stopDeadlines();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const engage = (interactionId: string, visitId: string) =>
+    core.engage(ixnProfileSchema.parse({ interactionId, visitId, channels: ['chat', 'voice'] }));
+  const report = async () =>
+    buildReport(await store.reportHours(hourOf(T0), hourOf(T0) + HOUR_MS), {
+      from: hourOf(T0),
+      to: hourOf(T0) + HOUR_MS,
+      bucket: 'hour',
+    });
+
+  it('counts an accept by channel and page path, with its time to answer, and a cancel without reason under (none)', async () => {
+    const info = { url: 'https://shop.test/cart?coupon=secret', title: 'Cart', visible: true, focused: true };
+    const page = await core.enterPage(null, () => null, info);
+    await engage('yes', page.visitId);
+    await core.markShown('yes', page.visitId, page.pageId);
+    clock += 4000;
+    await core.answer('yes', page.visitId, page.pageId, 'accepted', 'voice');
+    await engage('called-off', page.visitId);
+    await core.noengage({ interactionId: 'called-off', visitId: null, reason: null });
+    const { totals, topPages } = await report();
+    expect(totals).toMatchObject({
+      created: 2,
+      delivered: 1,
+      accepted: 1,
+      cancelled: 1,
+      acceptedByChannel: { voice: 1 },
+      cancelledByReason: { '(none)': 1 },
+    });
+    expect(Math.abs(totals.timeToAnswerMs.p50! - 4000)).toBeLessThanOrEqual(4000 * ANSWER_RESOLUTION);
+    expect(topPages).toEqual([{ path: '/cart', shown: 1, accepted: 1, acceptanceRate: 1 }]);
+  });
+
+  it('keeps at most 50 reasons by name in an hour; the rest count under (other)', async () => {
+    const page = await core.enterPage(null, () => null, {
+      url: 'https://shop.test/',
+      title: 'Shop',
+      visible: true,
+      focused: true,
+    });
+    const reasons = Array.from({ length: 52 }, (_, i) => `reason-${String(i).padStart(2, '0')}`);
+    for (const reason of reasons) {
+      await engage(reason, page.visitId);
+      await core.noengage({ interactionId: reason, visitId: null, reason });
+    }
+    // A reason already kept still counts under its name.
+    await engage('again', page.visitId);
+    await core.noengage({ interactionId: 'again', visitId: null, reason: 'reason-00' });
+    const { cancelledByReason } = (await report()).totals;
+    expect(cancelledByReason['(other)']).toBe(2);
+    expect(cancelledByReason['reason-00']).toBe(2);
+    expect(cancelledByReason['reason-49']).toBe(1);
+    expect(cancelledByReason['reason-50']).toBeUndefined();
+    expect(Object.keys(cancelledByReason)).toHaveLength(51);
   });
 });
