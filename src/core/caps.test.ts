@@ -50,11 +50,37 @@ describe('capState', () => {
     expect(capsOn(undefined)).toBe(false);
     expect(capsOn({ perDay: null, afterDeclineMs: null })).toBe(false);
     expect(capsOn({ perDay: 3, afterDeclineMs: null })).toBe(true);
+    expect(capsOn({ perDay: null, afterDeclineMs: 60_000 })).toBe(true);
     expect(cappedMessage('per-day', { perDay: 3, afterDeclineMs: null }, T0)).toMatch(
       /3 invitation\(s\).*BECKON_CAP_PER_DAY.*2026-01-01T12:00:00.000Z/,
     );
     expect(cappedMessage('after-decline', { perDay: null, afterDeclineMs: 45 * 60_000 }, T0)).toMatch(
       /45 minute\(s\).*BECKON_CAP_AFTER_DECLINE_MINUTES.*2026-01-01T12:00:00.000Z/,
     );
+  });
+
+  it('without a quiet time, a decline never caps, even one stamped a moment ahead by another process', () => {
+    // Clocks of the processes sharing a store may differ a little: the decline can read as just after now.
+    const state = capState(budget([], T0 + 5), { perDay: 3, afterDeclineMs: null }, T0);
+    expect(state).toEqual({ shownLast24Hours: 0, perDay: 3, quietUntil: null, capped: null, retryAfter: null });
+  });
+
+  it('counts reservations toward the cap per day, while reporting only the invitations shown', () => {
+    const reserved: BrowserBudget = {
+      counted: [
+        { at: T0 + 20, shown: false },
+        { at: T0 + 10, shown: true },
+      ],
+      shown: 1,
+      lastDeclinedAt: null,
+    };
+    expect(capState(reserved, { perDay: 2, afterDeclineMs: null }, T0 + 30)).toEqual({
+      shownLast24Hours: 1,
+      perDay: 2,
+      quietUntil: null,
+      capped: 'per-day',
+      // The second newest of two counted lifts it, reserved or shown alike.
+      retryAfter: T0 + 10 + CAP_WINDOW_MS,
+    });
   });
 });

@@ -3,12 +3,13 @@
  * SQLite) store with a clock the test moves, checked through what it
  * answers and the page commands it publishes. No HTTP, no sockets.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ixnProfileSchema, type PageInfo } from '../protocol/index.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
 import type { BeckonStore } from './store.js';
 import { BeckonFault } from './faults.js';
-import { Lifecycle, type PageCommand } from './lifecycle.js';
+import { CAP_WINDOW_MS } from './caps.js';
+import { Lifecycle, type LifecycleOptions, type PageCommand } from './lifecycle.js';
 import { byAttention, chooseTarget, toOffer } from './placement.js';
 
 const T0 = Date.UTC(2026, 5, 1, 9, 0, 0);
@@ -19,8 +20,10 @@ let store: BeckonStore;
 let clock: number;
 let commands: PageCommand[];
 
-function lifecycle(strict = true, visitIdleMs = 60_000): Lifecycle {
-  const core = new Lifecycle(store, { strict, visitIdleMs, now: () => clock });
+function lifecycle(strict = true, visitIdleMs = 60_000, options: Partial<LifecycleOptions> = {}): Lifecycle {
+  const core = new Lifecycle(store, { strict, visitIdleMs, now: () => clock, ...options });
+  // Only the test moves time here: no deadline fires unless the test settles what is due.
+  core.stopDeadlines();
   core.onPageCommand((command) => commands.push(command));
   return core;
 }
@@ -273,5 +276,450 @@ describe('placement rules', () => {
     expect(chooseTarget({ ...attempt, shownPageId: 'closed' }, pages)).toBe('visible');
     expect(chooseTarget({ ...attempt, shownPageId: null, pageId: null }, pages)).toBe('focused');
     expect(chooseTarget(attempt, [])).toBeNull();
+  });
+});
+
+describe('refusals name what refused', () => {
+  it('strict mode names the attempt already in progress', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'first', visitId: page.visitId });
+    const busy = await faultOf(engage(core, { interactionId: 'second', visitId: page.visitId }));
+    expect(busy.code).toBe('ENGAGEMENT_IN_PROGRESS');
+    expect(busy.message).toBe('The visit already has attempt "first" in progress (strict mode).');
+  });
+
+  it('status answers the attempt as stored, or UNKNOWN_ENGAGEMENT', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'known', visitId: page.visitId });
+    expect(await core.status('known')).toMatchObject({ interactionId: 'known', state: 'pending' });
+    expect((await faultOf(core.status('unknown'))).code).toBe('UNKNOWN_ENGAGEMENT');
+  });
+});
+
+describe('frequency caps', () => {
+  const perDay = { perDay: 2, afterDeclineMs: null };
+
+  async function showAndAnswer(core: Lifecycle, page: { visitId: string; pageId: string }, id: string) {
+    await engage(core, { interactionId: id, visitId: page.visitId });
+    await core.markShown(id, page.visitId, page.pageId);
+    return core.answer(id, page.visitId, page.pageId, 'accepted', 'chat');
+  }
+
+  it('refuses an engage past the cap per day, naming the cap and when it lifts', async () => {
+    const core = lifecycle(true, 3_600_000, { caps: perDay });
+    const page = await core.enterPage(null, () => null, front);
+    await showAndAnswer(core, page, 'one');
+    clock += 60_000;
+    await showAndAnswer(core, page, 'two');
+    clock += 60_000;
+    const capped = await faultOf(engage(core, { interactionId: 'three', visitId: page.visitId }));
+    expect(capped.code).toBe('VISITOR_CAPPED');
+    // The older of the two shown today leaves the window first.
+    const lifts = new Date(T0 + CAP_WINDOW_MS).toISOString();
+    expect(capped.extra).toEqual({ cap: 'per-day', retryAfter: lifts });
+    expect(capped.message).toBe(
+      `This visitor was already shown 2 invitation(s) in the last 24 hours (BECKON_CAP_PER_DAY); the cap lifts at ${lifts}.`,
+    );
+    expect(await store.getEngagement('three')).toBeNull();
+  });
+
+  it('without caps, any number of invitations goes ahead', async () => {
+    const core = lifecycle(true, 3_600_000);
+    const page = await core.enterPage(null, () => null, front);
+    for (const id of ['one', 'two', 'three']) expect((await showAndAnswer(core, page, id)).state).toBe('accepted');
+    expect(await core.capStates([page.globalVisitId])).toBeNull();
+  });
+
+  it("lists each browser's cap state once, for the visits list", async () => {
+    const core = lifecycle(true, 3_600_000, { caps: perDay });
+    const page = await core.enterPage(null, () => null, front);
+    const quiet = await core.enterPage(null, () => null, front);
+    await showAndAnswer(core, page, 'one');
+    await showAndAnswer(core, page, 'two');
+    const states = await core.capStates([page.globalVisitId, quiet.globalVisitId, page.globalVisitId]);
+    expect(states).toEqual(
+      new Map([
+        [
+          page.globalVisitId,
+          { shownLast24Hours: 2, perDay: 2, quietUntil: null, capped: 'per-day', retryAfter: T0 + CAP_WINDOW_MS },
+        ],
+        [quiet.globalVisitId, { shownLast24Hours: 0, perDay: 2, quietUntil: null, capped: null, retryAfter: null }],
+      ]),
+    );
+  });
+
+  it('remembers a decline for the whole quiet time, even when later declines of others prune old ones', async () => {
+    const days30 = 30 * 86_400_000;
+    const core = lifecycle(true, 40 * 86_400_000, { caps: { perDay: null, afterDeclineMs: days30 } });
+    const declines = await core.enterPage(null, () => null, front);
+    const other = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'no-thanks', visitId: declines.visitId });
+    await core.markShown('no-thanks', declines.visitId, declines.pageId);
+    await core.answer('no-thanks', declines.visitId, declines.pageId, 'declined', undefined);
+    clock += 29 * 86_400_000;
+    await engage(core, { interactionId: 'other-no', visitId: other.visitId });
+    await core.markShown('other-no', other.visitId, other.pageId);
+    await core.answer('other-no', other.visitId, other.pageId, 'declined', undefined);
+    const quiet = await faultOf(engage(core, { interactionId: 'again', visitId: declines.visitId }));
+    expect(quiet.extra).toEqual({ cap: 'after-decline', retryAfter: new Date(T0 + days30).toISOString() });
+  });
+});
+
+describe('noengage', () => {
+  it('cancels an attempt in progress, keeps its reason, and every page drops it', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'c', visitId: page.visitId });
+    clock += 2000;
+    const cancelled = await core.noengage({ interactionId: 'c', visitId: page.visitId, reason: 'agent-busy' });
+    expect(cancelled).toMatchObject({ state: 'cancelled', reason: 'agent-busy' });
+    expect(cancelled.transitions.cancelled).toBe(new Date(T0 + 2000).toISOString());
+    expect(commands.at(-1)).toEqual({ kind: 'settled', visitId: page.visitId, interactionId: 'c', state: 'cancelled' });
+    // Again: the same answer, nothing new for the pages.
+    const count = commands.length;
+    expect(await core.noengage({ interactionId: 'c', visitId: null, reason: null })).toMatchObject({
+      state: 'cancelled',
+      reason: 'agent-busy',
+    });
+    expect(commands).toHaveLength(count);
+  });
+
+  it('refuses an attempt of another visit, naming the field', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'mine', visitId: page.visitId });
+    const conflict = await faultOf(core.noengage({ interactionId: 'mine', visitId: 'someone-else', reason: null }));
+    expect(conflict.code).toBe('INTERACTION_CONFLICT');
+    expect(conflict.details).toEqual([
+      { path: 'cancelData.visitId', message: 'does not match the visit of this attempt' },
+    ]);
+    expect((await store.getEngagement('mine'))?.state).toBe('pending');
+  });
+
+  it('a tombstone that named no visit answers a later noengage that names one', async () => {
+    const core = lifecycle();
+    await core.noengage({ interactionId: 'early', visitId: null, reason: null });
+    expect(await core.noengage({ interactionId: 'early', visitId: 'v-1', reason: null })).toMatchObject({
+      state: 'cancelled',
+      visitId: null,
+    });
+  });
+
+  it('racing the engage of the same id: the attempt ends cancelled, never left in progress', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    const [cancelled] = await Promise.all([
+      core.noengage({ interactionId: 'race', visitId: null, reason: null }),
+      engage(core, { interactionId: 'race', visitId: page.visitId }),
+    ]);
+    expect(cancelled.state).toBe('cancelled');
+    expect((await store.getEngagement('race'))?.state).toBe('cancelled');
+  });
+
+  it('two noengages of one attempt at once: both answer it cancelled, and the pages are told once', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'both', visitId: page.visitId });
+    commands = [];
+    const [a, b] = await Promise.all([
+      core.noengage({ interactionId: 'both', visitId: null, reason: null }),
+      core.noengage({ interactionId: 'both', visitId: page.visitId, reason: null }),
+    ]);
+    expect(a.state).toBe('cancelled');
+    expect(b).toEqual(a);
+    expect(commands).toEqual([{ kind: 'settled', visitId: page.visitId, interactionId: 'both', state: 'cancelled' }]);
+  });
+
+  it('two noengages of an id never engaged keep one tombstone and both answer it', async () => {
+    const core = lifecycle();
+    const [a, b] = await Promise.all([
+      core.noengage({ interactionId: 'twice', visitId: null, reason: 'first' }),
+      core.noengage({ interactionId: 'twice', visitId: null, reason: 'second' }),
+    ]);
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ state: 'cancelled', reason: 'first' });
+  });
+});
+
+describe('pages of a visit', () => {
+  it('a page returning to a visit that ended starts a new visit of the same browser', async () => {
+    const core = lifecycle(true, 10_000);
+    const page = await core.enterPage(null, () => null, front);
+    await core.leavePage(page);
+    clock += 10_000;
+    await core.settleDue();
+    expect((await store.getVisit(page.visitId))?.endedAt).toBe(clock);
+    clock += 1;
+    const back = await core.enterPage({ globalVisitId: page.globalVisitId, visitId: page.visitId }, () => null, front);
+    expect(back.globalVisitId).toBe(page.globalVisitId);
+    expect(back.visitId).not.toBe(page.visitId);
+    expect((await store.getVisit(back.visitId))?.endedAt).toBeNull();
+  });
+
+  it('a visit idle just short of its limit resumes', async () => {
+    const core = lifecycle(true, 10_000);
+    const page = await core.enterPage(null, () => null, front);
+    await core.leavePage(page);
+    clock += 9_999;
+    const claim = { globalVisitId: page.globalVisitId, visitId: page.visitId };
+    expect((await core.enterPage(claim, () => null, front)).visitId).toBe(page.visitId);
+  });
+
+  it('closing a page that is not open changes nothing', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    expect(await core.leavePage(page)).toBe(true);
+    expect(await core.leavePage(page)).toBe(false);
+    expect(await core.leavePage({ visitId: page.visitId, pageId: 'never-opened' })).toBe(false);
+  });
+
+  it("a page's session holds the invitation only when the invitation is on that page", async () => {
+    const core = lifecycle();
+    const looked = await core.enterPage(null, () => null, front);
+    const claim = { globalVisitId: looked.globalVisitId, visitId: looked.visitId };
+    expect(await core.session(looked)).toEqual({ optedOut: false, invitation: null });
+    await engage(core, { interactionId: 'here', visitId: looked.visitId });
+    const other = await core.enterPage(claim, () => null, back);
+    expect((await core.session(other)).invitation).toBeNull();
+    expect((await core.session(looked)).invitation).toMatchObject({ interactionId: 'here' });
+    await core.setOptOut(looked.globalVisitId, true);
+    expect(await core.session(other)).toEqual({ optedOut: true, invitation: null });
+  });
+
+  it('a waiting invitation handed to a connecting page is no move: nobody is told to drop it', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await core.leavePage(page);
+    await engage(core, { interactionId: 'waits', visitId: page.visitId });
+    const again = await core.enterPage({ globalVisitId: page.globalVisitId, visitId: page.visitId }, () => null, front);
+    await core.session(again);
+    expect(commands).toEqual([]);
+    expect((await store.getEngagement('waits'))?.shownPageId).toBe(again.pageId);
+  });
+
+  it("when the visit's last page closes, the invitation waits where it was and no page is told anything", async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'waits', visitId: page.visitId });
+    commands = [];
+    await core.leavePage(page);
+    expect(commands).toEqual([]);
+    expect(await store.getEngagement('waits')).toMatchObject({ state: 'pending', shownPageId: page.pageId });
+  });
+
+  it('placing an invitation that is already where it should be tells nobody anything', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'stays', visitId: page.visitId });
+    const before = [...commands];
+    expect((await core.place(page.visitId))?.shownPageId).toBe(page.pageId);
+    expect(commands).toEqual(before);
+  });
+
+  it('the invitation follows the visitor: when its page closes it goes to the page now looked at', async () => {
+    const core = lifecycle();
+    const first = await core.enterPage(null, () => null, front);
+    const claim = { globalVisitId: first.globalVisitId, visitId: first.visitId };
+    const a = await core.enterPage(claim, () => null, back);
+    clock += 1000;
+    const b = await core.enterPage(claim, () => null, back);
+    await engage(core, { interactionId: 'follow', visitId: first.visitId });
+    expect((await store.getEngagement('follow'))?.shownPageId).toBe(first.pageId);
+    // The visitor switches to the older background tab.
+    clock += 1000;
+    await core.updatePage(a.pageId, { visible: true, focused: true });
+    await core.leavePage(first);
+    expect(starts().at(-1)).toMatchObject({ pageId: a.pageId });
+    expect((await store.getPage(b.pageId))?.closedAt).toBeNull();
+  });
+});
+
+describe('answers, races and deadlines', () => {
+  it('two pages confirming the same invitation at once both get the delivered attempt, with one deadline', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    const tab = await core.enterPage({ globalVisitId: page.globalVisitId, visitId: page.visitId }, () => null, back);
+    await engage(core, { interactionId: 'both', visitId: page.visitId, timeoutSeconds: 10 });
+    const [one, two] = await Promise.all([
+      core.markShown('both', page.visitId, page.pageId),
+      core.markShown('both', page.visitId, tab.pageId),
+    ]);
+    expect(one).toMatchObject({ state: 'delivered', timeoutAt: new Date(T0 + 10_000).toISOString() });
+    expect(two).toEqual(one);
+  });
+
+  it('accepting needs a channel offered; the accepted attempt keeps it, a declined one has none', async () => {
+    const core = lifecycle(false);
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'acc', visitId: page.visitId, channels: ['chat', 'voice'] });
+    const none = await faultOf(core.answer('acc', page.visitId, page.pageId, 'accepted', undefined));
+    expect(none.code).toBe('INVALID_PARAMETER');
+    expect(none.message).toBe('accepted needs one of the channels offered.');
+    expect(none.details).toEqual([{ path: 'channel', message: 'must be one of chat, voice' }]);
+    expect((await store.getEngagement('acc'))?.state).toBe('pending');
+    expect(await core.answer('acc', page.visitId, page.pageId, 'accepted', 'voice')).toMatchObject({
+      state: 'accepted',
+      channel: 'voice',
+    });
+    await engage(core, { interactionId: 'dec', visitId: page.visitId });
+    expect(await core.answer('dec', page.visitId, page.pageId, 'declined', 'chat')).toMatchObject({
+      state: 'declined',
+      channel: null,
+    });
+  });
+
+  it('an answer to a settled attempt names how it settled', async () => {
+    const core = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'done', visitId: page.visitId });
+    await core.answer('done', page.visitId, page.pageId, 'declined', undefined);
+    const late = await faultOf(core.answer('done', page.visitId, page.pageId, 'accepted', 'chat'));
+    expect(late.message).toBe('The engagement attempt has already settled as declined.');
+    expect(late.toBody()).toMatchObject({ code: 'ALREADY_SETTLED', state: 'declined' });
+  });
+
+  it('two processes firing the same deadline: it settles once, and the pages are told once', async () => {
+    const core = lifecycle();
+    const other = lifecycle();
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'due', visitId: page.visitId, timeoutSeconds: 5 });
+    await core.markShown('due', page.visitId, page.pageId);
+    clock += 5000;
+    commands = [];
+    await Promise.all([core.settleDue(), other.settleDue()]);
+    expect(commands).toEqual([{ kind: 'settled', visitId: page.visitId, interactionId: 'due', state: 'timed_out' }]);
+  });
+
+  it('a listener that throws is reported, and the other listeners still hear every command', async () => {
+    const failures: unknown[] = [];
+    const core = lifecycle(true, 60_000, { onBackgroundError: (error) => failures.push(error) });
+    const broken = new Error('socket adapter broke');
+    core.onPageCommand(() => {
+      throw broken;
+    });
+    const heard: PageCommand[] = [];
+    const unsubscribe = core.onPageCommand((command) => heard.push(command));
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'l', visitId: page.visitId });
+    expect(failures).toEqual([broken]);
+    expect(heard).toHaveLength(1);
+    unsubscribe();
+    await core.noengage({ interactionId: 'l', visitId: null, reason: null });
+    expect(heard).toHaveLength(1);
+    expect(commands.map((c) => c.kind)).toEqual(['start', 'settled']);
+  });
+
+  it('without an error handler, a failing listener or placement still never fails the caller', async () => {
+    const core = lifecycle(false);
+    core.onPageCommand(() => {
+      throw new Error('socket adapter broke');
+    });
+    const page = await core.enterPage(null, () => null, front);
+    expect((await engage(core, { interactionId: 'one', visitId: page.visitId })).state).toBe('pending');
+    await engage(core, { interactionId: 'two', visitId: page.visitId });
+    core.onPageCommand((command) => {
+      if (command.kind === 'settled') void store.close();
+    });
+    const escaped: unknown[] = [];
+    const escape = (reason: unknown) => escaped.push(reason);
+    process.on('unhandledRejection', escape);
+    try {
+      expect((await core.answer('one', page.visitId, page.pageId, 'declined', undefined)).state).toBe('declined');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', escape);
+    }
+    expect(escaped).toEqual([]);
+  });
+
+  it('when the store goes away as an attempt settles, placing the next one is reported, not thrown', async () => {
+    const failures: unknown[] = [];
+    const core = lifecycle(false, 60_000, { onBackgroundError: (error) => failures.push(error) });
+    const page = await core.enterPage(null, () => null, front);
+    await engage(core, { interactionId: 'one', visitId: page.visitId });
+    await engage(core, { interactionId: 'two', visitId: page.visitId });
+    core.onPageCommand((command) => {
+      if (command.kind === 'settled') void store.close();
+    });
+    expect((await core.answer('one', page.visitId, page.pageId, 'declined', undefined)).state).toBe('declined');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0])).toMatch(/not open/);
+  });
+});
+
+describe('deadlines on their own', () => {
+  // Here the lifecycle runs on the (fake) wall clock, as in production; the store's commits run on the real event loop.
+  const turns = async () => {
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  const advance = async (ms: number) => {
+    await vi.advanceTimersByTimeAsync(ms);
+    await turns();
+  };
+  let core: Lifecycle;
+  let failures: unknown[];
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'], now: T0 });
+    failures = [];
+  });
+  afterEach(() => {
+    core.stopDeadlines();
+    vi.useRealTimers();
+  });
+
+  function started(visitIdleMs: number): Lifecycle {
+    core = new Lifecycle(store, { strict: true, visitIdleMs, onBackgroundError: (error) => failures.push(error) });
+    core.onPageCommand((command) => commands.push(command));
+    core.startDeadlines();
+    return core;
+  }
+
+  it('a waiting attempt expires at its deadline, and the pages are told', async () => {
+    const core = started(3_600_000);
+    const page = await core.enterPage(null, () => null, front);
+    await core.leavePage(page);
+    await engage(core, { interactionId: 'exp', visitId: page.visitId, expirationSeconds: 10 });
+    await turns();
+    await advance(9_999);
+    expect((await store.getEngagement('exp'))?.state).toBe('pending');
+    await advance(1);
+    const expired = await store.getEngagement('exp');
+    expect(expired?.state).toBe('expired');
+    expect(expired?.transitions.expired).toBe(new Date(T0 + 10_000).toISOString());
+    expect(commands.at(-1)).toEqual({ kind: 'settled', visitId: page.visitId, interactionId: 'exp', state: 'expired' });
+  });
+
+  it('a visit whose last page closed ends when its idle time runs out, not at the next look', async () => {
+    const core = started(300);
+    const page = await core.enterPage(null, () => null, front);
+    await turns();
+    await advance(100);
+    await core.leavePage(page);
+    await turns();
+    await advance(300);
+    expect((await store.getVisit(page.visitId))?.endedAt).toBe(T0 + 400);
+  });
+
+  it('stopped, it fires nothing', async () => {
+    const core = started(300);
+    const page = await core.enterPage(null, () => null, front);
+    await core.leavePage(page);
+    core.stopDeadlines();
+    await turns();
+    await advance(10_000);
+    expect((await store.getVisit(page.visitId))?.endedAt).toBeNull();
+  });
+
+  it('a store that cannot be read is reported, and the clock keeps looking', async () => {
+    await store.close();
+    started(300);
+    await turns();
+    expect(failures).toHaveLength(1);
+    await advance(1000);
+    expect(failures.length).toBeGreaterThan(1);
   });
 });

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ixnProfileSchema } from '../protocol/index.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
 import type { BeckonStore } from './store.js';
@@ -141,5 +141,193 @@ describe('presence', () => {
     expect((await store.getPage(kept.pageId))?.closedAt).toBeNull();
     await after.presence.stop();
     await other.presence.stop();
+  });
+});
+
+describe('presence over time', () => {
+  // The nodes run on the (fake) wall clock here, as in production; the store's commits run on the real event loop.
+  const turns = async () => {
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  const advance = async (ms: number) => {
+    await vi.advanceTimersByTimeAsync(ms);
+    await turns();
+  };
+  const running: Presence[] = [];
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'], now: T0 });
+  });
+  afterEach(async () => {
+    for (const presence of running.splice(0)) await presence.stop();
+    vi.useRealTimers();
+  });
+
+  async function live(nodeId: string, timing: { heartbeatMs?: number; ttlMs?: number; reapEveryMs?: number }) {
+    const lifecycle = new Lifecycle(store, { strict: true, visitIdleMs: 3_600_000 });
+    lifecycle.stopDeadlines();
+    const presence = new Presence(store, lifecycle, {
+      nodeId,
+      ...timing,
+      onReaped: () => {},
+      onError: (error) => {
+        throw error;
+      },
+    });
+    running.push(presence);
+    await presence.start();
+    return { lifecycle, presence };
+  }
+  const dead = async () => (await store.expiredNodes(Date.now(), 10)).map((node) => node.nodeId);
+
+  it('a node beating more often than its registration lasts stays alive; one beating less often is seen dead', async () => {
+    await live('steady', { heartbeatMs: 5000, ttlMs: 15_000, reapEveryMs: 3_600_000 });
+    await live('sleepy', { heartbeatMs: 60_000, ttlMs: 15_000, reapEveryMs: 3_600_000 });
+    await live('patient', { heartbeatMs: 60_000, ttlMs: 30_000, reapEveryMs: 3_600_000 });
+    await advance(15_000);
+    expect(await dead()).toEqual([]);
+    await advance(1);
+    expect(await dead()).toEqual(['sleepy']);
+    await advance(30_000 - 15_001);
+    expect(await dead()).toEqual(['sleepy']);
+    await advance(1);
+    expect(await dead()).toEqual(['sleepy', 'patient']);
+    await advance(60_000);
+    expect(await dead()).toEqual(['sleepy', 'patient']);
+  });
+
+  it('by default a node beats every 5 s and stays registered 15 s', async () => {
+    await live('defaults', {});
+    await advance(120_000);
+    expect(await dead()).toEqual([]);
+    const quiet = await live('stops', {});
+    await quiet.presence.stop();
+    await advance(15_000);
+    expect(await dead()).toEqual([]);
+    await advance(1);
+    expect(await dead()).toEqual(['stops']);
+  });
+
+  it('a stopped node beats no more, and is seen dead once its registration runs out', async () => {
+    const { presence } = await live('leaving', { heartbeatMs: 1000, ttlMs: 15_000, reapEveryMs: 3_600_000 });
+    await advance(10_000);
+    await presence.stop();
+    // Its last beat, at 10 s, registered it until 25 s.
+    await advance(15_000);
+    expect(await dead()).toEqual([]);
+    await advance(1);
+    expect(await dead()).toEqual(['leaving']);
+  });
+
+  it("a node reaps on its own schedule, closing the dead node's pages", async () => {
+    const killed = await live('killed', { heartbeatMs: 5000, ttlMs: 15_000, reapEveryMs: 3_600_000 });
+    const page = await killed.lifecycle.enterPage(null, () => null, info, killed.presence.node);
+    await killed.presence.stop();
+    await live('reaper', { heartbeatMs: 5000, ttlMs: 15_000, reapEveryMs: 60_000 });
+    await advance(59_999);
+    expect((await store.getPage(page.pageId))?.closedAt).toBeNull();
+    await advance(1);
+    expect((await store.getPage(page.pageId))?.closedAt).toBe(T0 + 60_000);
+  });
+});
+
+describe('reaping', () => {
+  it('a fenced node starts its new boot with a whole registration, so nobody reaps it again', async () => {
+    let fenced = 0;
+    const a = node('a', () => fenced++);
+    const b = node('b');
+    await a.presence.start();
+    await b.presence.start();
+    clock += 16_000;
+    await b.presence.beat();
+    await b.presence.reap();
+    await a.presence.beat();
+    expect(fenced).toBe(1);
+    expect(await store.expiredNodes(clock, 10)).toEqual([]);
+    clock += 14_000;
+    await b.presence.beat();
+    await b.presence.reap();
+    await a.presence.beat();
+    expect(fenced).toBe(1);
+    await a.presence.stop();
+    await b.presence.stop();
+  });
+
+  it('reaps again for a node that dies later', async () => {
+    const a = node('a');
+    const b = node('b');
+    const c = node('c');
+    await a.presence.start();
+    await b.presence.start();
+    await c.presence.start();
+    const onA = await a.lifecycle.enterPage(null, () => null, info, a.presence.node);
+    const onB = await b.lifecycle.enterPage(null, () => null, info, b.presence.node);
+    await a.presence.stop();
+    clock += 16_000;
+    await b.presence.beat();
+    await c.presence.beat();
+    await c.presence.reap();
+    expect((await store.getPage(onA.pageId))?.closedAt).toBe(clock);
+    await b.presence.stop();
+    clock += 16_000;
+    await c.presence.beat();
+    await c.presence.reap();
+    expect((await store.getPage(onB.pageId))?.closedAt).toBe(clock);
+    await c.presence.stop();
+  });
+
+  it('stop waits for a reap in progress', async () => {
+    const a = node('a');
+    const b = node('b');
+    await a.presence.start();
+    await b.presence.start();
+    await a.lifecycle.enterPage(null, () => null, info, a.presence.node);
+    await a.presence.stop();
+    clock += 16_000;
+    await b.presence.beat();
+    let reaped = false;
+    void b.presence.reap().then(() => (reaped = true));
+    await b.presence.stop();
+    expect(reaped).toBe(true);
+  });
+
+  it('a stopped node reaps nothing: neither dead nodes nor pages left by a dead reaper', async () => {
+    const a = node('a');
+    const b = node('b');
+    const c = node('c');
+    await a.presence.start();
+    await b.presence.start();
+    await c.presence.start();
+    const onA = await a.lifecycle.enterPage(null, () => null, info, a.presence.node);
+    await a.presence.stop();
+    clock += 16_000;
+    await b.presence.beat();
+    await c.presence.beat();
+    await b.presence.stop();
+    await b.presence.reap();
+    expect((await store.getPage(onA.pageId))?.closedAt).toBeNull();
+    // A reaper that forgot a but died before closing its pages: a stopped node leaves them too.
+    expect(await store.forgetNode(a.presence.node, clock)).toBe(true);
+    await b.presence.reap();
+    expect((await store.getPage(onA.pageId))?.closedAt).toBeNull();
+    await c.presence.reap();
+    expect((await store.getPage(onA.pageId))?.closedAt).toBe(clock);
+    await c.presence.stop();
+  });
+
+  it('a restart closes every page of its earlier boot, batch after batch', async () => {
+    const before = node('big');
+    await before.presence.start();
+    const page = await before.lifecycle.enterPage(null, () => null, info, before.presence.node);
+    await Promise.all(
+      Array.from({ length: 500 }, (_, i) =>
+        store.openPage({ pageId: `tab-${i}`, visitId: page.visitId, info, node: before.presence.node }, clock),
+      ),
+    );
+    await before.presence.stop();
+    const after = node('big');
+    expect(await after.presence.start()).toBe(501);
+    expect(await store.openPages(page.visitId)).toEqual([]);
+    await after.presence.stop();
   });
 });
