@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalTimeZone, hoursAt, isCalendarDate, minutesOf, type BusinessHours } from './hours.js';
+import { canonicalTimeZone, isCalendarDate, minutesOf } from '../protocol/channels.js';
+import { hoursAt, type HoursInput } from './hours.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A contact centre in Paris: split weekdays, closed at weekends and on Christmas Day. */
-const paris: BusinessHours = {
+const paris: HoursInput = {
   timeZone: 'Europe/Paris',
   weekly: {
     mon: [
@@ -61,7 +62,7 @@ describe('business hours', () => {
 
   it('reads closed dates in the channel time zone, not in UTC', () => {
     // 23:30 UTC on the 24th is already the 25th in Tokyo.
-    const tokyo: BusinessHours = {
+    const tokyo: HoursInput = {
       timeZone: 'Asia/Tokyo',
       weekly: { fri: [['00:00', '24:00']] },
       closed: ['2026-12-25'],
@@ -81,7 +82,7 @@ describe('business hours', () => {
   it('opens at the jump when a range starts in the hour a spring-forward skips', () => {
     // Paris jumps from 02:00 to 03:00 on Sunday 2026-03-29 (01:00 UTC): the clock never reads 02:30,
     // and from the jump on it reads a time inside 02:30–04:00.
-    const night: BusinessHours = { timeZone: 'Europe/Paris', weekly: { sun: [['02:30', '04:00']] } };
+    const night: HoursInput = { timeZone: 'Europe/Paris', weekly: { sun: [['02:30', '04:00']] } };
     expect(iso(hoursAt(night, at('2026-03-29T00:00:00Z')).opensAt)).toBe('2026-03-29T01:00:00.000Z');
     expect(hoursAt(night, at('2026-03-29T00:59:59Z')).open).toBe(false); // 01:59:59 CET
     const open = hoursAt(night, at('2026-03-29T01:15:00Z')); // 03:15 CEST
@@ -91,7 +92,7 @@ describe('business hours', () => {
 
   it('follows the clock back through the hour a fall-back repeats', () => {
     // Paris goes back from 03:00 to 02:00 on Sunday 2026-10-25 (01:00 UTC): 02:30 happens at 00:30 and 01:30 UTC.
-    const night: BusinessHours = { timeZone: 'Europe/Paris', weekly: { sun: [['02:30', '05:00']] } };
+    const night: HoursInput = { timeZone: 'Europe/Paris', weekly: { sun: [['02:30', '05:00']] } };
     expect(iso(hoursAt(night, at('2026-10-24T22:00:00Z')).opensAt)).toBe('2026-10-25T00:30:00.000Z');
     // At the fall-back the clock reads 02:00 again, before the range: closed until the second 02:30.
     expect(iso(hoursAt(night, at('2026-10-25T00:30:00Z')).closesAt)).toBe('2026-10-25T01:00:00.000Z');
@@ -99,26 +100,26 @@ describe('business hours', () => {
     // 05:00 CET is 04:00 UTC.
     expect(iso(hoursAt(night, at('2026-10-25T01:30:00Z')).closesAt)).toBe('2026-10-25T04:00:00.000Z');
     // A range around the repeated hour stays open through it, three and a half real hours long.
-    const wide: BusinessHours = { timeZone: 'Europe/Paris', weekly: { sun: [['01:30', '04:00']] } };
+    const wide: HoursInput = { timeZone: 'Europe/Paris', weekly: { sun: [['01:30', '04:00']] } };
     expect(iso(hoursAt(wide, at('2026-10-24T23:30:00Z')).closesAt)).toBe('2026-10-25T03:00:00.000Z');
   });
 
   it('handles zones west of UTC and their own DST dates', () => {
     // New York jumps on Sunday 2026-03-08 at 02:00 EST (07:00 UTC).
-    const ny: BusinessHours = { timeZone: 'America/New_York', weekly: { sun: [['08:00', '17:00']] } };
+    const ny: HoursInput = { timeZone: 'America/New_York', weekly: { sun: [['08:00', '17:00']] } };
     expect(iso(hoursAt(ny, at('2026-03-08T06:00:00Z')).opensAt)).toBe('2026-03-08T12:00:00.000Z'); // 08:00 EDT
     expect(iso(hoursAt(ny, at('2026-03-01T06:00:00Z')).opensAt)).toBe('2026-03-01T13:00:00.000Z'); // 08:00 EST
   });
 
   it('handles zones with offsets that are not whole hours', () => {
-    const kathmandu: BusinessHours = { timeZone: 'Asia/Kathmandu', weekly: { wed: [['10:00', '11:00']] } };
+    const kathmandu: HoursInput = { timeZone: 'Asia/Kathmandu', weekly: { wed: [['10:00', '11:00']] } };
     // Wednesday 2026-12-02 10:00 in Kathmandu (UTC+05:45) is 04:15 UTC.
     expect(iso(hoursAt(kathmandu, at('2026-12-02T00:00:00Z')).opensAt)).toBe('2026-12-02T04:15:00.000Z');
     expect(hoursAt(kathmandu, at('2026-12-02T04:15:00Z')).open).toBe(true);
   });
 
   it('runs an open period on across midnight when the next day starts at 00:00', () => {
-    const late: BusinessHours = {
+    const late: HoursInput = {
       timeZone: 'UTC',
       weekly: { mon: [['18:00', '24:00']], tue: [['00:00', '02:00']] },
     };
@@ -131,7 +132,7 @@ describe('business hours', () => {
   });
 
   it('says nothing about closing when it is open every day, all day', () => {
-    const always: BusinessHours = {
+    const always: HoursInput = {
       timeZone: 'Europe/Paris',
       weekly: Object.fromEntries(
         ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [['00:00', '24:00']]]),

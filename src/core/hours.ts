@@ -12,18 +12,14 @@
  * decides with them, the stores never parse time zones.
  */
 
-/** The days of the week as the hours name them, Monday first. */
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+import { WEEKDAYS, isCalendarDate, minutesOf, type Weekday } from '../protocol/channels.js';
 
-/** `"HH:MM"` from `"00:00"` to `"24:00"` (only as an end). */
-export type LocalTime = string;
-
-export interface BusinessHours {
+/** Hours as the rule reads them: the stored settings (`HoursInput` of the protocol) or any object of that shape. */
+export interface HoursInput {
   /** An IANA time zone name, e.g. `Europe/Paris`. */
   timeZone: string;
-  /** Open ranges per day, `[start, end)`; a day that is missing or empty is closed. */
-  weekly: Partial<Record<Weekday, readonly (readonly [LocalTime, LocalTime])[]>>;
+  /** Open ranges per day, `["HH:MM", "HH:MM"]`, `[start, end)`; a day that is missing or empty is closed. */
+  weekly: Partial<Record<Weekday, readonly (readonly [string, string])[]>>;
   /** Whole local days closed whatever the week says, `YYYY-MM-DD`. */
   closed?: readonly string[];
 }
@@ -42,25 +38,8 @@ const OPENS_HORIZON_DAYS = 370;
 /** How far ahead a closing is looked for; beyond it a channel counts as open for good. */
 const CLOSES_HORIZON_DAYS = 14;
 
-const TIME = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** IANA names are words joined by slashes; offsets (`+01:00`) and empty names are not names. */
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
-
-/** Minutes since local midnight of `"HH:MM"`, or null when it is not a time of day (`"24:00"` is 1440). */
-export function minutesOf(time: string): number | null {
-  if (!TIME.test(time)) return null;
-  return Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
-}
-
-/** True for a `YYYY-MM-DD` that names a real calendar day. */
-export function isCalendarDate(text: string): boolean {
-  const match = DATE.exec(text);
-  if (!match) return false;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const at = new Date(Date.UTC(year, month - 1, day));
-  return at.getUTCFullYear() === year && at.getUTCMonth() === month - 1 && at.getUTCDate() === day;
-}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -86,11 +65,6 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat | null {
   if (formatters.size > 500) formatters.clear();
   formatters.set(timeZone, formatter);
   return formatter;
-}
-
-/** The IANA name `Intl` resolves `timeZone` to, or null when it is not one. */
-export function canonicalTimeZone(timeZone: string): string | null {
-  return formatterFor(timeZone)?.resolvedOptions().timeZone ?? null;
 }
 
 /** A local calendar day, counted in whole days since 1970-01-01 (so days add and compare as numbers). */
@@ -121,7 +95,7 @@ class Week {
   readonly #byWeekday: [number, number][][];
   readonly #closed: ReadonlySet<DayNumber>;
 
-  constructor(hours: BusinessHours) {
+  constructor(hours: HoursInput) {
     this.#byWeekday = WEEKDAYS.map((weekday) => {
       const minutes: [number, number][] = [];
       for (const [start, end] of hours.weekly[weekday] ?? []) {
@@ -220,7 +194,7 @@ function offsetChange(formatter: Intl.DateTimeFormat, from: number, to: number, 
  * zone `Intl` does not know are closed (fail safe: validation refuses such
  * hours before they are stored).
  */
-export function hoursAt(hours: BusinessHours, now: number): HoursState {
+export function hoursAt(hours: HoursInput, now: number): HoursState {
   const formatter = formatterFor(hours.timeZone);
   if (!formatter) return { open: false, opensAt: null, closesAt: null };
   const week = new Week(hours);

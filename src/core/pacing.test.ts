@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_PACING,
-  acceptanceRateOf,
-  allowanceOf,
-  decideChannel,
-  freeSlotsOf,
-  type ChannelLoad,
-  type PacingSettings,
-} from './pacing.js';
+import { freeSlotsOf, pacingSettingsSchema, type PacingSettings } from '../protocol/channels.js';
+import { acceptanceRateOf, allowanceOf, decideChannel, type ChannelLoad } from './pacing.js';
+
+/** The defaults a channel stored with no pacing settings gets. */
+const DEFAULT_PACING = pacingSettingsSchema.parse({});
 
 const NOW = Date.parse('2026-12-02T10:00:00Z');
 const progressive: PacingSettings = { ...DEFAULT_PACING, mode: 'progressive' };
@@ -55,6 +51,7 @@ describe('free slots from a report', () => {
     expect(freeSlotsOf({ agentsReady: 4, maxPerAgent: 2, active: 5, queued: 1 })).toBe(2);
     expect(freeSlotsOf({ agentsReady: 4, maxPerAgent: 2, active: 8, queued: 3 })).toBe(0);
     expect(freeSlotsOf({ agentsReady: 0, maxPerAgent: 3, active: 0, queued: 0 })).toBe(0);
+    expect(freeSlotsOf({ freeSlots: 7 })).toBe(7);
   });
 });
 

@@ -7,38 +7,8 @@
  * `acceptanceRateOf` to the digit), so racing engages never exceed an
  * allowance.
  */
+import type { ClosedReason, PacingSettings } from '../protocol/channels.js';
 import type { HoursState } from './hours.js';
-
-/** How a channel is paced: not at all, at most `maxOnScreen` in progress, or by reported capacity. */
-export const PACING_MODES = ['off', 'fixed', 'progressive'] as const;
-export type PacingMode = (typeof PACING_MODES)[number];
-
-/** Why a channel is not offered now, as engage's `NO_CAPACITY` details and `/pacing` name it. */
-export const CLOSED_REASONS = ['outside-hours', 'capacity-unknown', 'no-free-agents', 'pacing'] as const;
-export type ClosedReason = (typeof CLOSED_REASONS)[number];
-
-export interface PacingSettings {
-  mode: PacingMode;
-  /** Share of the free slots that proactive invitations may fill (0–1); the rest is kept for visitors who ask. */
-  proactiveShare: number;
-  /** The acceptance rate assumed until `MIN_ANSWERED_FOR_RATE` invitations of the channel are answered. */
-  initialAcceptanceRate: number;
-  /** A floor on the acceptance rate, so that a run of declines cannot make the allowance unbounded. */
-  minAcceptanceRate: number;
-  /** `fixed` mode: at most this many invitations of the channel in progress. */
-  maxOnScreen: number | null;
-  /** A capacity report older than this closes the channel (`capacity-unknown`). */
-  capacityStaleSeconds: number;
-}
-
-export const DEFAULT_PACING: PacingSettings = {
-  mode: 'off',
-  proactiveShare: 1,
-  initialAcceptanceRate: 0.2,
-  minAcceptanceRate: 0.05,
-  maxOnScreen: null,
-  capacityStaleSeconds: 60,
-};
 
 /** The measured acceptance rate looks at this many of the channel's latest answered invitations. */
 export const ACCEPTANCE_WINDOW = 200;
@@ -86,16 +56,6 @@ export function acceptanceRateOf(settings: PacingSettings, answered: number, acc
  */
 export function allowanceOf(settings: PacingSettings, freeSlotsLeft: number, rate: number): number {
   return Math.floor((freeSlotsLeft * settings.proactiveShare) / Math.max(rate, settings.minAcceptanceRate));
-}
-
-/** Free slots from the long form of a capacity report: what the ready agents can take, less what they have. */
-export function freeSlotsOf(report: {
-  agentsReady: number;
-  maxPerAgent: number;
-  active: number;
-  queued: number;
-}): number {
-  return Math.max(0, report.agentsReady * report.maxPerAgent - report.active - report.queued);
 }
 
 /**
