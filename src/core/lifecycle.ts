@@ -21,6 +21,7 @@ import {
   type PageUpdate,
 } from '../protocol/index.js';
 import type { BeckonStore, NodeRef } from './store.js';
+import { Channels } from './channels.js';
 import { DeadlineClock } from './deadlines.js';
 import { capState, capsOn, cappedMessage, type CapSettings, type CapState } from './caps.js';
 import { BeckonFault } from './faults.js';
@@ -62,11 +63,15 @@ export class Lifecycle {
   private readonly clock: DeadlineClock;
   private readonly now: () => number;
 
+  /** Channels as data: their hours and pacing at engage, and the pacing view. */
+  readonly channels: Channels;
+
   constructor(
     private readonly store: BeckonStore,
     private readonly options: LifecycleOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.channels = new Channels(store);
     this.clock = new DeadlineClock(store, () => this.settleDue(), {
       visitIdleMs: options.visitIdleMs,
       onError: (error) => options.onBackgroundError?.(error),
@@ -97,12 +102,16 @@ export class Lifecycle {
 
   /** engage: creates a pending attempt, or answers the state of the same one (idempotent). */
   async engage(profile: IxnProfile): Promise<Engagement> {
+    const now = this.now();
+    // The asked channels that have settings: the store paces them in the same write as the create.
+    const { paced, hours } = await this.channels.paced(profile.channels, now);
     // Placed in the same write as it is created: one commit before the page is told.
     const result = await this.store.createAttempt(profile, {
       exclusive: this.options.strict,
-      now: this.now(),
+      now,
       place: true,
       ...(capsOn(this.options.caps) ? { caps: this.options.caps } : {}),
+      ...(paced.length > 0 ? { pacing: paced } : {}),
     });
     switch (result.kind) {
       case 'created':
@@ -130,6 +139,8 @@ export class Lifecycle {
         throw new BeckonFault('UNKNOWN_VISIT', {
           details: [{ path: 'ixnProfile.visitId', message: 'no live visit has this id' }],
         });
+      case 'no-capacity':
+        throw this.channels.noCapacity(profile, result.closed, hours);
     }
   }
 

@@ -40,6 +40,23 @@ export const REPORT_COUNTERS = {
   expired: 'expired',
 } as const satisfies Partial<Record<EngagementState | 'created', string>>;
 
+/**
+ * Engages the store refuses, counted per FAULT code in the hour of the
+ * refusal (`rf:<code>`), in the same atomic write as the decision: the
+ * refusals the store itself decides. `narrowed` counts attempts created with
+ * fewer channels than asked (pacing closed the others).
+ */
+export const REFUSAL_CODES = [
+  'UNKNOWN_VISIT',
+  'VISITOR_OPTED_OUT',
+  'ENGAGEMENT_IN_PROGRESS',
+  'VISITOR_CAPPED',
+  'NO_CAPACITY',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+export const refusedCounter = (code: RefusalCode): string => `rf:${code}`;
+export const NARROWED = 'narrowed';
+
 /** Open-ended counters: accepted per channel, cancelled per reason, shown and accepted per page path. */
 export const REPORT_KINDS = { channel: 'ch', reason: 're', shown: 'ps', acceptedOn: 'pa', answer: 'tta' } as const;
 export const REPORT_CAPS: Readonly<Record<'ch' | 're' | 'ps' | 'pa', number>> = { ch: 50, re: 50, ps: 200, pa: 200 };

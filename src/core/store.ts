@@ -21,8 +21,10 @@ import type {
   PageInfo,
   PageUpdate,
 } from '../protocol/index.js';
+import type { ChannelSettings, ClosedReason, PacingSettings } from '../protocol/channels.js';
 import type { ReportHour } from './reports.js';
 import type { BrowserBudget, CapName, CapSettings } from './caps.js';
+import type { ChannelLoad } from './pacing.js';
 
 export interface VisitRecord {
   visitId: string;
@@ -89,7 +91,20 @@ export type CreateResult =
   | { kind: 'no-visit' }
   | { kind: 'opted-out' }
   /** A frequency cap (core/caps.ts) refuses it: which one, and when it lifts (epoch ms). */
-  | { kind: 'capped'; cap: CapName; retryAfter: number };
+  | { kind: 'capped'; cap: CapName; retryAfter: number }
+  /** Pacing (core/pacing.ts) closed every channel asked for: each with its reason, in the order asked. */
+  | { kind: 'no-capacity'; closed: { channel: string; reason: ClosedReason }[] };
+
+/**
+ * A channel asked for in an engage that has settings (docs/pacing.md): how
+ * it is paced, and whether its business hours are open now (the core reads
+ * the hours; the store counts). Channels without settings are not paced.
+ */
+export interface PacedChannel {
+  channel: string;
+  pacing: PacingSettings;
+  hoursOpen: boolean;
+}
 
 export interface TransitionRequest {
   interactionId: string;
@@ -241,7 +256,22 @@ export interface AttemptStore {
    */
   createAttempt(
     profile: IxnProfile,
-    options: { exclusive: boolean; now: number; place: boolean; caps?: CapSettings },
+    options: {
+      exclusive: boolean;
+      now: number;
+      place: boolean;
+      caps?: CapSettings;
+      /**
+       * The asked channels that are paced. In the same atomic step, after
+       * every check above, each is decided by `decideChannel` (core/pacing.ts)
+       * on the store's counts of it: a closed one is left out of the channels
+       * offered (the attempt is created with the others, and the report counts
+       * it as narrowed), and with none left the engage is refused
+       * (`no-capacity`). The attempt counts as in progress on each paced
+       * channel it offers until it settles.
+       */
+      pacing?: readonly PacedChannel[];
+    },
   ): Promise<CreateResult>;
   /**
    * What the frequency caps see of each browser at `now` (core/caps.ts):
@@ -359,7 +389,33 @@ export interface ReportStore {
   }): Promise<Engagement[]>;
 }
 
-export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox, ReportStore {
+/**
+ * Channels as data (docs/pacing.md): their settings, the capacity the
+ * contact centre reports, and what the store counts of each channel's
+ * invitations. The counts change in the same atomic write as the attempts
+ * they count (createAttempt, transition, setOptOut, the deadlines).
+ */
+export interface ChannelStore {
+  /** Stores a channel's settings, replacing any; `created` when it had none. */
+  putChannel(channel: string, settings: ChannelSettings): Promise<{ created: boolean }>;
+  /** The settings of the channels asked for that have any, or of every channel when none are named. */
+  channelSettings(channels?: readonly string[]): Promise<Map<string, ChannelSettings>>;
+  /**
+   * Removes a channel's settings and its capacity report; false when it had
+   * none. Its counts stay, so that attempts still in progress settle them.
+   */
+  deleteChannel(channel: string): Promise<boolean>;
+  /**
+   * Records a capacity report of a channel with settings, received at `at`:
+   * it replaces the last one, and accepts counted since start again from 0.
+   * Null (nothing recorded) for a channel without settings.
+   */
+  reportCapacity(channel: string, freeSlots: number, at: number): Promise<{ reportedAt: number } | null>;
+  /** What the store counts of each channel named (zeros and no capacity for one it knows nothing of). */
+  channelLoads(channels: readonly string[]): Promise<Map<string, ChannelLoad>>;
+}
+
+export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox, ReportStore, ChannelStore {
   /** Which implementation this is (for logs and metrics). */
   readonly kind: 'sqlite' | 'redis';
   /** What about this store's setup could lose acknowledged data (logged at start); none is an empty list. */

@@ -4,6 +4,7 @@
  * them into bodies. Nobody writes a FAULT body by hand.
  */
 import { z } from 'zod';
+import { CLOSED_REASONS } from './channels.js';
 
 export const FAULTS = {
   INVALID_PARAMETER: { status: 400, message: 'The request has a missing or invalid parameter.' },
@@ -12,6 +13,10 @@ export const FAULTS = {
   VISITOR_CAPPED: {
     status: 400,
     message: 'A frequency cap refuses another invitation for this visitor now; retry after the time in retryAfter.',
+  },
+  NO_CAPACITY: {
+    status: 400,
+    message: 'No channel asked for can be offered now (business hours, capacity or pacing); details name each.',
   },
   ENGAGEMENT_IN_PROGRESS: {
     status: 400,
@@ -49,6 +54,9 @@ export const FAULT_CODES = Object.keys(FAULTS) as FaultCode[];
 export const faultDetailSchema = z.object({
   path: z.string(),
   message: z.string(),
+  /** On NO_CAPACITY: the channel, and why it cannot be offered now. */
+  channel: z.string().optional(),
+  reason: z.enum(CLOSED_REASONS).optional(),
 });
 export type FaultDetail = z.infer<typeof faultDetailSchema>;
 

@@ -7,3 +7,4 @@ export * from './socket.js';
 export * from './page-api.js';
 export * from './events.js';
 export * from './reports.js';
+export * from './channels.js';

@@ -9,8 +9,10 @@
 import type { Engagement, EngagementState, IxnProfile } from '../../protocol/index.js';
 import { attemptEvent } from '../../core/events.js';
 import { capsOn, type CapSettings } from '../../core/caps.js';
-import type { AttemptStore, CreateResult, PresenceStore, TransitionRequest } from '../../core/store.js';
+import type { RefusalCode } from '../../core/reports.js';
+import type { AttemptStore, CreateResult, PacedChannel, PresenceStore, TransitionRequest } from '../../core/store.js';
 import type { SqliteCaps } from './caps.js';
+import type { SqliteChannels } from './channels.js';
 import type { SqliteContext } from './context.js';
 import type { SqlitePresence } from './presence.js';
 import type { SqliteReports } from './reports.js';
@@ -23,10 +25,11 @@ export interface AttemptDeps {
   presence: SqlitePresence;
   reports: SqliteReports;
   caps: SqliteCaps;
+  channels: SqliteChannels;
 }
 
 export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: AttemptDeps): AttemptMethods {
-  const { presence, reports, caps } = deps;
+  const { presence, reports, caps, channels } = deps;
   const stmt = {
     getEngagement: db.prepare<[string], EngagementRow>(`SELECT * FROM engagements WHERE interaction_id = ?`),
     activeEngagements: db.prepare<[string], EngagementRow>(
@@ -115,20 +118,37 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
   const createAttempt = db.transaction(
     (
       profile: IxnProfile,
-      options: { exclusive: boolean; now: number; place: boolean; caps?: CapSettings },
+      options: {
+        exclusive: boolean;
+        now: number;
+        place: boolean;
+        caps?: CapSettings;
+        pacing?: readonly PacedChannel[];
+      },
     ): CreateResult => {
       const existing = getEngagement(profile.interactionId);
       if (existing) return { kind: 'exists', engagement: existing };
+      const refuse = <R extends CreateResult>(code: RefusalCode, result: R): R => {
+        reports.refused(code, options.now);
+        return result;
+      };
       const visit = presence.visit(profile.visitId);
-      if (!visit || visit.ended_at !== null) return { kind: 'no-visit' };
-      if (presence.optedOut(visit.global_visit_id)) return { kind: 'opted-out' };
+      if (!visit || visit.ended_at !== null) return refuse('UNKNOWN_VISIT', { kind: 'no-visit' });
+      if (presence.optedOut(visit.global_visit_id)) return refuse('VISITOR_OPTED_OUT', { kind: 'opted-out' });
       if (options.exclusive) {
         const active = stmt.activeEngagements.get(profile.visitId);
-        if (active) return { kind: 'visit-busy', active: toEngagement(active) };
+        if (active) return refuse('ENGAGEMENT_IN_PROGRESS', { kind: 'visit-busy', active: toEngagement(active) });
       }
       if (capsOn(options.caps)) {
         const capped = caps.refusal(visit.global_visit_id, options.caps, options.now);
-        if (capped) return capped;
+        if (capped) return refuse('VISITOR_CAPPED', capped);
+      }
+      // Pacing last: the channels offered are those asked for, less the paced ones closed now.
+      const decisions = channels.decide(options.pacing ?? [], options.now);
+      const offered = profile.channels.filter((channel) => decisions.get(channel)?.open !== false);
+      if (offered.length === 0) {
+        const closed = profile.channels.map((channel) => ({ channel, reason: decisions.get(channel)!.reason! }));
+        return refuse('NO_CAPACITY', { kind: 'no-capacity', closed });
       }
       const engagement = insertAttempt(
         {
@@ -136,7 +156,7 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
           visitId: profile.visitId,
           pageId: profile.pageId,
           state: 'pending',
-          channels: profile.channels,
+          channels: offered,
           reason: null,
           invitation: profile.invitation,
           timeoutSeconds: profile.timeoutSeconds,
@@ -147,6 +167,11 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
         options.now,
       );
       reports.created(options.now);
+      if (offered.length < profile.channels.length) reports.narrowed(options.now);
+      channels.counted(
+        profile.interactionId,
+        offered.filter((channel) => decisions.has(channel)),
+      );
       if (capsOn(options.caps)) caps.reserve(profile.interactionId, visit.global_visit_id, options.now);
       // Only the visit's oldest attempt in progress is shown; a later one (not
       // strict) waits its turn and is placed when the one before it settles.
@@ -205,6 +230,7 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
     recordEvent(attemptEvent(engagement, request.at));
     reports.transitioned(engagement, request.to, request.at);
     caps.afterTransition(engagement, request);
+    channels.transitioned(engagement, request.to);
     return engagement;
   });
 

@@ -173,6 +173,31 @@ export const MIGRATIONS: readonly string[] = [
     WHERE state NOT IN ('pending', 'delivered');
   CREATE INDEX engagements_settled ON engagements(settled_at) WHERE settled_at IS NOT NULL;
   `,
+  `
+  -- Channels as data (docs/pacing.md): each channel's settings (JSON as the API stores them),
+  -- its last capacity report and the counts pacing reads, and the outcomes of its latest
+  -- answered invitations (1 accepted with the channel, 0 not), newest with the highest seq.
+  CREATE TABLE channels (
+    channel TEXT PRIMARY KEY,
+    settings TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE channel_load (
+    channel TEXT PRIMARY KEY,
+    in_progress INTEGER NOT NULL DEFAULT 0,
+    free_slots INTEGER,
+    reported_at INTEGER,
+    accepted_since_report INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE TABLE channel_outcomes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    accepted INTEGER NOT NULL
+  );
+  CREATE INDEX channel_outcomes_latest ON channel_outcomes(channel, seq);
+  -- The paced channels an attempt counts as in progress on (JSON list; NULL: none), so that
+  -- settling it takes it off exactly those, whatever the settings have become since.
+  ALTER TABLE engagements ADD COLUMN paced_channels TEXT;
+  `,
 ];
 
 /** Brings the file's schema up to date, in one IMMEDIATE transaction (so two processes opening it do not both migrate). */

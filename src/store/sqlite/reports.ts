@@ -17,6 +17,9 @@ import {
   answerBucket,
   hourOf,
   reportPath,
+  NARROWED,
+  refusedCounter,
+  type RefusalCode,
   type ReportHour,
 } from '../../core/reports.js';
 import type { ReportStore } from '../../core/store.js';
@@ -28,6 +31,10 @@ const TERMINAL: readonly EngagementState[] = ['accepted', 'declined', 'timed_out
 export interface SqliteReports {
   /** An attempt was created at `at`. */
   created(at: number): void;
+  /** An engage was refused at `at` with `code`. */
+  refused(code: RefusalCode, at: number): void;
+  /** An attempt was created at `at` with fewer channels than asked. */
+  narrowed(at: number): void;
   /** `engagement` (as it is after the change) entered `to` at `at`. */
   transitioned(engagement: Engagement, to: EngagementState, at: number): void;
   /** The hours in [fromHour, toHour) that hold any counter. */
@@ -72,6 +79,12 @@ export function sqliteReports(db: Database.Database): SqliteReports {
   return {
     created(at) {
       bump(hourOf(at), 'created');
+    },
+    refused(code, at) {
+      bump(hourOf(at), refusedCounter(code));
+    },
+    narrowed(at) {
+      bump(hourOf(at), NARROWED);
     },
     transitioned(engagement, to, at) {
       const hour = hourOf(at);

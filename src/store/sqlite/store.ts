@@ -23,6 +23,7 @@ import Database from 'better-sqlite3';
 import type { BeckonStore } from '../../core/store.js';
 import { sqliteAttempts } from './attempts.js';
 import { sqliteCaps } from './caps.js';
+import { sqliteChannels } from './channels.js';
 import type { SqliteContext } from './context.js';
 import { sqliteDeadlines } from './deadlines.js';
 import { sqliteEventLog } from './event-log.js';
@@ -54,12 +55,14 @@ export function openSqliteStore(file: string): BeckonStore {
   const reports = sqliteReports(db);
   const caps = sqliteCaps(db);
   const presence = sqlitePresence(context);
+  const channels = sqliteChannels(context);
 
   return {
     kind: 'sqlite',
     ...presence.methods,
     ...sqliteNodes(context),
-    ...sqliteAttempts(context, { presence, reports, caps }),
+    ...sqliteAttempts(context, { presence, reports, caps, channels: channels.channels }),
+    ...channels.store,
     ...sqliteDeadlines(context),
     ...log.methods(writes.run),
     ...sqliteWebhooks(context, log),
