@@ -31,6 +31,7 @@ import { serveConsoleVendor } from './backend/console-vendor.js';
 import { eventRoutes } from './backend/routes/events.js';
 import { reportRoutes } from './backend/routes/reports.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
+import { channelRoutes } from './backend/routes/channels.js';
 import { openStore } from './store/open.js';
 import { StoreUnavailableError, type BeckonStore } from './core/store.js';
 import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
@@ -184,6 +185,7 @@ export async function createBeckon(
     onBackgroundError: backgroundFailure('settling deadlines or placing an invitation failed'),
     ...(options.now ? { now: options.now } : {}),
   });
+  if (serves.backend) metrics.channels = () => lifecycle.channels.status((options.now ?? Date.now)());
   // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
   let io: BeckonIo | null = null;
   let resync: PageResync | null = null;
@@ -233,6 +235,7 @@ export async function createBeckon(
           await api.register(gatewayRoutes({ lifecycle, store }));
           await api.register(eventRoutes({ streams }));
           await api.register(reportRoutes({ store, now: options.now ?? Date.now }));
+          await api.register(channelRoutes({ lifecycle, store, now: options.now ?? Date.now }));
         },
         { prefix },
       );

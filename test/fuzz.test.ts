@@ -13,8 +13,9 @@
  * never opens a visit, even with a valid page description.
  *
  * Every generated request is malformed by construction: engage always names
- * a visit that is not live (the only way an engage can change the store is
- * to create an attempt for a live visit), and noengage always carries an
+ * a visit that is not live and carries at least one field out of range (a
+ * well-formed engage for a dead visit is refused, and the funnel report
+ * counts that refusal: it is not bad input), and noengage always carries an
  * invalid interactionId (any valid one would record a cancellation).
  */
 import fc from 'fast-check';
@@ -127,8 +128,20 @@ const profile = fc
       { requiredKeys: [] },
     ),
   )
-  .map(([random, visitId, interactionId, fields]) => {
-    const out: Record<string, unknown> = { ...random, ...fields, interactionId, visitId };
+  .chain((parts) =>
+    fc
+      .constantFrom<Record<string, unknown>>(
+        { timeoutSeconds: 4 },
+        { timeoutSeconds: 601 },
+        { expirationSeconds: 9 },
+        { channels: ['Not A Channel'] },
+        { userData: { nested: { deeper: 1 } } },
+        { invitation: { title: 'x'.repeat(121) } },
+      )
+      .map((outOfRange) => [...parts, outOfRange] as const),
+  )
+  .map(([random, visitId, interactionId, fields, outOfRange]) => {
+    const out: Record<string, unknown> = { ...random, ...fields, ...outOfRange, interactionId, visitId };
     // Aliases of visitId with other values would be refused anyway; drop them so the dead visit is what counts.
     delete out.visitID;
     return out;
@@ -314,6 +327,69 @@ const duplicateCases: fc.Arbitrary<Case> = fc
     };
   });
 
+const API_PREFIXES = ['/backend/data', '/server/data'];
+/** A channel name as a path segment: a real one, or hostile text percent-encoded (never a channel with settings). */
+const channelSegment = fc.oneof(
+  fc.constantFrom('chat', 'voice', 'x'.repeat(33), 'Chat', '-chat'),
+  hostileText
+    .filter((t) => t !== '')
+    .map((t) => [...Buffer.from(t)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')),
+);
+/** A field that no channel settings can hold: whatever else the body says, it is refused. */
+const badChannelField = fc.constantFrom<Record<string, unknown>>(
+  { pacing: { mode: 'aggressive' } },
+  { pacing: { mode: 'fixed' } },
+  { pacing: { proactiveShare: 2 } },
+  { pacing: { capacityStaleSeconds: 1 } },
+  { hours: { timeZone: '+01:00', weekly: {} } },
+  { hours: { timeZone: 'UTC', weekly: { mon: [['18:00', '09:00']] } } },
+  { hours: { timeZone: 'UTC', weekly: { monday: [] } } },
+  { hours: { timeZone: 'UTC', weekly: {}, closed: ['2026-02-30'] } },
+  { color: 'red' },
+);
+
+/** Channel settings and capacity reports that can never be stored, and reads of channels that do not exist. */
+const channelCases: fc.Arbitrary<Case> = fc.oneof(
+  fc
+    .tuple(
+      fc.dictionary(fc.oneof(fc.constantFrom('hours', 'pacing'), hostileText), anyValue, { maxKeys: 4 }),
+      badChannelField,
+      channelSegment,
+      fc.constantFrom(...API_PREFIXES),
+    )
+    .map(([random, poison, channel, prefix]) => {
+      const body = JSON.stringify({ ...random, ...poison });
+      return {
+        label: 'channel/settings',
+        method: 'PUT',
+        path: `${prefix}/channels/${channel}`,
+        contentType: 'application/json',
+        body,
+        statuses: Buffer.byteLength(body) > 64 * 1024 ? [413] : [400, 404],
+      };
+    }),
+  fc.tuple(anyValue, channelSegment, fc.constantFrom(...API_PREFIXES)).map(([report, channel, prefix]) => {
+    const body = JSON.stringify(report) ?? 'null';
+    return {
+      label: 'channel/capacity',
+      method: 'PUT',
+      path: `${prefix}/channels/${channel}/capacity`,
+      contentType: 'application/json',
+      body,
+      // Refused for its body, or for a channel without settings (none has any here).
+      statuses: Buffer.byteLength(body) > 64 * 1024 ? [413] : [400, 404],
+    };
+  }),
+  fc
+    .tuple(fc.constantFrom('GET', 'DELETE'), channelSegment, fc.constantFrom(...API_PREFIXES))
+    .map(([method, channel, prefix]) => ({
+      label: 'channel/read',
+      method,
+      path: `${prefix}/channels/${channel}`,
+      statuses: [400, 404],
+    })),
+);
+
 /** Reads of unknown attempts, odd paths and wrong methods. */
 const pathCases: fc.Arbitrary<Case> = fc.oneof(
   fc
@@ -355,6 +431,7 @@ const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: contentTypeCases, weight: 2 },
   { arbitrary: duplicateCases, weight: 1 },
   { arbitrary: pathCases, weight: 1 },
+  { arbitrary: channelCases, weight: 2 },
 );
 
 /** Host, Origin and Sec-Fetch-Site a browser riding the operator's session may send, and what each must get. */
@@ -490,6 +567,7 @@ describe('hostile input', () => {
       [
         'bad-json',
         'bad-url',
+        'channel',
         'content-type',
         'deep',
         'duplicate',

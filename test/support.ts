@@ -29,6 +29,9 @@ export interface TestServer {
   /** POSTs JSON (or a pre-encoded body with its content type) and returns status and parsed body. */
   post(path: string, body: unknown, init?: { contentType?: string; headers?: Record<string, string> }): Promise<Reply>;
   get(path: string, headers?: Record<string, string>): Promise<Reply>;
+  /** PUTs JSON and returns status and parsed body. */
+  put(path: string, body: unknown): Promise<Reply>;
+  delete(path: string): Promise<Reply>;
   engage(profile: Record<string, unknown>): Promise<Reply>;
   noengage(cancel: Record<string, unknown>): Promise<Reply>;
   status(interactionId: string): Promise<Reply>;
@@ -107,6 +110,13 @@ export async function startServer(
     store: { db: config.db, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix },
     post,
     get: (path, headers = {}) => send(path, { headers }),
+    put: (path, body) =>
+      send(path, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    delete: (path) => send(path, { method: 'DELETE' }),
     engage: (profile) => post('/backend/data/gateway/engage', { ixnProfile: profile }),
     noengage: (cancel) => post('/backend/data/gateway/noengage', { cancelData: cancel }),
     status: (id) => send(`/backend/data/gateway/engagements/${encodeURIComponent(id)}`, {}),

@@ -9,12 +9,22 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Engagement } from '../protocol/index.js';
 import type { BeckonStore } from '../core/store.js';
 
+/** What the channel gauges show of a channel. */
+export interface ChannelMetric {
+  channel: string;
+  open: boolean;
+  allowance: number | null;
+  inProgress: number;
+}
+
 export class BeckonMetrics {
   readonly registry = new Registry();
   /** Where the scrape-time gauges read visits and pages; set once the store is open. */
   store: Pick<BeckonStore, 'counts'> | null = null;
   /** Events waiting in the webhook outbox; the webhook sender replaces this. */
   webhookBacklog: () => Promise<number> | number = () => 0;
+  /** Every configured channel as pacing sees it now (the backend role sets it); none by default. */
+  channels: () => Promise<readonly ChannelMetric[]> = async () => [];
   /** Visitor sockets connected to this process; set by instrumentSockets. */
   connectedSockets: () => number = () => 0;
 
@@ -105,6 +115,39 @@ export class BeckonMetrics {
         this.set(metrics.connectedSockets());
       },
     });
+    // Pacing per channel, read at scrape time from the store like the gauges above; one read serves all three.
+    let channelsRead: Promise<readonly ChannelMetric[]> | null = null;
+    const channels = () => {
+      channelsRead ??= metrics.channels().finally(() => setTimeout(() => (channelsRead = null), 0));
+      return channelsRead;
+    };
+    const perChannel = (name: string, help: string, value: (channel: ChannelMetric) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['channel'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const channel of await channels()) {
+            const n = value(channel);
+            if (n !== null) this.set({ channel: channel.channel }, n);
+          }
+        },
+      });
+    perChannel('beckon_channel_open', 'Whether a new invitation may offer the channel now (1) or not (0).', (c) =>
+      c.open ? 1 : 0,
+    );
+    perChannel(
+      'beckon_channel_allowance',
+      'How many invitations of the channel may be in progress at once now (paced channels only).',
+      (c) => c.allowance,
+    );
+    perChannel(
+      'beckon_channel_in_progress',
+      'Invitations pending or shown that offer the channel.',
+      (c) => c.inProgress,
+    );
     collectDefaultMetrics({ register: this.registry, prefix: 'beckon_' });
   }
 

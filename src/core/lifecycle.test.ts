@@ -410,11 +410,13 @@ describe('noengage', () => {
   it('racing the engage of the same id: the attempt ends cancelled, never left in progress', async () => {
     const core = lifecycle();
     const page = await core.enterPage(null, () => null, front);
-    const [cancelled] = await Promise.all([
+    const [cancelled, engaged] = await Promise.all([
       core.noengage({ interactionId: 'race', visitId: null, reason: null }),
-      engage(core, { interactionId: 'race', visitId: page.visitId }),
+      // Either wins: an engage that comes second is refused, as for any cancelled id.
+      engage(core, { interactionId: 'race', visitId: page.visitId }).catch((error: unknown) => error),
     ]);
     expect(cancelled.state).toBe('cancelled');
+    if (engaged instanceof Error) expect(engaged).toMatchObject({ code: 'ENGAGEMENT_CANCELLED' });
     expect((await store.getEngagement('race'))?.state).toBe('cancelled');
   });
 

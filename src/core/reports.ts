@@ -147,6 +147,10 @@ export interface FunnelFigures {
   expired: number;
   acceptanceRate: number | null;
   timeToAnswerMs: { p50: number | null; p90: number | null };
+  /** Engages refused, per FAULT code (every code the store decides, zeros included). */
+  refused: Record<RefusalCode, number>;
+  /** Attempts created with fewer channels than asked: pacing closed the others. */
+  narrowed: number;
 }
 
 export interface EngagementReport {
@@ -201,6 +205,11 @@ class Tally {
       expired: this.get('expired'),
       acceptanceRate: delivered === 0 ? null : accepted / delivered,
       timeToAnswerMs: { p50: percentile(answers, 0.5), p90: percentile(answers, 0.9) },
+      refused: Object.fromEntries(REFUSAL_CODES.map((code) => [code, this.get(refusedCounter(code))])) as Record<
+        RefusalCode,
+        number
+      >,
+      narrowed: this.get(NARROWED),
     };
   }
 }

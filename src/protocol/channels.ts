@@ -138,14 +138,60 @@ const count = z.number().int().min(0).max(1_000_000);
  * The body of `PUT …/channels/{channel}/capacity`: free slots as the contact
  * centre counts them, or the agents' figures they follow from.
  */
-export const capacityReportSchema = z.union([
-  z.strictObject({ freeSlots: count }),
-  z.strictObject({ agentsReady: count, maxPerAgent: count, active: count, queued: count.default(0) }),
-]);
+export const freeSlotsReportSchema = z.strictObject({ freeSlots: count });
+export const agentsReportSchema = z.strictObject({
+  agentsReady: count,
+  maxPerAgent: count,
+  active: count,
+  queued: count.default(0),
+});
+export const capacityReportSchema = z.union([freeSlotsReportSchema, agentsReportSchema]);
 export type CapacityReport = z.infer<typeof capacityReportSchema>;
+
+/** The form a report body is in: `freeSlots`, or the agents' figures; so that a bad field is named, not the whole body. */
+export function capacityReportFormOf(body: unknown): typeof freeSlotsReportSchema | typeof agentsReportSchema {
+  return typeof body === 'object' && body !== null && 'freeSlots' in body ? freeSlotsReportSchema : agentsReportSchema;
+}
 
 /** Free slots of a report: given, or what the ready agents can take less what they have and what waits. */
 export function freeSlotsOf(report: CapacityReport): number {
   if ('freeSlots' in report) return report.freeSlots;
   return Math.max(0, report.agentsReady * report.maxPerAgent - report.active - report.queued);
 }
+
+/** A channel as `GET /channels/{channel}` answers it: its name and its settings as stored. */
+export const channelRecordSchema = z.object({ channel: z.string() }).extend(channelSettingsSchema.shape);
+export const channelListSchema = z.object({ channels: z.array(channelRecordSchema) });
+
+/** The answer to a capacity report: the free slots it counts, and when Beckon received it. */
+export const capacityAnswerSchema = z.object({
+  channel: z.string(),
+  freeSlots: z.number().int(),
+  reportedAt: z.string(),
+});
+export type CapacityAnswer = z.infer<typeof capacityAnswerSchema>;
+
+/** One channel as `GET /pacing` shows it. */
+export const channelStatusSchema = z.object({
+  channel: z.string(),
+  /** Whether a new invitation may offer it now. */
+  open: z.boolean(),
+  /** Why not, when closed. */
+  reason: z.enum(CLOSED_REASONS).nullable(),
+  /** The last report's free slots and when it was received (null before the first). */
+  freeSlots: z.number().int().nullable(),
+  reportedAt: z.string().nullable(),
+  /** Invitations of the channel accepted since that report: each took a slot. */
+  acceptedSinceReport: z.number().int(),
+  /** Attempts pending or delivered that offer it. */
+  inProgress: z.number().int(),
+  /** Measured over its latest 200 answered invitations (the initial rate until 20 are answered). */
+  acceptanceRate: z.number(),
+  /** How many may be in progress at once now; null when it is not paced. */
+  allowance: z.number().int().nullable(),
+  /** From its hours: when it opens (closed) or closes (open); null without hours or beyond the horizon. */
+  opensAt: z.string().nullable(),
+  closesAt: z.string().nullable(),
+});
+export type ChannelStatusBody = z.infer<typeof channelStatusSchema>;
+export const pacingStatusSchema = z.object({ channels: z.array(channelStatusSchema) });

@@ -24,6 +24,10 @@ export const funnelFiguresSchema = z.object({
   acceptanceRate: z.number().nullable(),
   /** Delivered → accepted or declined, within 5 %; null when nothing was answered. */
   timeToAnswerMs: z.object({ p50: z.number().nullable(), p90: z.number().nullable() }),
+  /** Engages refused in the bucket, per FAULT code: UNKNOWN_VISIT, VISITOR_OPTED_OUT, ENGAGEMENT_IN_PROGRESS, VISITOR_CAPPED, NO_CAPACITY. */
+  refused: counts,
+  /** Attempts created with fewer channels than asked (the others were closed: hours, capacity, pacing). */
+  narrowed: z.number().int(),
 });
 
 export const engagementReportSchema = z.object({

@@ -110,6 +110,8 @@ describeEachStore(({ fresh }) => {
       cancelled: 0,
       cancelledByReason: {},
       expired: 0,
+      refused: { UNKNOWN_VISIT: 0, VISITOR_OPTED_OUT: 0, ENGAGEMENT_IN_PROGRESS: 0, VISITOR_CAPPED: 0, NO_CAPACITY: 0 },
+      narrowed: 0,
     };
 
     it('counts every transition in the UTC hour it happened, and answers the funnel', async () => {

@@ -180,14 +180,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE channels (
     channel TEXT PRIMARY KEY,
     settings TEXT NOT NULL
-  ) WITHOUT ROWID;
+  );
   CREATE TABLE channel_load (
     channel TEXT PRIMARY KEY,
     in_progress INTEGER NOT NULL DEFAULT 0,
     free_slots INTEGER,
     reported_at INTEGER,
     accepted_since_report INTEGER NOT NULL DEFAULT 0
-  ) WITHOUT ROWID;
+  );
   CREATE TABLE channel_outcomes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     channel TEXT NOT NULL,
