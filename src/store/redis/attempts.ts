@@ -51,6 +51,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           reportHourKey: k.reportHour(hourOf(options.now)),
           createdKey: k.created,
           channelLoadKey: k.channelLoad,
+          channelsVersionKey: k.channelsVersion,
         },
         {
           eventId: randomUUID(),
@@ -71,6 +72,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           ...createCapArguments(options.caps),
           reportExpireAt: reportExpireAt(context, options.now),
           ...pacing.args,
+          channelsVersion: options.channelsVersion === undefined ? '' : String(options.channelsVersion),
         },
         { args: pacing.more },
       );
@@ -82,6 +84,8 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           return { kind: 'exists', engagement: toEngagement(pairs(reply[1])) };
         case 'no-visit':
           return { kind: 'no-visit' };
+        case 'channels-changed':
+          return { kind: 'channels-changed' };
         case 'opted-out':
           return { kind: 'opted-out' };
         case 'capped':

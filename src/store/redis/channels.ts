@@ -59,7 +59,7 @@ export function channelStore({ conn, keys: k, exec }: StoreContext): ChannelStor
     async putChannel(channel, settings) {
       const reply = await exec(
         'putChannel',
-        { channelsKey: k.channels },
+        { channelsKey: k.channels, channelsVersionKey: k.channelsVersion },
         { channel, settings: JSON.stringify(settings) },
       );
       return { created: reply[1] === 1 };
@@ -81,10 +81,22 @@ export function channelStore({ conn, keys: k, exec }: StoreContext): ChannelStor
       return found;
     },
 
+    async channelConfig() {
+      // MULTI: the version and the settings it counts, as of one moment.
+      const [version, all] = (await conn.run((c) =>
+        c.multi().get(k.channelsVersion).hGetAll(k.channels).exec(),
+      )) as unknown as [string | null, Record<string, string>];
+      const sorted = Object.keys(all).sort();
+      return {
+        version: Number(version ?? 0),
+        settings: new Map(sorted.map((channel) => [channel, JSON.parse(all[channel]!) as ChannelSettings])),
+      };
+    },
+
     async deleteChannel(channel) {
       const reply = await exec(
         'deleteChannel',
-        { channelsKey: k.channels, channelLoadKey: k.channelLoad },
+        { channelsKey: k.channels, channelLoadKey: k.channelLoad, channelsVersionKey: k.channelsVersion },
         { channel },
       );
       return reply[1] === 1;

@@ -22,6 +22,7 @@
   KEYS[13] reportHourKey       the report counters of this hour (hash)
   KEYS[14] createdKey          every attempt by creation (lex zset)
   KEYS[15] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[16] channelsVersionKey  the version of the channel settings (string)
 
   ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId             the id of the engagement.pending event
@@ -46,9 +47,11 @@
   ARGV[21] reportExpireAt      when this hour's report counters expire (unix seconds)
   ARGV[22] minAnsweredForRate  answered invitations before a measured acceptance rate counts
                                (MIN_ANSWERED_FOR_RATE)
-  ARGV[23] askedCount          how many asked channels follow: 0 when none of them is paced (then
+  ARGV[23] channelsVersion     the version of the channel settings the pacing below was made from ('':
+                               not checked); when they moved on, nothing else is checked or written
+  ARGV[24] askedCount          how many asked channels follow: 0 when none of them is paced (then
                                nothing is decided and channels is stored as it comes)
-  ARGV[24 .. 23 + 9 * askedCount]  9 per channel asked for, in the order asked (askedChannels in
+  ARGV[25 .. 24 + 9 * askedCount]  9 per channel asked for, in the order asked (askedChannels in
                                includes/channels.lua): the channel, its JSON text, mode ('' when it is
                                not paced, and the rest ''), hoursOpen ('1' or '0'), maxOnScreen
                                (nullable as ''), proactiveShare, initialAcceptanceRate,
@@ -56,7 +59,8 @@
 
   Returns {'created', fields} or {'exists', fields} (the attempt's hash), {'no-visit'}, {'opted-out'},
   {'visit-busy', interactionId of the attempt in progress}, {'capped', cap, retryAfter ms},
-  {'no-capacity', channel, reason, …} (every channel asked for, in order), {'stale'}.
+  {'no-capacity', channel, reason, …} (every channel asked for, in order), {'channels-changed'},
+  {'stale'}.
 ]]
 local seqKey = KEYS[1]
 local logKey = KEYS[2]
@@ -73,6 +77,7 @@ local capDeclinedKey = KEYS[12]
 local reportHourKey = KEYS[13]
 local createdKey = KEYS[14]
 local channelLoadKey = KEYS[15]
+local channelsVersionKey = KEYS[16]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -96,7 +101,8 @@ local capWindowMs = ARGV[19]
 local capKeepMs = ARGV[20]
 local reportExpireAt = ARGV[21]
 local minAnsweredForRate = ARGV[22]
-local askedCount = ARGV[23]
+local channelsVersion = ARGV[23]
+local askedCount = ARGV[24]
 
 --- @include "includes/clock"
 --- @include "includes/values"
@@ -115,6 +121,9 @@ end
 
 if isStale(notAfter) then return {'stale'} end
 if redis.call('EXISTS', attemptKey) == 1 then return {'exists', redis.call('HGETALL', attemptKey)} end
+if channelsVersion ~= '' and (redis.call('GET', channelsVersionKey) or '0') ~= channelsVersion then
+  return {'channels-changed'}
+end
 local visit = redis.call('HMGET', visitKey, 'globalVisitId', 'endedAt')
 if not visit[1] or visit[2] then return refuse('UNKNOWN_VISIT', {'no-visit'}) end
 local browser = visit[1]
@@ -136,7 +145,7 @@ end
 -- Pacing last: the channels offered are those asked for, less the paced ones closed now (none paced:
 -- nothing read, the channels as they come).
 local offered, countedOn, narrowed = channels, {}, false
-local asked = askedChannels(ARGV, 24, tonumber(askedCount))
+local asked = askedChannels(ARGV, 25, tonumber(askedCount))
 if #asked > 0 then
   local reasons = decideAsked(channelLoadKey, asked, nowMs, tonumber(minAnsweredForRate))
   local open, closed = {}, {'no-capacity'}

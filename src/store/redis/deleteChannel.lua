@@ -3,8 +3,9 @@
   outcomes) stay, so that attempts still in progress settle them, and accepts from now on count again
   from 0.
 
-  KEYS[1] channelsKey     the settings of every channel (hash)
-  KEYS[2] channelLoadKey  what the store counts of each channel (hash)
+  KEYS[1] channelsKey         the settings of every channel (hash)
+  KEYS[2] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[3] channelsVersionKey  the version of all settings (string): moved on when settings go
 
   ARGV[1] notAfter        the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2] channel         the channel
@@ -13,6 +14,7 @@
 ]]
 local channelsKey = KEYS[1]
 local channelLoadKey = KEYS[2]
+local channelsVersionKey = KEYS[3]
 
 local notAfter = ARGV[1]
 local channel = ARGV[2]
@@ -22,4 +24,5 @@ local channel = ARGV[2]
 if isStale(notAfter) then return {'stale'} end
 if redis.call('HDEL', channelsKey, channel) == 0 then return {'ok', 0} end
 redis.call('HDEL', channelLoadKey, 'fs:' .. channel, 'ra:' .. channel, 'as:' .. channel)
+redis.call('INCR', channelsVersionKey)
 return {'ok', 1}

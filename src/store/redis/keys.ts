@@ -79,6 +79,8 @@
  *
  * Channels and pacing (includes/channels.lua)
  *   p channels           hash    channel -> its settings (JSON, as the store was given them)
+ *   p channels:version   string  moves with every put and every delete of settings (INCR), so that a
+ *                                node keeping them in memory learns in createAttempt that they changed
  *   p channels:load      hash    what the store counts of each channel, '<kind>:<channel>' ->
  *       ip:<channel>   attempts in progress that count on it (in progress)
  *       fs:<channel>   free slots of its last capacity report (free slots)
@@ -131,6 +133,7 @@ export function redisKeys(prefix: string) {
     capDeclined: `${p}caps:declined`,
     // channels and pacing
     channels: `${p}channels`,
+    channelsVersion: `${p}channels:version`,
     channelLoad: `${p}channels:load`,
     /** A SCAN pattern for every key of this store. */
     everything: `${p}*`,

@@ -55,7 +55,7 @@ describe('sqlite migrations', () => {
       // The file as the version before the attempt retention left it: that migration and every one after
       // it undone (the channels' tables and column came later).
       const db = new Database(file);
-      db.exec(`DROP TABLE channels; DROP TABLE channel_load; DROP TABLE channel_outcomes;
+      db.exec(`DROP TABLE channels; DROP TABLE channels_version; DROP TABLE channel_load; DROP TABLE channel_outcomes;
         ALTER TABLE engagements DROP COLUMN paced_channels;
         DROP INDEX engagements_settled; ALTER TABLE engagements DROP COLUMN settled_at`);
       db.pragma(`user_version = ${ATTEMPT_RETENTION_MIGRATION}`);
