@@ -200,7 +200,7 @@ export class InsightsView {
           content?.notOfferedOverTime,
         )}
         ${chartCard(
-          'channels',
+          'by-channel',
           'Acceptance rate by channel',
           'Accepted on the channel ÷ all invitations shown.',
           content?.channels,
@@ -230,7 +230,8 @@ export class InsightsView {
       notOffered: canvas('not-offered'),
       outcomes: canvas('outcomes'),
       notOfferedOverTime: canvas('not-offered-time'),
-      channels: canvas('channels'),
+      // Not "channels": that id is the Channels view's.
+      channels: canvas('by-channel'),
       hours: canvas('hours'),
     };
   }
