@@ -22,7 +22,7 @@ export const REFUSALS = [
   { code: 'VISITOR_CAPPED', label: 'Capped', colour: '#7e22ce' },
   { code: 'ENGAGEMENT_IN_PROGRESS', label: 'In progress', colour: '#1d4ed8' },
   { code: 'VISITOR_OPTED_OUT', label: 'Opted out', colour: '#6b7280' },
-  { code: 'UNKNOWN_VISIT', label: 'Unknown visit', colour: '#92400e' },
+  { code: 'UNKNOWN_VISIT', label: 'Unknown visit', colour: '#be185d' },
 ] as const satisfies readonly (NotOfferedLine & { code: FaultCode })[];
 
 /** A code the report holds that this console has no words for is shown by its code, in this colour. */
