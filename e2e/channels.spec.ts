@@ -12,7 +12,7 @@
  * BECKON_DOC_IMAGES=1 to write docs/images/console-channels.png (else it goes
  * to test-results/ only).
  */
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Locator, Page } from '@playwright/test';
@@ -248,7 +248,7 @@ test('an operator adds a paced channel, sees it open on a capacity report, follo
   }
 });
 
-test('the view shows open, closed-by-hours and closed-by-pacing channels side by side (docs screenshot)', async ({
+test('the view shows open, closed-by-hours, closed-by-pacing and stale channels side by side (docs screenshot)', async ({
   browser,
 }) => {
   test.setTimeout(90_000);
@@ -268,6 +268,11 @@ test('the view shows open, closed-by-hours and closed-by-pacing channels side by
     const night = { timeZone: zoneWhereHourIs(0, 5), weekly: { ...week, sat: [], sun: [] } };
     expect((await put(beckon, '/channels/callback', { hours: night })).status).toBe(201);
     expect((await put(beckon, '/channels/voice', { pacing: { mode: 'fixed', maxOnScreen: 1 } })).status).toBe(201);
+    // A report that goes stale: the contact centre stopped reporting for video.
+    expect(
+      (await put(beckon, '/channels/video', { pacing: { mode: 'progressive', capacityStaleSeconds: 5 } })).status,
+    ).toBe(201);
+    expect((await put(beckon, '/channels/video/capacity', { freeSlots: 2 })).status).toBe(200);
 
     const visitor = await browser.newContext({ baseURL: beckon.url });
     const shop = await visitor.newPage();
@@ -295,6 +300,12 @@ test('the view shows open, closed-by-hours and closed-by-pacing channels side by
     await expect(voice.locator('.channel-why')).toHaveText('Closed: 1 in progress, the most allowed.');
     await expect(fact(voice, 'Free slots')).toHaveText('not used by this pacing mode');
     await expect(fact(voice, 'Hours')).toHaveText('Open at all hours');
+    const video = view.getByRole('article', { name: 'video' });
+    await expect(video.locator('.channel-why')).toHaveText('Closed: the last capacity report is older than 5 s.', {
+      timeout: 15_000,
+    });
+    await expect(video.locator('.flag-stale')).toHaveText('stale: older than 5 s');
+    await expect(fact(video, 'Free slots')).toHaveText(/^2 free, reported \d+ s ago/);
 
     // The form beside the list, as an operator editing a channel sees it.
     await chat.getByRole('button', { name: 'Edit chat' }).click();
@@ -305,7 +316,9 @@ test('the view shows open, closed-by-hours and closed-by-pacing channels side by
     const shot = 'test-results/console-channels.png';
     await view.screenshot({ path: shot, fullPage: true });
     if (process.env.BECKON_DOC_IMAGES) {
-      copyFileSync(shot, fileURLToPath(new URL('../docs/images/console-channels.png', import.meta.url)));
+      const images = fileURLToPath(new URL('../docs/images/', import.meta.url));
+      mkdirSync(images, { recursive: true });
+      copyFileSync(shot, `${images}console-channels.png`);
     }
     expect(violations).toEqual([]);
     await Promise.all([visitor.close(), view.context().close()]);
