@@ -105,7 +105,8 @@ async function axe(view: Page): Promise<string[]> {
 test('an operator adds a paced channel, sees it open on a capacity report, follows it, and deletes it', async ({
   browser,
 }) => {
-  test.setTimeout(120_000);
+  // A long walk through the view, with two axe scans of several seconds each on a busy machine.
+  test.setTimeout(180_000);
   const beckon = await startBeckonProcess();
   try {
     const { view, violations } = await openConsole(browser, beckon);

@@ -117,10 +117,6 @@ export class ChannelsView {
   readonly #cardFaults = new Map<string, TemplateResult>();
 
   constructor(private readonly api: ConsoleApi) {
-    render(
-      timeZoneNames().map((zone) => html`<option value=${zone}></option>`),
-      byId('channel-zones', HTMLDataListElement),
-    );
     this.#add.addEventListener('click', () => this.#openEditor(null, this.#add));
     this.#renderList();
   }
@@ -133,6 +129,13 @@ export class ChannelsView {
     clearInterval(this.#tick);
     clearTimeout(this.#debounce);
     if (!visible) return;
+    // The time zones the form offers, some 400 of them: only once someone opens this view.
+    const zones = byId('channel-zones', HTMLDataListElement);
+    if (!zones.hasChildNodes())
+      render(
+        timeZoneNames().map((zone) => html`<option value=${zone}></option>`),
+        zones,
+      );
     void this.#load();
     this.#refresh = setInterval(() => void this.#load(), REFRESH_MS);
     // Ages ("reported 12 s ago") move on between reads.
@@ -378,7 +381,7 @@ export class ChannelsView {
     (document.getElementById(`channel-${result.channel}-title`) ?? byId('channels-title', HTMLHeadingElement)).focus();
   }
 
-  /** After a refusal: the first field marked, or the form's own alert when no field is. */
+  /** After a refusal: the first field marked; when none is, the form's heading, right above its alert. */
   #focusFirstProblem(): void {
     const first = this.#editor.querySelector<HTMLElement>('[aria-invalid="true"], [data-invalid] input');
     (first ?? byId('channel-editor-title', HTMLHeadingElement)).focus();
