@@ -118,6 +118,22 @@ describe('channel settings through the API', () => {
   });
 });
 
+describe('the API document', () => {
+  it('describes the channel, capacity and pacing routes with their schemas', async () => {
+    const { server } = await serverWithPage();
+    const doc = (await server.get('/openapi.json')).body;
+    for (const prefix of ['/backend/data', '/server/data']) {
+      expect(Object.keys(doc.paths[`${prefix}/channels/{channel}`]).sort()).toEqual(['delete', 'get', 'put']);
+      expect(Object.keys(doc.paths[`${prefix}/channels/{channel}/capacity`])).toEqual(['put']);
+      expect(Object.keys(doc.paths[`${prefix}/pacing`])).toEqual(['get']);
+      expect(Object.keys(doc.paths[`${prefix}/channels`])).toEqual(['get']);
+    }
+    expect(doc.components.schemas.ChannelSettings.properties.pacing).toBeDefined();
+    expect(doc.components.schemas.PacingStatus.properties.channels).toBeDefined();
+    expect(doc.paths['/backend/data/gateway/engage'].post.responses['400'].description).toContain('NO_CAPACITY');
+  });
+});
+
 describe('pacing at engage through the API', () => {
   it('offers the page only the channels open now, and counts the narrowing', async () => {
     const { server, page, visitId } = await serverWithPage();

@@ -15,6 +15,12 @@ import {
   gatewayOkSchema,
   ixnProfileSchema,
   visitListSchema,
+  channelSettingsSchema,
+  channelRecordSchema,
+  channelListSchema,
+  capacityReportSchema,
+  capacityAnswerSchema,
+  pacingStatusSchema,
 } from '../protocol/index.js';
 
 type JsonObject = Record<string, unknown>;
@@ -156,6 +162,74 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
         },
       },
     };
+    const channel = {
+      name: 'channel',
+      in: 'path',
+      required: true,
+      schema: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' },
+    };
+    const channelBody = (name: string) => ({ required: true, content: json(ref(name)) });
+    paths[`${prefix}/channels`] = {
+      get: {
+        summary: `Every channel with settings, by name (${style})`,
+        responses: {
+          200: { description: 'The channels', content: json(ref('ChannelList')) },
+          ...faultResponses([401, 403, 421, 429, 503]),
+        },
+      },
+    };
+    paths[`${prefix}/channels/{channel}`] = {
+      get: {
+        summary: `A channel's business hours and pacing (${style})`,
+        parameters: [channel],
+        responses: {
+          200: { description: 'The channel', content: json(ref('Channel')) },
+          ...faultResponses([400, 401, 403, 404, 421, 429, 503]),
+        },
+      },
+      put: {
+        summary: `Store a channel's business hours and pacing, replacing any (${style})`,
+        description:
+          'Every field is optional; left out, it takes its default (always open, not paced). The answer is the channel as stored. A bad field is named in the FAULT details.',
+        parameters: [channel],
+        requestBody: channelBody('ChannelSettings'),
+        responses: {
+          200: { description: 'Replaced', content: json(ref('Channel')) },
+          201: { description: 'Created', content: json(ref('Channel')) },
+          ...faultResponses([400, 401, 403, 413, 415, 421, 429, 503]),
+        },
+      },
+      delete: {
+        summary: `Remove a channel's settings: it is no longer paced (${style})`,
+        parameters: [channel],
+        responses: {
+          200: { description: 'Removed', content: json({ type: 'object' }) },
+          ...faultResponses([400, 401, 403, 404, 421, 429, 503]),
+        },
+      },
+    };
+    paths[`${prefix}/channels/{channel}/capacity`] = {
+      put: {
+        summary: `Report a channel's free slots (${style})`,
+        description:
+          'Either {"freeSlots": n} or the agents figures (free slots = max(0, agentsReady × maxPerAgent − active − queued)). Replaces the last report, stamped with the time Beckon received it. 404 for a channel without settings.',
+        parameters: [channel],
+        requestBody: channelBody('CapacityReport'),
+        responses: {
+          200: { description: 'Recorded', content: json(ref('CapacityAnswer')) },
+          ...faultResponses([400, 401, 403, 404, 413, 415, 421, 429, 503]),
+        },
+      },
+    };
+    paths[`${prefix}/pacing`] = {
+      get: {
+        summary: `Every channel with settings as pacing sees it now (${style})`,
+        responses: {
+          200: { description: 'Pacing per channel', content: json(ref('PacingStatus')) },
+          ...faultResponses([401, 403, 421, 429, 503]),
+        },
+      },
+    };
     paths[`${prefix}/visits`] = {
       get: {
         summary: `Live visits and their open pages (${style})`,
@@ -219,6 +293,12 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
         VisitList: schemaOf(visitListSchema, 'output'),
         EngagementReport: schemaOf(engagementReportSchema, 'output'),
         EngagementExport: schemaOf(engagementExportSchema, 'output'),
+        ChannelSettings: schemaOf(channelSettingsSchema, 'input'),
+        Channel: schemaOf(channelRecordSchema, 'output'),
+        ChannelList: schemaOf(channelListSchema, 'output'),
+        CapacityReport: schemaOf(capacityReportSchema, 'input'),
+        CapacityAnswer: schemaOf(capacityAnswerSchema, 'output'),
+        PacingStatus: schemaOf(pacingStatusSchema, 'output'),
       },
     },
   };
