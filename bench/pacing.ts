@@ -183,7 +183,7 @@ async function runPacing(): Promise<BenchResult> {
   const runs = tables.flatMap((table) =>
     table.setups.flatMap((setup) => Array.from({ length: days }, (_, day) => ({ setup, seed: day + 1 }))),
   );
-  const results = await simulateAll(model, runs, { t0, workers });
+  const { results, distinctRuns } = await simulateAll(model, runs, { t0, workers });
 
   const rows: Row[] = [];
   const data: Record<string, unknown> = { model, days, tables: [] as unknown[] };
@@ -209,7 +209,7 @@ async function runPacing(): Promise<BenchResult> {
   }
   const wall = results.map((r) => r.wallMs / 1000);
   process.stdout.write(
-    `\n${results.length} runs, ${workers} at a time; each took ${fmt(Math.min(...wall))}–${fmt(Math.max(...wall))} s\n`,
+    `\n${distinctRuns} runs, ${workers} at a time; each took ${fmt(Math.min(...wall))}–${fmt(Math.max(...wall))} s\n`,
   );
   return { name: 'Pacing', rows, data, seconds: (now() - started) / 1000 };
 }

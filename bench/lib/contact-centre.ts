@@ -417,17 +417,24 @@ export async function simulateAll(
   model: CentreModel,
   runs: readonly { setup: PacingSetup; seed: number }[],
   options: { t0: number; workers: number },
-): Promise<CentreResult[]> {
-  const results: CentreResult[] = new Array(runs.length);
+): Promise<{ results: CentreResult[]; distinctRuns: number }> {
+  // Two tables may hold the same setup under different labels: each distinct run runs once.
+  const keyOf = ({ setup, seed }: { setup: PacingSetup; seed: number }) =>
+    JSON.stringify([setup.settings, setup.reserve ?? 0, setup.model ?? {}, setup.margin ?? null, seed]);
+  const distinct = [...new Map(runs.map((run) => [keyOf(run), run])).values()];
+  const done = new Map<string, CentreResult>();
   let next = 0;
   const lane = async () => {
-    for (let i = next++; i < runs.length; i = next++) {
-      const { setup, seed } = runs[i]!;
-      results[i] = await inChild({ ...model, seed }, setup, options.t0);
+    for (let i = next++; i < distinct.length; i = next++) {
+      const { setup, seed } = distinct[i]!;
+      done.set(keyOf(distinct[i]!), await inChild({ ...model, seed }, setup, options.t0));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.workers) }, lane));
-  return results;
+  return {
+    results: runs.map((run) => ({ ...done.get(keyOf(run))!, label: run.setup.label })),
+    distinctRuns: distinct.length,
+  };
 }
 
 function inChild(model: CentreModel, setup: PacingSetup, t0: number): Promise<CentreResult> {
