@@ -5,8 +5,14 @@
  * answer updates them without a reload; the charts draw under the strict CSP;
  * axe finds nothing. A Beckon process of its own keeps other tests' attempts
  * out of the numbers.
+ *
+ * "Why not offered" has a test of its own: refused and narrowed engages, by
+ * reason, in total and over time. Its screenshot in docs/console.md is
+ * written to docs/images/console-why-not-offered.png when BECKON_DOC_IMAGES=1
+ * (else to test-results/ only).
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Locator, Page } from '@playwright/test';
 import { callerFor, expect, newInteractionId, startBeckonProcess, test, visitorIds, type Caller } from './fixtures.js';
@@ -123,16 +129,23 @@ test('the insights view shows the scripted history, follows a new answer live, a
     const pages = view.getByRole('region', { name: 'Top pages' });
     await expect(pages.locator('tbody')).toContainText('/products.html');
 
-    // The four charts are drawn: Chart.js loaded from Beckon's origin and owns each canvas.
+    // Nothing was refused or narrowed in this history.
+    await expect(total(view, 'Refused')).toHaveText('0');
+    await expect(total(view, 'Narrowed')).toHaveText('0');
+    await expect(view.getByRole('region', { name: 'Why not offered' }).locator('.chart-summary')).toHaveText(
+      'Every engage in this range was offered as asked.',
+    );
+
+    // The six charts are drawn: Chart.js loaded from Beckon's origin and owns each canvas.
     const canvases = view.locator('canvas[role="img"]');
-    await expect(canvases).toHaveCount(4);
+    await expect(canvases).toHaveCount(6);
     await expect
       .poll(() =>
         view.evaluate(
           () => [...document.querySelectorAll('canvas')].filter((c) => (window as any).Chart?.getChart(c)).length,
         ),
       )
-      .toBe(4);
+      .toBe(6);
     await expect(canvases.first()).toHaveAccessibleName(/Funnel 6 created, 5 delivered \(shown\), 2 accepted\./);
 
     const axe = await new AxeBuilder({ page: view }).analyze();
@@ -167,6 +180,123 @@ test('the insights view shows the scripted history, follows a new answer live, a
 
     expect(violations).toEqual([]);
     await Promise.all([visitor.close(), away.close(), operator.close()]);
+  } finally {
+    await beckon.stop('SIGTERM');
+  }
+});
+
+test('why not offered: refused engages by reason and narrowed invitations, in total and over time', async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const beckon = await startBeckonProcess();
+  try {
+    const caller = callerFor(beckon.url);
+    const visitor = await browser.newContext({ baseURL: beckon.url });
+    const shop = await visitor.newPage();
+    await shop.goto('/products.html');
+    const { visitId } = await visitorIds(shop);
+
+    // Chat may have none in progress: an engage for chat alone is refused, one for chat and callback narrowed.
+    const paced = await fetch(`${beckon.url}/backend/data/channels/chat`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pacing: { mode: 'fixed', maxOnScreen: 0 } }),
+    });
+    expect(paced.status).toBe(201);
+    for (let i = 0; i < 3; i++) {
+      const refused = await caller.engage({ interactionId: newInteractionId('refused'), visitId, channels: ['chat'] });
+      expect(refused.status).toBe(400);
+      expect(refused.body.code).toBe('NO_CAPACITY');
+    }
+    const unknown = await caller.engage({ interactionId: newInteractionId('unknown'), visitId: 'no-such-visit' });
+    expect(unknown.body.code).toBe('UNKNOWN_VISIT');
+    const narrowed = newInteractionId('narrowed');
+    const offered = await caller.engage({ interactionId: narrowed, visitId, channels: ['chat', 'callback'] });
+    expect(offered.status).toBe(200);
+    const dialog = shop.getByRole('dialog');
+    await expect(dialog.getByRole('button', { name: 'Call me back' })).toBeVisible();
+    await expect(dialog.getByRole('button', { name: 'Chat now' })).toHaveCount(0);
+    expect((await caller.noengage({ interactionId: narrowed, reason: 'shown' })).status).toBe(200);
+
+    const operator = await browser.newContext({ baseURL: beckon.url, viewport: { width: 1280, height: 1000 } });
+    const view = await operator.newPage();
+    const violations: string[] = [];
+    view.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
+    });
+    view.on('pageerror', (error) => violations.push(error.message));
+    await view.goto('/console/#insights');
+    await expect(total(view, 'Refused')).toHaveText('4');
+    await expect(total(view, 'Narrowed')).toHaveText('1');
+    await expect(total(view, 'Created')).toHaveText('1');
+
+    const why = view.getByRole('region', { name: 'Why not offered', exact: true });
+    await expect(why.locator('.chart-summary')).toHaveText(
+      '4 engages refused (3 no capacity, 1 unknown visit) and 1 narrowed to fewer channels.',
+    );
+    expect(await rows(why)).toEqual([
+      ['No capacity (NO_CAPACITY)', '3'],
+      ['Capped (VISITOR_CAPPED)', '0'],
+      ['In progress (ENGAGEMENT_IN_PROGRESS)', '0'],
+      ['Opted out (VISITOR_OPTED_OUT)', '0'],
+      ['Unknown visit (UNKNOWN_VISIT)', '1'],
+      ['Narrowed to fewer channels', '1'],
+    ]);
+    const overTime = view.getByRole('region', { name: 'Not offered over time', exact: true });
+    const table = await rows(overTime);
+    expect(table).toHaveLength(24);
+    // The engages may straddle an hour: add the rows up, column by column.
+    expect((table[0] ?? []).slice(1).map((_, i) => table.reduce((sum, row) => sum + Number(row[i + 1]), 0))).toEqual([
+      3, 0, 0, 0, 1, 1,
+    ]);
+    expect(await overTime.locator('thead th').allTextContents()).toEqual([
+      'Hour',
+      'No capacity',
+      'Capped',
+      'In progress',
+      'Opted out',
+      'Unknown visit',
+      'Narrowed to fewer channels',
+    ]);
+    await expect
+      .poll(() =>
+        view.evaluate(() =>
+          ['not-offered-chart', 'not-offered-time-chart'].every((id) =>
+            (window as any).Chart?.getChart(document.getElementById(id)),
+          ),
+        ),
+      )
+      .toBe(true);
+    await expect(view.locator('#not-offered-chart')).toHaveAccessibleName(
+      /^Why not offered 4 engages refused \(3 no capacity, 1 unknown visit\)/,
+    );
+
+    const axe = await new AxeBuilder({ page: view }).analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+
+    // The part of the page docs/console.md shows: the two cards, side by side with the funnel and outcomes.
+    await view.mouse.move(0, 0);
+    // Box and clip measure from the same corner only when the page is not scrolled.
+    await view.evaluate(() => window.scrollTo(0, 0));
+    const boxes = await Promise.all([why.boundingBox(), overTime.boundingBox()]);
+    const [a, b] = boxes.map((box) => box!);
+    const clip = {
+      x: Math.min(a!.x, b!.x) - 8,
+      y: Math.min(a!.y, b!.y) - 8,
+      width: Math.max(a!.x + a!.width, b!.x + b!.width) - Math.min(a!.x, b!.x) + 16,
+      height: Math.max(a!.y + a!.height, b!.y + b!.height) - Math.min(a!.y, b!.y) + 16,
+    };
+    const shot = 'test-results/console-why-not-offered.png';
+    await view.screenshot({ path: shot, clip, fullPage: true });
+    if (process.env.BECKON_DOC_IMAGES) {
+      const images = fileURLToPath(new URL('../docs/images/', import.meta.url));
+      mkdirSync(images, { recursive: true });
+      copyFileSync(shot, `${images}console-why-not-offered.png`);
+    }
+
+    expect(violations).toEqual([]);
+    await Promise.all([visitor.close(), operator.close()]);
   } finally {
     await beckon.stop('SIGTERM');
   }

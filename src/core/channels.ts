@@ -44,7 +44,31 @@ export class Channels {
   /** Hours states by their settings, reused until the next opening or closing: the engage path asks often. */
   readonly #hoursMemo = new Map<string, { state: HoursState; from: number; until: number }>();
 
+  /**
+   * Every channel's settings as last read, and their version: engage paces by
+   * them without a read of its own, and the store refuses a create made from
+   * an old version (`channels-changed`), after which they are read again.
+   */
+  #config: Promise<{ version: number; settings: Map<string, ChannelSettings> }> | null = null;
+
   constructor(private readonly store: BeckonStore) {}
+
+  /** Forgets the settings kept in memory (this node changed them; the next engage reads them). */
+  forget(): void {
+    this.#config = null;
+  }
+
+  #current(fresh: boolean) {
+    if (fresh || this.#config === null) {
+      const read = this.store.channelConfig();
+      this.#config = read;
+      // A failed read is not kept: the next engage tries again.
+      read.catch(() => {
+        if (this.#config === read) this.#config = null;
+      });
+    }
+    return this.#config!;
+  }
 
   /** Whether `settings`' hours are open at `now` (null: no hours, always open). */
   hours(settings: ChannelSettings, now: number): HoursState | null {
@@ -59,12 +83,17 @@ export class Channels {
     return state;
   }
 
-  /** The channels of an engage that have settings, as the store decides them, and their hours now. */
+  /**
+   * The channels of an engage that have settings, as the store decides them,
+   * their hours now, and the version of the settings they come from. `fresh`
+   * reads the settings again instead of using those in memory.
+   */
   async paced(
     channels: readonly string[],
     now: number,
-  ): Promise<{ paced: PacedChannel[]; hours: Map<string, HoursState> }> {
-    const settings = await this.store.channelSettings(channels);
+    fresh = false,
+  ): Promise<{ paced: PacedChannel[]; hours: Map<string, HoursState>; version: number }> {
+    const { version, settings } = await this.#current(fresh);
     const paced: PacedChannel[] = [];
     const hours = new Map<string, HoursState>();
     for (const channel of channels) {
@@ -74,7 +103,7 @@ export class Channels {
       if (state) hours.set(channel, state);
       paced.push({ channel, pacing: channelSettings.pacing, hoursOpen: state?.open ?? true });
     }
-    return { paced, hours };
+    return { paced, hours, version };
   }
 
   /**

@@ -20,7 +20,8 @@ import {
   type PageInfo,
   type PageUpdate,
 } from '../protocol/index.js';
-import type { BeckonStore, NodeRef } from './store.js';
+import type { BeckonStore, CreateResult, NodeRef } from './store.js';
+import type { HoursState } from './hours.js';
 import { Channels } from './channels.js';
 import { DeadlineClock } from './deadlines.js';
 import { capState, capsOn, cappedMessage, type CapSettings, type CapState } from './caps.js';
@@ -102,17 +103,7 @@ export class Lifecycle {
 
   /** engage: creates a pending attempt, or answers the state of the same one (idempotent). */
   async engage(profile: IxnProfile): Promise<Engagement> {
-    const now = this.now();
-    // The asked channels that have settings: the store paces them in the same write as the create.
-    const { paced, hours } = await this.channels.paced(profile.channels, now);
-    // Placed in the same write as it is created: one commit before the page is told.
-    const result = await this.store.createAttempt(profile, {
-      exclusive: this.options.strict,
-      now,
-      place: true,
-      ...(capsOn(this.options.caps) ? { caps: this.options.caps } : {}),
-      ...(paced.length > 0 ? { pacing: paced } : {}),
-    });
+    const { result, hours } = await this.create(profile, this.now());
     switch (result.kind) {
       case 'created':
         this.deadlinesChanged();
@@ -141,6 +132,35 @@ export class Lifecycle {
         });
       case 'no-capacity':
         throw this.channels.noCapacity(profile, result.closed, hours);
+      case 'channels-changed':
+        throw new BeckonFault('STORE_UNAVAILABLE', {
+          message: 'The channel settings kept changing during this engage; nothing was changed. Retry.',
+        });
+    }
+  }
+
+  /**
+   * Creates the attempt, paced by the channel settings kept in memory. When
+   * another node changed them, the store says so and did nothing: read them
+   * again and retry (a few rounds cover any burst of changes).
+   */
+  private async create(
+    profile: IxnProfile,
+    now: number,
+  ): Promise<{ result: CreateResult; hours: Map<string, HoursState> }> {
+    for (let round = 0; ; round++) {
+      const channels = await this.channels.paced(profile.channels, now, round > 0);
+      // The asked channels that have settings: the store paces them in the same write as the create,
+      // and places the attempt in that write too: one commit before the page is told.
+      const result = await this.store.createAttempt(profile, {
+        exclusive: this.options.strict,
+        now,
+        place: true,
+        ...(capsOn(this.options.caps) ? { caps: this.options.caps } : {}),
+        ...(channels.paced.length > 0 ? { pacing: channels.paced } : {}),
+        channelsVersion: channels.version,
+      });
+      if (result.kind !== 'channels-changed' || round === 3) return { result, hours: channels.hours };
     }
   }
 

@@ -93,7 +93,9 @@ export type CreateResult =
   /** A frequency cap (core/caps.ts) refuses it: which one, and when it lifts (epoch ms). */
   | { kind: 'capped'; cap: CapName; retryAfter: number }
   /** Pacing (core/pacing.ts) closed every channel asked for: each with its reason, in the order asked. */
-  | { kind: 'no-capacity'; closed: { channel: string; reason: ClosedReason }[] };
+  | { kind: 'no-capacity'; closed: { channel: string; reason: ClosedReason }[] }
+  /** The channel settings moved on since `channelsVersion`: nothing was checked or changed; read them again. */
+  | { kind: 'channels-changed' };
 
 /**
  * A channel asked for in an engage that has settings (docs/pacing.md): how
@@ -271,6 +273,14 @@ export interface AttemptStore {
        * channel it offers until it settles.
        */
       pacing?: readonly PacedChannel[];
+      /**
+       * The version of the channel settings (`channelConfig`) that `pacing`
+       * was made from. When the settings have moved on since, right after the
+       * existing-id check, nothing else is checked, counted or created and
+       * the answer is `channels-changed`: a caller may keep the settings in
+       * memory and still never pace by old ones. Absent: not checked.
+       */
+      channelsVersion?: number;
     },
   ): Promise<CreateResult>;
   /**
@@ -400,6 +410,11 @@ export interface ChannelStore {
   putChannel(channel: string, settings: ChannelSettings): Promise<{ created: boolean }>;
   /** The settings of the channels asked for that have any, or of every channel when none are named. */
   channelSettings(channels?: readonly string[]): Promise<Map<string, ChannelSettings>>;
+  /**
+   * Every channel's settings and the version they are at, read together.
+   * The version moves with every put and every delete that removed settings.
+   */
+  channelConfig(): Promise<{ version: number; settings: Map<string, ChannelSettings> }>;
   /**
    * Removes a channel's settings and its capacity report; false when it had
    * none. Its counts stay, so that attempts still in progress settle them.

@@ -49,6 +49,26 @@ describeEachStore(({ fresh }) => {
       expect([...(await store.channelSettings()).keys()]).toEqual(['callback']);
     });
 
+    it('moves the settings version with every change, and reads it with the settings', async () => {
+      const store = await fresh();
+      const first = await store.channelConfig();
+      expect(first.settings).toEqual(new Map());
+      const chat = channelSettingsSchema.parse({ pacing: { mode: 'fixed', maxOnScreen: 1 } });
+      await store.putChannel('chat', chat);
+      const second = await store.channelConfig();
+      expect(second.version).not.toBe(first.version);
+      expect(second.settings).toEqual(new Map([['chat', chat]]));
+      await store.putChannel('chat', chat); // the same settings again: still a change
+      const third = await store.channelConfig();
+      expect(third.version).not.toBe(second.version);
+      expect(await store.deleteChannel('voice')).toBe(false); // nothing removed: no change
+      expect((await store.channelConfig()).version).toBe(third.version);
+      await store.deleteChannel('chat');
+      const last = await store.channelConfig();
+      expect(last.version).not.toBe(third.version);
+      expect(last.settings).toEqual(new Map());
+    });
+
     it('records capacity reports of configured channels only, each replacing the last', async () => {
       const store = await fresh();
       expect(await store.reportCapacity('chat', 3, T0)).toBeNull();
@@ -280,6 +300,29 @@ describeEachStore(({ fresh }) => {
       expect(await store.getEngagement('refused')).toBeNull();
       expect(await store.eventsAfter(0, { types: ['engagement.pending'], visitId: null }, 10)).toEqual([]);
       for (const channel of ['voice', 'chat', 'callback']) expect((await load(store, channel)).inProgress).toBe(0);
+    });
+
+    it('does nothing for a create made from settings that moved on, but answers an id that exists', async () => {
+      const store = await fresh();
+      await visitOf(store, 'v');
+      const old = await store.channelConfig();
+      const create = (interactionId: string, channelsVersion: number) =>
+        store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId: 'v' }), {
+          exclusive: false,
+          now: T0,
+          place: false,
+          channelsVersion,
+        });
+      expect((await create('before', old.version)).kind).toBe('created');
+      await store.putChannel('chat', channelSettingsSchema.parse({ pacing: { mode: 'fixed', maxOnScreen: 0 } }));
+      expect(await create('after', old.version)).toEqual({ kind: 'channels-changed' });
+      expect(await store.getEngagement('after')).toBeNull();
+      expect((await create('before', old.version)).kind).toBe('exists');
+      const hour = (await store.reportHours(hourOf(T0), hourOf(T0) + 3_600_000))[0]!;
+      expect(hour.counts).toMatchObject({ created: 1 });
+      expect(Object.keys(hour.counts).filter((name) => name.startsWith('rf:'))).toEqual([]);
+      const now = await store.channelConfig();
+      expect((await create('after', now.version)).kind).toBe('created');
     });
 
     it('answers an id that exists as before, open or closed (idempotency first)', async () => {

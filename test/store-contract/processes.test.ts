@@ -6,6 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NodeRef } from '../../src/core/store.js';
+import { channelSettingsSchema } from '../../src/protocol/channels.js';
+import { allowanceOf } from '../../src/core/pacing.js';
+import { HOUR_MS, hourOf } from '../../src/core/reports.js';
 import { events, pageInfo, profile, visitWithPage } from './fixtures.js';
 import { race } from './race.js';
 import { describeEachStore } from './stores.js';
@@ -156,6 +159,47 @@ describeEachStore(({ freshWithConfig }) => {
         expect(pending.sort()).toEqual([...wins].sort());
         const budget = (await store.browserBudgets(['capped-browser'], Date.now())).get('capped-browser')!;
         expect(budget.counted).toHaveLength(perDay);
+        return contenders.filter((c) => c.wins.length > 0).length;
+      };
+      // As in the other races: a process kept waiting may let another take every seat; a real fight must show in some round.
+      let fighters = 0;
+      for (let round = 0; round < 5 && fighters < 2; round++) fighters = await raceOnce();
+      expect(fighters).toBeGreaterThan(1);
+    }, 120_000);
+
+    it("lets exactly a paced channel's allowance through when processes race engages for it", async () => {
+      /** One race on a fresh store; returns how many processes won some. */
+      const raceOnce = async (): Promise<number> => {
+        const { store, config } = await freshWithConfig();
+        const start = Date.now();
+        await store.startVisit({ visitId: 'paced-visit', globalVisitId: 'paced-browser' }, start);
+        // Progressive chat, two free slots reported before the race (and not stale during it).
+        const settings = channelSettingsSchema.parse({ pacing: { mode: 'progressive', capacityStaleSeconds: 3600 } });
+        await store.putChannel('chat', settings);
+        await store.reportCapacity('chat', 2, start);
+        // Two free slots at the initial acceptance rate 0.2: ten may be on screens at once.
+        const allowance = allowanceOf(settings.pacing, 2, settings.pacing.initialAcceptanceRate);
+        expect(allowance).toBe(10);
+        // Three processes each try 40 engages of their own, in the same 3 ms slots, against one allowance.
+        const ids = Array.from({ length: 40 }, (_, i) => `offer-${i}`);
+        const mode = 'engage-paced:paced-visit';
+        const contenders = await race(config, [mode, mode, mode], ids);
+        const wins = contenders.flatMap((c) => c.wins);
+        expect(wins).toHaveLength(allowance);
+        expect(new Set(wins).size).toBe(allowance);
+        const pending = (await store.eventsAfter(0, { types: ['engagement.pending'], visitId: null }, 1000)).map(
+          (e) => e.interactionId,
+        );
+        expect(pending.sort()).toEqual([...wins].sort());
+        expect((await store.channelLoads(['chat'])).get('chat')).toMatchObject({
+          inProgress: allowance,
+          acceptedSinceReport: 0,
+        });
+        // Every other engage was refused, and counted as such in the same step as its decision.
+        const hours = await store.reportHours(hourOf(start), Date.now() + HOUR_MS);
+        const counted = (name: string) => hours.reduce((sum, hour) => sum + (hour.counts[name] ?? 0), 0);
+        expect(counted('created')).toBe(allowance);
+        expect(counted('rf:NO_CAPACITY')).toBe(3 * ids.length - allowance);
         return contenders.filter((c) => c.wins.length > 0).length;
       };
       // As in the other races: a process kept waiting may let another take every seat; a real fight must show in some round.

@@ -11,12 +11,15 @@
  *         engage:<visitId>                              (race creating each id)
  *         engage-capped:<perDay>:<visitId>              (each process creates its own attempts, `<id>@<pid>`, in the
  *                                                        same slots as its rivals, under a per-day frequency cap)
+ *         engage-paced:<visitId>                        (likewise, asking for chat, paced as the store's settings of
+ *                                                        it say, read at each engage as the core reads them)
  *         deadlines                                     (fire due deadlines with the core's clock rules until every id settled)
  *         reap:<NodeRef JSON>                           (forget that expired boot, then close each page id it held,
  *                                                        guarded by it: what a reaper does, and a second reaper
  *                                                        resuming the same sweep; ids are page ids)
  */
 import { Lifecycle } from '../../src/core/lifecycle.js';
+import { Channels } from '../../src/core/channels.js';
 import { isTerminal, ixnProfileSchema } from '../../src/protocol/index.js';
 import { openStore, type StoreConfig } from '../../src/store/open.js';
 import type { BeckonStore, NodeRef } from '../../src/core/store.js';
@@ -40,15 +43,19 @@ const store = await openStore(JSON.parse(configJson) as StoreConfig);
 const wins: string[] = [];
 let forgot: boolean | undefined;
 
-if (mode.startsWith('engage-capped:')) {
+const channels = new Channels(store);
+if (mode.startsWith('engage-capped:') || mode.startsWith('engage-paced:')) {
   // Warm up the engage path (Redis: the script loaded, the connection busy) on a visit that does not
-  // exist, which changes nothing: otherwise the first process ready takes every seat before the others start.
+  // exist, which creates nothing (it only counts a refusal in the report): otherwise the first process
+  // ready takes every seat before the others start.
   const warmUp = ixnProfileSchema.parse({ interactionId: `warm-up@${process.pid}`, visitId: 'no-such-visit' });
+  const now = Date.now();
   await store.createAttempt(warmUp, {
     exclusive: false,
-    now: Date.now(),
+    now,
     place: false,
     caps: { perDay: 1, afterDeclineMs: null },
+    pacing: (await channels.paced(warmUp.channels, now)).paced,
   });
 }
 const startAt = await startTime();
@@ -93,6 +100,13 @@ if (mode === 'deadlines') {
       const profile = ixnProfileSchema.parse({ interactionId: `${interactionId}@${process.pid}`, visitId });
       const caps = { perDay: Number(perDay), afterDeclineMs: null };
       const result = await store.createAttempt(profile, { exclusive: false, now: Date.now(), place: false, caps });
+      if (result.kind === 'created') wins.push(profile.interactionId);
+    } else if (mode.startsWith('engage-paced:')) {
+      const visitId = mode.slice('engage-paced:'.length);
+      const profile = ixnProfileSchema.parse({ interactionId: `${interactionId}@${process.pid}`, visitId });
+      const now = Date.now();
+      const { paced } = await channels.paced(profile.channels, now);
+      const result = await store.createAttempt(profile, { exclusive: false, now, place: false, pacing: paced });
       if (result.kind === 'created') wins.push(profile.interactionId);
     } else if (mode.startsWith('engage:')) {
       const profile = ixnProfileSchema.parse({ interactionId, visitId: mode.slice('engage:'.length) });

@@ -74,12 +74,14 @@ export function channelRoutes(deps: { lifecycle: Lifecycle; store: BeckonStore; 
       const channel = channelOf(request.params);
       const settings = readBody(request.body, channelSettingsSchema);
       const { created } = await store.putChannel(channel, settings);
+      lifecycle.channels.forget();
       return reply.code(created ? 201 : 200).send(record(channel, settings));
     });
 
     app.delete<{ Params: { channel: string } }>('/channels/:channel', async (request) => {
       const channel = channelOf(request.params);
       if (!(await store.deleteChannel(channel))) throw unknownChannel(channel);
+      lifecycle.channels.forget();
       return { status: 'OK', channel };
     });
 

@@ -9,8 +9,9 @@
  * through the CSSOM, which style-src 'self' allows.
  */
 import type { Chart as ChartJs, ChartConfiguration } from 'chart.js';
+import { countOf, type NotOfferedLine } from './not-offered.js';
 import { OUTCOMES, type OutcomeLine } from './outcomes.js';
-import type { ChannelRate, HourOfDay, Report } from './report.js';
+import type { ChannelRate, Figures, HourOfDay, Report } from './report.js';
 
 declare global {
   interface Window {
@@ -47,13 +48,18 @@ function loadChartLibrary(): Promise<typeof ChartJs> {
 /** The canvases, one per chart. */
 export interface ChartCanvases {
   funnel: HTMLCanvasElement;
+  notOffered: HTMLCanvasElement;
   outcomes: HTMLCanvasElement;
+  notOfferedOverTime: HTMLCanvasElement;
   channels: HTMLCanvasElement;
   hours: HTMLCanvasElement;
 }
 
 export interface ChartData {
   funnel: { name: string; value: number }[];
+  /** Why engages were not offered: the lines to draw, and the range's totals. */
+  notOffered: NotOfferedLine[];
+  totals: Figures;
   buckets: Report['buckets'];
   /** An axis label for a bucket's start. */
   tick: (start: number) => string;
@@ -64,7 +70,7 @@ export interface ChartData {
 
 const reduceMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
-/** Draws the four charts, or updates the ones already drawn. */
+/** Draws the six charts, or updates the ones already drawn. */
 export async function drawCharts(canvases: ChartCanvases, data: ChartData): Promise<void> {
   const Chart = await loadChartLibrary();
   Chart.defaults.color = TEXT;
@@ -92,7 +98,7 @@ export async function drawCharts(canvases: ChartCanvases, data: ChartData): Prom
       new Chart(canvas, config);
     }
   };
-  const { funnel, buckets, tick, channels, hours, hourName } = data;
+  const { funnel, notOffered, totals, buckets, tick, channels, hours, hourName } = data;
 
   draw(canvases.funnel, {
     type: 'bar',
@@ -101,6 +107,40 @@ export async function drawCharts(canvases: ChartCanvases, data: ChartData): Prom
       datasets: [{ label: 'Invitations', data: funnel.map((s) => s.value), backgroundColor: BRAND }],
     },
     options: { ...common(), indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+  draw(canvases.notOffered, {
+    type: 'bar',
+    data: {
+      labels: notOffered.map((line) => line.label),
+      datasets: [
+        {
+          label: 'Engages',
+          data: notOffered.map((line) => countOf(line, totals)),
+          backgroundColor: notOffered.map((line) => line.colour),
+        },
+      ],
+    },
+    options: { ...common(), indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+  // Refusals stack (each is an engage that created nothing); narrowed ones stand beside them, being created.
+  draw(canvases.notOfferedOverTime, {
+    type: 'bar',
+    data: {
+      labels: buckets.map((b) => tick(b.start)),
+      datasets: notOffered.map((line) => ({
+        label: line.label,
+        data: buckets.map((b) => countOf(line, b)),
+        backgroundColor: line.colour,
+        borderColor: '#ffffff',
+        borderWidth: 1,
+        stack: line.code === null ? 'narrowed' : 'refused',
+      })),
+    },
+    options: {
+      ...common(),
+      plugins: { legend: { display: true, position: 'bottom' } },
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+    },
   });
   draw(canvases.outcomes, {
     type: 'bar',

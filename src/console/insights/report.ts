@@ -36,7 +36,16 @@ type FunnelFigures = EngagementReportBody['totals'];
 /** A bucket or the totals as the console uses them: counts, never anything the server did not send as a number. */
 export type Figures = Pick<
   FunnelFigures,
-  'created' | 'delivered' | 'accepted' | 'declined' | 'timedOut' | 'cancelled' | 'expired' | 'acceptedByChannel'
+  | 'created'
+  | 'delivered'
+  | 'accepted'
+  | 'declined'
+  | 'timedOut'
+  | 'cancelled'
+  | 'expired'
+  | 'acceptedByChannel'
+  | 'refused'
+  | 'narrowed'
 > & {
   acceptanceRate: number | null;
   /** Median and 90th percentile time to answer; NaN when unknown. */
@@ -77,6 +86,9 @@ function figures(raw: unknown): Figures {
     acceptedByChannel: Object.fromEntries(
       Object.entries(asObject(r.acceptedByChannel)).map(([name, n]) => [name, count(n)]),
     ),
+    // Engages refused, by FAULT code; codes this console does not know are kept and shown as they are.
+    refused: Object.fromEntries(Object.entries(asObject(r.refused)).map(([code, n]) => [code, count(n)])),
+    narrowed: count(r.narrowed),
     p50: Number(time.p50),
     p90: Number(time.p90),
   };

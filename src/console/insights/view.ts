@@ -1,6 +1,7 @@
 /**
- * Insights: the invitation funnel, outcomes over time, and acceptance rate by
- * channel and by hour of day, for a chosen time range, from
+ * Insights: the invitation funnel, why engages were not offered (refused or
+ * narrowed), outcomes over time, and acceptance rate by channel and by hour
+ * of day, for a chosen time range, from
  * GET /backend/data/reports/engagements (docs/api.md). Kept live by the
  * console's event stream: an engagement event schedules one (debounced) reload.
  *
@@ -14,6 +15,7 @@ import { byId } from '../dom.js';
 import { clock, duration, percent } from '../format.js';
 import { fault, problem } from '../templates.js';
 import { drawCharts, type ChartCanvases } from './charts.js';
+import { countOf, notOfferedLines, notOfferedSummary } from './not-offered.js';
 import { FUNNEL, OUTCOMES } from './outcomes.js';
 import {
   byChannel,
@@ -145,6 +147,8 @@ export class InsightsView {
         ['Acceptance rate', percent(t.acceptanceRate)],
         ['Median time to answer', duration(t.p50)],
         ['90th percentile', duration(t.p90)],
+        ['Refused', Object.values(t.refused).reduce((sum, n) => sum + n, 0)],
+        ['Narrowed', t.narrowed],
       ].map(
         ([term, value]) =>
           html`<div>
@@ -158,6 +162,8 @@ export class InsightsView {
     const bucket = shown.bucket;
     drawCharts(this.#canvases(), {
       funnel: FUNNEL.map(({ key, label }) => ({ name: label, value: t[key] })),
+      notOffered: notOfferedLines([t, ...shown.report.buckets]),
+      totals: t,
       buckets: shown.report.buckets,
       // The axis has less room than the table: hours without their weekday.
       tick: (start) => (bucket === 'hour' ? hourTick : dayLabel).format(new Date(start)),
@@ -176,13 +182,25 @@ export class InsightsView {
     render(
       html`${chartCard('funnel', 'Funnel', 'Invitations created, shown on a page, and accepted.', content?.funnel)}
         ${chartCard(
+          'not-offered',
+          'Why not offered',
+          'Engages refused, by reason (nothing was created), and invitations offered with fewer channels than asked because the others were closed.',
+          content?.notOffered,
+        )}
+        ${chartCard(
           'outcomes',
           'Outcomes over time',
           'Each outcome counted in the bucket of the time it happened.',
           content?.outcomes,
         )}
         ${chartCard(
-          'channels',
+          'not-offered-time',
+          'Not offered over time',
+          'Refused engages stacked by reason, and narrowed invitations beside them, per bucket.',
+          content?.notOfferedOverTime,
+        )}
+        ${chartCard(
+          'by-channel',
           'Acceptance rate by channel',
           'Accepted on the channel ÷ all invitations shown.',
           content?.channels,
@@ -209,8 +227,11 @@ export class InsightsView {
     const canvas = (id: string) => byId(`${id}-chart`, HTMLCanvasElement);
     return {
       funnel: canvas('funnel'),
+      notOffered: canvas('not-offered'),
       outcomes: canvas('outcomes'),
-      channels: canvas('channels'),
+      notOfferedOverTime: canvas('not-offered-time'),
+      // Not "channels": that id is the Channels view's.
+      channels: canvas('by-channel'),
       hours: canvas('hours'),
     };
   }
@@ -293,7 +314,9 @@ interface CardContent {
 
 interface Cards {
   funnel: CardContent;
+  notOffered: CardContent;
   outcomes: CardContent;
+  notOfferedOverTime: CardContent;
   channels: CardContent;
   hours: CardContent;
   pages: TemplateResult;
@@ -349,6 +372,8 @@ function cardContent({ report, hourBuckets, bucket }: Shown): Cards {
   const label = (start: number) => (bucket === 'hour' ? hourLabel : dayLabel).format(new Date(start));
 
   const funnel = FUNNEL.map(({ key, label: name }) => ({ name, value: t[key] }));
+  const notOffered = notOfferedLines([t, ...report.buckets]);
+  const bucketHead = bucket === 'hour' ? 'Hour' : 'Day (UTC)';
   const sums = OUTCOMES.map((o) => `${t[o.key]} ${o.label.toLowerCase()}`);
   const channels = byChannel(t);
   const hours = byHourOfDay(hourBuckets).filter((x) => x.delivered > 0);
@@ -363,11 +388,30 @@ function cardContent({ report, hourBuckets, bucket }: Shown): Cards {
         funnel.map((s) => [s.name, s.value, percent(t.created ? s.value / t.created : null)]),
       ),
     },
+    notOffered: {
+      summary: notOfferedSummary(t),
+      table: table(
+        'Why not offered',
+        ['Why (FAULT code)', 'Engages'],
+        notOffered.map((line) => [
+          line.code === null || line.code === line.label ? line.label : `${line.label} (${line.code})`,
+          countOf(line, t),
+        ]),
+      ),
+    },
+    notOfferedOverTime: {
+      summary: `Over ${report.buckets.length} ${bucket === 'hour' ? 'hours' : 'days'}: ${notOfferedSummary(t)}`,
+      table: table(
+        'Not offered over time, newest first',
+        [bucketHead, ...notOffered.map((line) => line.label)],
+        [...report.buckets].reverse().map((b) => [label(b.start), ...notOffered.map((line) => countOf(line, b))]),
+      ),
+    },
     outcomes: {
       summary: `Over ${report.buckets.length} ${bucket === 'hour' ? 'hours' : 'days'}: ${sums.join(', ')}.`,
       table: table(
         'Outcomes over time, newest first',
-        [bucket === 'hour' ? 'Hour' : 'Day (UTC)', 'Created', 'Shown', ...OUTCOMES.map((o) => o.label)],
+        [bucketHead, 'Created', 'Shown', ...OUTCOMES.map((o) => o.label)],
         // Newest first: the scrolling box opens on the latest buckets, which are the ones people look for.
         [...report.buckets]
           .reverse()

@@ -5,11 +5,12 @@
  * placeOn.lua, pruneAttempts.lua.
  */
 import { randomUUID } from 'node:crypto';
-import type { Engagement } from '../../protocol/index.js';
+import type { ClosedReason, Engagement } from '../../protocol/index.js';
 import type { AttemptStore, CreateResult, DueDeadline } from '../../core/store.js';
 import type { CapName } from '../../core/caps.js';
 import type { StoreContext } from './context.js';
 import { createCapArguments, transitionCapArguments } from './caps.js';
+import { createPacingArguments, settlePacingArguments } from './channels.js';
 import { int, isEmpty, iso, lexPrefix, lexRange, nullable, pairs, toEngagement, type Fields } from './records.js';
 import { reportArguments, reportExpireAt } from './reports.js';
 import { hourOf } from '../../core/reports.js';
@@ -31,6 +32,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
   return {
     async createAttempt(profile, options): Promise<CreateResult> {
       const { interactionId, visitId } = profile;
+      const pacing = createPacingArguments(profile.channels, options.pacing);
       const reply = await exec(
         'createAttempt',
         {
@@ -48,6 +50,8 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           capDeclinedKey: k.capDeclined,
           reportHourKey: k.reportHour(hourOf(options.now)),
           createdKey: k.created,
+          channelLoadKey: k.channelLoad,
+          channelsVersionKey: k.channelsVersion,
         },
         {
           eventId: randomUUID(),
@@ -67,7 +71,10 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           place: options.place ? '1' : '0',
           ...createCapArguments(options.caps),
           reportExpireAt: reportExpireAt(context, options.now),
+          ...pacing.args,
+          channelsVersion: options.channelsVersion === undefined ? '' : String(options.channelsVersion),
         },
+        { args: pacing.more },
       );
       switch (reply[0]) {
         case 'created':
@@ -77,10 +84,19 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           return { kind: 'exists', engagement: toEngagement(pairs(reply[1])) };
         case 'no-visit':
           return { kind: 'no-visit' };
+        case 'channels-changed':
+          return { kind: 'channels-changed' };
         case 'opted-out':
           return { kind: 'opted-out' };
         case 'capped':
           return { kind: 'capped', cap: reply[1] as CapName, retryAfter: Number(reply[2]) };
+        case 'no-capacity': {
+          const closed = [];
+          for (let i = 1; i + 1 < reply.length; i += 2) {
+            closed.push({ channel: String(reply[i]), reason: reply[i + 1] as ClosedReason });
+          }
+          return { kind: 'no-capacity', closed };
+        }
         case 'visit-busy': {
           // Only settled attempts are pruned: the one in the way (in progress) is there to read.
           const active = await getEngagement(String(reply[1]));
@@ -157,6 +173,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           settledKey: k.settled,
           ...report.key,
           shownPageKey: k.page(shownPage ?? ''),
+          channelLoadKey: k.channelLoad,
         },
         {
           eventId: randomUUID(),
@@ -173,6 +190,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           ...transitionCapArguments(),
           ...report.args,
           ...report.names,
+          ...settlePacingArguments(),
         },
       );
       if (reply[0] !== 'ok') return null;

@@ -1,8 +1,11 @@
 --[[
   createAttempt: creates a pending attempt (records engagement.pending) unless one with this id exists,
-  the visit is not live, the browser opted out, the visit has an attempt in progress (exclusive) or a
-  frequency cap refuses it; with place, it is also placed on a page in the same write when it is the
-  visit's oldest attempt in progress (the one to show).
+  the visit is not live, the browser opted out, the visit has an attempt in progress (exclusive), a
+  frequency cap refuses it or pacing closes every channel asked for; with place, it is also placed on a
+  page in the same write when it is the visit's oldest attempt in progress (the one to show). Pacing
+  (includes/channels.lua) decides each paced channel on the counts as they are now: the channels offered
+  are those asked for less the paced ones closed, and the attempt counts as in progress on each paced
+  one it offers. A refusal (but for an id that exists) is counted in the report hour as 'rf:<code>'.
 
   KEYS[1]  seqKey              the newest event's seq (string)
   KEYS[2]  logKey              the event log (stream)
@@ -18,6 +21,8 @@
   KEYS[12] capDeclinedKey      browsers by their last decline (zset)
   KEYS[13] reportHourKey       the report counters of this hour (hash)
   KEYS[14] createdKey          every attempt by creation (lex zset)
+  KEYS[15] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[16] channelsVersionKey  the version of the channel settings (string)
 
   ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId             the id of the engagement.pending event
@@ -40,9 +45,22 @@
   ARGV[19] capWindowMs         the window the per-day cap counts in (CAP_WINDOW_MS)
   ARGV[20] capKeepMs           how long budget entries are kept (CAP_KEEP_MS)
   ARGV[21] reportExpireAt      when this hour's report counters expire (unix seconds)
+  ARGV[22] minAnsweredForRate  answered invitations before a measured acceptance rate counts
+                               (MIN_ANSWERED_FOR_RATE)
+  ARGV[23] channelsVersion     the version of the channel settings the pacing below was made from ('':
+                               not checked); when they moved on, nothing else is checked or written
+  ARGV[24] askedCount          how many asked channels follow: 0 when none of them is paced (then
+                               nothing is decided and channels is stored as it comes)
+  ARGV[25 .. 24 + 9 * askedCount]  9 per channel asked for, in the order asked (askedChannels in
+                               includes/channels.lua): the channel, its JSON text, mode ('' when it is
+                               not paced, and the rest ''), hoursOpen ('1' or '0'), maxOnScreen
+                               (nullable as ''), proactiveShare, initialAcceptanceRate,
+                               minAcceptanceRate, capacityStaleSeconds
 
   Returns {'created', fields} or {'exists', fields} (the attempt's hash), {'no-visit'}, {'opted-out'},
-  {'visit-busy', interactionId of the attempt in progress}, {'capped', cap, retryAfter ms}, {'stale'}.
+  {'visit-busy', interactionId of the attempt in progress}, {'capped', cap, retryAfter ms},
+  {'no-capacity', channel, reason, …} (every channel asked for, in order), {'channels-changed'},
+  {'stale'}.
 ]]
 local seqKey = KEYS[1]
 local logKey = KEYS[2]
@@ -58,6 +76,8 @@ local capBudgetByAgeKey = KEYS[11]
 local capDeclinedKey = KEYS[12]
 local reportHourKey = KEYS[13]
 local createdKey = KEYS[14]
+local channelLoadKey = KEYS[15]
+local channelsVersionKey = KEYS[16]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -80,6 +100,9 @@ local capAfterDeclineMs = ARGV[18]
 local capWindowMs = ARGV[19]
 local capKeepMs = ARGV[20]
 local reportExpireAt = ARGV[21]
+local minAnsweredForRate = ARGV[22]
+local channelsVersion = ARGV[23]
+local askedCount = ARGV[24]
 
 --- @include "includes/clock"
 --- @include "includes/values"
@@ -88,24 +111,56 @@ local reportExpireAt = ARGV[21]
 --- @include "includes/placement"
 --- @include "includes/caps"
 --- @include "includes/reports"
+--- @include "includes/channels"
+
+-- A refusal: counted in the report hour under its FAULT code, the one write it makes.
+local function refuse(code, reply)
+  reportRefused(reportHourKey, reportExpireAt, code)
+  return reply
+end
 
 if isStale(notAfter) then return {'stale'} end
 if redis.call('EXISTS', attemptKey) == 1 then return {'exists', redis.call('HGETALL', attemptKey)} end
+if channelsVersion ~= '' and (redis.call('GET', channelsVersionKey) or '0') ~= channelsVersion then
+  return {'channels-changed'}
+end
 local visit = redis.call('HMGET', visitKey, 'globalVisitId', 'endedAt')
-if not visit[1] or visit[2] then return {'no-visit'} end
+if not visit[1] or visit[2] then return refuse('UNKNOWN_VISIT', {'no-visit'}) end
 local browser = visit[1]
-if redis.call('HGET', optOutKey, browser) == '1' then return {'opted-out'} end
+if redis.call('HGET', optOutKey, browser) == '1' then return refuse('VISITOR_OPTED_OUT', {'opted-out'}) end
 local id, namedPage, nowMs = interactionId, nullable(pageId), tonumber(now)
 local visitPrefix = lexPrefix(visitId)
 -- The visit's oldest attempt in progress: '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'.
 local first = lexFirst(activeKey, visitPrefix, 1)[1]
-if exclusive == '1' and first then return {'visit-busy', string.sub(first, #visitPrefix + 38)} end
+if exclusive == '1' and first then
+  return refuse('ENGAGEMENT_IN_PROGRESS', {'visit-busy', string.sub(first, #visitPrefix + 38)})
+end
 -- Caps on (either set): checked here, and the attempt enters the browser's budget below.
 local capsOn = capPerDay ~= '' or capAfterDeclineMs ~= ''
 if capsOn then
   local capped = capRefusal(capBudgetKey, capDeclinedKey, browser, nowMs, tonumber(nullable(capPerDay)),
     tonumber(nullable(capAfterDeclineMs)), tonumber(capWindowMs))
-  if capped then return capped end
+  if capped then return refuse('VISITOR_CAPPED', capped) end
+end
+-- Pacing last: the channels offered are those asked for, less the paced ones closed now (none paced:
+-- nothing read, the channels as they come).
+local offered, countedOn, narrowed = channels, {}, false
+local asked = askedChannels(ARGV, 25, tonumber(askedCount))
+if #asked > 0 then
+  local reasons = decideAsked(channelLoadKey, asked, nowMs, tonumber(minAnsweredForRate))
+  local open, closed = {}, {'no-capacity'}
+  for i, c in ipairs(asked) do
+    if reasons[i] then
+      closed[#closed + 1] = c.channel
+      closed[#closed + 1] = reasons[i]
+    else
+      open[#open + 1] = c.json
+      if c.pacing then countedOn[#countedOn + 1] = c.channel end
+    end
+  end
+  if #open == 0 then return refuse('NO_CAPACITY', closed) end
+  narrowed = #open < #asked
+  if narrowed then offered = '[' .. table.concat(open, ',') .. ']' end
 end
 local shown = nil
 if place == '1' and (not first or tonumber(string.sub(first, #visitPrefix + 1, #visitPrefix + 15)) > nowMs) then
@@ -121,11 +176,12 @@ local seq = appendEvent(seqKey, logKey, eventId, 'engagement.pending', now, f)
 -- 'am' and 'gm': its members in the active indexes, by visit (in creation order) and by browser.
 local am = visitPrefix .. string.format('%015d:%020d:', nowMs, tonumber(seq)) .. id
 local gm = lexPrefix(browser) .. string.format('%020d:', tonumber(seq)) .. id
-local h = {'id', id, 'visitId', visitId, 'state', 'pending', 'channels', channels, 'invitation', invitation,
+local h = {'id', id, 'visitId', visitId, 'state', 'pending', 'channels', offered, 'invitation', invitation,
   'timeoutSeconds', timeoutSeconds, 'expirationSeconds', expirationSeconds, 'userData', userData,
   'extras', extras, 'createdAt', now, 'expiresAt', expiresAt, 't:pending', nowIso, 'am', am, 'gm', gm}
 addField(h, 'pageId', namedPage)
 addField(h, 'shownPageId', shown)
+addField(h, 'pc', countOn(channelLoadKey, countedOn))
 if capsOn then
   addField(h, 'cm', capReserve(capBudgetKey, capBudgetByAgeKey, browser, id, nowMs, tonumber(capKeepMs)))
 end
@@ -133,6 +189,6 @@ redis.call('HSET', attemptKey, unpack(h))
 redis.call('ZADD', activeKey, 0, am)
 redis.call('ZADD', activeByBrowserKey, 0, gm)
 redis.call('ZADD', deadlinesKey, expiresAt, 'expire:' .. id)
-reportCreated(reportHourKey, reportExpireAt)
+reportCreated(reportHourKey, reportExpireAt, narrowed)
 redis.call('ZADD', createdKey, 0, string.format('%015d:', nowMs) .. id)
 return {'created', redis.call('HGETALL', attemptKey)}

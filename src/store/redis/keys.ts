@@ -19,6 +19,8 @@
  *       cm   its member in `caps:budget` (cap member)         only if created while a cap was on
  *       rd   when it was first shown, ms (report: delivered)  from its first show until it settles
  *       rp   the path of that page (report: path)             likewise
+ *       pc   the paced channels it counts on, as lex texts    only if it offered one; in the order
+ *            '<len>:<channel>:' (paced channels counted)      offered; kept once it settles
  *   p v:<visitId>        hash    a visit: globalVisitId startedAt idleSince? endedAt? (ms)
  *   p vp:<visitId>       hash    the visit's open pages: pageId -> 'visible focused activeAt connectedAt'
  *                                (what attention order needs, so engage places without reading pages)
@@ -67,11 +69,26 @@
  *       ps:<path>      shown per page path      pa:<path>    accepted per page path
  *       tta:<bucket>   answers per time-to-answer bucket (tta: time to answer)
  *       n:<kind>       how many names of ch, re, ps or pa the hour holds (bounded; then '(other)')
+ *       rf:<code>      engages refused with that FAULT code (rf: refused; REFUSAL_CODES)
+ *       narrowed       attempts created with fewer channels than asked (pacing closed the others)
  *   p caps:budget        zset    each browser's counted attempts, lex, score 0:
  *                                '<len>:<globalVisitId>:<at, 15 digits>:<r|s>:<id>' (r: reserved at
  *                                creation, s: shown, at its first show)
  *   p caps:budget:t      zset    the same members scored by at (t: time), to prune the old ones
  *   p caps:declined      zset    browsers by their last decline or close (score: when)
+ *
+ * Channels and pacing (includes/channels.lua)
+ *   p channels           hash    channel -> its settings (JSON, as the store was given them)
+ *   p channels:version   string  moves with every put and every delete of settings (INCR), so that a
+ *                                node keeping them in memory learns in createAttempt that they changed
+ *   p channels:load      hash    what the store counts of each channel, '<kind>:<channel>' ->
+ *       ip:<channel>   attempts in progress that count on it (in progress)
+ *       fs:<channel>   free slots of its last capacity report (free slots)
+ *       ra:<channel>   when the store received that report, ms (reported at)
+ *       as:<channel>   accepted with it since that report (accepted since)
+ *       ow:<channel>   its latest answered outcomes, oldest first, '1' accepted with it, '0' not
+ *                      (outcome window; at most ACCEPTANCE_WINDOW)
+ *       oa:<channel>   how many '1' ow holds (outcomes accepted)
  */
 
 /** The key names of one store, from its prefix. */
@@ -114,6 +131,10 @@ export function redisKeys(prefix: string) {
     capBudget: `${p}caps:budget`,
     capBudgetByAge: `${p}caps:budget:t`,
     capDeclined: `${p}caps:declined`,
+    // channels and pacing
+    channels: `${p}channels`,
+    channelsVersion: `${p}channels:version`,
+    channelLoad: `${p}channels:load`,
     /** A SCAN pattern for every key of this store. */
     everything: `${p}*`,
   };

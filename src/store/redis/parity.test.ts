@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGAGEMENT_STATES, ixnProfileSchema, type BeckonEvent, type EngagementState } from '../../protocol/index.js';
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
 import { openSqliteStore } from '../sqlite/store.js';
-import type { BeckonStore, HeldPage, NodeRef } from '../../core/store.js';
+import { channelSettingsSchema } from '../../protocol/channels.js';
+import type { BeckonStore, CreateResult, HeldPage, NodeRef, PacedChannel } from '../../core/store.js';
 import { HOUR_MS } from '../../core/reports.js';
+import { decideChannel } from '../../core/pacing.js';
 import type { CapSettings } from '../../core/caps.js';
 import { openRedisStore } from './store.js';
 
@@ -70,6 +72,38 @@ const CAPS: CapSettings[] = [
   { perDay: 3, afterDeclineMs: 120_000 },
 ];
 const STEPS = 400;
+/** The channels engages ask for, some of them configured and paced as the runs go. */
+const CHANNELS = ['chat', 'voice', 'callback'];
+const CHANNEL_ASKS = [['chat'], ['chat', 'voice'], ['voice', 'callback', 'chat'], ['callback']];
+/** What the runs saw of pacing (checked after them: the comparison covered real decisions and counts). */
+const pacingSeen = new Set<string>();
+
+/** Notes what a create with pacing came to. */
+function seenPacing(result: CreateResult, asked: number, paced: boolean) {
+  if (result.kind === 'no-capacity') pacingSeen.add('refused');
+  if (result.kind === 'created' && paced) pacingSeen.add('paced and created');
+  if (result.kind === 'created' && result.engagement.channels.length < asked) pacingSeen.add('narrowed');
+}
+
+/** Settings an operator might give a channel: not paced, a few on screen at once, or by capacity. */
+function randomSettings(rand: ReturnType<typeof prng>) {
+  const pacing = rand.pick([
+    { mode: 'off' },
+    { mode: 'fixed', maxOnScreen: rand.int(4) },
+    { mode: 'fixed', maxOnScreen: rand.int(4), proactiveShare: 0.5 },
+    {
+      mode: 'progressive',
+      proactiveShare: rand.pick([1, 0.8, 0.35]),
+      initialAcceptanceRate: rand.pick([0.2, 0.5, 0.7, 1]),
+      minAcceptanceRate: rand.pick([0.05, 0.3]),
+      capacityStaleSeconds: rand.pick([30, 60, 300]),
+    },
+  ]);
+  const hours = rand.chance(0.3)
+    ? { timeZone: 'Europe/Paris', weekly: { mon: [['09:00', '18:00']] }, closed: ['2026-12-25'] }
+    : null;
+  return channelSettingsSchema.parse({ hours, pacing });
+}
 
 /** Everything a reader can see, comparable across stores. */
 async function snapshot(store: BeckonStore, now: number) {
@@ -104,6 +138,9 @@ async function snapshot(store: BeckonStore, now: number) {
       (e) => e.interactionId,
     ),
     budgets: await store.browserBudgets(BROWSERS, now),
+    // Channels: their settings, and what each store counts of them.
+    channelSettings: [...(await store.channelSettings()).entries()],
+    channelLoads: [...(await store.channelLoads(CHANNELS)).entries()],
     byId,
   };
 }
@@ -120,7 +157,7 @@ async function run(seed: number, steps: number): Promise<void> {
   try {
     for (let step = 0; step < steps; step++) {
       now += 1 + rand.int(20_000);
-      const op = rand.int(22);
+      const op = rand.int(25);
       const node = rand.pick(NODES);
       const window = Math.floor(step / 15);
       const visitId = VISITS[(window + rand.int(4)) % VISITS.length]!;
@@ -205,18 +242,32 @@ async function run(seed: number, steps: number): Promise<void> {
             interactionId: rand.chance(0.6) ? `new-${step}` : interactionId,
             visitId: target,
             ...(rand.chance(0.3) ? { pageId } : {}),
-            channels: rand.chance(0.5) ? ['chat'] : ['chat', 'voice'],
+            channels: rand.pick(CHANNEL_ASKS),
             userData: { n: rand.int(1000) / 7, ok: rand.chance(0.5) },
             timeoutSeconds: 5 + rand.int(60),
             expirationSeconds: 10 + rand.int(120),
+          });
+          // As the core does: the asked channels that have settings are paced, their hours read now.
+          const settings = await sqlite.channelSettings(profile.channels);
+          const pacing: PacedChannel[] = profile.channels.flatMap((channel) => {
+            const configured = settings.get(channel);
+            return configured ? [{ channel, pacing: configured.pacing, hoursOpen: rand.chance(0.85) }] : [];
           });
           const options = {
             exclusive: rand.chance(0.5),
             now,
             place: rand.chance(0.7),
             ...(rand.chance(0.6) ? { caps: rand.pick(CAPS) } : {}),
+            ...(pacing.length > 0 ? { pacing } : {}),
           };
-          await same((s) => s.createAttempt(profile, options));
+          // The reasons the stores are to find (when the checks before pacing let the engage through).
+          const loads = await sqlite.channelLoads(pacing.map((p) => p.channel));
+          for (const { channel, pacing: paced, hoursOpen } of pacing) {
+            const hours = { open: hoursOpen, opensAt: null, closesAt: null };
+            pacingSeen.add(decideChannel(paced, hours, loads.get(channel)!, now).reason ?? 'open');
+          }
+          const [result] = await same((s) => s.createAttempt(profile, options));
+          seenPacing(result, profile.channels.length, pacing.length > 0);
           break;
         }
         case 11: {
@@ -238,7 +289,7 @@ async function run(seed: number, steps: number): Promise<void> {
             to,
             at: now,
             ...(rand.chance(0.3) ? { visitId } : {}),
-            ...(rand.chance(0.3) ? { channel: 'chat' } : {}),
+            ...(rand.chance(0.3) ? { channel: rand.pick(CHANNELS) } : {}),
             ...(rand.chance(0.3) ? { reason: 'because' } : {}),
             ...(rand.chance(0.5) ? { timeoutAt: now + 30_000 } : {}),
             ...(rand.chance(0.5) ? { pageId } : {}),
@@ -314,12 +365,66 @@ async function run(seed: number, steps: number): Promise<void> {
           await same((s) => s.closePage(pageId, now, holder));
           break;
         }
+        case 22: {
+          // An operator configures a channel, or removes one.
+          const channel = rand.pick(CHANNELS);
+          if (rand.chance(0.2)) await same((s) => s.deleteChannel(channel));
+          else {
+            const settings = randomSettings(rand);
+            await same((s) => s.putChannel(channel, settings));
+          }
+          break;
+        }
+        case 23: {
+          // The contact centre reports capacity (a channel without settings records nothing).
+          const channel = rand.pick(CHANNELS);
+          const freeSlots = rand.int(4);
+          await same((s) => s.reportCapacity(channel, freeSlots, now));
+          break;
+        }
+        case 24: {
+          // An invitation in progress goes its usual way: shown, then answered, often accepted with one
+          // of its channels (what the channels' outcomes and accepts since a report count).
+          const engagement = inProgress.length > 0 ? rand.pick(inProgress) : null;
+          if (!engagement) break;
+          const { interactionId: id, state, channels } = engagement;
+          const request =
+            state === 'pending'
+              ? {
+                  interactionId: id,
+                  from: ['pending' as const],
+                  to: 'delivered' as const,
+                  at: now,
+                  timeoutAt: now + 30_000,
+                }
+              : rand.chance(0.5)
+                ? {
+                    interactionId: id,
+                    from: ['delivered' as const],
+                    to: 'accepted' as const,
+                    at: now,
+                    channel: rand.pick(channels),
+                  }
+                : {
+                    interactionId: id,
+                    from: ['delivered' as const],
+                    to: rand.pick(['declined', 'timed_out'] as const),
+                    at: now,
+                  };
+          await same((s) => s.transition(request));
+          break;
+        }
       }
       if (step % 10 === 9 || step === steps - 1) {
         const [a, b] = await Promise.all(stores.map((s) => snapshot(s, now)));
         const { byId: _a, ...left } = a!;
         const { byId: _b, ...right } = b!;
         expect(right, `seed ${seed} after step ${step}`).toEqual(left);
+        for (const [, load] of left.channelLoads) {
+          if (load.inProgress > 0) pacingSeen.add('counted in progress');
+          if (load.acceptedSinceReport > 0) pacingSeen.add('accepted since a report');
+          if (load.answered > 0 && load.accepted > 0) pacingSeen.add('answered and accepted');
+        }
         // The run spans hours and settles attempts: the report comparison covers real counters.
         if (step === steps - 1)
           for (const hour of left.reports)
@@ -339,6 +444,58 @@ describe('redis store: parity with the SQLite store', () => {
       await run(seed, STEPS);
     }, 60_000);
   }
+  it("keeps a deleted channel's counts and drops its report, as SQLite does", async () => {
+    const dir = join(tmpdir(), `beckon-parity-${randomBytes(4).toString('hex')}`);
+    const sqlite = openSqliteStore(`${dir}/beckon.db`);
+    const redis = await openRedisStore({ url: server.url, prefix: `parity-delete:` });
+    try {
+      const both = async <T>(call: (store: BeckonStore) => Promise<T>) => {
+        const [a, b] = [await call(sqlite), await call(redis)];
+        expect(b).toEqual(a);
+        return a;
+      };
+      const settings = channelSettingsSchema.parse({ pacing: { mode: 'progressive' } });
+      const pacing = [{ channel: 'chat', pacing: settings.pacing, hoursOpen: true }];
+      await both((s) => s.startVisit({ visitId: 'v', globalVisitId: 'g' }, START));
+      await both((s) => s.putChannel('chat', settings));
+      await both((s) => s.reportCapacity('chat', 2, START));
+      for (const id of ['a', 'b']) {
+        const profile = ixnProfileSchema.parse({ interactionId: id, visitId: 'v' });
+        await both((s) => s.createAttempt(profile, { exclusive: false, now: START, place: false, pacing }));
+        await both((s) => s.transition({ interactionId: id, from: ['pending'], to: 'delivered', at: START + 1 }));
+      }
+      await both((s) =>
+        s.transition({ interactionId: 'a', from: ['delivered'], to: 'accepted', at: START + 2, channel: 'chat' }),
+      );
+      expect(await both((s) => s.channelLoads(['chat']))).toEqual(
+        new Map([
+          [
+            'chat',
+            {
+              capacity: { freeSlots: 2, reportedAt: START },
+              acceptedSinceReport: 1,
+              inProgress: 1,
+              answered: 1,
+              accepted: 1,
+            },
+          ],
+        ]),
+      );
+      // Deleted: no report, no accepts since one; what is in progress and the outcomes stay.
+      await both((s) => s.deleteChannel('chat'));
+      await both((s) => s.channelLoads(['chat']));
+      await both((s) =>
+        s.transition({ interactionId: 'b', from: ['delivered'], to: 'accepted', at: START + 3, channel: 'chat' }),
+      );
+      expect(await both((s) => s.channelLoads(['chat']))).toEqual(
+        new Map([['chat', { capacity: null, acceptedSinceReport: 1, inProgress: 0, answered: 2, accepted: 2 }]]),
+      );
+    } finally {
+      await redis.close();
+      await sqlite.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('compared the retention of pages and visits on the way', () => {
     expect(presencePruned).toBeGreaterThan(20);
   });
@@ -355,11 +512,28 @@ describe('redis store: parity with the SQLite store', () => {
         'declined',
         'delivered',
         'expired',
+        'narrowed',
         'ps',
         're',
+        'rf',
         'timed_out',
         'tta',
       ]),
     );
+  });
+  it('compared pacing decisions of every kind on the way', () => {
+    expect([...pacingSeen].sort()).toEqual([
+      'accepted since a report',
+      'answered and accepted',
+      'capacity-unknown',
+      'counted in progress',
+      'narrowed',
+      'no-free-agents',
+      'open',
+      'outside-hours',
+      'paced and created',
+      'pacing',
+      'refused',
+    ]);
   });
 });

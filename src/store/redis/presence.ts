@@ -36,6 +36,7 @@ import {
   type Fields,
 } from './records.js';
 import { reportArguments } from './reports.js';
+import { settlePacingArguments } from './channels.js';
 
 /** Attempts of one browser read at most, visits and pages per batch, pages remembered. */
 const MAX_ACTIVE = 10_000;
@@ -279,6 +280,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
         deadlinesKey: k.deadlines,
         settledKey: k.settled,
         ...report.key,
+        channelLoadKey: k.channelLoad,
       };
       const args = (count: number) => ({
         globalVisitId,
@@ -287,6 +289,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
         nowIso: iso(now),
         count: String(count),
         ...report.args,
+        ...settlePacingArguments(),
       });
       if (!optedOut) {
         await exec('setOptOut', keys, args(0));

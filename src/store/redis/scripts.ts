@@ -48,6 +48,9 @@ export const STORE_SCRIPTS = [
   'claimWebhookDeliveries',
   'webhookDelivered',
   'webhookAttemptFailed',
+  'putChannel',
+  'deleteChannel',
+  'reportCapacity',
 ] as const;
 
 /** Run once by hand on an old store (retention-backfill.ts), with EVAL on a plain client. */

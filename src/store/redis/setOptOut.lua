@@ -1,6 +1,7 @@
 --[[
   setOptOut: records a browser's choice about invitations. Opting out declines its attempts in progress
-  (reason 'opted-out', one engagement.declined event each). The caller read those attempts first (their
+  (reason 'opted-out', one engagement.declined event each, settling the counts of the paced channels
+  each counts on). The caller read those attempts first (their
   keys must come in KEYS); if another one started since, nothing is written and it reads again.
 
   KEYS[1] seqKey              the newest event's seq (string)
@@ -11,7 +12,8 @@
   KEYS[6] deadlinesKey        expiries and timeouts (zset)
   KEYS[7] settledKey          settled attempts by settle time (zset)
   KEYS[8] reportHourKey       the report counters of this hour (hash)
-  KEYS[9 .. 8 + count]        the attempts' hashes, in the order of their ids below
+  KEYS[9] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[10 .. 9 + count]       the attempts' hashes, in the order of their ids below
 
   ARGV[1] notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2] globalVisitId       the browser
@@ -21,8 +23,10 @@
   ARGV[6] count               how many attempts in progress the caller read
   ARGV[7] reportExpireAt      when this hour's report counters expire (unix seconds)
   ARGV[8] answerBounds        the time-to-answer histogram's bounds ('' when opting in)
-  ARGV[9 .. 8 + count]        the attempts' ids
-  ARGV[9 + count .. 8 + 2 * count]  one event id for each
+  ARGV[9] acceptanceWindow    how many answered invitations a channel's acceptance rate looks at
+                              (ACCEPTANCE_WINDOW)
+  ARGV[10 .. 9 + count]       the attempts' ids
+  ARGV[10 + count .. 9 + 2 * count]  one event id for each
 
   Returns {'ok', fields...} (the hashes of the attempts it declined), {'retry'}, or {'stale'}.
 ]]
@@ -34,6 +38,7 @@ local activeByBrowserKey = KEYS[5]
 local deadlinesKey = KEYS[6]
 local settledKey = KEYS[7]
 local reportHourKey = KEYS[8]
+local channelLoadKey = KEYS[9]
 
 local notAfter = ARGV[1]
 local globalVisitId = ARGV[2]
@@ -43,11 +48,13 @@ local nowIso = ARGV[5]
 local count = ARGV[6]
 local reportExpireAt = ARGV[7]
 local answerBounds = ARGV[8]
+local acceptanceWindow = ARGV[9]
 
 --- @include "includes/clock"
 --- @include "includes/lex"
 --- @include "includes/transition"
 --- @include "includes/reports"
+--- @include "includes/channels"
 
 if isStale(notAfter) then return {'stale'} end
 if optedOut ~= '1' then
@@ -57,7 +64,7 @@ end
 local n = tonumber(count)
 if n > 0 and answerBounds == '' then return redis.error_reply('setOptOut: a decline needs answerBounds') end
 local passed = {}
-for i = 1, n do passed[ARGV[8 + i]] = true end
+for i = 1, n do passed[ARGV[9 + i]] = true end
 local browserPrefix = lexPrefix(globalVisitId)
 for _, member in ipairs(lexFirst(activeByBrowserKey, browserPrefix, n + 1)) do
   if not passed[string.sub(member, #browserPrefix + 22)] then return {'retry'} end
@@ -68,11 +75,13 @@ local keys = {seq = seqKey, log = logKey, active = activeKey, activeByBrowser = 
 local report = {hourKey = reportHourKey, expireAt = reportExpireAt, answerBounds = answerBounds}
 local out = {'ok'}
 for i = 1, n do
-  keys.attempt = KEYS[8 + i]
-  local change = {eventId = ARGV[8 + n + i], id = ARGV[8 + i], from = ',pending,delivered,', to = 'declined',
+  keys.attempt = KEYS[9 + i]
+  local change = {eventId = ARGV[9 + n + i], id = ARGV[9 + i], from = ',pending,delivered,', to = 'declined',
     at = now, atIso = nowIso, reason = 'opted-out'}
-  if applyTransition(keys, change) then
+  local settled = applyTransition(keys, change)
+  if settled then
     reportTransition(report, keys.attempt, 'declined', now, nil)
+    settleChannels(channelLoadKey, settled, 'declined', tonumber(acceptanceWindow))
     out[#out + 1] = redis.call('HGETALL', keys.attempt)
   end
 end

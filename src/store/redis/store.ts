@@ -8,7 +8,7 @@
  *
  * One module per part of the interface (core/store.ts), composed here:
  * presence.ts, attempts.ts, caps.ts, event-log.ts, webhook-outbox.ts,
- * reports.ts; context.ts is what they share.
+ * reports.ts, channels.ts; context.ts is what they share.
  *
  * Times come from the caller (the interface passes `now`/`at`), not from
  * Redis TIME: the core decides them, and the contract fixes them. Event ids
@@ -26,6 +26,7 @@ import { capStore } from './caps.js';
 import { eventLog } from './event-log.js';
 import { webhookOutbox } from './webhook-outbox.js';
 import { reportStore } from './reports.js';
+import { channelStore } from './channels.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -73,6 +74,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     ...eventLog(context),
     ...webhookOutbox(context),
     ...reportStore(context),
+    ...channelStore(context),
     ping: () => conn.ping(),
     health: () => conn.health(),
     durabilityWarnings: () => conn.run((c) => durabilityWarnings(c)),

@@ -1,6 +1,7 @@
 --[[
   transition: the compare-and-set of an attempt's state (records engagement.<to>), with its indexes and
-  deadlines, its browser's cap budget and the report counters.
+  deadlines, its browser's cap budget, the report counters and the counts of the paced channels it
+  counts on (includes/channels.lua).
 
   KEYS[1]  seqKey              the newest event's seq (string)
   KEYS[2]  logKey              the event log (stream)
@@ -14,6 +15,7 @@
   KEYS[10] settledKey          settled attempts by settle time (zset)
   KEYS[11] reportHourKey       the report counters of the hour of 'at' (hash)
   KEYS[12] shownPageKey        the page it is shown on (hash; its 'path' is counted at a first show)
+  KEYS[13] channelLoadKey      what the store counts of each channel (hash)
 
   ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId             the id of the engagement.<to> event
@@ -36,6 +38,8 @@
   ARGV[19] acceptedPathsCap    the most page paths an hour counts accepts on (REPORT_CAPS.pa)
   ARGV[20] otherName           the name counted past those caps (OTHER)
   ARGV[21] noneName            the name counted for no channel or no reason (NONE)
+  ARGV[22] acceptanceWindow    how many answered invitations a channel's acceptance rate looks at
+                               (ACCEPTANCE_WINDOW)
 
   Returns {'ok', fields} (the attempt's hash after the change), {'none'} when it was not in a 'from'
   state (or is missing, or of another visit), or {'stale'}.
@@ -52,6 +56,7 @@ local capDeclinedKey = KEYS[9]
 local settledKey = KEYS[10]
 local reportHourKey = KEYS[11]
 local shownPageKey = KEYS[12]
+local channelLoadKey = KEYS[13]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -74,12 +79,14 @@ local shownPathsCap = ARGV[18]
 local acceptedPathsCap = ARGV[19]
 local otherName = ARGV[20]
 local noneName = ARGV[21]
+local acceptanceWindow = ARGV[22]
 
 --- @include "includes/clock"
 --- @include "includes/values"
 --- @include "includes/transition"
 --- @include "includes/caps"
 --- @include "includes/reports"
+--- @include "includes/channels"
 
 if isStale(notAfter) then return {'stale'} end
 if (to == 'accepted' or to == 'declined') and answerBounds == '' then
@@ -90,7 +97,8 @@ local keys = {seq = seqKey, log = logKey, attempt = attemptKey, active = activeK
 local change = {eventId = eventId, id = interactionId, from = from, to = to, at = at, atIso = atIso,
   visitId = nullable(visitId), channel = nullable(channel), reason = nullable(reason),
   timeoutAt = nullable(timeoutAt), pageId = nullable(pageId)}
-if not applyTransition(keys, change) then return {'none'} end
+local settled = applyTransition(keys, change)
+if not settled then return {'none'} end
 capAfterTransition(attemptKey, capBudgetKey, capBudgetByAgeKey, capDeclinedKey, interactionId, to, tonumber(at),
   change.reason, tonumber(maxQuietMs))
 local path = nil
@@ -100,4 +108,5 @@ local report = {hourKey = reportHourKey, expireAt = reportExpireAt, answerBounds
     pa = tonumber(acceptedPathsCap)},
   other = otherName, none = noneName}
 reportTransition(report, attemptKey, to, at, path)
+settleChannels(channelLoadKey, settled, to, tonumber(acceptanceWindow))
 return {'ok', redis.call('HGETALL', attemptKey)}

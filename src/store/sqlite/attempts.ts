@@ -124,10 +124,14 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
         place: boolean;
         caps?: CapSettings;
         pacing?: readonly PacedChannel[];
+        channelsVersion?: number;
       },
     ): CreateResult => {
       const existing = getEngagement(profile.interactionId);
       if (existing) return { kind: 'exists', engagement: existing };
+      if (options.channelsVersion !== undefined && options.channelsVersion !== channels.version()) {
+        return { kind: 'channels-changed' };
+      }
       const refuse = <R extends CreateResult>(code: RefusalCode, result: R): R => {
         reports.refused(code, options.now);
         return result;

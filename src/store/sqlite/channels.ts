@@ -13,6 +13,8 @@ import type { SqliteContext } from './context.js';
 
 /** What the attempts module calls inside its own transactions. */
 export interface SqliteChannels {
+  /** The version of the channel settings now. */
+  version(): number;
   /** The decision for each paced channel, on the counts as they are now. */
   decide(pacing: readonly PacedChannel[], now: number): Map<string, ChannelDecision>;
   /** A new attempt counts as in progress on these paced channels until it settles. */
@@ -41,6 +43,8 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
       `INSERT INTO channels (channel, settings) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET settings = excluded.settings`,
     ),
     dropSettings: db.prepare(`DELETE FROM channels WHERE channel = ?`),
+    version: db.prepare<[], number>(`SELECT version FROM channels_version WHERE id = 1`).pluck(),
+    bumpVersion: db.prepare(`UPDATE channels_version SET version = version + 1 WHERE id = 1`),
     dropReport: db.prepare(
       `UPDATE channel_load SET free_slots = NULL, reported_at = NULL, accepted_since_report = 0 WHERE channel = ?`,
     ),
@@ -90,6 +94,7 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
   };
 
   const channels: SqliteChannels = {
+    version: () => stmt.version.get()!,
     decide(pacing, now) {
       const decisions = new Map<string, ChannelDecision>();
       for (const { channel, pacing: settings, hoursOpen } of pacing) {
@@ -123,11 +128,13 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
   const putChannel = db.transaction((channel: string, settings: ChannelSettings) => {
     const created = stmt.settings.get(channel) === undefined;
     stmt.putSettings.run(channel, JSON.stringify(settings));
+    stmt.bumpVersion.run();
     return { created };
   });
   const deleteChannel = db.transaction((channel: string) => {
     if (stmt.dropSettings.run(channel).changes === 0) return false;
     stmt.dropReport.run(channel);
+    stmt.bumpVersion.run();
     return true;
   });
   const reportCapacity = db.transaction((channel: string, freeSlots: number, at: number) => {
@@ -148,6 +155,15 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
           })
         : stmt.allSettings.all();
       return new Map(rows.map(({ channel, settings }) => [channel, JSON.parse(settings) as ChannelSettings]));
+    },
+    async channelConfig() {
+      // One read transaction: the version and the settings it counts.
+      return db.transaction(() => ({
+        version: stmt.version.get()!,
+        settings: new Map(
+          stmt.allSettings.all().map(({ channel, settings }) => [channel, JSON.parse(settings) as ChannelSettings]),
+        ),
+      }))();
     },
     async deleteChannel(channel) {
       return write(() => deleteChannel(channel));

@@ -181,6 +181,13 @@ export const MIGRATIONS: readonly string[] = [
     channel TEXT PRIMARY KEY,
     settings TEXT NOT NULL
   );
+  -- The version of all settings together: it moves with every change, so that a process that keeps
+  -- them in memory learns, inside the create's transaction, that they changed.
+  CREATE TABLE channels_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  );
+  INSERT INTO channels_version (id, version) VALUES (1, 0);
   CREATE TABLE channel_load (
     channel TEXT PRIMARY KEY,
     in_progress INTEGER NOT NULL DEFAULT 0,

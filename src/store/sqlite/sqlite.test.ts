@@ -12,6 +12,9 @@ import { MIGRATIONS } from './migrations.js';
 import { openSqliteStore } from './store.js';
 
 describe('sqlite migrations', () => {
+  /** The index of the migration that added attempt retention (settled_at): the files before it had this version. */
+  const ATTEMPT_RETENTION_MIGRATION = MIGRATIONS.findIndex((sql) => sql.includes('ADD COLUMN settled_at'));
+
   it('gives attempts settled before the attempt retention their settle time, from their transitions', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'beckon-store-'));
     const file = join(dir, 'beckon.db');
@@ -49,10 +52,13 @@ describe('sqlite migrations', () => {
       await create('pending');
       await store.close();
 
-      // The file as the version before the attempt retention left it.
+      // The file as the version before the attempt retention left it: that migration and every one after
+      // it undone (the channels' tables and column came later).
       const db = new Database(file);
-      db.exec('DROP INDEX engagements_settled; ALTER TABLE engagements DROP COLUMN settled_at');
-      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      db.exec(`DROP TABLE channels; DROP TABLE channels_version; DROP TABLE channel_load; DROP TABLE channel_outcomes;
+        ALTER TABLE engagements DROP COLUMN paced_channels;
+        DROP INDEX engagements_settled; ALTER TABLE engagements DROP COLUMN settled_at`);
+      db.pragma(`user_version = ${ATTEMPT_RETENTION_MIGRATION}`);
       db.close();
 
       store = openSqliteStore(file);

@@ -11,3 +11,16 @@ end
 local function lexFirst(key, prefix, count)
   return redis.call('ZRANGEBYLEX', key, '[' .. prefix, '(' .. prefix .. ';', 'LIMIT', 0, count)
 end
+
+-- The texts of a run of lexPrefix texts ('<byte length>:<text>:' each), in order.
+local function lexTexts(run)
+  local texts, at = {}, 1
+  for _ = 1, #run do
+    if at > #run then break end
+    local colon = string.find(run, ':', at, true)
+    local length = tonumber(string.sub(run, at, colon - 1))
+    texts[#texts + 1] = string.sub(run, colon + 1, colon + length)
+    at = colon + length + 2
+  end
+  return texts
+end

@@ -41,8 +41,16 @@ local function reportAnswer(report, ms)
   redis.call('HINCRBY', report.hourKey, string.format('tta:%d', lo - 1), 1)
 end
 
-local function reportCreated(hourKey, expireAt)
+-- An attempt was created; narrowed: with fewer channels than asked (pacing closed the others).
+local function reportCreated(hourKey, expireAt, narrowed)
   redis.call('HINCRBY', hourKey, 'created', 1)
+  if narrowed then redis.call('HINCRBY', hourKey, 'narrowed', 1) end
+  redis.call('EXPIREAT', hourKey, expireAt)
+end
+
+-- An engage was refused with the FAULT code (REFUSAL_CODES in src/core/reports.ts): 'rf:<code>'.
+local function reportRefused(hourKey, expireAt, code)
+  redis.call('HINCRBY', hourKey, 'rf:' .. code, 1)
   redis.call('EXPIREAT', hourKey, expireAt)
 end
 

@@ -11,12 +11,14 @@
 -- when not given: visitId (only an attempt of this visit), channel, reason, timeoutAt (set unless
 -- already set: a first show fixes the deadline), pageId (where it is shown)}.
 -- Returns false, changing nothing, when the attempt is missing, not in a 'from' state, or of another
--- visit. The event (attemptEvent in src/core/events.ts) names the page it is shown on, else the one
--- the attempt was created for.
+-- visit; else what settling its channels needs (settleChannels in includes/channels.lua): {counted,
+-- the paced channels it counts on ('pc', nil: none); shown, whether it was ever delivered; channel,
+-- its channel after the change (nil: none)}. The event (attemptEvent in src/core/events.ts) names
+-- the page it is shown on, else the one the attempt was created for.
 local function applyTransition(keys, change)
   local id, to = change.id, change.to
   local cur = redis.call('HMGET', keys.attempt, 'state', 'visitId', 'pageId', 'shownPageId', 'channel', 'reason',
-    'timeoutAt', 'userData', 'am', 'gm', 'expiresAt')
+    'timeoutAt', 'userData', 'am', 'gm', 'expiresAt', 'pc', 't:delivered')
   local state = cur[1]
   if not state then return false end
   if not string.find(change.from, ',' .. state .. ',', 1, true) then return false end
@@ -52,5 +54,6 @@ local function applyTransition(keys, change)
     redis.call('ZADD', keys.deadlines, newTimeout, 'timeout:' .. id)
   end
   indexSettled(keys.settled, id, to, change.at)
-  return true
+  return {counted = orNil(cur[12]), shown = cur[13] ~= false or to == 'delivered',
+    channel = change.channel or orNil(cur[5])}
 end
