@@ -76,7 +76,6 @@ function setupsOf(model: CentreModel): PacingSetup[] {
     { label: `fixed, maxOnScreen ${maxOnScreen}`, settings: settings({ pacing: { mode: 'fixed', maxOnScreen } }) },
     { label: 'progressive, default settings (proactiveShare 1)', settings: progressive() },
     { label: 'progressive, proactiveShare 0.8', settings: progressive({ proactiveShare: 0.8 }) },
-    { label: 'progressive, proactiveShare 0.6', settings: progressive({ proactiveShare: 0.6 }) },
   ];
 }
 
@@ -84,6 +83,7 @@ function setupsOf(model: CentreModel): PacingSetup[] {
 function variantsOf(): PacingSetup[] {
   return [
     { label: 'progressive, default settings', settings: progressive() },
+    { label: 'proactiveShare 0.6', settings: progressive({ proactiveShare: 0.6 }) },
     { label: 'capacity reported every 1 s', settings: progressive(), model: { reportEverySeconds: 1 } },
     { label: 'capacity reported every 15 s', settings: progressive(), model: { reportEverySeconds: 15 } },
     { label: 'engage timeoutSeconds 15', settings: progressive(), model: { timeoutSeconds: 15 } },
