@@ -23,10 +23,22 @@
  * appendfsync always: what docs/operations.md recommends), and the Redis store alone;
  * and Beckon as a cluster on one redis-server (one backend taking the engage
  * calls, two frontends holding the pages, half each), `beckon-cluster`.
+ *
+ * What pacing costs per engage (docs/pacing.md), on each store, as ratios
+ * of the same run: `beckon-paced` and `beckon-redis-paced` measure, on the
+ * same server and pages right after the unpaced load, engage with the
+ * engaged channel paced (progressive, capacity reported large enough never
+ * to refuse, so every create decides on the channel's counts and every
+ * answer updates them) and unpaced, in BENCH_PACED_BLOCKS blocks (1 by
+ * default) of paced, unpaced, unpaced, paced, so that a steady drift of the
+ * run weighs the same on both; the first, unpaced load is the row above and
+ * is left out of the ratio (it carries the server's warm-up). `store-paced`
+ * and `store-redis-paced` run the store alone with the channel paced.
  */
 import { PageFleet } from './lib/pages.js';
-import { storeFloor } from './lib/store-floor.js';
+import { storeFloor, type StoreFloor } from './lib/store-floor.js';
 import { engageLoad, type LoadResult } from './lib/load.js';
+import { paceEngagedChannel } from './lib/engage.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { startBaseline, startBeckon, type ServerHandle } from './lib/server.js';
 import { startTopology, type Topology } from './lib/topology.js';
@@ -41,6 +53,13 @@ interface Target {
   delivered?: number;
   lost?: number;
   pageFailures?: number;
+  /**
+   * On the same server and pages right after `load`: phases of engage with
+   * the engaged channel paced and unpaced, in blocks of paced, unpaced,
+   * unpaced, paced, so that a steady drift of the run (the server warming
+   * up, the database growing) weighs the same on both.
+   */
+  paced?: { loads: LoadResult[]; delivered: number; lost: number; unpaced: LoadResult[] };
 }
 
 /** A bare server (one URL for calls and pages), or a Beckon topology (calls to its backend, pages on its frontends). */
@@ -52,7 +71,14 @@ async function measure(
   name: string,
   serverOrTopology: ServerHandle | Topology,
   visits: number,
-  options: { seconds: number; warmupSeconds: number; connections: number; pages: boolean },
+  options: {
+    seconds: number;
+    warmupSeconds: number;
+    connections: number;
+    pages: boolean;
+    /** Blocks of paced, unpaced, unpaced, paced phases after the first load (0: none). */
+    pacedBlocks?: number;
+  },
 ): Promise<Target> {
   const server = targetOf(serverOrTopology);
   const fleet = new PageFleet(server.pageUrls);
@@ -66,27 +92,87 @@ async function measure(
       visitIds = Array.from({ length: visits }, () => randomBytes(16).toString('base64url'));
     }
     const common = { url: server.apiUrl, visitIds, connections: options.connections };
-    const warm = await engageLoad({ ...common, prefix: `warm-${name}`, seconds: options.warmupSeconds });
-    const load = await engageLoad({ ...common, prefix: `tp-${name}`, seconds: options.seconds });
-    const target: Target = { name, load };
-    if (options.pages) {
-      const expected = warm.ok + load.ok;
+    let expected = 0;
+    let counted = 0;
+    let lostBefore = 0;
+    /** A warm-up and a measured load; with pages, every 200 since the last phase matched by a delivery. */
+    const phase = async (warmPrefix: string, prefix: string) => {
+      const warm = await engageLoad({ ...common, prefix: warmPrefix, seconds: options.warmupSeconds });
+      const load = await engageLoad({ ...common, prefix, seconds: options.seconds });
+      if (!options.pages) return { load, delivered: 0, lost: 0, failures: 0 };
+      expected += warm.ok + load.ok;
       // Give the last invitations time to travel and be acknowledged, but not forever.
       let stats = await fleet.stats();
       for (let waited = 0; stats.delivered + stats.failures < expected && waited < 15_000; waited += 250) {
         await sleep(250);
         stats = await fleet.stats();
       }
-      target.delivered = stats.delivered;
-      target.lost = Math.max(0, expected - stats.delivered);
-      target.pageFailures = stats.failures;
+      const delivered = stats.delivered - counted;
+      counted = stats.delivered;
+      const lostNow = Math.max(0, expected - stats.delivered);
+      const lost = lostNow - lostBefore;
+      lostBefore = lostNow;
       if (stats.failureSamples.length) process.stderr.write(`${name}: ${stats.failureSamples.join('; ')}\n`);
+      return { load, delivered, lost, failures: stats.failures };
+    };
+    const first = await phase(`warm-${name}`, `tp-${name}`);
+    const target: Target = { name, load: first.load };
+    if (options.pages) {
+      target.delivered = first.delivered;
+      target.lost = first.lost;
+      target.pageFailures = first.failures;
+    }
+    let configured = false;
+    let n = 0;
+    for (let block = 0; block < (options.pacedBlocks ?? 0); block++) {
+      for (const paced of [true, false, false, true]) {
+        if (paced !== configured) await paceEngagedChannel(server.apiUrl, paced);
+        configured = paced;
+        const kind = paced ? 'paced' : 'unpaced';
+        const result = await phase(`warm-${kind}${n}-${name}`, `tp-${kind}${n}-${name}`);
+        n++;
+        target.paced ??= { loads: [], delivered: 0, lost: 0, unpaced: [] };
+        (paced ? target.paced.loads : target.paced.unpaced).push(result.load);
+        if (paced) {
+          target.paced.delivered += result.delivered;
+          target.paced.lost += result.lost;
+        }
+      }
     }
     return target;
   } finally {
     await fleet.close();
     await server.stop();
   }
+}
+
+/**
+ * The row of the paced phases: their mean rate beside the mean of the
+ * unpaced phases between them on the same server and pages, so that the
+ * ratio is what pacing costs.
+ */
+function pacedRow(t: Target, paced: NonNullable<Target['paced']>): Row {
+  const rate = (l: LoadResult) => l.requestsPerSecond;
+  const mean = (loads: LoadResult[]) => loads.reduce((total, l) => total + rate(l), 0) / loads.length;
+  const pacedRate = mean(paced.loads);
+  const unpacedRate = mean(paced.unpaced);
+  const list = (loads: LoadResult[]) => loads.map((l) => fmt(rate(l), 0)).join(', ');
+  const faults: Record<string, number> = {};
+  for (const l of paced.loads) for (const [code, n] of Object.entries(l.faults)) faults[code] = (faults[code] ?? 0) + n;
+  const refused = Object.entries(faults)
+    .map(([code, count]) => `${count} ${code}`)
+    .join(', ');
+  const errors = paced.loads.reduce((total, l) => total + l.errors, 0);
+  const latency = (pick: (l: LoadResult) => number) => paced.loads.map(pick).join(', ');
+  return {
+    measure: `throughput: ${t.name}, chat paced (progressive)`,
+    value: `${fmt(pacedRate, 0)} req/s (${fmt(pacedRate / unpacedRate, 2)}× unpaced on the same server, means of ${
+      paced.loads.length
+    } phases each; paced ${list(paced.loads)}, unpaced ${list(paced.unpaced)})`,
+    note: `latency p50 ${latency((l) => l.latency.p50)} / p99 ${latency((l) => l.latency.p99)} ms; ${paced.delivered.toLocaleString(
+      'en-US',
+    )} delivered, ${paced.lost} lost${refused ? `; refused: ${refused}` : ''}${errors ? `; ${errors} errors` : ''}`,
+  };
 }
 
 export async function runThroughput(): Promise<BenchResult> {
@@ -97,10 +183,13 @@ export async function runThroughput(): Promise<BenchResult> {
     connections: envInt('BENCH_CONNECTIONS', 16),
   };
   const visits = envInt('BENCH_VISITS', 2000);
+  // Blocks of paced, unpaced, unpaced, paced phases on the same server after its first load.
+  const pacedBlocks = Math.max(1, envInt('BENCH_PACED_BLOCKS', 1));
   // BENCH_THROUGHPUT_TARGETS=beckon measures Beckon alone (for quick before/after runs; no ratio then).
   const only = new Set(
     (
-      process.env.BENCH_THROUGHPUT_TARGETS ?? 'fastify,socketio,beckon,beckon-redis,beckon-cluster,store,store-redis'
+      process.env.BENCH_THROUGHPUT_TARGETS ??
+      'fastify,socketio,beckon,beckon-paced,beckon-redis,beckon-redis-paced,beckon-cluster,store,store-paced,store-redis,store-redis-paced'
     ).split(','),
   );
   const targets: Target[] = [];
@@ -113,9 +202,15 @@ export async function runThroughput(): Promise<BenchResult> {
       await measure('bare socket.io room emit', await startBaseline('socketio'), visits, { ...options, pages: true }),
     );
   }
-  const beckon = only.has('beckon')
-    ? await measure('Beckon engage', await startBeckon(), visits, { ...options, pages: true })
-    : null;
+  // `…-paced`: the same server then measures engage with the engaged channel paced and unpaced, in blocks.
+  const beckon =
+    only.has('beckon') || only.has('beckon-paced')
+      ? await measure('Beckon engage', await startBeckon(), visits, {
+          ...options,
+          pages: true,
+          pacedBlocks: only.has('beckon-paced') ? pacedBlocks : 0,
+        })
+      : null;
   if (beckon) targets.push(beckon);
 
   // Beckon and its store on a redis-server of their own, stopped by PID when done (or failed).
@@ -123,9 +218,13 @@ export async function runThroughput(): Promise<BenchResult> {
   const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
   let beckonRedis: Target | null = null;
   let beckonCluster: Target | null = null;
-  if (only.has('beckon-redis')) {
+  if (only.has('beckon-redis') || only.has('beckon-redis-paced')) {
     const topology = await startTopology('redis', { prefix: 'bench-tp:', appendfsync });
-    beckonRedis = await measure('Beckon engage on Redis', topology, visits, { ...options, pages: true });
+    beckonRedis = await measure('Beckon engage on Redis', topology, visits, {
+      ...options,
+      pages: true,
+      pacedBlocks: only.has('beckon-redis-paced') ? pacedBlocks : 0,
+    });
     targets.push(beckonRedis);
   }
   if (only.has('beckon-cluster')) {
@@ -133,20 +232,27 @@ export async function runThroughput(): Promise<BenchResult> {
     beckonCluster = await measure(`Beckon engage, ${topology.label}`, topology, visits, { ...options, pages: true });
     targets.push(beckonCluster);
   }
-  const redis = only.has('store-redis') ? await startRedisServer({ appendfsync }) : null;
-  let storeRedis: Awaited<ReturnType<typeof storeFloor>> | null = null;
+  const redis =
+    only.has('store-redis') || only.has('store-redis-paced') ? await startRedisServer({ appendfsync }) : null;
+  let storeRedis: StoreFloor | null = null;
+  let storeRedisPaced: StoreFloor | null = null;
   try {
     if (only.has('store-redis'))
       storeRedis = await storeFloor(options.seconds, options.connections, { redisUrl: redis!.url });
+    if (only.has('store-redis-paced'))
+      storeRedisPaced = await storeFloor(options.seconds, options.connections, { redisUrl: redis!.url, paced: true });
   } finally {
     await redis?.dispose();
   }
 
   const store = only.has('store') ? await storeFloor(options.seconds, options.connections) : null;
+  const storePaced = only.has('store-paced')
+    ? await storeFloor(options.seconds, options.connections, { redisUrl: null, paced: true })
+    : null;
 
   const floor = fastify?.load.requestsPerSecond ?? Number.NaN;
   const socketFloor = targets.find((t) => t.name.includes('socket.io'))?.load.requestsPerSecond ?? Number.NaN;
-  const rows: Row[] = targets.map((t) => {
+  const rows: Row[] = targets.flatMap((t) => {
     const l = t.load;
     const refused = Object.entries(l.faults)
       .map(([code, count]) => `${count} ${code}`)
@@ -155,7 +261,7 @@ export async function runThroughput(): Promise<BenchResult> {
       t.delivered === undefined ? 'no pages' : `${t.delivered.toLocaleString('en-US')} delivered, ${t.lost} lost`;
     const isBeckon = t === beckon;
     const onRedis = t === beckonRedis || t === beckonCluster;
-    return {
+    const row: Row = {
       measure: `throughput: ${t.name}`,
       value: `${fmt(l.requestsPerSecond, 0)} req/s (${fmt((100 * l.requestsPerSecond) / floor, 0)} % of bare Fastify${
         isBeckon || onRedis ? `, ${fmt((100 * l.requestsPerSecond) / socketFloor, 0)} % of bare socket.io` : ''
@@ -172,17 +278,23 @@ export async function runThroughput(): Promise<BenchResult> {
         : {}),
       note: `latency p50 ${l.latency.p50} / p99 ${l.latency.p99} ms; ${delivery}${refused ? `; refused: ${refused}` : ''}${l.errors ? `; ${l.errors} errors` : ''}`,
     };
+    return t.paced ? [row, pacedRow(t, t.paced)] : [row];
   });
-  for (const [floorOf, kind] of [
-    [store, 'SQLite'],
-    [storeRedis, 'Redis'],
+  for (const [floorOf, kind, unpaced] of [
+    [store, 'SQLite', null],
+    [storePaced, 'SQLite', store],
+    [storeRedis, 'Redis', null],
+    [storeRedisPaced, 'Redis', storeRedis],
   ] as const) {
     if (!floorOf) continue;
-    for (const run of [floorOf.alone, floorOf.shared]) {
+    const paced = floorOf === storePaced || floorOf === storeRedisPaced;
+    for (const part of ['alone', 'shared'] as const) {
+      const run = floorOf[part];
       const sqlite = kind === 'SQLite';
+      const ratio = unpaced ? `, ${fmt(run.cyclesPerSecond / unpaced[part].cyclesPerSecond, 2)}× unpaced` : '';
       rows.push({
-        measure: `ceiling: Beckon's ${kind} store alone, ${run.inFlight === 1 ? 'one invitation at a time' : `${run.inFlight} invitations in flight`}`,
-        value: `${fmt(run.cyclesPerSecond, 0)} invitations/s`,
+        measure: `ceiling: Beckon's ${kind} store alone, ${run.inFlight === 1 ? 'one invitation at a time' : `${run.inFlight} invitations in flight`}${paced ? ', chat paced' : ''}`,
+        value: `${fmt(run.cyclesPerSecond, 0)} invitations/s${ratio ? ` (${ratio.slice(2)})` : ''}`,
         note: `3 writes each, ${fmt(run.microsecondsPerWrite)} µs per write${
           sqlite
             ? `${run.inFlight === 1 ? ', each its own commit' : ', commits shared (group commit)'}; SQLite WAL, synchronous=NORMAL`
@@ -194,9 +306,9 @@ export async function runThroughput(): Promise<BenchResult> {
   return {
     name: 'Throughput',
     rows,
-    data: { ...options, visits, appendfsync, targets, store, storeRedis },
+    data: { ...options, visits, appendfsync, targets, store, storeRedis, storePaced, storeRedisPaced },
     seconds: (now() - started) / 1000,
   };
 }
 
-await runAsScript(import.meta.url, 'throughput', 300, runThroughput);
+await runAsScript(import.meta.url, 'throughput', 420, runThroughput);

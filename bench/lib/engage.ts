@@ -29,3 +29,28 @@ export async function deliveredAfter(url: string, interactionId: string): Promis
   const delivered = record.transitions?.delivered;
   return pending && delivered ? Date.parse(delivered) - Date.parse(pending) : null;
 }
+
+/** The channel every benchmark engage asks for (the engage's default). */
+export const ENGAGED_CHANNEL = 'chat';
+
+/**
+ * Paces the engaged channel (progressive, default settings) and reports
+ * capacity large enough that pacing never refuses, so that every engage
+ * runs the whole decision in the store and every answer updates the
+ * channel's counts; `false` takes the settings away again (unpaced, as
+ * before them). Throws when the server refuses (a store without channels).
+ */
+export async function paceEngagedChannel(url: string, paced: boolean): Promise<void> {
+  const channelUrl = `${url}/backend/data/channels/${ENGAGED_CHANNEL}`;
+  const call = async (method: string, path: string, body?: object) => {
+    const response = await fetch(path, {
+      method,
+      ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  };
+  if (!paced) return call('DELETE', channelUrl);
+  // Stale after an hour, not a minute: a long BENCH_SECONDS must not close the channel halfway.
+  await call('PUT', channelUrl, { pacing: { mode: 'progressive', capacityStaleSeconds: 3600 } });
+  await call('PUT', `${channelUrl}/capacity`, { freeSlots: 1_000_000 });
+}

@@ -65,20 +65,23 @@ export function printResult(result: BenchResult): void {
 
 /**
  * Runs one benchmark as a script: builds if needed, bounds it in time,
- * prints its table and writes bench/results/<file>.json.
+ * prints its table and writes bench/results/<file>.json. A benchmark that
+ * runs the sources in its own process, with no server child, says
+ * `build: false`.
  */
 export async function runAsScript(
   moduleUrl: string,
   file: string,
   limitSeconds: number,
   run: () => Promise<BenchResult>,
+  options: { build?: boolean } = {},
 ): Promise<void> {
   if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
   boundRun(file, limitSeconds);
   const m = machine();
   process.stdout.write(`machine: ${describeMachine(m)}\n`);
   try {
-    ensureBuilt();
+    if (options.build !== false) ensureBuilt();
     const result = await run();
     printResult(result);
     const path = save(`${file}.json`, { at: new Date().toISOString(), machine: m, ...result });

@@ -7,7 +7,8 @@
  * commit), and with `inFlight` invitations going at once, as the throughput
  * benchmark's connections keep them, so that the group commit shares each
  * commit among them. This is a ceiling for engage throughput on this
- * machine's disk, whatever the rest of the server does.
+ * machine's disk, whatever the rest of the server does. With `paced`, the
+ * same with the engaged channel paced: what pacing adds to the store's part.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { now } from './stats.js';
 
 type StoreModule = typeof import('../../src/store/open.js');
 type ProtocolModule = typeof import('../../src/protocol/index.js');
+type PacedChannel = import('../../src/core/store.js').PacedChannel;
 
 export interface StoreFloorRun {
   inFlight: number;
@@ -40,6 +42,13 @@ export interface FloorStore {
   redisUrl: string | null;
   /** Frequency caps every create runs under (bench/caps.ts); none by default. */
   caps?: { perDay: number | null; afterDeclineMs: number | null };
+  /**
+   * Every create asks for a paced channel (progressive, default settings,
+   * with capacity reported large enough never to refuse), as engage hands
+   * it to the store: the decision on the channel's counts in the create, and
+   * the counts kept by each transition. None by default.
+   */
+  paced?: boolean;
 }
 
 export async function storeFloor(
@@ -53,7 +62,9 @@ export async function storeFloor(
 async function run(seconds: number, inFlight: number, where: FloorStore): Promise<StoreFloorRun> {
   const dist = process.env.BENCH_SERVER_DIST ? resolve(process.env.BENCH_SERVER_DIST) : join(ROOT, 'dist', 'server');
   const { openStore } = (await import(pathToFileURL(join(dist, 'store/open.js')).href)) as StoreModule;
-  const { ixnProfileSchema } = (await import(pathToFileURL(join(dist, 'protocol/index.js')).href)) as ProtocolModule;
+  const { ixnProfileSchema, channelSettingsSchema } = (await import(
+    pathToFileURL(join(dist, 'protocol/index.js')).href
+  )) as ProtocolModule;
   const dir = mkdtempSync(join(tmpdir(), 'beckon-store-floor-'));
   const store = await openStore({
     db: join(dir, 'beckon.db'),
@@ -81,6 +92,16 @@ async function run(seconds: number, inFlight: number, where: FloorStore): Promis
         }),
       );
     }
+    let paced: { pacing: PacedChannel[]; channelsVersion: number } | undefined;
+    if (where.paced) {
+      // An hour before it is stale: the run is seconds long.
+      const settings = channelSettingsSchema.parse({ pacing: { mode: 'progressive', capacityStaleSeconds: 3600 } });
+      await store.putChannel('chat', settings);
+      await store.reportCapacity('chat', 1_000_000, at);
+      // As engage hands them over: the settings it keeps in memory, and their version for the store to check.
+      const { version } = await store.channelConfig();
+      paced = { pacing: [{ channel: 'chat', pacing: settings.pacing, hoursOpen: true }], channelsVersion: version };
+    }
     let next = 0;
     const started = now();
     // Each lane drives one invitation at a time, like one benchmark connection.
@@ -98,6 +119,7 @@ async function run(seconds: number, inFlight: number, where: FloorStore): Promis
             now: t,
             place: true,
             ...(where.caps ? { caps: where.caps } : {}),
+            ...paced,
           });
           if (created.kind !== 'created' || created.engagement.shownPageId !== pageId)
             throw new Error(`store floor: ${created.kind}`);

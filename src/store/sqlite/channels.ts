@@ -28,6 +28,8 @@ interface LoadRow {
   free_slots: number | null;
   reported_at: number | null;
   accepted_since_report: number;
+  answered: number;
+  accepted: number;
 }
 
 const ANSWERED: readonly EngagementState[] = ['accepted', 'declined', 'timed_out'];
@@ -49,7 +51,7 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
       `UPDATE channel_load SET free_slots = NULL, reported_at = NULL, accepted_since_report = 0 WHERE channel = ?`,
     ),
     load: db.prepare<[string], LoadRow>(
-      `SELECT in_progress, free_slots, reported_at, accepted_since_report FROM channel_load WHERE channel = ?`,
+      `SELECT in_progress, free_slots, reported_at, accepted_since_report, answered, accepted FROM channel_load WHERE channel = ?`,
     ),
     report: db.prepare(
       `INSERT INTO channel_load (channel, free_slots, reported_at, accepted_since_report) VALUES (@channel, @freeSlots, @at, 0)
@@ -66,21 +68,23 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
     countedOn: db
       .prepare<[string], string | null>(`SELECT paced_channels FROM engagements WHERE interaction_id = ?`)
       .pluck(),
-    outcomes: db.prepare<[string, number], { answered: number; accepted: number | null }>(
-      `SELECT count(*) AS answered, sum(accepted) AS accepted
-       FROM (SELECT accepted FROM channel_outcomes WHERE channel = ? ORDER BY seq DESC LIMIT ?)`,
-    ),
     addOutcome: db.prepare(`INSERT INTO channel_outcomes (channel, accepted) VALUES (?, ?)`),
-    // Keeps the window: the outcome just past it goes (one row per new one, so the table stays bounded).
-    dropOutcomesBefore: db.prepare(
-      `DELETE FROM channel_outcomes WHERE channel = @channel AND seq <= (
-         SELECT seq FROM channel_outcomes WHERE channel = @channel ORDER BY seq DESC LIMIT 1 OFFSET @window)`,
+    countOutcome: db.prepare(
+      `INSERT INTO channel_load (channel, answered, accepted) VALUES (@channel, 1, @accepted)
+       ON CONFLICT (channel) DO UPDATE SET answered = answered + 1, accepted = accepted + @accepted
+       RETURNING answered`,
+    ),
+    oldestOutcome: db.prepare<[string], { seq: number; accepted: number }>(
+      `SELECT seq, accepted FROM channel_outcomes WHERE channel = ? ORDER BY seq LIMIT 1`,
+    ),
+    dropOutcome: db.prepare(`DELETE FROM channel_outcomes WHERE seq = ?`),
+    uncountOutcome: db.prepare(
+      `UPDATE channel_load SET answered = answered - 1, accepted = accepted - @accepted WHERE channel = @channel`,
     ),
   };
 
   const loadOf = (channel: string): ChannelLoad => {
     const row = stmt.load.get(channel);
-    const outcomes = stmt.outcomes.get(channel, ACCEPTANCE_WINDOW)!;
     return {
       capacity:
         row?.free_slots != null && row.reported_at != null
@@ -88,9 +92,19 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
           : null,
       acceptedSinceReport: row?.accepted_since_report ?? 0,
       inProgress: row?.in_progress ?? 0,
-      answered: outcomes.answered,
-      accepted: outcomes.accepted ?? 0,
+      answered: row?.answered ?? 0,
+      accepted: row?.accepted ?? 0,
     };
+  };
+
+  // The window keeps the latest ACCEPTANCE_WINDOW answers: one in, and past the window the oldest out.
+  const addOutcome = (channel: string, accepted: 0 | 1) => {
+    stmt.addOutcome.run(channel, accepted);
+    const { answered } = stmt.countOutcome.get({ channel, accepted }) as { answered: number };
+    if (answered <= ACCEPTANCE_WINDOW) return;
+    const oldest = stmt.oldestOutcome.get(channel)!;
+    stmt.dropOutcome.run(oldest.seq);
+    stmt.uncountOutcome.run({ channel, accepted: oldest.accepted });
   };
 
   const channels: SqliteChannels = {
@@ -118,8 +132,7 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
         const acceptedHere = to === 'accepted' && engagement.channel === channel;
         if (acceptedHere) stmt.addAccepted.run(channel);
         if (shown && ANSWERED.includes(to)) {
-          stmt.addOutcome.run(channel, acceptedHere ? 1 : 0);
-          stmt.dropOutcomesBefore.run({ channel, window: ACCEPTANCE_WINDOW });
+          addOutcome(channel, acceptedHere ? 1 : 0);
         }
       }
     },

@@ -193,7 +193,10 @@ export const MIGRATIONS: readonly string[] = [
     in_progress INTEGER NOT NULL DEFAULT 0,
     free_slots INTEGER,
     reported_at INTEGER,
-    accepted_since_report INTEGER NOT NULL DEFAULT 0
+    accepted_since_report INTEGER NOT NULL DEFAULT 0,
+    -- The acceptance window's sums, kept with its rows so that a create reads one row, not the window.
+    answered INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0
   );
   CREATE TABLE channel_outcomes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
