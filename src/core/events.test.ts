@@ -1,7 +1,16 @@
 /** The fields of every event the core describes, and the event as callers receive it. */
 import { describe, expect, it } from 'vitest';
 import type { Engagement } from '../protocol/index.js';
-import { attemptEvent, attemptEventType, pageEvent, toBeckonEvent, visitEvent } from './events.js';
+import {
+  attemptEvent,
+  attemptEventType,
+  businessEventOf,
+  erasureEventOf,
+  identityEventOf,
+  pageEvent,
+  toBeckonEvent,
+  visitEvent,
+} from './events.js';
 
 const T0 = Date.UTC(2026, 5, 1, 9, 0, 0);
 
@@ -46,6 +55,8 @@ describe('attempt events', () => {
       channel: 'voice',
       reason: null,
       userData: { basket: 3 },
+      name: null,
+      data: {},
     });
     expect(attemptEvent(attempt({ pageId: 'named' }), T0).pageId).toBe('named');
     const cancelled = attemptEvent(attempt({ state: 'cancelled', reason: 'pacing' }), T0);
@@ -64,6 +75,8 @@ describe('visit and page events', () => {
       channel: null,
       reason: null,
       userData: {},
+      name: null,
+      data: {},
     });
     expect(pageEvent('page.left', 'visit-1', 'page-2', T0)).toEqual({
       type: 'page.left',
@@ -74,6 +87,48 @@ describe('visit and page events', () => {
       channel: null,
       reason: null,
       userData: {},
+      name: null,
+      data: {},
+    });
+  });
+});
+
+describe('visitor context events', () => {
+  it('carry a business event in name and data, and nothing of an attempt', () => {
+    expect(businessEventOf({ visitId: 'v', pageId: 'p', name: 'cart', data: { total: 120 } }, T0)).toEqual({
+      type: 'page.event',
+      at: T0,
+      interactionId: null,
+      visitId: 'v',
+      pageId: 'p',
+      channel: null,
+      reason: null,
+      userData: {},
+      name: 'cart',
+      data: { total: 120 },
+    });
+  });
+
+  it('carry the identity after a sign-in or user info, and nothing after a sign-out', () => {
+    const identity = { userId: 'u-1', verified: true, traits: { tier: 'gold' } };
+    expect(identityEventOf('v', 'p', identity, T0)).toMatchObject({
+      type: 'visit.identified',
+      visitId: 'v',
+      pageId: 'p',
+      name: null,
+      data: { userId: 'u-1', verified: true, traits: { tier: 'gold' } },
+    });
+    expect(identityEventOf('v', null, null, T0)).toMatchObject({ type: 'visit.signed_out', pageId: null, data: {} });
+  });
+
+  it('record an erasure by its counts alone, naming no visit or page', () => {
+    const counts = { visits: 2, pages: 5, events: 40, attempts: 1 };
+    expect(erasureEventOf(counts, T0)).toMatchObject({
+      type: 'visitor.erased',
+      visitId: null,
+      pageId: null,
+      interactionId: null,
+      data: counts,
     });
   });
 });
@@ -92,6 +147,8 @@ describe('the event as callers receive it', () => {
       channel: null,
       reason: null,
       userData: { basket: 3 },
+      name: null,
+      data: {},
     });
   });
 });

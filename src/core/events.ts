@@ -6,7 +6,15 @@
  * cannot call back into Node; the store contract suite checks that both
  * implementations record exactly what these functions say.)
  */
-import type { BeckonEvent, Engagement, EngagementState, EventType, UserData } from '../protocol/index.js';
+import type {
+  BeckonEvent,
+  ContextData,
+  Engagement,
+  EngagementState,
+  ErasureCounts,
+  EventType,
+  UserData,
+} from '../protocol/index.js';
 
 /** An event as the core describes it, before the log gives it an id and a position. */
 export interface EventDraft {
@@ -19,6 +27,10 @@ export interface EventDraft {
   channel: string | null;
   reason: string | null;
   userData: UserData;
+  /** The business event's name (page.event), else null. */
+  name: string | null;
+  /** page.event: its data; visit.identified: the identity; visitor.erased: the counts; else `{}`. */
+  data: Record<string, unknown>;
 }
 
 /** An event as the log keeps it: the draft plus its unique id and its position. */
@@ -26,6 +38,18 @@ export interface LoggedEvent extends EventDraft {
   id: string;
   seq: number;
 }
+
+/** The fields of an event that is about no attempt. */
+const NO_IDS = {
+  interactionId: null,
+  visitId: null,
+  pageId: null,
+  channel: null,
+  reason: null,
+  userData: {},
+  name: null,
+  data: {},
+} as const satisfies Omit<EventDraft, 'type' | 'at'>;
 
 /** The event type an attempt entering `state` records. */
 export const attemptEventType = (state: EngagementState): EventType => `engagement.${state}`;
@@ -44,17 +68,52 @@ export function attemptEvent(attempt: Engagement, at: number): EventDraft {
     channel: attempt.channel,
     reason: attempt.reason,
     userData: attempt.userData,
+    name: null,
+    data: {},
   };
 }
 
 /** `visit.started` or `visit.ended`. */
 export function visitEvent(type: 'visit.started' | 'visit.ended', visitId: string, at: number): EventDraft {
-  return { type, at, interactionId: null, visitId, pageId: null, channel: null, reason: null, userData: {} };
+  return { ...NO_IDS, type, at, visitId };
 }
 
 /** `page.entered` or `page.left`. */
 export function pageEvent(type: 'page.entered' | 'page.left', visitId: string, pageId: string, at: number): EventDraft {
-  return { type, at, interactionId: null, visitId, pageId, channel: null, reason: null, userData: {} };
+  return { ...NO_IDS, type, at, visitId, pageId };
+}
+
+/** `page.event`: a business event a page tracked. */
+export function businessEventOf(
+  event: { visitId: string; pageId: string; name: string; data: ContextData },
+  at: number,
+): EventDraft {
+  return {
+    ...NO_IDS,
+    type: 'page.event',
+    at,
+    visitId: event.visitId,
+    pageId: event.pageId,
+    name: event.name,
+    data: event.data,
+  };
+}
+
+/** `visit.identified` (sign-in or user info) with the identity as it is after the change, or `visit.signed_out`. */
+export function identityEventOf(
+  visitId: string,
+  pageId: string | null,
+  identity: { userId: string | null; verified: boolean; traits: ContextData } | null,
+  at: number,
+): EventDraft {
+  if (identity === null) return { ...NO_IDS, type: 'visit.signed_out', at, visitId, pageId };
+  const data = { userId: identity.userId, verified: identity.verified, traits: identity.traits };
+  return { ...NO_IDS, type: 'visit.identified', at, visitId, pageId, data };
+}
+
+/** `visitor.erased`: names no id (the log must not keep the browser's), only what went. */
+export function erasureEventOf(counts: ErasureCounts, at: number): EventDraft {
+  return { ...NO_IDS, type: 'visitor.erased', at, data: { ...counts } };
 }
 
 /** The event as callers receive it (SSE, webhooks): ISO time at the edge. */
@@ -70,5 +129,7 @@ export function toBeckonEvent(event: LoggedEvent): BeckonEvent {
     channel: event.channel,
     reason: event.reason,
     userData: event.userData,
+    name: event.name,
+    data: event.data,
   };
 }

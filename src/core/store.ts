@@ -22,6 +22,7 @@ import type {
   PageUpdate,
 } from '../protocol/index.js';
 import type { ChannelSettings, ClosedReason, PacingSettings } from '../protocol/channels.js';
+import type { ContextData, ErasureCounts } from '../protocol/visitor.js';
 import type { ReportHour } from './reports.js';
 import type { BrowserBudget, CapName, CapSettings } from './caps.js';
 import type { ChannelLoad } from './pacing.js';
@@ -430,7 +431,116 @@ export interface ChannelStore {
   channelLoads(channels: readonly string[]): Promise<Map<string, ChannelLoad>>;
 }
 
-export interface BeckonStore extends PresenceStore, AttemptStore, EventLog, WebhookOutbox, ReportStore, ChannelStore {
+/** Who a visit says its visitor is (docs/visitor-context.md). */
+export interface IdentityRecord {
+  /** null when only user info was given. */
+  userId: string | null;
+  verified: boolean;
+  traits: ContextData;
+  /** When it last changed, epoch ms. */
+  at: number;
+}
+
+/** A business event a page tracked, as the visit keeps it. */
+export interface BusinessEventRecord {
+  name: string;
+  data: ContextData;
+  at: number;
+  pageId: string;
+}
+
+/**
+ * A change of a visit's identity. A sign-in replaces the identity (a new
+ * userId starts with the traits it brings); user info merges its traits into
+ * the identity, keeping userId and verified (an anonymous visit gets one with
+ * userId null, not verified); a sign-out removes it.
+ */
+export type IdentityChange =
+  | { kind: 'sign-in'; userId: string; verified: boolean; traits: ContextData }
+  | { kind: 'user-info'; traits: ContextData }
+  | { kind: 'sign-out' };
+
+/** A visit as history: the visit, every page it had (closed ones too), its identity and kept business events. */
+export interface VisitHistoryRecord {
+  visit: VisitRecord;
+  identity: IdentityRecord | null;
+  /** Every page of the visit that retention has not pruned, in the order they were entered. */
+  pages: PageRecord[];
+  /** Newest first, at most KEPT_BUSINESS_EVENTS. */
+  events: BusinessEventRecord[];
+  /** Its attempts, oldest first. */
+  attempts: Engagement[];
+}
+
+/** Where a page of a browser's visits ended: the last visit listed (newest first by startedAt, then visitId). */
+export interface VisitPosition {
+  startedAt: number;
+  visitId: string;
+}
+
+/**
+ * What a page tells about its visitor, what a caller reads back, and the
+ * erasure of a browser (docs/visitor-context.md). Each change is one atomic
+ * step with its event, like every other.
+ */
+export interface VisitorStore {
+  /**
+   * Records a business event of an open page of a live visit, with its
+   * `page.event` (core/events.ts `businessEventOf`); the visit keeps its
+   * latest KEPT_BUSINESS_EVENTS. 'no-page' (nothing recorded) when the page
+   * is not open or not of that visit.
+   */
+  recordBusinessEvent(
+    event: { visitId: string; pageId: string; name: string; data: ContextData },
+    now: number,
+  ): Promise<'stored' | 'no-page'>;
+  /**
+   * Changes a live visit's identity, with `visit.identified` (the identity
+   * after the change) or `visit.signed_out` (`identityEventOf`), naming
+   * `pageId`, the page it came from. A sign-out of a visit with no identity
+   * changes and records nothing. 'no-visit' when the visit is not live.
+   */
+  changeIdentity(
+    visitId: string,
+    pageId: string,
+    change: IdentityChange,
+    now: number,
+  ): Promise<{ identity: IdentityRecord | null } | 'no-visit'>;
+  /** The identity and the `recent` newest business events of each visit named that has any (for `GET /visits`). */
+  visitContexts(
+    visitIds: readonly string[],
+    recent: number,
+  ): Promise<Map<string, { identity: IdentityRecord | null; events: BusinessEventRecord[] }>>;
+  /** A visit, live or ended, as history; null when unknown, pruned or erased. */
+  visitHistory(visitId: string): Promise<VisitHistoryRecord | null>;
+  /**
+   * A browser's visits, newest first (startedAt, then visitId, descending),
+   * after `after` if given, at most `limit`; `more` when any are left.
+   */
+  visitorVisits(
+    globalVisitId: string,
+    query: { after: VisitPosition | null; limit: number },
+  ): Promise<{ visits: VisitHistoryRecord[]; more: boolean }>;
+  /**
+   * Erases a browser: its visits, their pages, identity and business events,
+   * its caps budget and declines, its opt-out, its attempts (in progress
+   * ones too, with their deadlines, their pacing counts settled) and every
+   * event of its visits in the log (with their webhook deliveries), so that
+   * no key, value or row holds its globalVisitId, its visit or page ids, or
+   * its userIds. Records `visitor.erased` (`erasureEventOf`) when anything
+   * went. Remembers `marker` (a keyed hash of the globalVisitId, never the
+   * id) until `marker.until`, so that the browser's old visit token is
+   * refused (`erasedAt`). Idempotent: a second call finds nothing and
+   * answers zeros. May take several atomic steps; a page of the browser
+   * that opens meanwhile is refused (the visit is gone first).
+   */
+  eraseVisitor(globalVisitId: string, marker: { key: string; until: number }, now: number): Promise<ErasureCounts>;
+  /** When the browser behind `markerKey` was erased, while the marker is kept; else null. */
+  erasedAt(markerKey: string, now: number): Promise<number | null>;
+}
+
+export interface BeckonStore
+  extends PresenceStore, AttemptStore, EventLog, WebhookOutbox, ReportStore, ChannelStore, VisitorStore {
   /** Which implementation this is (for logs and metrics). */
   readonly kind: 'sqlite' | 'redis';
   /** What about this store's setup could lose acknowledged data (logged at start); none is an empty list. */

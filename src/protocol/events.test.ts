@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, parseEventTypes } from './events.js';
 
 describe('event type filters', () => {
-  it('lists the eleven event types of docs/events.md, engagement transitions first', () => {
+  it('lists the fifteen event types of docs/events.md, engagement transitions first', () => {
     expect(EVENT_TYPES).toEqual([
       'engagement.pending',
       'engagement.delivered',
@@ -15,14 +15,21 @@ describe('event type filters', () => {
       'page.entered',
       'page.left',
       'visit.ended',
+      'page.event',
+      'visit.identified',
+      'visit.signed_out',
+      'visitor.erased',
     ]);
   });
 
   it('expands families and keeps exact types, in lifecycle order, without duplicates', () => {
     expect(parseEventTypes('page.*, engagement.accepted,page.left')).toEqual({
-      types: ['engagement.accepted', 'page.entered', 'page.left'],
+      types: ['engagement.accepted', 'page.entered', 'page.left', 'page.event'],
     });
-    expect(parseEventTypes('visit.*')).toEqual({ types: ['visit.started', 'visit.ended'] });
+    expect(parseEventTypes('visit.*')).toEqual({
+      types: ['visit.started', 'visit.ended', 'visit.identified', 'visit.signed_out'],
+    });
+    expect(parseEventTypes('visitor.*')).toEqual({ types: ['visitor.erased'] });
   });
 
   it('names the first item that selects nothing', () => {

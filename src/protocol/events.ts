@@ -14,11 +14,15 @@ export const EVENT_TYPES = [
   'page.entered',
   'page.left',
   'visit.ended',
+  'page.event',
+  'visit.identified',
+  'visit.signed_out',
+  'visitor.erased',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Families a filter may name with a wildcard, e.g. `engagement.*`. */
-const EVENT_FAMILIES = ['engagement', 'visit', 'page'] as const;
+const EVENT_FAMILIES = ['engagement', 'visit', 'page', 'visitor'] as const;
 
 export const beckonEventSchema = z.object({
   /** Unique id (UUID); a webhook delivered twice carries the same id, so receivers dedupe by it. */
@@ -38,12 +42,20 @@ export const beckonEventSchema = z.object({
   reason: z.string().nullable(),
   /** The attempt's userData (engagement events); `{}` for visit and page events. */
   userData: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  /** The business event's name (page.event); null for every other type. */
+  name: z.string().nullable(),
+  /**
+   * page.event: the business event's data; visit.identified: `{userId,
+   * verified, traits}`; visitor.erased: what was erased (counts); `{}` for
+   * every other type.
+   */
+  data: z.record(z.string(), z.unknown()),
 });
 export type BeckonEvent = z.infer<typeof beckonEventSchema>;
 
 /**
  * Reads a type filter: a comma-separated list of event types and families
- * (`engagement.*`, `visit.*`, `page.*`). Returns the exact types it selects,
+ * (`engagement.*`, `visit.*`, `page.*`, `visitor.*`). Returns the exact types it selects,
  * or the first item that names nothing.
  */
 export function parseEventTypes(list: string): { types: EventType[] } | { unknown: string } {

@@ -8,3 +8,4 @@ export * from './page-api.js';
 export * from './events.js';
 export * from './reports.js';
 export * from './channels.js';
+export * from './visitor.js';

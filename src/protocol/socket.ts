@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ANSWERS, type EngagementState } from './names.js';
 import type { FaultCode } from './faults.js';
 import type { InvitationText, UserData } from './gateway.js';
+import type { ContextAck, NotificationDetail, SignInMessage, TrackMessage, UserInfoMessage } from './visitor.js';
 
 /** What a page says about itself when it connects and whenever it changes. */
 export const pageInfoSchema = z.strictObject({
@@ -91,6 +92,8 @@ export interface ServerToClientEvents {
   'invitation:withdraw': (withdrawal: Withdrawal) => void;
   /** Every tab of the browser learns of an opt-out or opt-in made in one of them. */
   'visitor:opt': (opt: OptMessage) => void;
+  /** A message from a caller (the Notification API) to this page. */
+  notification: (notification: NotificationDetail) => void;
 }
 
 export interface ClientToServerEvents {
@@ -98,6 +101,11 @@ export interface ClientToServerEvents {
   'invitation:shown': (shown: Shown, ack?: (result: PageAck) => void) => void;
   'invitation:answer': (answer: AnswerMessage, ack?: (result: PageAck) => void) => void;
   'visitor:opt': (opt: OptMessage, ack?: (result: OptAck) => void) => void;
+  /** A business event of this page (docs/visitor-context.md). */
+  'visit:track': (event: TrackMessage, ack?: (result: ContextAck) => void) => void;
+  'visit:sign-in': (signIn: SignInMessage, ack?: (result: ContextAck) => void) => void;
+  'visit:sign-out': (signOut: Record<string, never>, ack?: (result: ContextAck) => void) => void;
+  'visit:user-info': (info: UserInfoMessage, ack?: (result: ContextAck) => void) => void;
 }
 
 export type OptAck = { ok: true; optedOut: boolean } | { ok: false; code: FaultCode; message: string };

@@ -88,6 +88,8 @@ export function toEvent(seq: number, f: Fields): BeckonEvent {
     channel: f.channel ?? null,
     reason: f.reason ?? null,
     userData: f.userData === undefined ? {} : JSON.parse(f.userData),
+    name: f.name ?? null,
+    data: f.data === undefined ? {} : JSON.parse(f.data),
   });
 }
 

@@ -27,6 +27,7 @@ import { eventLog } from './event-log.js';
 import { webhookOutbox } from './webhook-outbox.js';
 import { reportStore } from './reports.js';
 import { channelStore } from './channels.js';
+import { visitorStore } from './visitor.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -75,6 +76,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     ...webhookOutbox(context),
     ...reportStore(context),
     ...channelStore(context),
+    ...visitorStore(context),
     ping: () => conn.ping(),
     health: () => conn.health(),
     durabilityWarnings: () => conn.run((c) => durabilityWarnings(c)),

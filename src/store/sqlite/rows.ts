@@ -89,6 +89,8 @@ export function toEvent(row: EventRow): BeckonEvent {
     channel: body.channel ?? null,
     reason: body.reason ?? null,
     userData: body.userData ?? {},
+    name: body.name ?? null,
+    data: body.data ?? {},
   });
 }
 

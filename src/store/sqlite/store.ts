@@ -24,6 +24,7 @@ import type { BeckonStore } from '../../core/store.js';
 import { sqliteAttempts } from './attempts.js';
 import { sqliteCaps } from './caps.js';
 import { sqliteChannels } from './channels.js';
+import { sqliteVisitor } from './visitor.js';
 import type { SqliteContext } from './context.js';
 import { sqliteDeadlines } from './deadlines.js';
 import { sqliteEventLog } from './event-log.js';
@@ -67,6 +68,7 @@ export function openSqliteStore(file: string): BeckonStore {
     ...log.methods(writes.run),
     ...sqliteWebhooks(context, log),
     ...sqliteReportStore(context, reports),
+    ...sqliteVisitor(context),
     async durabilityWarnings() {
       // WAL with synchronous=NORMAL survives a crash of the process; only `:memory:` forgets at exit.
       return file === ':memory:' ? ['BECKON_DB is :memory:: everything is lost when the process exits.'] : [];

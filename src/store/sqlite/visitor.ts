@@ -1,0 +1,22 @@
+/**
+ * The sqlite store's visitor context (docs/visitor-context.md): business
+ * events, identity, history and erasure.
+ */
+import type { VisitorStore } from '../../core/store.js';
+import type { SqliteContext } from './context.js';
+
+const missing = (): never => {
+  throw new Error('UNBUILT: visitor context on the sqlite store');
+};
+
+export function sqliteVisitor(_context: SqliteContext): VisitorStore {
+  return {
+    recordBusinessEvent: missing,
+    changeIdentity: missing,
+    visitContexts: missing,
+    visitHistory: missing,
+    visitorVisits: missing,
+    eraseVisitor: missing,
+    erasedAt: missing,
+  };
+}
