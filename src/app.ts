@@ -32,6 +32,7 @@ import { eventRoutes } from './backend/routes/events.js';
 import { reportRoutes } from './backend/routes/reports.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { channelRoutes } from './backend/routes/channels.js';
+import { notificationRoutes, visitorRoutes, type PageReach, type VisitorCounters } from './backend/routes/visitors.js';
 import { openStore } from './store/open.js';
 import { StoreUnavailableError, type BeckonStore } from './core/store.js';
 import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
@@ -41,11 +42,15 @@ import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './cluster/fanout.js';
 import { attachFrontend, deliverPageCommand } from './frontend/server.js';
 import type { BeckonIo } from './frontend/io.js';
+import type { NotificationDetail } from './protocol/index.js';
 import { PageResync } from './frontend/resync.js';
 import { instrumentSockets } from './frontend/socket-metrics.js';
 
 /** GWE 8.1.2 and GWE 8.5 spell the API prefix differently; both are served. */
 export const API_PREFIXES = ['/backend/data', '/server/data'] as const;
+
+/** GWE also serves its Notification API under the frontend's prefix; the backend answers it there too. */
+export const NOTIFICATION_PREFIXES = [...API_PREFIXES, '/frontend/data'] as const;
 
 /** Largest socket message a page may send; every legitimate one is far smaller. */
 export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024;
@@ -211,31 +216,62 @@ export async function createBeckon(
   });
 
   const callerCheck = requireCaller(config.apiToken, { trustProxy: config.trustProxy });
+  // Credentialed paths: the API under both prefixes, the Notification API under GWE's frontend prefix, metrics.
+  const dataPaths = [...API_PREFIXES, '/frontend/data/notification', '/metrics'];
   await installRateLimit(app, {
     perMinute: config.rateLimitPerMinute,
     apiToken: config.apiToken,
-    prefixes: [...API_PREFIXES, '/metrics'],
+    prefixes: dataPaths,
   });
   // The operator's browser is not a trusted caller (request-origin.ts): every data path refuses a Host
   // Beckon does not answer to and another site's request. After the rate limit (a rebound page that
   // hammers is throttled too), before the body is parsed or the credentials are looked at.
   const hosts = hostRule(config.host, config.allowedHosts);
-  const dataPaths = [...API_PREFIXES, '/metrics'];
   app.addHook('onRequest', async (request) => {
     if (!isDataRequest(request, dataPaths)) return;
     const refusal = browserRefusal(request.headers, hosts, config.trustProxy);
     if (refusal) throw new BeckonFault(refusal.code, refusal.message === undefined ? {} : { message: refusal.message });
   });
+  // The pages of visits, reached from the REST side (notifications, erasure) on whichever node holds them.
+  const pages: PageReach = {
+    notify: (target) => notifyPages(socketServer(), target),
+    disconnect: (visitIds) => disconnectVisits(socketServer(), visitIds),
+  };
+  const socketServer = () => {
+    if (!io) throw new Error('the socket.io server is not set up yet');
+    return io;
+  };
+  const counters: VisitorCounters = {
+    notified(reached) {
+      metrics.notifications.inc();
+      metrics.notifiedPages.inc(reached);
+    },
+    erased(counts) {
+      metrics.erasures.inc();
+      for (const [kind, n] of Object.entries(counts)) metrics.erasedRecords.inc({ kind }, n);
+    },
+  };
   // The other role's routes are simply not registered here: they answer the 404 NOT_FOUND FAULT.
   if (serves.backend) {
+    const now = options.now ?? Date.now;
     for (const prefix of API_PREFIXES) {
       await app.register(
         async (api) => {
           api.addHook('preHandler', callerCheck);
           await api.register(gatewayRoutes({ lifecycle, store }));
           await api.register(eventRoutes({ streams }));
-          await api.register(reportRoutes({ store, now: options.now ?? Date.now }));
-          await api.register(channelRoutes({ lifecycle, store, now: options.now ?? Date.now }));
+          await api.register(reportRoutes({ store, now }));
+          await api.register(channelRoutes({ lifecycle, store, now }));
+          await api.register(visitorRoutes({ store, pages, secret: config.secret, counters, now }));
+        },
+        { prefix },
+      );
+    }
+    for (const prefix of NOTIFICATION_PREFIXES) {
+      await app.register(
+        async (api) => {
+          api.addHook('preHandler', callerCheck);
+          await api.register(notificationRoutes({ store, pages, counters }));
         },
         { prefix },
       );
@@ -396,4 +432,54 @@ export async function createBeckon(
     },
     close: () => app.close(),
   };
+}
+
+// ── Reaching pages from the REST side ───────────────────────────────────────
+// Notifications and erasure reach pages through socket.io rooms, across nodes
+// through the adapter, as page commands do (frontend/server.ts names the
+// rooms `visit:<visitId>` and `page:<pageId>`).
+
+/** How long a notification waits for the pages' acknowledgements. */
+const NOTIFY_ACK_MS = 3000;
+
+/** The socket.io calls these need, for an event whose acknowledgement the typed maps do not declare. */
+interface AckEmitter {
+  to(room: string): {
+    timeout(ms: number): {
+      emit(
+        event: 'notification',
+        detail: NotificationDetail,
+        ack: (error: unknown, responses: unknown[]) => void,
+      ): void;
+    };
+  };
+}
+
+/** Sends `detail` to one page or every page of a visit; resolves with the distinct pages that acknowledged it. */
+async function notifyPages(
+  io: BeckonIo,
+  target: { visitId: string; pageId: string | null; detail: NotificationDetail },
+): Promise<number> {
+  if (target.pageId === null) {
+    // A page may hold two sockets for a moment (a reconnect): each page is counted once.
+    const sockets = await io.in(`visit:${target.visitId}`).fetchSockets();
+    const pageIds = [...new Set(sockets.map((socket) => socket.data.pageId))];
+    const counts = await Promise.all(
+      pageIds.map((pageId) => notifyPages(io, { visitId: target.visitId, pageId, detail: target.detail })),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+  const room = `page:${target.pageId}`;
+  return new Promise((resolve) => {
+    // Those that answered in time count even when another socket of the page did not (the error).
+    (io as unknown as AckEmitter)
+      .to(room)
+      .timeout(NOTIFY_ACK_MS)
+      .emit('notification', target.detail, (_error, responses) => resolve(responses.length > 0 ? 1 : 0));
+  });
+}
+
+/** Disconnects every page of these visits on every node; the pages' widgets reconnect as a new browser. */
+async function disconnectVisits(io: BeckonIo, visitIds: readonly string[]): Promise<void> {
+  io.in(visitIds.map((visitId) => `visit:${visitId}`)).disconnectSockets(true);
 }

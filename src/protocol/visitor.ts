@@ -7,6 +7,9 @@
  */
 import { z } from 'zod';
 import { engagementSchema } from './engagement.js';
+import { businessEventSchema, identitySchema } from './visit-context.js';
+
+export { businessEventSchema, identitySchema, type BusinessEvent, type Identity } from './visit-context.js';
 
 /** A business event's name, and a notification's channel. */
 export const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
@@ -87,24 +90,6 @@ export const signOutSchema = z.strictObject({});
 export type ContextAck = { ok: true } | { ok: false; code: string; message: string };
 
 // ── what the store keeps and callers read ───────────────────────────────────
-
-export const identitySchema = z.object({
-  /** null when only user info was given (the visitor did not sign in). */
-  userId: z.string().nullable(),
-  /** True only when the sign-in carried a token that verified under BECKON_IDENTITY_SECRET. */
-  verified: z.boolean(),
-  traits: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  at: z.string(),
-});
-export type Identity = z.infer<typeof identitySchema>;
-
-export const businessEventSchema = z.object({
-  name: z.string(),
-  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  at: z.string(),
-  pageId: z.string(),
-});
-export type BusinessEvent = z.infer<typeof businessEventSchema>;
 
 /** A visit as history: live or ended, every page it had, its business events and attempts. */
 export const visitHistorySchema = z.object({
