@@ -272,7 +272,8 @@ describe('the Notification API', () => {
     const first = await open();
     const second = await open({ visitToken: first.session.visitToken });
     const stranger = await open();
-    const [toFirst, toSecond] = [first, second].map(notificationsOf);
+    const toFirst = notificationsOf(first);
+    const toSecond = notificationsOf(second);
     const path = `/frontend/data/notification/notify/${first.session.visitId}`;
 
     const one = await server.post(path, [{ page: second.session.pageId, channel: 'agent', data: { name: 'Ann' } }]);
@@ -415,6 +416,28 @@ describe('erasure', () => {
       const reply = await server.delete(`/backend/data/visitors/${bad}`);
       expectFault(reply, 'INVALID_PARAMETER');
       expect(reply.body.details).toEqual([{ path: 'globalVisitId', message: expect.any(String) }]);
+    }
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('describes every route of visitor context, with no reference left dangling', async () => {
+    const doc = (await server.get('/openapi.json')).body;
+    for (const prefix of ['/backend/data', '/server/data']) {
+      expect(doc.paths[`${prefix}/visits/{visitId}`].get.responses['404'].description).toContain('UNKNOWN_VISIT');
+      expect(doc.paths[`${prefix}/visitors/{globalVisitId}/visits`].get).toBeDefined();
+      expect(doc.paths[`${prefix}/visitors/{globalVisitId}`].delete).toBeDefined();
+    }
+    for (const prefix of ['/server/data', '/frontend/data']) {
+      expect(doc.paths[`${prefix}/notification/notify/{visitId}`].post.requestBody).toBeDefined();
+    }
+    expect(doc.components.schemas.VisitList.properties.visits.items.required).toEqual(
+      expect.arrayContaining(['identity', 'events']),
+    );
+    const text = JSON.stringify(doc);
+    expect(text).not.toContain('"#/$defs/');
+    for (const [, name] of text.matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
+      expect(doc.components.schemas[name!], name).toBeDefined();
     }
   });
 });
