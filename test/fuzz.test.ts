@@ -422,6 +422,114 @@ const pathCases: fc.Arbitrary<Case> = fc.oneof(
     })),
 );
 
+/** Text that can never be an id Beckon mints (22 letters, digits, - or _), percent-encoded as a path segment. */
+const badIdSegment = fc
+  .oneof(
+    hostileText,
+    fc.constantFrom('', 'short', 'x'.repeat(23), 'A'.repeat(21), '..', '%', 'AAAAAAAAAAAAAAAAAAAAA.'),
+    fc.string({ minLength: 23, maxLength: 300 }),
+  )
+  .filter((text) => text !== '' && !/^[A-Za-z0-9_-]{22}$/.test(text))
+  .map((text) => [...Buffer.from(text)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''));
+
+/** A visit's history, a browser's visits and the erasure of a browser, each with an id or a query no caller can mean. */
+const visitorCases: fc.Arbitrary<Case> = fc.oneof(
+  fc.tuple(badIdSegment, fc.constantFrom(...API_PREFIXES)).map(([id, prefix]) => ({
+    label: 'visitor/history',
+    method: 'GET',
+    path: `${prefix}/visits/${id}`,
+    statuses: [400],
+  })),
+  fc
+    .tuple(
+      fc.oneof(badIdSegment, fc.constant('BBBBBBBBBBBBBBBBBBBBBB')),
+      fc.oneof(
+        fc.constantFrom('0', '101', '-1', '1.5', 'ten', '', '1e3'),
+        // Whatever reads as a whole number from 1 to 100 (" 5", "1e1", "0x10") is a valid limit.
+        hostileText.filter((t) => {
+          const n = Number(t);
+          return !(Number.isInteger(n) && n >= 1 && n <= 100);
+        }),
+      ),
+      hostileText,
+      fc.boolean(),
+      fc.constantFrom(...API_PREFIXES),
+    )
+    .map(([id, limit, cursor, badLimit, prefix]) => ({
+      label: 'visitor/visits',
+      method: 'GET',
+      // A real browser id with a query that cannot be read, or an id that cannot be one.
+      path: `${prefix}/visitors/${id}/visits?${new URLSearchParams(badLimit ? { limit } : { cursor: `~${cursor}` })}`,
+      statuses: [400],
+    })),
+  fc.tuple(badIdSegment, fc.constantFrom(...API_PREFIXES)).map(([id, prefix]) => ({
+    label: 'visitor/erase',
+    method: 'DELETE',
+    path: `${prefix}/visitors/${id}`,
+    statuses: [400],
+  })),
+);
+
+/** A message field no notification can hold: whatever else the body says, it is refused. */
+const badMessage = fc.oneof(
+  fc.constantFrom<Record<string, unknown>>(
+    {},
+    { channel: '' },
+    { channel: '1st' },
+    { channel: 'x'.repeat(65) },
+    { channel: 'x', page: '' },
+    { channel: 'x', page: 7 },
+    { channel: 'x', data: [1] },
+    { channel: 'x', data: 'text' },
+    { channel: 'x', data: null },
+    { channel: 'x', data: { big: 'é'.repeat(5000) } },
+    { channel: 'x', extra: true },
+  ),
+  anyValue.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)),
+);
+
+/** Notification API requests to a live visit (or to an id that cannot be one) whose body is never valid. */
+function notifyCases(liveVisitId: () => string): fc.Arbitrary<Case> {
+  const path = fc
+    .tuple(fc.constantFrom(...API_PREFIXES, '/frontend/data'), fc.oneof(fc.constant(null), badIdSegment))
+    .map(([prefix, id]) => `${prefix}/notification/notify/${id ?? liveVisitId()}`);
+  const body = fc.oneof(
+    // Valid-looking messages around one that is not.
+    fc
+      .tuple(
+        fc.array(fc.record({ channel: fc.constantFrom('offer', 'agent') }), { maxLength: 4 }),
+        badMessage,
+        fc.array(fc.record({ channel: fc.constant('later'), data: fc.dictionary(hostileText, anyValue) })),
+      )
+      .map(([before, bad, after]) => JSON.stringify([...before, bad, ...after])),
+    // Not an array of 1–10 messages.
+    fc
+      .oneof(
+        anyValue.filter((v) => !Array.isArray(v)),
+        fc.constant([]),
+      )
+      .map((v) => JSON.stringify(v) ?? 'null'),
+    fc.integer({ min: 11, max: 40 }).map((n) => JSON.stringify(Array.from({ length: n }, () => ({ channel: 'x' })))),
+    // Prototype keys and data nested past its limit.
+    fc
+      .constantFrom('__proto__', 'constructor', 'prototype')
+      .map((key) => `[{"channel":"x","data":{"a":{"${key}":{"polluted":true}}}}]`),
+    fc
+      .integer({ min: 9, max: 3000 })
+      .map((depth) => `[{"channel":"x","data":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}]`),
+    // At least 12,000 bytes of data, past its 8 KB.
+    hugeText.map((text) => JSON.stringify([{ channel: 'x', data: { text: text.repeat(3) } }])),
+  );
+  return fc.tuple(path, body).map(([target, text]) => ({
+    label: 'notify',
+    method: 'POST',
+    path: target,
+    contentType: 'application/json',
+    body: text,
+    statuses: bodyStatus(text),
+  }));
+}
+
 const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: engageCases, weight: 4 },
   { arbitrary: noengageCases, weight: 2 },
@@ -432,6 +540,8 @@ const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: duplicateCases, weight: 1 },
   { arbitrary: pathCases, weight: 1 },
   { arbitrary: channelCases, weight: 2 },
+  { arbitrary: visitorCases, weight: 2 },
+  { arbitrary: notifyCases(() => page.session.visitId), weight: 2 },
 );
 
 /** Host, Origin and Sec-Fetch-Site a browser riding the operator's session may send, and what each must get. */
@@ -540,7 +650,7 @@ describe('hostile input', () => {
           ...(c.body !== undefined ? { body: c.body } : {}),
         });
         const text = response.text;
-        const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(marks.headers)} → ${response.status} ${text.slice(0, 200)}`;
+        const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(marks.headers)} ${c.body?.slice(0, 300)} → ${response.status} ${text.slice(0, 200)}`;
         // Marks are judged before the body is read; only a URL that cannot be decoded is refused before that.
         const statuses =
           marks.refusal === null
@@ -576,6 +686,8 @@ describe('hostile input', () => {
         'noengage',
         'prototype',
         'status',
+        'visitor',
+        'notify',
       ].sort(),
     );
     expect(await storeSnapshot(server.store)).toEqual(before);

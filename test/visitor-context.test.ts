@@ -420,6 +420,36 @@ describe('erasure', () => {
   });
 });
 
+describe('floods', () => {
+  it('throttles a flood of notifications and erasures with RATE_LIMITED, and keeps serving', async () => {
+    const limited = await startServer({ rateLimitPerMinute: 10 });
+    try {
+      const page = await TestPage.open(limited.url);
+      const received = notificationsOf(page);
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, n) =>
+          n % 2 === 0
+            ? limited.post(`/server/data/notification/notify/${page.session.visitId}`, [{ channel: 'flood' }])
+            : limited.delete('/backend/data/visitors/nope'),
+        ),
+      );
+      const statuses = replies.map((reply) => reply.status);
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(20);
+      for (const reply of replies.filter((r) => r.status === 429)) {
+        expect(reply.body).toMatchObject({ status: 'FAULT', code: 'RATE_LIMITED' });
+        expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      const sent = replies.filter((reply, n) => n % 2 === 0 && reply.status === 200).length;
+      expect(received).toHaveLength(sent);
+      expect((await limited.get('/healthz')).status).toBe(200);
+      expect(page.socket.connected).toBe(true);
+      page.close();
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('the OpenAPI document', () => {
   it('describes every route of visitor context, with no reference left dangling', async () => {
     const doc = (await server.get('/openapi.json')).body;
