@@ -20,6 +20,7 @@ import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } 
 import { BeckonFault } from './core/faults.js';
 import { mintId } from './core/ids.js';
 import { Lifecycle } from './core/lifecycle.js';
+import { VisitorContext } from './core/visitor-context.js';
 import { Presence } from './core/presence.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
@@ -39,7 +40,7 @@ import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './cluster/fanout.js';
-import { attachFrontend, deliverPageCommand } from './frontend/server.js';
+import { attachFrontend, deliverPageCommand, disconnectVisits, notifyPages } from './frontend/server.js';
 import type { BeckonIo } from './frontend/io.js';
 import { PageResync } from './frontend/resync.js';
 import { instrumentSockets } from './frontend/socket-metrics.js';
@@ -57,6 +58,11 @@ export interface Beckon {
   lifecycle: Lifecycle;
   /** Prometheus metrics; `metrics.webhookBacklog` is where the webhook sender reports its backlog. */
   metrics: BeckonMetrics;
+  /** Reaches open pages on any node: a caller's notification (resolves with the pages that got it), an erased browser's disconnection. */
+  pages: {
+    notify(target: Parameters<typeof notifyPages>[1]): Promise<number>;
+    disconnect(visitIds: readonly string[]): void;
+  };
   /** Listens and resolves with the base URL (e.g. http://127.0.0.1:53211). */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -189,6 +195,19 @@ export async function createBeckon(
   // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
   let io: BeckonIo | null = null;
   let resync: PageResync | null = null;
+  /**
+   * How the backend reaches pages on any node, for the Notification API and erasure (a backend alone
+   * reaches them through the adapter too). Usable by routes registered before the socket server
+   * exists: it is looked up when called.
+   */
+  const socketServer = () => {
+    if (!io) throw new Error('the socket server is not set up yet');
+    return io;
+  };
+  const pages: Beckon['pages'] = {
+    notify: (target) => notifyPages(socketServer(), target),
+    disconnect: (visitIds) => disconnectVisits(socketServer(), visitIds),
+  };
   const presence = config.redisUrl
     ? new Presence(store, lifecycle, {
         nodeId,
@@ -320,6 +339,11 @@ export async function createBeckon(
       io,
       lifecycle,
       signer: new IdentitySigner(config.secret),
+      visitorContext: new VisitorContext(store, {
+        identitySecret: config.identitySecret,
+        tokenSecret: config.secret,
+        ...(options.now ? { now: options.now } : {}),
+      }),
       log: app.log,
       ...(resync ? { resync } : {}),
       ...(presence ? { node: () => presence.node } : {}),
@@ -380,6 +404,7 @@ export async function createBeckon(
     store,
     lifecycle,
     metrics,
+    pages,
     async listen(port = config.port, host = config.host) {
       // Before any socket is accepted: register this boot and close what this node's earlier boots held.
       await presence?.start();
