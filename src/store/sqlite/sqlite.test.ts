@@ -53,9 +53,13 @@ describe('sqlite migrations', () => {
       await store.close();
 
       // The file as the version before the attempt retention left it: that migration and every one after
-      // it undone (the channels' tables and column came later).
+      // it undone (visitor context, the channels' tables and column came later).
       const db = new Database(file);
-      db.exec(`DROP TABLE channels; DROP TABLE channels_version; DROP TABLE channel_load; DROP TABLE channel_outcomes;
+      db.exec(`DROP TABLE erasures; DROP TABLE business_events; DROP INDEX visits_browser;
+        DROP INDEX engagements_browser; ALTER TABLE engagements DROP COLUMN global_visit_id;
+        ALTER TABLE visits DROP COLUMN user_id; ALTER TABLE visits DROP COLUMN verified;
+        ALTER TABLE visits DROP COLUMN traits; ALTER TABLE visits DROP COLUMN identified_at;
+        DROP TABLE channels; DROP TABLE channels_version; DROP TABLE channel_load; DROP TABLE channel_outcomes;
         ALTER TABLE engagements DROP COLUMN paced_channels;
         DROP INDEX engagements_settled; ALTER TABLE engagements DROP COLUMN settled_at`);
       db.pragma(`user_version = ${ATTEMPT_RETENTION_MIGRATION}`);
