@@ -20,6 +20,7 @@ import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } 
 import { BeckonFault } from './core/faults.js';
 import { mintId } from './core/ids.js';
 import { Lifecycle } from './core/lifecycle.js';
+import { VisitorContext } from './core/visitor-context.js';
 import { Presence } from './core/presence.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
@@ -32,7 +33,7 @@ import { eventRoutes } from './backend/routes/events.js';
 import { reportRoutes } from './backend/routes/reports.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { channelRoutes } from './backend/routes/channels.js';
-import { notificationRoutes, visitorRoutes, type PageReach, type VisitorCounters } from './backend/routes/visitors.js';
+import { notificationRoutes, visitorRoutes, type VisitorCounters } from './backend/routes/visitors.js';
 import { openStore } from './store/open.js';
 import { StoreUnavailableError, type BeckonStore } from './core/store.js';
 import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
@@ -40,9 +41,8 @@ import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './cluster/fanout.js';
-import { attachFrontend, deliverPageCommand } from './frontend/server.js';
+import { attachFrontend, deliverPageCommand, disconnectVisits, notifyPages } from './frontend/server.js';
 import type { BeckonIo } from './frontend/io.js';
-import type { NotificationDetail } from './protocol/index.js';
 import { PageResync } from './frontend/resync.js';
 import { instrumentSockets } from './frontend/socket-metrics.js';
 
@@ -62,6 +62,11 @@ export interface Beckon {
   lifecycle: Lifecycle;
   /** Prometheus metrics; `metrics.webhookBacklog` is where the webhook sender reports its backlog. */
   metrics: BeckonMetrics;
+  /** Reaches open pages on any node: a caller's notification (resolves with the pages that got it), an erased browser's disconnection. */
+  pages: {
+    notify(target: Parameters<typeof notifyPages>[1]): Promise<number>;
+    disconnect(visitIds: readonly string[]): void;
+  };
   /** Listens and resolves with the base URL (e.g. http://127.0.0.1:53211). */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -194,6 +199,19 @@ export async function createBeckon(
   // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
   let io: BeckonIo | null = null;
   let resync: PageResync | null = null;
+  /**
+   * How the backend reaches pages on any node, for the Notification API and erasure (a backend alone
+   * reaches them through the adapter too). Usable by routes registered before the socket server
+   * exists: it is looked up when called.
+   */
+  const socketServer = () => {
+    if (!io) throw new Error('the socket server is not set up yet');
+    return io;
+  };
+  const pages: Beckon['pages'] = {
+    notify: (target) => notifyPages(socketServer(), target),
+    disconnect: (visitIds) => disconnectVisits(socketServer(), visitIds),
+  };
   const presence = config.redisUrl
     ? new Presence(store, lifecycle, {
         nodeId,
@@ -232,15 +250,6 @@ export async function createBeckon(
     const refusal = browserRefusal(request.headers, hosts, config.trustProxy);
     if (refusal) throw new BeckonFault(refusal.code, refusal.message === undefined ? {} : { message: refusal.message });
   });
-  // The pages of visits, reached from the REST side (notifications, erasure) on whichever node holds them.
-  const pages: PageReach = {
-    notify: (target) => notifyPages(socketServer(), target),
-    disconnect: (visitIds) => disconnectVisits(socketServer(), visitIds),
-  };
-  const socketServer = () => {
-    if (!io) throw new Error('the socket.io server is not set up yet');
-    return io;
-  };
   const counters: VisitorCounters = {
     notified(reached) {
       metrics.notifications.inc();
@@ -356,6 +365,11 @@ export async function createBeckon(
       io,
       lifecycle,
       signer: new IdentitySigner(config.secret),
+      visitorContext: new VisitorContext(store, {
+        identitySecret: config.identitySecret,
+        tokenSecret: config.secret,
+        ...(options.now ? { now: options.now } : {}),
+      }),
       log: app.log,
       ...(resync ? { resync } : {}),
       ...(presence ? { node: () => presence.node } : {}),
@@ -416,6 +430,7 @@ export async function createBeckon(
     store,
     lifecycle,
     metrics,
+    pages,
     async listen(port = config.port, host = config.host) {
       // Before any socket is accepted: register this boot and close what this node's earlier boots held.
       await presence?.start();
@@ -432,54 +447,4 @@ export async function createBeckon(
     },
     close: () => app.close(),
   };
-}
-
-// ── Reaching pages from the REST side ───────────────────────────────────────
-// Notifications and erasure reach pages through socket.io rooms, across nodes
-// through the adapter, as page commands do (frontend/server.ts names the
-// rooms `visit:<visitId>` and `page:<pageId>`).
-
-/** How long a notification waits for the pages' acknowledgements. */
-const NOTIFY_ACK_MS = 3000;
-
-/** The socket.io calls these need, for an event whose acknowledgement the typed maps do not declare. */
-interface AckEmitter {
-  to(room: string): {
-    timeout(ms: number): {
-      emit(
-        event: 'notification',
-        detail: NotificationDetail,
-        ack: (error: unknown, responses: unknown[]) => void,
-      ): void;
-    };
-  };
-}
-
-/** Sends `detail` to one page or every page of a visit; resolves with the distinct pages that acknowledged it. */
-async function notifyPages(
-  io: BeckonIo,
-  target: { visitId: string; pageId: string | null; detail: NotificationDetail },
-): Promise<number> {
-  if (target.pageId === null) {
-    // A page may hold two sockets for a moment (a reconnect): each page is counted once.
-    const sockets = await io.in(`visit:${target.visitId}`).fetchSockets();
-    const pageIds = [...new Set(sockets.map((socket) => socket.data.pageId))];
-    const counts = await Promise.all(
-      pageIds.map((pageId) => notifyPages(io, { visitId: target.visitId, pageId, detail: target.detail })),
-    );
-    return counts.reduce((sum, n) => sum + n, 0);
-  }
-  const room = `page:${target.pageId}`;
-  return new Promise((resolve) => {
-    // Those that answered in time count even when another socket of the page did not (the error).
-    (io as unknown as AckEmitter)
-      .to(room)
-      .timeout(NOTIFY_ACK_MS)
-      .emit('notification', target.detail, (_error, responses) => resolve(responses.length > 0 ? 1 : 0));
-  });
-}
-
-/** Disconnects every page of these visits on every node; the pages' widgets reconnect as a new browser. */
-async function disconnectVisits(io: BeckonIo, visitIds: readonly string[]): Promise<void> {
-  io.in(visitIds.map((visitId) => `visit:${visitId}`)).disconnectSockets(true);
 }

@@ -50,6 +50,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     host: '127.0.0.1',
     ...freshStore(dir),
     secret: 'test-secret-for-signing-visit-tokens',
+    identitySecret: null,
     apiToken: null,
     allowedOrigins: null,
     allowedHosts: [],

@@ -3,9 +3,9 @@
  * server (port 0, real fetch, real socket.io-client pages): identity and
  * business events in the live visit list, a visit's history, a browser's
  * visits page by page, the Notification API, and the erasure of a browser.
- * The business events and identities are written through the server's own
- * store, as the page messages write them.
+ * Business events and sign-ins come from the pages' own messages.
  */
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULTS, type NotificationDetail } from '../src/protocol/index.js';
 import {
@@ -20,10 +20,11 @@ import {
 
 let server: TestServer;
 const pages: TestPage[] = [];
+const IDENTITY_SECRET = 'the-shop-signs-its-customers';
 
 beforeAll(async () => {
   // Visits end 50 ms after their last page closes, so that a browser gets a new visit at its next page.
-  server = await startServer({ visitIdleMs: 50 });
+  server = await startServer({ visitIdleMs: 50, identitySecret: IDENTITY_SECRET });
 });
 afterAll(async () => {
   for (const page of pages) page.close();
@@ -43,21 +44,17 @@ function expectFault(reply: Reply, code: keyof typeof FAULTS, status: number = F
   expect(typeof reply.body.message).toBe('string');
 }
 
-/** A page's business event, stored as the page's `visit:track` stores it. */
+/** A page's business event, sent as the widget's `Beckon.track` sends it. */
 async function track(page: TestPage, name: string, data: Record<string, string | number | boolean> = {}) {
-  const { visitId, pageId } = page.session;
-  expect(await server.beckon.store.recordBusinessEvent({ visitId, pageId, name, data }, Date.now())).toBe('stored');
+  expect(await page.socket.timeout(5000).emitWithAck('visit:track', { name, data })).toEqual({ ok: true });
 }
 
+/** A sign-in with the site server's token, so that it is verified. */
 async function signIn(page: TestPage, userId: string, traits: Record<string, string | number | boolean> = {}) {
-  const { visitId, pageId } = page.session;
-  const changed = await server.beckon.store.changeIdentity(
-    visitId,
-    pageId,
-    { kind: 'sign-in', userId, verified: true, traits },
-    Date.now(),
-  );
-  expect(changed).not.toBe('no-visit');
+  const token = createHmac('sha256', IDENTITY_SECRET).update(userId).digest('hex');
+  expect(await page.socket.timeout(5000).emitWithAck('visit:sign-in', { userId, traits, token })).toEqual({
+    ok: true,
+  });
 }
 
 /** Closes a page and waits until its visit has ended (the server's idle limit is 50 ms). */
@@ -71,15 +68,12 @@ async function endVisitOf(page: TestPage): Promise<void> {
   await server.beckon.store.endVisit(page.session.visitId, Date.now());
 }
 
-/** What a page receives from the Notification API; it acknowledges each, as the widget does. */
+/** What a page receives from the Notification API; it acknowledges each with its pageId, as the widget does. */
 function notificationsOf(page: TestPage): NotificationDetail[] {
   const received: NotificationDetail[] = [];
-  const socket = page.socket as unknown as {
-    on(event: 'notification', listener: (detail: NotificationDetail, ack?: () => void) => void): void;
-  };
-  socket.on('notification', (detail, ack) => {
+  page.socket.on('notification', (detail, ack) => {
     received.push(detail);
-    ack?.();
+    ack(page.session.pageId);
   });
   return received;
 }

@@ -39,7 +39,7 @@ export interface PageReach {
    */
   notify(target: { visitId: string; pageId: string | null; detail: NotificationDetail }): Promise<number>;
   /** Disconnects every open page of these visits, on every node. */
-  disconnect(visitIds: readonly string[]): Promise<void>;
+  disconnect(visitIds: readonly string[]): void | Promise<void>;
 }
 
 /** What the routes count (metrics.ts). */
