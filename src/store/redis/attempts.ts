@@ -52,6 +52,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           createdKey: k.created,
           channelLoadKey: k.channelLoad,
           channelsVersionKey: k.channelsVersion,
+          attemptsByVisitKey: k.attemptsByVisit,
         },
         {
           eventId: randomUUID(),
@@ -117,6 +118,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           attemptKey: k.attempt(cancel.interactionId),
           createdKey: k.created,
           settledKey: k.settled,
+          attemptsByVisitKey: k.attemptsByVisit,
         },
         {
           eventId: randomUUID(),
@@ -254,6 +256,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
             deadlinesKey: k.deadlines,
             capBudgetKey: k.capBudget,
             capBudgetByAgeKey: k.capBudgetByAge,
+            attemptsByVisitKey: k.attemptsByVisit,
           },
           { before: int(before), count: String(ids.length) },
           { keys: ids.map(k.attempt), args: ids },
