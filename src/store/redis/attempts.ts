@@ -52,7 +52,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           createdKey: k.created,
           channelLoadKey: k.channelLoad,
           channelsVersionKey: k.channelsVersion,
-          attemptsByVisitKey: k.attemptsByVisit,
+          attemptsByBrowserKey: k.attemptsByBrowser,
         },
         {
           eventId: randomUUID(),
@@ -118,7 +118,8 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           attemptKey: k.attempt(cancel.interactionId),
           createdKey: k.created,
           settledKey: k.settled,
-          attemptsByVisitKey: k.attemptsByVisit,
+          attemptsByBrowserKey: k.attemptsByBrowser,
+          visitKey: k.visit(cancel.visitId ?? ''),
         },
         {
           eventId: randomUUID(),
@@ -256,7 +257,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
             deadlinesKey: k.deadlines,
             capBudgetKey: k.capBudget,
             capBudgetByAgeKey: k.capBudgetByAge,
-            attemptsByVisitKey: k.attemptsByVisit,
+            attemptsByBrowserKey: k.attemptsByBrowser,
           },
           { before: int(before), count: String(ids.length) },
           { keys: ids.map(k.attempt), args: ids },

@@ -2,14 +2,16 @@
   eraseVisits: one step of a browser's erasure, the records first, so that nothing new can be recorded for
   them: the visits named (with their open pages, identity and business events, and their entries in every
   index), their pages, and their attempts (in progress ones too, their deadlines gone and their paced
-  channels' counts settled). Every step also forgets the browser's opt-out, cap declines and (up to
-  1000) cap budget entries, and remembers the erasure marker until 'until'. Each visit erased enters
-  'erasing' (score: the seq of its visit.started, where its events start in the log; 0: unknown), from
-  which eraseEvents finds its events afterwards, even when a first call stopped half way.
+  channels' counts settled), and every attempt of the browser (attempts:g), those of visits retention
+  already pruned too. Every step also forgets the browser's opt-out, cap declines and (up to 1000) cap
+  budget entries, and remembers the erasure marker (renewed: the latest erasure's time, until
+  'markerUntil'). Each visit erased, and the visit of each attempt erased, enters 'erasing' (score: the
+  seq of its visit.started, where its events start in the log; 0: unknown, the log is read from its
+  start), from which eraseEvents finds its events afterwards, even when a first call stopped half way.
 
-  The caller read the visits (from visits:g), their pages (pages:v and their open pages) and their
-  attempts (attempts:v, the active index, and the browser's attempts in progress) first: if any of those
-  indexes now names a page or attempt it did not pass, nothing is written and it reads again.
+  The caller read the visits (from visits:g), their pages (pages:v and their open pages) and the
+  attempts (the browser's in attempts:g and in active:g, the visits' in the active index) first: if any
+  of those indexes now names a page or attempt it did not pass, nothing is written and it reads again.
 
   KEYS[1]  optOutKey           browsers that opted out (hash)
   KEYS[2]  capBudgetKey        the browsers' cap budgets (lex zset)
@@ -17,7 +19,7 @@
   KEYS[4]  capDeclinedKey      browsers by their last decline (zset)
   KEYS[5]  visitsByBrowserKey  visits by browser (lex zset)
   KEYS[6]  pagesByVisitKey     every page of a visit (lex zset)
-  KEYS[7]  attemptsByVisitKey  every attempt of a visit (lex zset)
+  KEYS[7]  attemptsByBrowserKey  every attempt by browser and visit (lex zset)
   KEYS[8]  liveKey             live visits (zset)
   KEYS[9]  idleKey             live visits with no open page (zset)
   KEYS[10] endedKey            ended visits (zset)
@@ -49,7 +51,8 @@
   ARGV[9]  attemptCount        how many attempt ids follow those
   ARGV[10 ..]                  the visit ids, then the page ids, then the attempt ids
 
-  Returns {'ok', visits, pages, attempts} (how many of each went), {'retry'}, or {'stale'}.
+  Returns {'ok', visits, pages, business events, attempts} (how many of each went), {'retry'}, or
+  {'stale'}.
 ]]
 local optOutKey = KEYS[1]
 local capBudgetKey = KEYS[2]
@@ -57,7 +60,7 @@ local capBudgetByAgeKey = KEYS[3]
 local capDeclinedKey = KEYS[4]
 local visitsByBrowserKey = KEYS[5]
 local pagesByVisitKey = KEYS[6]
-local attemptsByVisitKey = KEYS[7]
+local attemptsByBrowserKey = KEYS[7]
 local liveKey = KEYS[8]
 local idleKey = KEYS[9]
 local endedKey = KEYS[10]
@@ -120,9 +123,6 @@ for i, visitId in ipairs(visitIds) do
   for _, pageId in ipairs(redis.call('HKEYS', KEYS[FIXED + nv + i])) do
     if not passedPage[pageId] then return {'retry'} end
   end
-  for _, member in ipairs(lexFirst(attemptsByVisitKey, prefix, MAX_READ)) do
-    if not passedAttempt[idAfter(member, #prefix + 37)] then return {'retry'} end
-  end
   for _, member in ipairs(lexFirst(activeKey, prefix, MAX_READ)) do
     if not passedAttempt[idAfter(member, #prefix + 37)] then return {'retry'} end
   end
@@ -130,6 +130,12 @@ end
 local browser = lexPrefix(globalVisitId)
 for _, member in ipairs(lexFirst(activeByBrowserKey, browser, MAX_READ)) do
   if not passedAttempt[idAfter(member, #browser + 21)] then return {'retry'} end
+end
+for _, member in ipairs(lexFirst(attemptsByBrowserKey, browser, MAX_READ)) do
+  local visitLength = string.match(member, '^(%d+):', #browser + 1)
+  if not passedAttempt[idAfter(member, #browser + #visitLength + 2 + tonumber(visitLength) + 37)] then
+    return {'retry'}
+  end
 end
 
 -- The browser: its choices and caps, and the marker that refuses its old visit token.
@@ -140,15 +146,8 @@ if #budget > 0 then
   redis.call('ZREM', capBudgetKey, unpack(budget))
   redis.call('ZREM', capBudgetByAgeKey, unpack(budget))
 end
-local marked = redis.call('HGET', erasedKey, markerKey)
-local erasedAt, keepUntil = now, tonumber(markerUntil)
-if marked then
-  local at, before = string.match(marked, '^(%d+):(%d+)$')
-  erasedAt = at
-  keepUntil = math.max(keepUntil, tonumber(before))
-end
-redis.call('HSET', erasedKey, markerKey, erasedAt .. ':' .. string.format('%d', keepUntil))
-redis.call('ZADD', erasedUntilKey, keepUntil, markerKey)
+redis.call('HSET', erasedKey, markerKey, now .. ':' .. markerUntil)
+redis.call('ZADD', erasedUntilKey, markerUntil, markerKey)
 -- Markers past their time go (a few at a time, as erasures come).
 local expired = redis.call('ZRANGEBYSCORE', erasedUntilKey, '-inf', '(' .. now, 'LIMIT', 0, 100)
 if #expired > 0 then
@@ -160,7 +159,7 @@ end
 local attempts = 0
 for i, id in ipairs(attemptIds) do
   local attemptKey = KEYS[FIXED + 4 * nv + np + i]
-  local a = redis.call('HMGET', attemptKey, 'state', 'createdAt', 'am', 'gm', 'cm', 'vm', 'pc')
+  local a = redis.call('HMGET', attemptKey, 'state', 'createdAt', 'am', 'gm', 'cm', 'hm', 'pc', 'visitId')
   if a[1] then
     if isActive(a[1]) then settleChannels(channelLoadKey, {counted = a[7] or nil, shown = false}, 'cancelled',
       tonumber(acceptanceWindow)) end
@@ -171,7 +170,9 @@ for i, id in ipairs(attemptIds) do
       redis.call('ZREM', capBudgetKey, a[5])
       redis.call('ZREM', capBudgetByAgeKey, a[5])
     end
-    if a[6] then redis.call('ZREM', attemptsByVisitKey, a[6]) end
+    if a[6] then redis.call('ZREM', attemptsByBrowserKey, a[6]) end
+    -- Its events are in the log under its visit, which may be gone already (pruned): read from the start.
+    if a[8] then redis.call('ZADD', erasingKey, 'NX', 0, a[8]) end
     redis.call('ZREM', deadlinesKey, 'expire:' .. id, 'timeout:' .. id)
     redis.call('ZREM', createdKey, string.format('%015d:', tonumber(a[2])) .. id)
     redis.call('ZREM', settledKey, id)
@@ -196,11 +197,12 @@ for i, pageId in ipairs(pageIds) do
 end
 
 -- Its visits, last: each is remembered in 'erasing' until its events have left the log.
-local visits = 0
+local visits, events = 0, 0
 for i, visitId in ipairs(visitIds) do
   local visitKey = KEYS[FIXED + i]
   local v = redis.call('HMGET', visitKey, 'globalVisitId', 'startedAt', 'ss')
   if v[1] == globalVisitId then
+    events = events + redis.call('LLEN', KEYS[FIXED + 3 * nv + i])
     redis.call('DEL', visitKey, KEYS[FIXED + nv + i], KEYS[FIXED + 2 * nv + i], KEYS[FIXED + 3 * nv + i])
     redis.call('ZREM', visitsByBrowserKey, browserVisitMember(v[1], v[2], visitId))
     redis.call('ZREM', liveKey, visitId)
@@ -210,4 +212,4 @@ for i, visitId in ipairs(visitIds) do
     visits = visits + 1
   end
 end
-return {'ok', visits, pages, attempts}
+return {'ok', visits, pages, events, attempts}

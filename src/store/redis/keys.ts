@@ -101,14 +101,18 @@
  *                                '<len>:<globalVisitId>:<startedAt, 15 digits>:<visitId>'
  *   p pages:v            zset    every page of a visit, lex, score 0:
  *                                '<len>:<visitId>:<enteredAt, 15 digits>:<pageId>'
- *   p attempts:v         zset    every attempt of a visit (tombstones naming one too), lex, score 0:
- *                                '<len>:<visitId>:<createdAt, 15 digits>:<seq, 20 digits>:<id>' (its 'vm')
- *   p erasing:<marker>   zset    a browser's erasure under way: its erased visits, score the seq their
- *                                visit.started has (0: unknown), until the log holds none of their events
+ *   p attempts:g         zset    every attempt by browser, then visit (tombstones naming a visit too), lex,
+ *                                score 0: '<len>:<globalVisitId>:<len>:<visitId>:<createdAt, 15 digits>:
+ *                                <seq, 20 digits>:<id>' (its 'hm'); kept after its visit is pruned
+ *                                (the attempt outlives it), so that an erasure finds it
+ *   p erasing:<marker>   zset    a browser's erasure under way: its erased visits (and those of its
+ *                                attempts), score the seq their visit.started has (0: unknown, the log
+ *                                is read from its start), until the log holds none of their events
  *   p erased             hash    erased browsers: marker (keyed hash of the globalVisitId) -> 'erasedAt:until'
+ *                                (ms each; the latest erasure's)
  *   p erased:t           zset    the same markers, score: until (dropped once past)
  *   Fields added to records: v: 'ss' (the seq of its visit.started); pg: 'enteredAt' (ms it first
- *   entered); a: 'vm' (its member in attempts:v).
+ *   entered); a: 'hm' (its member in attempts:g, history member).
  */
 
 /** The key names of one store, from its prefix. */
@@ -160,7 +164,7 @@ export function redisKeys(prefix: string) {
     visitEvents: (visitId: string) => `${p}ve:${visitId}`,
     visitsByBrowser: `${p}visits:g`,
     pagesByVisit: `${p}pages:v`,
-    attemptsByVisit: `${p}attempts:v`,
+    attemptsByBrowser: `${p}attempts:g`,
     /** A browser's erasure while it runs: its visits, so that a repeated call finishes the log. */
     erasing: (markerKey: string) => `${p}erasing:${markerKey}`,
     erased: `${p}erased`,

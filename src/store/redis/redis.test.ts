@@ -199,7 +199,7 @@ describe('redis store: what only Redis has', () => {
       // report hour), the events (until their own retention), the event counter and the webhook cursor.
       const mayStay = (key: string) =>
         key === 'a:ix-1' ||
-        key === 'attempts:v' ||
+        key === 'attempts:g' ||
         key === 'created' ||
         key === 'settled' ||
         key === 'log' ||
@@ -228,7 +228,7 @@ describe('redis store: what only Redis has', () => {
       for (const [key, body] of last) {
         if (
           key === 'a:ix-1' ||
-          key === 'attempts:v' ||
+          key === 'attempts:g' ||
           key === 'created' ||
           key === 'settled' ||
           key.startsWith('caps:') ||

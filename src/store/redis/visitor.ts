@@ -7,8 +7,9 @@
  * the log is read for their events.
  *
  * A visit keeps its identity in `vi:<visitId>` and its latest business events
- * in `ve:<visitId>`; `visits:g`, `pages:v` and `attempts:v` index a browser's
- * visits and a visit's pages and attempts (keys.ts, includes/history.lua).
+ * in `ve:<visitId>`; `visits:g`, `pages:v` and `attempts:g` index a browser's
+ * visits, a visit's pages and a browser's attempts by visit (keys.ts,
+ * includes/history.lua).
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -47,6 +48,17 @@ const afterBytes = (member: string, bytes: number) => Buffer.from(member).subarr
 const byteLength = (text: string) => Buffer.byteLength(text);
 const pad15 = (ms: number) => String(Math.round(ms)).padStart(15, '0');
 
+/** The id at the end of a member of `attempts:g`: after the browser's prefix, the visit's, and 37 bytes. */
+function attemptOfMember(member: string, browserPrefixBytes: number): { visitId: string; interactionId: string } {
+  const bytes = Buffer.from(member);
+  const colon = bytes.indexOf(0x3a, browserPrefixBytes);
+  const length = Number(bytes.toString('latin1', browserPrefixBytes, colon));
+  return {
+    visitId: bytes.toString('utf8', colon + 1, colon + 1 + length),
+    interactionId: bytes.toString('utf8', colon + 1 + length + 1 + 37),
+  };
+}
+
 /** A visit's identity hash (keys.ts) as the record it holds; null when it has none. */
 function toIdentity(h: Fields): IdentityRecord | null {
   if (isEmpty(h)) return null;
@@ -66,7 +78,7 @@ const toBusinessEvent = (text: string): BusinessEventRecord => JSON.parse(text) 
 export function visitorStore(context: StoreContext): VisitorStore {
   const { conn, keys: k, exec, recorded } = context;
 
-  /** The histories of visits (those that exist), in the order asked: two round trips for all of them. */
+  /** The histories of visits (those that exist), in the order asked: three round trips for all of them. */
   async function histories(visitIds: readonly string[]): Promise<(VisitHistoryRecord | null)[]> {
     if (visitIds.length === 0) return [];
     const first = await conn.run((c) =>
@@ -78,20 +90,32 @@ export function visitorStore(context: StoreContext): VisitorStore {
             c.lRange(k.visitEvents(visitId), 0, KEPT_BUSINESS_EVENTS - 1),
             c.zRangeByLex(k.pagesByVisit, ...lexRange(lexPrefix(visitId)), { LIMIT: { offset: 0, count: MAX_READ } }),
             c.hKeys(k.visitPages(visitId)),
-            c.zRangeByLex(k.attemptsByVisit, ...lexRange(lexPrefix(visitId)), {
-              LIMIT: { offset: 0, count: MAX_READ },
-            }),
           ]),
         ),
       ),
     );
+    // The attempts are indexed by browser, then visit: the visit names its browser.
+    const attemptMembers = await conn.run((c) =>
+      Promise.all(
+        visitIds.map((visitId, i) => {
+          const browser = (first[i]![0] as Fields).globalVisitId;
+          if (browser === undefined) return Promise.resolve([] as string[]);
+          return c.zRangeByLex(k.attemptsByBrowser, ...lexRange(lexPrefix(browser) + lexPrefix(visitId)), {
+            LIMIT: { offset: 0, count: MAX_READ },
+          });
+        }),
+      ),
+    );
     const wanted = visitIds.map((visitId, i) => {
-      const [, , , pageMembers, openPages, attemptMembers] = first[i]!;
+      const [visit, , , pageMembers, openPages] = first[i]!;
       const prefix = byteLength(lexPrefix(visitId));
       // Pages in the order they entered (the index), then any open page it lacks.
       const pageIds = pageMembers.map((member) => afterBytes(member, prefix + 16));
       for (const pageId of openPages) if (!pageIds.includes(pageId)) pageIds.push(pageId);
-      const attemptIds = attemptMembers.map((member) => afterBytes(member, prefix + 37));
+      const browser = (visit as Fields).globalVisitId ?? '';
+      const attemptIds = attemptMembers[i]!.map(
+        (member) => attemptOfMember(member, byteLength(lexPrefix(browser))).interactionId,
+      );
       return { pageIds, attemptIds };
     });
     const second = await conn.run((c) =>
@@ -128,7 +152,7 @@ export function visitorStore(context: StoreContext): VisitorStore {
     globalVisitId: string,
     marker: { key: string; until: number },
     now: number,
-  ): Promise<{ visits: number; pages: number; attempts: number; left: boolean } | null> {
+  ): Promise<{ visits: number; pages: number; events: number; attempts: number; left: boolean } | null> {
     const browser = lexPrefix(globalVisitId);
     const visitMembers = await conn.run((c) =>
       c.zRangeByLex(k.visitsByBrowser, ...lexRange(browser), { LIMIT: { offset: 0, count: ERASE_BATCH } }),
@@ -143,24 +167,25 @@ export function visitorStore(context: StoreContext): VisitorStore {
             return Promise.all([
               c.zRangeByLex(k.pagesByVisit, ...range, limit),
               c.hKeys(k.visitPages(visitId)),
-              c.zRangeByLex(k.attemptsByVisit, ...range, limit),
               c.zRangeByLex(k.active, ...range, limit),
             ]);
           }),
         ),
         c.zRangeByLex(k.activeByBrowser, ...lexRange(browser), { LIMIT: { offset: 0, count: MAX_READ } }),
+        c.zRangeByLex(k.attemptsByBrowser, ...lexRange(browser), { LIMIT: { offset: 0, count: MAX_READ } }),
       ]),
     );
     const pageIds = new Set<string>();
     const attemptIds = new Set<string>();
     visitIds.forEach((visitId, i) => {
-      const [pageMembers, openPages, attemptMembers, active] = read[0][i]!;
+      const [pageMembers, openPages, active] = read[0][i]!;
       const prefix = byteLength(lexPrefix(visitId));
       for (const member of pageMembers) pageIds.add(afterBytes(member, prefix + 16));
       for (const pageId of openPages) pageIds.add(pageId);
-      for (const member of [...attemptMembers, ...active]) attemptIds.add(afterBytes(member, prefix + 37));
+      for (const member of active) attemptIds.add(afterBytes(member, prefix + 37));
     });
     for (const member of read[1]) attemptIds.add(afterBytes(member, byteLength(browser) + 21));
+    for (const member of read[2]) attemptIds.add(attemptOfMember(member, byteLength(browser)).interactionId);
     const pages = [...pageIds];
     const attempts = [...attemptIds];
     const reply = await exec(
@@ -172,7 +197,7 @@ export function visitorStore(context: StoreContext): VisitorStore {
         capDeclinedKey: k.capDeclined,
         visitsByBrowserKey: k.visitsByBrowser,
         pagesByVisitKey: k.pagesByVisit,
-        attemptsByVisitKey: k.attemptsByVisit,
+        attemptsByBrowserKey: k.attemptsByBrowser,
         liveKey: k.live,
         idleKey: k.idle,
         endedKey: k.ended,
@@ -216,7 +241,8 @@ export function visitorStore(context: StoreContext): VisitorStore {
     return {
       visits: Number(reply[1]),
       pages: Number(reply[2]),
-      attempts: Number(reply[3]),
+      events: Number(reply[3]),
+      attempts: Number(reply[4]),
       left: visitIds.length > 0,
     };
   }
@@ -349,12 +375,14 @@ export function visitorStore(context: StoreContext): VisitorStore {
         }
         counts.visits += step.visits;
         counts.pages += step.pages;
+        counts.events += step.events;
         counts.attempts += step.attempts;
         if (!step.left) break;
       }
       const erasingKey = k.erasing(marker.key);
-      counts.events = await eraseLoggedEvents(erasingKey);
-      const anything = counts.visits + counts.pages + counts.events + counts.attempts > 0;
+      // The log's events of those visits: not counted (the counts are of what the browser's records held).
+      const logged = await eraseLoggedEvents(erasingKey);
+      const anything = counts.visits + counts.pages + counts.events + counts.attempts + logged > 0;
       const reply = await exec(
         'finishErasure',
         { seqKey: k.seq, logKey: k.log, erasingKey },

@@ -3,7 +3,9 @@
   pages and attempts, and a browser's visits, are read in order and erased together:
     visits:g    '<browser prefix><startedAt, 15 digits>:<visitId>'
     pages:v     '<visit prefix><enteredAt, 15 digits>:<pageId>'
-    attempts:v  '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<interactionId>' (the attempt's 'vm')
+    attempts:g  '<browser prefix><visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<interactionId>'
+                (the attempt's 'hm'); by browser first, so that an erasure finds the attempts of visits
+                that retention already pruned (an attempt outlives its visit)
 ]]
 --- @include "includes/lex"
 
@@ -15,6 +17,7 @@ local function visitPageMember(visitId, enteredAt, pageId)
   return lexPrefix(visitId) .. string.format('%015d:', tonumber(enteredAt)) .. pageId
 end
 
-local function visitAttemptMember(visitId, createdAt, seq, interactionId)
-  return lexPrefix(visitId) .. string.format('%015d:%020d:', tonumber(createdAt), tonumber(seq)) .. interactionId
+local function browserAttemptMember(globalVisitId, visitId, createdAt, seq, interactionId)
+  return lexPrefix(globalVisitId) .. lexPrefix(visitId)
+    .. string.format('%015d:%020d:', tonumber(createdAt), tonumber(seq)) .. interactionId
 end
