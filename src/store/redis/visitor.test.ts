@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../../test/redis-server.js';
+import { ixnProfileSchema } from '../../protocol/index.js';
 import { createFanoutClient } from './connection.js';
+import { backfillRetentionIndexes } from './retention-backfill.js';
 import { openRedisStore, type RedisStore } from './store.js';
 
 let server: RedisServer;
@@ -119,6 +121,48 @@ describe('redis visitor context', () => {
         });
         expect(await store.eventsAfter(0, { types: null, visitId: 'gone' }, 100)).toEqual([]);
         expect(await admin.exists(`${prefix}erasing:m`)).toBe(0);
+      } finally {
+        admin.destroy();
+      }
+    });
+  });
+
+  it('indexes visits, pages and attempts written before visitor context (retention-backfill.ts), once', async () => {
+    await withStore(async (store, prefix) => {
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0 + 1);
+      await store.createAttempt(ixnProfileSchema.parse({ interactionId: 'i', visitId: 'v' }), {
+        exclusive: true,
+        now: T0 + 2,
+        place: true,
+      });
+      await store.transition({ interactionId: 'i', from: ['pending'], to: 'expired', at: T0 + 3 });
+      const history = await store.visitHistory('v');
+      expect(history!.attempts).toHaveLength(1);
+      expect(history!.pages).toHaveLength(1);
+      const admin = createFanoutClient(server.url);
+      await admin.connect();
+      try {
+        // As a store written before this version left them.
+        await admin.del([`${prefix}visits:g`, `${prefix}pages:v`, `${prefix}attempts:g`]);
+        await admin.hDel(`${prefix}v:v`, 'ss');
+        await admin.hDel(`${prefix}pg:p`, 'enteredAt');
+        await admin.hDel(`${prefix}a:i`, 'hm');
+        expect(await store.visitorVisits('g', { after: null, limit: 10 })).toEqual({ visits: [], more: false });
+        expect((await store.visitHistory('v'))!.attempts).toEqual([]);
+
+        expect((await backfillRetentionIndexes(server.url, prefix)).history).toBe(3);
+        expect((await backfillRetentionIndexes(server.url, prefix)).history).toBe(0);
+        expect(await store.visitHistory('v')).toEqual(history);
+        expect(await store.visitorVisits('g', { after: null, limit: 10 })).toEqual({ visits: [history], more: false });
+        // And an erasure finds all of it, reading the log from its start (the visit's start is not known).
+        expect(await store.eraseVisitor('g', { key: 'm', until: T0 + 1000 }, T0 + 10)).toEqual({
+          visits: 1,
+          pages: 1,
+          events: 0,
+          attempts: 1,
+        });
+        expect(await store.eventsAfter(0, { types: null, visitId: 'v' }, 100)).toEqual([]);
       } finally {
         admin.destroy();
       }
