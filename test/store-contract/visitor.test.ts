@@ -15,12 +15,13 @@ import { KEPT_BUSINESS_EVENTS, type ContextData, type PageInfo } from '../../src
 import { pacingSettingsSchema } from '../../src/protocol/channels.js';
 import { businessEventOf, erasureEventOf, identityEventOf } from '../../src/core/events.js';
 import { ERASURE_MARKER_MS } from '../../src/core/erasure.js';
-import type { BeckonStore, IdentityChange, PacedChannel } from '../../src/core/store.js';
+import type { BeckonStore, CreateResult, IdentityChange, PacedChannel } from '../../src/core/store.js';
 import { T0, events, expectLogged, pageInfo, profile, visitWithPage } from './fixtures.js';
 import { describeEachStore, dumpStorage } from './stores.js';
 
 const IDLE_MS = 30 * 60_000;
-const caps = { perDay: 10, afterDeclineMs: 3_600_000 };
+// No quiet time after a decline, so that the browser's later attempts are created; the decline is recorded still.
+const caps = { perDay: 10, afterDeclineMs: null };
 const chat: PacedChannel[] = [
   { channel: 'chat', pacing: pacingSettingsSchema.parse({ mode: 'fixed', maxOnScreen: 10 }), hoursOpen: true },
 ];
@@ -62,12 +63,15 @@ async function populate(store: BeckonStore, ids: BrowserIds, at: number): Promis
     { visitId: ids.endedVisit, pageId: ids.endedPage, name: 'viewed', data: { what: ids.cart } },
     at + 1,
   );
-  await store.createAttempt(profile({ interactionId: ids.settled, visitId: ids.endedVisit }), {
-    exclusive: true,
-    now: at + 2,
-    place: true,
-    caps,
-  });
+  const created: CreateResult[] = [];
+  created.push(
+    await store.createAttempt(profile({ interactionId: ids.settled, visitId: ids.endedVisit }), {
+      exclusive: true,
+      now: at + 2,
+      place: true,
+      caps,
+    }),
+  );
   await store.transition({
     interactionId: ids.settled,
     from: ['pending'],
@@ -94,13 +98,15 @@ async function populate(store: BeckonStore, ids: BrowserIds, at: number): Promis
     { visitId: ids.liveVisit, pageId: ids.openPage, name: 'cart.updated', data: { basket: ids.cart, total: 120 } },
     at + 14,
   );
-  await store.createAttempt(profile({ interactionId: ids.shown, visitId: ids.liveVisit, pageId: ids.openPage }), {
-    exclusive: false,
-    now: at + 15,
-    place: true,
-    caps,
-    pacing: chat,
-  });
+  created.push(
+    await store.createAttempt(profile({ interactionId: ids.shown, visitId: ids.liveVisit, pageId: ids.openPage }), {
+      exclusive: false,
+      now: at + 15,
+      place: true,
+      caps,
+      pacing: chat,
+    }),
+  );
   await store.transition({
     interactionId: ids.shown,
     from: ['pending'],
@@ -109,13 +115,16 @@ async function populate(store: BeckonStore, ids: BrowserIds, at: number): Promis
     pageId: ids.openPage,
     timeoutAt: at + 60_000,
   });
-  await store.createAttempt(profile({ interactionId: ids.pending, visitId: ids.liveVisit }), {
-    exclusive: false,
-    now: at + 17,
-    place: true,
-    caps,
-    pacing: chat,
-  });
+  created.push(
+    await store.createAttempt(profile({ interactionId: ids.pending, visitId: ids.liveVisit }), {
+      exclusive: false,
+      now: at + 17,
+      place: true,
+      caps,
+      pacing: chat,
+    }),
+  );
+  expect(created.map((result) => result.kind)).toEqual(['created', 'created', 'created']);
 }
 
 /** What the store's interface tells of a browser: compared before and after another browser's erasure. */
