@@ -331,12 +331,25 @@ describe('the Notification API', () => {
       expectFault(reply, 'INVALID_PARAMETER');
       expect(reply.body.details?.[0]?.path ?? 'body', JSON.stringify(body).slice(0, 80)).toBe(where);
     }
+    // Ten messages of 8 KB each fit; a body past 96 KB does not.
+    const full = { channel: 'full', data: { text: 'x'.repeat(8192 - 11) } };
+    const ten = await server.post(
+      path,
+      Array.from({ length: 10 }, () => full),
+    );
+    expect(ten.body).toEqual({ status: 'OK', delivered: 1 });
+    const huge = await server.post(
+      path,
+      Array.from({ length: 10 }, () => ({ channel: 'x', data: { t: 'é'.repeat(5000) } })),
+    );
+    expectFault(huge, 'PAYLOAD_TOO_LARGE');
+    expect(huge.body.message).toContain('96 KB');
     // Eight levels of data are fine.
     expect((await server.post(path, [{ channel: 'x', data: deep(8) }])).body).toEqual({ status: 'OK', delivered: 1 });
     const poisoned = await server.post(path, '[{"channel":"x","data":{"__proto__":{"polluted":true}}}]');
     expectFault(poisoned, 'INVALID_PARAMETER');
     expectFault(await server.post('/server/data/notification/notify/nope', [{ channel: 'x' }]), 'INVALID_PARAMETER');
-    expect(received).toHaveLength(1);
+    expect(received).toHaveLength(11);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -336,7 +336,7 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
       post: {
         summary: `Send data to the open pages of a visit (GWE Notification API)`,
         description:
-          'A JSON array of 1–10 messages. Each goes to every open page of the visit, or only to the page it names (if that page is open and of this visit), on whichever frontend holds it, as the beckon:notification DOM event. Nothing is kept: a page that opens later does not get it. `delivered` counts the distinct pages that acknowledged any message. 400 UNKNOWN_VISIT for a visit that is unknown or has ended.',
+          'A JSON array of 1–10 messages (the body may be up to 96 KB). Each goes to every open page of the visit, or only to the page it names (if that page is open and of this visit), on whichever frontend holds it, as the beckon:notification DOM event. Nothing is kept: a page that opens later does not get it. `delivered` counts the distinct pages that acknowledged any message. 400 UNKNOWN_VISIT for a visit that is unknown or has ended.',
         parameters: [
           {
             name: 'visitId',

@@ -48,6 +48,12 @@ export interface VisitorCounters {
   erased(counts: ErasureCounts): void;
 }
 
+/**
+ * The Notification API's body limit: ten messages of 8 KB of data each, with
+ * their page and channel, must fit (other routes take 64 KB).
+ */
+export const NOTIFICATION_BODY_LIMIT = 96 * 1024;
+
 /** Ids Beckon mints: 128 random bits, URL-safe (docs/protocol.md). */
 const MINTED_ID = /^[A-Za-z0-9_-]{22}$/;
 
@@ -228,32 +234,36 @@ export function notificationRoutes(deps: Pick<VisitorDeps, 'store' | 'pages' | '
   return async (app: FastifyInstance): Promise<void> => {
     const { store, pages, counters } = deps;
 
-    app.post<{ Params: { visitId: string } }>('/notification/notify/:visitId', async (request) => {
-      const visitId = idOf(request.params.visitId, 'visitId');
-      const messages = readNotifications(request.body);
-      const visit = await store.getVisit(visitId);
-      if (visit === null || visit.endedAt !== null) throw new BeckonFault('UNKNOWN_VISIT');
+    app.post<{ Params: { visitId: string } }>(
+      '/notification/notify/:visitId',
+      { bodyLimit: NOTIFICATION_BODY_LIMIT },
+      async (request) => {
+        const visitId = idOf(request.params.visitId, 'visitId');
+        const messages = readNotifications(request.body);
+        const visit = await store.getVisit(visitId);
+        if (visit === null || visit.endedAt !== null) throw new BeckonFault('UNKNOWN_VISIT');
 
-      // Every page gets its messages in the order sent; pages are reached side by side.
-      const open = new Set((await store.openPages(visitId)).map((page) => page.pageId));
-      const perPage = new Map<string, NotificationDetail[]>();
-      for (const message of messages) {
-        const targets = message.page === undefined ? [...open] : open.has(message.page) ? [message.page] : [];
-        for (const pageId of targets) {
-          const detail: NotificationDetail = { channel: message.channel, data: message.data };
-          perPage.set(pageId, [...(perPage.get(pageId) ?? []), detail]);
+        // Every page gets its messages in the order sent; pages are reached side by side.
+        const open = new Set((await store.openPages(visitId)).map((page) => page.pageId));
+        const perPage = new Map<string, NotificationDetail[]>();
+        for (const message of messages) {
+          const targets = message.page === undefined ? [...open] : open.has(message.page) ? [message.page] : [];
+          for (const pageId of targets) {
+            const detail: NotificationDetail = { channel: message.channel, data: message.data };
+            perPage.set(pageId, [...(perPage.get(pageId) ?? []), detail]);
+          }
         }
-      }
-      const reached = await Promise.all(
-        [...perPage].map(async ([pageId, details]) => {
-          let any = false;
-          for (const detail of details) if ((await pages.notify({ visitId, pageId, detail })) > 0) any = true;
-          return any;
-        }),
-      );
-      const delivered = reached.filter(Boolean).length;
-      counters.notified(delivered);
-      return { status: 'OK' as const, delivered };
-    });
+        const reached = await Promise.all(
+          [...perPage].map(async ([pageId, details]) => {
+            let any = false;
+            for (const detail of details) if ((await pages.notify({ visitId, pageId, detail })) > 0) any = true;
+            return any;
+          }),
+        );
+        const delivered = reached.filter(Boolean).length;
+        counters.notified(delivered);
+        return { status: 'OK' as const, delivered };
+      },
+    );
   };
 }
