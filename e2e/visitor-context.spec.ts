@@ -23,7 +23,7 @@ test.describe('the page API', () => {
     // Called at once, before the connection is up: the calls wait for it.
     await page.addInitScript(() => {
       const w = window as any;
-      const early = () =>
+      const early = (): Promise<unknown> =>
         w.Beckon ? w.Beckon.track('Landed', { campaign: 'spring' }) : new Promise((r) => setTimeout(r, 5)).then(early);
       w.earlyTrack = early();
     });
