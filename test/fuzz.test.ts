@@ -773,6 +773,146 @@ describe('hostile input', () => {
     expect((await server.get('/healthz')).status).toBe(200);
   }, 60_000);
 
+  it('answers malformed visitor context messages with INVALID_PARAMETER, stores nothing, and limits a flood', async () => {
+    const before = await storeSnapshot(server.store);
+    const socket = page.socket as unknown as {
+      emit(event: string, ...args: unknown[]): void;
+      timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<any> };
+      connected: boolean;
+    };
+    /** What JSON carries of a value: socket.io sends JSON, so `{a: undefined}` arrives as `{}`. */
+    const sent = (value: unknown) => JSON.stringify(value);
+    const notObject = anyValue.filter(
+      (v) => v !== undefined && sent(v) !== undefined && !(typeof v === 'object' && v !== null && !Array.isArray(v)),
+    );
+    const poisonKey = fc.constantFrom('__proto__', 'constructor', 'prototype');
+    /** Flat data that can never validate: nested, null, arrays, too big, a bad key, or not an object. */
+    const badData = fc.oneof(
+      notObject,
+      fc
+        .tuple(
+          fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !['__proto__'].includes(k)),
+          fc.oneof(
+            fc.constant(null),
+            fc.array(fc.integer(), { maxLength: 3 }),
+            fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
+          ),
+        )
+        .map(([key, value]) => ({ [key]: value })),
+      // Nested deeper than any schema looks.
+      fc.integer({ min: 2, max: 60 }).map((depth) => {
+        let value: unknown = 'leaf';
+        for (let i = 0; i < depth; i++) value = { inner: value };
+        return value;
+      }),
+      // Too big as JSON, yet under the socket's message cap.
+      fc.integer({ min: 2_050, max: 12_000 }).map((n) => ({ big: 'x'.repeat(n) })),
+      fc
+        .integer({ min: 250, max: 1_000 })
+        .map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))),
+      poisonKey.map((key) => JSON.parse(`{"${key}":{"polluted":1}}`) as unknown),
+      poisonKey.map((key) => JSON.parse(`{"${key}":"x"}`) as unknown),
+      fc.oneof(fc.constant(''), fc.string({ minLength: 129, maxLength: 200 })).map((key) => ({ [key]: 1 })),
+    );
+    const badName = fc.oneof(
+      notObject.filter((v) => typeof v !== 'string'),
+      hostileText.filter((t) => !/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/.test(t)),
+      fc.string({ minLength: 65, maxLength: 300 }).map((t) => `A${t}`),
+    );
+    const badUserId = fc.oneof(
+      notObject.filter((v) => typeof v !== 'string'),
+      fc.constant(''),
+      fc.string({ minLength: 129, maxLength: 400 }),
+    );
+    const message = fc.oneof(
+      fc.record({
+        name: fc.constant('visit:track'),
+        payload: fc.oneof(notObject, fc.record({ name: badName, data: anyValue }, { requiredKeys: ['name'] })),
+      }),
+      fc.record({
+        name: fc.constant('visit:track'),
+        payload: fc.record({ name: fc.constant('Valid'), data: badData }),
+      }),
+      fc.record({
+        name: fc.constant('visit:track'),
+        payload: fc
+          .record({ name: fc.constant('Valid'), [fc.sample(poisonKey, 1)[0]!]: anyValue })
+          .map((p) => ({ ...p, extra: 1 })),
+      }),
+      fc.record({
+        name: fc.constant('visit:sign-in'),
+        payload: fc.oneof(
+          notObject,
+          fc.record({ userId: badUserId, traits: anyValue, token: anyValue }, { requiredKeys: ['userId'] }),
+          fc.record({ userId: fc.constant('u-1'), traits: badData }),
+          fc.record({
+            userId: fc.constant('u-1'),
+            token: fc.oneof(
+              notObject.filter((v) => typeof v !== 'string'),
+              fc.string({ minLength: 129, maxLength: 300 }),
+            ),
+          }),
+          fc.record({ userId: fc.constant('u-1'), verified: fc.boolean() }),
+        ),
+      }),
+      fc.record({
+        name: fc.constant('visit:user-info'),
+        payload: fc.oneof(
+          notObject,
+          fc.constant({}),
+          fc.record({ traits: badData }),
+          fc.record({ traits: fc.constant({}), userId: notObject }),
+        ),
+      }),
+      fc.record({
+        name: fc.constant('visit:sign-out'),
+        payload: fc.oneof(
+          notObject,
+          fc
+            .dictionary(hostileText, fc.oneof(hostileText, fc.integer()), { minKeys: 1, maxKeys: 4 })
+            .filter((v) => sent(v) !== '{}'),
+        ),
+      }),
+    );
+
+    let acked = 0;
+    await fc.assert(
+      fc.asyncProperty(message, fc.boolean(), async ({ name, payload }, withAck) => {
+        if (!withAck) {
+          // No ack at all: nothing to answer, nothing may break.
+          socket.emit(name, payload);
+          return;
+        }
+        const result = await socket.timeout(5000).emitWithAck(name, payload);
+        acked++;
+        expect(result, `${name} ${sent(payload)?.slice(0, 100)}`).toMatchObject({
+          ok: false,
+          code: 'INVALID_PARAMETER',
+        });
+        expect(typeof result.message).toBe('string');
+        expect(result.message.length).toBeLessThan(400);
+      }),
+      { numRuns: 400 },
+    );
+    expect(acked).toBeGreaterThan(100);
+    expect(socket.connected).toBe(true);
+    expect(await storeSnapshot(server.store)).toEqual(before);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+
+    // A flood of valid events: the first 20 are stored, the rest refused, and the page stays served.
+    const flood = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        socket.timeout(5000).emitWithAck('visit:track', { name: 'Flood', data: { i } }),
+      ),
+    );
+    expect(flood.filter((a) => a.ok)).toHaveLength(20);
+    expect(new Set(flood.filter((a) => !a.ok).map((a) => a.code))).toEqual(new Set(['RATE_LIMITED']));
+    const history = await server.beckon.store.visitHistory(page.session.visitId);
+    expect(history?.events.filter((e) => e.name === 'Flood')).toHaveLength(20);
+    expect(socket.connected).toBe(true);
+    expect((await server.get('/healthz')).status).toBe(200);
+  }, 60_000);
+
   // Malformed handshakes, and well-formed ones carrying a stranger's Host or origin (browser marks).
   it('refuses malformed handshakes and transport requests without a 5xx', async () => {
     const before = await storeSnapshot(server.store);

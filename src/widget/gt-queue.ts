@@ -22,6 +22,9 @@ export type GtAction =
 /** GWE spelt the user's id several ways across versions and sites. */
 const USER_ID_KEYS = ['userId', 'userID', 'userid'] as const;
 
+/** A command's name for a warning; a page may push anything, even objects that cannot become text. */
+const label = (value: unknown): string => (typeof value === 'string' ? value : typeof value);
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -67,7 +70,7 @@ export function gtAction(command: unknown): GtAction {
   if (!Array.isArray(command) || typeof command[0] !== 'string') {
     return {
       kind: 'unsupported',
-      command: String(Array.isArray(command) ? command[0] : command),
+      command: label(Array.isArray(command) ? command[0] : command),
       why: 'is not a command',
     };
   }
@@ -121,7 +124,7 @@ export function installGtQueue(api: BeckonApi, scope: { _gt?: unknown } = window
     try {
       perform(api, gtAction(command), warn);
     } catch {
-      warn(String(Array.isArray(command) ? command[0] : command), 'failed');
+      warn(label(Array.isArray(command) ? command[0] : command), 'failed');
     }
   };
   const pending = queue.splice(0, queue.length);
@@ -138,7 +141,7 @@ export function installGtQueue(api: BeckonApi, scope: { _gt?: unknown } = window
 
 function perform(api: BeckonApi, action: GtAction, warn: (command: string, why: string) => void): void {
   const refused = (command: string) => (error: unknown) =>
-    warn(command, `was not recorded (${error instanceof Error ? error.message : String(error)})`);
+    warn(command, `was not recorded (${error instanceof Error ? error.message : 'refused'})`);
   switch (action.kind) {
     case 'track':
       void api.track(action.name, action.data).catch(refused(`event ${action.name}`));
