@@ -236,6 +236,13 @@ describeEachStore(({ fresh, freshWithConfig, kind }) => {
       expect(contexts.get('w')!.events.map((e) => e.name)).toEqual(['other']);
       // The log has every one of them: the visit's limit is not the log's retention.
       expect((await events(store)).filter((e) => e.type === 'page.event')).toHaveLength(total + 1);
+      // The older ones are gone from the store, not merely left out of the answer: an erasure finds the kept ones only.
+      expect(await store.eraseVisitor('browser-of-v', { key: 'k', until: T0 + 1_000_000 }, T0 + 1000)).toEqual({
+        visits: 1,
+        pages: 1,
+        events: KEPT_BUSINESS_EVENTS,
+        attempts: 0,
+      });
     });
   });
 
@@ -616,6 +623,7 @@ describeEachStore(({ fresh, freshWithConfig, kind }) => {
       // The marker answers the erasure time until it runs out.
       expect(await store.erasedAt(marker.key, now + 1)).toBe(now);
       expect(await store.erasedAt(marker.key, marker.until - 1)).toBe(now);
+      expect(await store.erasedAt(marker.key, marker.until)).toBeNull(); // `until` is when it runs out
       expect(await store.erasedAt(marker.key, marker.until + 1)).toBeNull();
       expect(await store.erasedAt('marker-of-no-one', now + 1)).toBeNull();
 
