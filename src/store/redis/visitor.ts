@@ -243,7 +243,8 @@ export function visitorStore(context: StoreContext): VisitorStore {
       pages: Number(reply[2]),
       events: Number(reply[3]),
       attempts: Number(reply[4]),
-      left: visitIds.length > 0,
+      // Another step while it erased visits, or a full read of the browser's attempts (more may wait).
+      left: visitIds.length > 0 || read[2].length >= MAX_READ,
     };
   }
 
