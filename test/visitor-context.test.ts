@@ -170,6 +170,16 @@ describe('a visit’s history', () => {
     expect(reply.body.events).toEqual([expect.objectContaining({ name: 'left.soon' })]);
   });
 
+  it('answers 404 UNKNOWN_VISIT once retention has pruned the visit', async () => {
+    const page = await open();
+    await track(page, 'soon.pruned');
+    await endVisitOf(page);
+    expect((await server.get(`/backend/data/visits/${page.session.visitId}`)).status).toBe(200);
+    // Retention as its hourly run does it, with every visit that ended before now past its time.
+    while ((await server.beckon.store.pruneVisits(Date.now() + 1, 100)) === 100);
+    expectFault(await server.get(`/backend/data/visits/${page.session.visitId}`), 'UNKNOWN_VISIT', 404);
+  });
+
   it('answers 404 UNKNOWN_VISIT for a visit it does not know, 400 for an id that cannot be one', async () => {
     expectFault(await server.get('/backend/data/visits/AAAAAAAAAAAAAAAAAAAAAA'), 'UNKNOWN_VISIT', 404);
     expect((await server.get('/backend/data/visits/AAAAAAAAAAAAAAAAAAAAAA')).body.message).toMatch(/erased/);
