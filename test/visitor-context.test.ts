@@ -6,6 +6,7 @@
  * Business events and sign-ins come from the pages' own messages.
  */
 import { createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULTS, type NotificationDetail } from '../src/protocol/index.js';
 import {
@@ -463,6 +464,48 @@ describe('floods', () => {
       page.close();
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('logs', () => {
+  it('never hold notification, identity or event data read or sent through the API', async () => {
+    const SECRET_VALUE = 'kept-out-of-the-logs-5d2a';
+    const lines: string[] = [];
+    const logged = await startServer(
+      { logLevel: 'trace' },
+      {
+        logger: {
+          level: 'trace',
+          stream: new Writable({
+            write(chunk, _encoding, done) {
+              lines.push(String(chunk));
+              done();
+            },
+          }),
+        },
+      },
+    );
+    try {
+      const page = await TestPage.open(logged.url);
+      page.socket.on('notification', (_detail, ack) => ack(page.session.pageId));
+      expect(
+        await page.socket.timeout(5000).emitWithAck('visit:track', { name: 'note', data: { note: SECRET_VALUE } }),
+      ).toEqual({ ok: true });
+      const path = `/server/data/notification/notify/${page.session.visitId}`;
+      expect((await logged.post(path, [{ channel: 'x', data: { note: SECRET_VALUE } }])).body.delivered).toBe(1);
+      expect((await logged.post(path, [{ channel: 'x', data: SECRET_VALUE }])).status).toBe(400);
+      expect((await logged.post(path, [{ channel: `${SECRET_VALUE} !` }])).status).toBe(400);
+      expect(JSON.stringify((await logged.get('/backend/data/visits')).body)).toContain(SECRET_VALUE);
+      expect(JSON.stringify((await logged.get(`/backend/data/visits/${page.session.visitId}`)).body)).toContain(
+        SECRET_VALUE,
+      );
+      expect((await logged.delete(`/backend/data/visitors/${page.session.globalVisitId}`)).status).toBe(200);
+      page.close();
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((line) => line.includes(SECRET_VALUE))).toEqual([]);
+    } finally {
+      await logged.close();
     }
   });
 });
