@@ -1,6 +1,6 @@
 /**
- * "Live visits": every visit with its open pages, its frequency caps, and a
- * form to invite it. Read again after each event; Lit redraws only what
+ * "Live visits": every visit with its open pages, its frequency caps, who
+ * its visitor is and what they did lately, and a form to invite it. Read again after each event; Lit redraws only what
  * changed, so a reload never disturbs someone reading or typing, closes an
  * open page list, or moves focus.
  */

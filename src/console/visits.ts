@@ -1,6 +1,7 @@
 /**
  * The live visits as the console lists them (GET /backend/data/visits,
- * docs/api.md), and the engage it sends for one. Pure functions, tested
+ * docs/api.md), with their identity and business events, and the engage it
+ * sends for one. Pure functions, tested
  * without a page.
  */
 import type { InvitationText, IxnProfile } from '../protocol/gateway.js';
