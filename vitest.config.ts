@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
-import { engage, engagement, noengage } from './src/widget/test/commands.js';
+import { engage, engagement, noengage, notify } from './src/widget/test/commands.js';
 import { chromiumLaunchOptions } from './test/chromium.js';
 
 /** Debian's Chromium: Playwright cannot download its own browser here (same as playwright.config.ts). */
@@ -52,7 +52,7 @@ export default defineConfig({
             instances: [{ browser: 'chromium' }],
             // Failure screenshots with the other test artifacts, not beside the sources.
             screenshotDirectory: 'test-results/vitest-browser',
-            commands: { engage, noengage, engagement },
+            commands: { engage, noengage, engagement, notify },
           },
         },
       },

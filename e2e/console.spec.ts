@@ -111,3 +111,35 @@ test('the visit list follows events without disturbing a person filling in the i
   await expect(attempt.getByRole('heading', { name: 'Half typed' })).toBeFocused();
   await consoleContext.close();
 });
+
+test('the console shows who a visitor is and what they just did, as the page tells it', async ({
+  page: shop,
+  browser,
+  baseURL,
+}) => {
+  await shop.goto('/products.html');
+  const { visitId } = await visitorIds(shop);
+  const consoleContext = await browser.newContext({ baseURL: baseURL! });
+  const console = await consoleContext.newPage();
+  await console.goto('/console/');
+  const visit = console.getByRole('article', { name: `Visit ${visitId}` });
+  await expect(visit).toBeVisible();
+  await expect(visit.locator('.identity')).toHaveCount(0);
+
+  // No BECKON_IDENTITY_SECRET on this server: the sign-in is kept, not verified.
+  await shop.evaluate(async () => {
+    const beckon = (window as any).Beckon;
+    await beckon.track('ViewedPack', { sku: 'ember-1' });
+    await beckon.track('AddToCart', { sku: 'ember-1', cartTotal: 120 });
+    await beckon.signIn('c-42', { tier: 'gold' });
+  });
+  await expect(visit.locator('.identity')).toContainText('Visitor: c-42');
+  await expect(visit.locator('.identity')).toContainText('not verified');
+  await expect(visit.locator('.identity')).toContainText('tier=gold');
+  const events = visit.getByRole('region', { name: 'Latest business events' }).getByRole('listitem');
+  await expect(events).toHaveCount(2);
+  await expect(events.first()).toContainText('AddToCart');
+  await expect(events.first()).toContainText('cartTotal=120');
+  await expect(events.nth(1)).toContainText('ViewedPack');
+  await consoleContext.close();
+});

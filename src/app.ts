@@ -20,6 +20,7 @@ import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } 
 import { BeckonFault } from './core/faults.js';
 import { mintId } from './core/ids.js';
 import { Lifecycle } from './core/lifecycle.js';
+import { VisitorContext } from './core/visitor-context.js';
 import { Presence } from './core/presence.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
 import { BeckonMetrics, instrumentHttp, instrumentStore, metricsRoute } from './backend/metrics.js';
@@ -32,6 +33,7 @@ import { eventRoutes } from './backend/routes/events.js';
 import { reportRoutes } from './backend/routes/reports.js';
 import { gatewayRoutes } from './backend/routes/gateway.js';
 import { channelRoutes } from './backend/routes/channels.js';
+import { notificationRoutes, visitorRoutes, type VisitorCounters } from './backend/routes/visitors.js';
 import { openStore } from './store/open.js';
 import { StoreUnavailableError, type BeckonStore } from './core/store.js';
 import { DEFAULT_RETRY_POLICY } from './backend/webhooks/backoff.js';
@@ -39,13 +41,16 @@ import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './cluster/fanout.js';
-import { attachFrontend, deliverPageCommand } from './frontend/server.js';
+import { attachFrontend, deliverPageCommand, disconnectVisits, notifyPages } from './frontend/server.js';
 import type { BeckonIo } from './frontend/io.js';
 import { PageResync } from './frontend/resync.js';
 import { instrumentSockets } from './frontend/socket-metrics.js';
 
 /** GWE 8.1.2 and GWE 8.5 spell the API prefix differently; both are served. */
 export const API_PREFIXES = ['/backend/data', '/server/data'] as const;
+
+/** GWE also serves its Notification API under the frontend's prefix; the backend answers it there too. */
+export const NOTIFICATION_PREFIXES = [...API_PREFIXES, '/frontend/data'] as const;
 
 /** Largest socket message a page may send; every legitimate one is far smaller. */
 export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024;
@@ -57,6 +62,11 @@ export interface Beckon {
   lifecycle: Lifecycle;
   /** Prometheus metrics; `metrics.webhookBacklog` is where the webhook sender reports its backlog. */
   metrics: BeckonMetrics;
+  /** Reaches open pages on any node: a caller's notification (resolves with the pages that got it), an erased browser's disconnection. */
+  pages: {
+    notify(target: Parameters<typeof notifyPages>[1]): Promise<number>;
+    disconnect(visitIds: readonly string[]): void;
+  };
   /** Listens and resolves with the base URL (e.g. http://127.0.0.1:53211). */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -189,6 +199,19 @@ export async function createBeckon(
   // Several nodes: each keeps a heartbeat, and every node closes the pages of a node that died.
   let io: BeckonIo | null = null;
   let resync: PageResync | null = null;
+  /**
+   * How the backend reaches pages on any node, for the Notification API and erasure (a backend alone
+   * reaches them through the adapter too). Usable by routes registered before the socket server
+   * exists: it is looked up when called.
+   */
+  const socketServer = () => {
+    if (!io) throw new Error('the socket server is not set up yet');
+    return io;
+  };
+  const pages: Beckon['pages'] = {
+    notify: (target) => notifyPages(socketServer(), target),
+    disconnect: (visitIds) => disconnectVisits(socketServer(), visitIds),
+  };
   const presence = config.redisUrl
     ? new Presence(store, lifecycle, {
         nodeId,
@@ -211,31 +234,53 @@ export async function createBeckon(
   });
 
   const callerCheck = requireCaller(config.apiToken, { trustProxy: config.trustProxy });
+  // Credentialed paths: the API under both prefixes, the Notification API under GWE's frontend prefix, metrics.
+  const dataPaths = [...API_PREFIXES, '/frontend/data/notification', '/metrics'];
   await installRateLimit(app, {
     perMinute: config.rateLimitPerMinute,
     apiToken: config.apiToken,
-    prefixes: [...API_PREFIXES, '/metrics'],
+    prefixes: dataPaths,
   });
   // The operator's browser is not a trusted caller (request-origin.ts): every data path refuses a Host
   // Beckon does not answer to and another site's request. After the rate limit (a rebound page that
   // hammers is throttled too), before the body is parsed or the credentials are looked at.
   const hosts = hostRule(config.host, config.allowedHosts);
-  const dataPaths = [...API_PREFIXES, '/metrics'];
   app.addHook('onRequest', async (request) => {
     if (!isDataRequest(request, dataPaths)) return;
     const refusal = browserRefusal(request.headers, hosts, config.trustProxy);
     if (refusal) throw new BeckonFault(refusal.code, refusal.message === undefined ? {} : { message: refusal.message });
   });
+  const counters: VisitorCounters = {
+    notified(reached) {
+      metrics.notifications.inc();
+      metrics.notifiedPages.inc(reached);
+    },
+    erased(counts) {
+      metrics.erasures.inc();
+      for (const [kind, n] of Object.entries(counts)) metrics.erasedRecords.inc({ kind }, n);
+    },
+  };
   // The other role's routes are simply not registered here: they answer the 404 NOT_FOUND FAULT.
   if (serves.backend) {
+    const now = options.now ?? Date.now;
     for (const prefix of API_PREFIXES) {
       await app.register(
         async (api) => {
           api.addHook('preHandler', callerCheck);
           await api.register(gatewayRoutes({ lifecycle, store }));
           await api.register(eventRoutes({ streams }));
-          await api.register(reportRoutes({ store, now: options.now ?? Date.now }));
-          await api.register(channelRoutes({ lifecycle, store, now: options.now ?? Date.now }));
+          await api.register(reportRoutes({ store, now }));
+          await api.register(channelRoutes({ lifecycle, store, now }));
+          await api.register(visitorRoutes({ store, pages, secret: config.secret, counters, now }));
+        },
+        { prefix },
+      );
+    }
+    for (const prefix of NOTIFICATION_PREFIXES) {
+      await app.register(
+        async (api) => {
+          api.addHook('preHandler', callerCheck);
+          await api.register(notificationRoutes({ store, pages, counters }));
         },
         { prefix },
       );
@@ -320,6 +365,11 @@ export async function createBeckon(
       io,
       lifecycle,
       signer: new IdentitySigner(config.secret),
+      visitorContext: new VisitorContext(store, {
+        identitySecret: config.identitySecret,
+        tokenSecret: config.secret,
+        ...(options.now ? { now: options.now } : {}),
+      }),
       log: app.log,
       ...(resync ? { resync } : {}),
       ...(presence ? { node: () => presence.node } : {}),
@@ -380,6 +430,7 @@ export async function createBeckon(
     store,
     lifecycle,
     metrics,
+    pages,
     async listen(port = config.port, host = config.host) {
       // Before any socket is accepted: register this boot and close what this node's earlier boots held.
       await presence?.start();

@@ -39,6 +39,10 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   BECKON_DB: z.string().min(1).default('./data/beckon.db'),
   BECKON_SECRET: optionalText,
+  // Shared with the site's server, which signs each userId with it; unset: no sign-in is verified.
+  BECKON_IDENTITY_SECRET: optionalText.refine((secret) => secret === null || secret.length >= 16, {
+    message: 'must be at least 16 characters (use a long random value, e.g. openssl rand -hex 32)',
+  }),
   BECKON_API_TOKEN: optionalText,
   BECKON_ALLOWED_ORIGINS: optionalText.transform((list, ctx) => {
     if (list === null) return null;
@@ -142,6 +146,8 @@ export interface BeckonConfig {
   /** SQLite file, or `:memory:`. */
   db: string;
   secret: string;
+  /** Verifies sign-ins: a sign-in is verified only with the hex HMAC-SHA256 of its userId under it; null: none is. */
+  identitySecret: string | null;
   apiToken: string | null;
   /** null: not configured (own origin and loopback origins only). */
   allowedOrigins: string[] | null;
@@ -214,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     host: e.HOST,
     db,
     secret: e.BECKON_SECRET ?? keptSecret(db),
+    identitySecret: e.BECKON_IDENTITY_SECRET,
     apiToken: e.BECKON_API_TOKEN,
     allowedOrigins: e.BECKON_ALLOWED_ORIGINS,
     allowedHosts: e.BECKON_ALLOWED_HOSTS,
@@ -277,6 +284,11 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
     meaning: 'SQLite file (relative to the current directory), or :memory:',
   },
   { name: 'BECKON_SECRET', default: 'generated once into "secret" beside the database', meaning: 'signs visit tokens' },
+  {
+    name: 'BECKON_IDENTITY_SECRET',
+    default: 'unset: no sign-in is verified',
+    meaning: "shared with the site's server, which signs each userId with it (HMAC-SHA256)",
+  },
   {
     name: 'BECKON_API_TOKEN',
     default: 'unset: loopback callers only',

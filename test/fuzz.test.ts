@@ -422,6 +422,115 @@ const pathCases: fc.Arbitrary<Case> = fc.oneof(
     })),
 );
 
+/** Text that can never be an id Beckon mints (22 letters, digits, - or _), percent-encoded as a path segment. */
+const badIdSegment = fc
+  .oneof(
+    hostileText,
+    fc.constantFrom('', 'short', 'x'.repeat(23), 'A'.repeat(21), '..', '%', 'AAAAAAAAAAAAAAAAAAAAA.'),
+    fc.string({ minLength: 23, maxLength: 300 }),
+  )
+  .filter((text) => text !== '' && !/^[A-Za-z0-9_-]{22}$/.test(text))
+  .map((text) => [...Buffer.from(text)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''));
+
+/** A visit's history, a browser's visits and the erasure of a browser, each with an id or a query no caller can mean. */
+const visitorCases: fc.Arbitrary<Case> = fc.oneof(
+  fc.tuple(badIdSegment, fc.constantFrom(...API_PREFIXES)).map(([id, prefix]) => ({
+    label: 'visitor/history',
+    method: 'GET',
+    path: `${prefix}/visits/${id}`,
+    statuses: [400],
+  })),
+  fc
+    .tuple(
+      fc.oneof(badIdSegment, fc.constant('BBBBBBBBBBBBBBBBBBBBBB')),
+      fc.oneof(
+        fc.constantFrom('0', '101', '-1', '1.5', 'ten', '', '1e3'),
+        // Whatever reads as a whole number from 1 to 100 (" 5", "1e1", "0x10") is a valid limit.
+        hostileText.filter((t) => {
+          const n = Number(t);
+          return !(Number.isInteger(n) && n >= 1 && n <= 100);
+        }),
+      ),
+      hostileText,
+      fc.boolean(),
+      fc.constantFrom(...API_PREFIXES),
+    )
+    .map(([id, limit, cursor, badLimit, prefix]) => ({
+      label: 'visitor/visits',
+      method: 'GET',
+      // A real browser id with a query that cannot be read, or an id that cannot be one.
+      path: `${prefix}/visitors/${id}/visits?${new URLSearchParams(badLimit ? { limit } : { cursor: `~${cursor}` })}`,
+      statuses: [400],
+    })),
+  fc.tuple(badIdSegment, fc.constantFrom(...API_PREFIXES)).map(([id, prefix]) => ({
+    label: 'visitor/erase',
+    method: 'DELETE',
+    path: `${prefix}/visitors/${id}`,
+    statuses: [400],
+  })),
+);
+
+/** A message field no notification can hold: whatever else the body says, it is refused. */
+const badMessage = fc.oneof(
+  fc.constantFrom<Record<string, unknown>>(
+    {},
+    { channel: '' },
+    { channel: '1st' },
+    { channel: 'x'.repeat(65) },
+    { channel: 'x', page: '' },
+    { channel: 'x', page: 7 },
+    { channel: 'x', data: [1] },
+    { channel: 'x', data: 'text' },
+    { channel: 'x', data: null },
+    { channel: 'x', data: { big: 'é'.repeat(5000) } },
+    { channel: 'x', extra: true },
+  ),
+  anyValue.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)),
+);
+
+/** Notification API requests to a live visit (or to an id that cannot be one) whose body is never valid. */
+function notifyCases(liveVisitId: () => string): fc.Arbitrary<Case> {
+  const path = fc
+    .tuple(fc.constantFrom(...API_PREFIXES, '/frontend/data'), fc.oneof(fc.constant(null), badIdSegment))
+    .map(([prefix, id]) => `${prefix}/notification/notify/${id ?? liveVisitId()}`);
+  const body = fc.oneof(
+    // Valid-looking messages around one that is not.
+    fc
+      .tuple(
+        fc.array(fc.record({ channel: fc.constantFrom('offer', 'agent') }), { maxLength: 4 }),
+        badMessage,
+        fc.array(fc.record({ channel: fc.constant('later'), data: fc.dictionary(hostileText, anyValue) })),
+      )
+      .map(([before, bad, after]) => JSON.stringify([...before, bad, ...after])),
+    // Not an array of 1–10 messages.
+    fc
+      .oneof(
+        anyValue.filter((v) => !Array.isArray(v)),
+        fc.constant([]),
+      )
+      .map((v) => JSON.stringify(v) ?? 'null'),
+    fc.integer({ min: 11, max: 40 }).map((n) => JSON.stringify(Array.from({ length: n }, () => ({ channel: 'x' })))),
+    // Prototype keys and data nested past its limit.
+    fc
+      .constantFrom('__proto__', 'constructor', 'prototype')
+      .map((key) => `[{"channel":"x","data":{"a":{"${key}":{"polluted":true}}}}]`),
+    fc
+      .integer({ min: 9, max: 3000 })
+      .map((depth) => `[{"channel":"x","data":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}]`),
+    // At least 12,000 bytes of data, past its 8 KB.
+    hugeText.map((text) => JSON.stringify([{ channel: 'x', data: { text: text.repeat(3) } }])),
+  );
+  return fc.tuple(path, body).map(([target, text]) => ({
+    label: 'notify',
+    method: 'POST',
+    path: target,
+    contentType: 'application/json',
+    body: text,
+    // This route takes bodies up to 96 KB (ten messages of 8 KB).
+    statuses: Buffer.byteLength(text) > 96 * 1024 ? [413] : [400],
+  }));
+}
+
 const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: engageCases, weight: 4 },
   { arbitrary: noengageCases, weight: 2 },
@@ -432,6 +541,8 @@ const hostileRequest: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: duplicateCases, weight: 1 },
   { arbitrary: pathCases, weight: 1 },
   { arbitrary: channelCases, weight: 2 },
+  { arbitrary: visitorCases, weight: 2 },
+  { arbitrary: notifyCases(() => page.session.visitId), weight: 2 },
 );
 
 /** Host, Origin and Sec-Fetch-Site a browser riding the operator's session may send, and what each must get. */
@@ -540,7 +651,7 @@ describe('hostile input', () => {
           ...(c.body !== undefined ? { body: c.body } : {}),
         });
         const text = response.text;
-        const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(marks.headers)} → ${response.status} ${text.slice(0, 200)}`;
+        const where = `${c.label} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(marks.headers)} ${c.body?.slice(0, 300)} → ${response.status} ${text.slice(0, 200)}`;
         // Marks are judged before the body is read; only a URL that cannot be decoded is refused before that.
         const statuses =
           marks.refusal === null
@@ -576,6 +687,8 @@ describe('hostile input', () => {
         'noengage',
         'prototype',
         'status',
+        'visitor',
+        'notify',
       ].sort(),
     );
     expect(await storeSnapshot(server.store)).toEqual(before);
@@ -657,6 +770,146 @@ describe('hostile input', () => {
     expect(last).toMatchObject({ ok: false, code: 'UNKNOWN_ENGAGEMENT' });
     expect(socket.connected).toBe(true);
     expect(await storeSnapshot(server.store)).toEqual(before);
+    expect((await server.get('/healthz')).status).toBe(200);
+  }, 60_000);
+
+  it('answers malformed visitor context messages with INVALID_PARAMETER, stores nothing, and limits a flood', async () => {
+    const before = await storeSnapshot(server.store);
+    const socket = page.socket as unknown as {
+      emit(event: string, ...args: unknown[]): void;
+      timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<any> };
+      connected: boolean;
+    };
+    /** What JSON carries of a value: socket.io sends JSON, so `{a: undefined}` arrives as `{}`. */
+    const sent = (value: unknown) => JSON.stringify(value);
+    const notObject = anyValue.filter(
+      (v) => v !== undefined && sent(v) !== undefined && !(typeof v === 'object' && v !== null && !Array.isArray(v)),
+    );
+    const poisonKey = fc.constantFrom('__proto__', 'constructor', 'prototype');
+    /** Flat data that can never validate: nested, null, arrays, too big, a bad key, or not an object. */
+    const badData = fc.oneof(
+      notObject,
+      fc
+        .tuple(
+          fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !['__proto__'].includes(k)),
+          fc.oneof(
+            fc.constant(null),
+            fc.array(fc.integer(), { maxLength: 3 }),
+            fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
+          ),
+        )
+        .map(([key, value]) => ({ [key]: value })),
+      // Nested deeper than any schema looks.
+      fc.integer({ min: 2, max: 60 }).map((depth) => {
+        let value: unknown = 'leaf';
+        for (let i = 0; i < depth; i++) value = { inner: value };
+        return value;
+      }),
+      // Too big as JSON, yet under the socket's message cap.
+      fc.integer({ min: 2_050, max: 12_000 }).map((n) => ({ big: 'x'.repeat(n) })),
+      fc
+        .integer({ min: 250, max: 1_000 })
+        .map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))),
+      poisonKey.map((key) => JSON.parse(`{"${key}":{"polluted":1}}`) as unknown),
+      poisonKey.map((key) => JSON.parse(`{"${key}":"x"}`) as unknown),
+      fc.oneof(fc.constant(''), fc.string({ minLength: 129, maxLength: 200 })).map((key) => ({ [key]: 1 })),
+    );
+    const badName = fc.oneof(
+      notObject.filter((v) => typeof v !== 'string'),
+      hostileText.filter((t) => !/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/.test(t)),
+      fc.string({ minLength: 65, maxLength: 300 }).map((t) => `A${t}`),
+    );
+    const badUserId = fc.oneof(
+      notObject.filter((v) => typeof v !== 'string'),
+      fc.constant(''),
+      fc.string({ minLength: 129, maxLength: 400 }),
+    );
+    const message = fc.oneof(
+      fc.record({
+        name: fc.constant('visit:track'),
+        payload: fc.oneof(notObject, fc.record({ name: badName, data: anyValue }, { requiredKeys: ['name'] })),
+      }),
+      fc.record({
+        name: fc.constant('visit:track'),
+        payload: fc.record({ name: fc.constant('Valid'), data: badData }),
+      }),
+      fc.record({
+        name: fc.constant('visit:track'),
+        payload: fc
+          .record({ name: fc.constant('Valid'), [fc.sample(poisonKey, 1)[0]!]: anyValue })
+          .map((p) => ({ ...p, extra: 1 })),
+      }),
+      fc.record({
+        name: fc.constant('visit:sign-in'),
+        payload: fc.oneof(
+          notObject,
+          fc.record({ userId: badUserId, traits: anyValue, token: anyValue }, { requiredKeys: ['userId'] }),
+          fc.record({ userId: fc.constant('u-1'), traits: badData }),
+          fc.record({
+            userId: fc.constant('u-1'),
+            token: fc.oneof(
+              notObject.filter((v) => typeof v !== 'string'),
+              fc.string({ minLength: 129, maxLength: 300 }),
+            ),
+          }),
+          fc.record({ userId: fc.constant('u-1'), verified: fc.boolean() }),
+        ),
+      }),
+      fc.record({
+        name: fc.constant('visit:user-info'),
+        payload: fc.oneof(
+          notObject,
+          fc.constant({}),
+          fc.record({ traits: badData }),
+          fc.record({ traits: fc.constant({}), userId: notObject }),
+        ),
+      }),
+      fc.record({
+        name: fc.constant('visit:sign-out'),
+        payload: fc.oneof(
+          notObject,
+          fc
+            .dictionary(hostileText, fc.oneof(hostileText, fc.integer()), { minKeys: 1, maxKeys: 4 })
+            .filter((v) => sent(v) !== '{}'),
+        ),
+      }),
+    );
+
+    let acked = 0;
+    await fc.assert(
+      fc.asyncProperty(message, fc.boolean(), async ({ name, payload }, withAck) => {
+        if (!withAck) {
+          // No ack at all: nothing to answer, nothing may break.
+          socket.emit(name, payload);
+          return;
+        }
+        const result = await socket.timeout(5000).emitWithAck(name, payload);
+        acked++;
+        expect(result, `${name} ${sent(payload)?.slice(0, 100)}`).toMatchObject({
+          ok: false,
+          code: 'INVALID_PARAMETER',
+        });
+        expect(typeof result.message).toBe('string');
+        expect(result.message.length).toBeLessThan(400);
+      }),
+      { numRuns: 400 },
+    );
+    expect(acked).toBeGreaterThan(100);
+    expect(socket.connected).toBe(true);
+    expect(await storeSnapshot(server.store)).toEqual(before);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+
+    // A flood of valid events: the first 20 are stored, the rest refused, and the page stays served.
+    const flood = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        socket.timeout(5000).emitWithAck('visit:track', { name: 'Flood', data: { i } }),
+      ),
+    );
+    expect(flood.filter((a) => a.ok)).toHaveLength(20);
+    expect(new Set(flood.filter((a) => !a.ok).map((a) => a.code))).toEqual(new Set(['RATE_LIMITED']));
+    const history = await server.beckon.store.visitHistory(page.session.visitId);
+    expect(history?.events.filter((e) => e.name === 'Flood')).toHaveLength(20);
+    expect(socket.connected).toBe(true);
     expect((await server.get('/healthz')).status).toBe(200);
   }, 60_000);
 

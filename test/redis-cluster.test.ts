@@ -161,6 +161,68 @@ describe('fan-out through Redis', () => {
   });
 });
 
+describe('visitor context across nodes', () => {
+  /** What a page receives from the Notification API; it acknowledges with its pageId, as the widget does. */
+  function notificationsOf(page: TestPage): unknown[] {
+    const received: unknown[] = [];
+    page.socket.on('notification', (detail, ack) => {
+      received.push(detail);
+      ack(page.session.pageId);
+    });
+    return received;
+  }
+
+  it('a notification sent to the backend reaches the visit’s pages on both frontends, or the one it names', async () => {
+    const first = await open(frontA);
+    const second = await open(frontB, { visitToken: first.session.visitToken });
+    expect(second.session.visitId).toBe(first.session.visitId);
+    const [toFirst, toSecond] = [notificationsOf(first), notificationsOf(second)];
+    const path = `/server/data/notification/notify/${first.session.visitId}`;
+    const all = await backend.post(path, [{ channel: 'offer', data: { percent: 10 } }]);
+    expect(all.body).toEqual({ status: 'OK', delivered: 2 });
+    expect(toFirst).toEqual([{ channel: 'offer', data: { percent: 10 } }]);
+    expect(toSecond).toEqual([{ channel: 'offer', data: { percent: 10 } }]);
+
+    const one = await backend.post(`/frontend/data/notification/notify/${first.session.visitId}`, [
+      { page: second.session.pageId, channel: 'agent', data: { name: 'Ann' } },
+    ]);
+    expect(one.body).toEqual({ status: 'OK', delivered: 1 });
+    expect(toSecond).toHaveLength(2);
+    expect(toFirst).toHaveLength(1);
+  });
+
+  it('a page’s business events on a frontend reach the backend’s event stream and its visit list', async () => {
+    const page = await open(frontB);
+    const events = await EventStreamClient.open(backend.url, `?visitId=${page.session.visitId}&types=page.event`);
+    expect(await page.socket.timeout(5000).emitWithAck('visit:track', { name: 'cart', data: { total: 120 } })).toEqual({
+      ok: true,
+    });
+    const event = await events.next((e) => e.type === 'page.event');
+    expect(event).toMatchObject({ name: 'cart', data: { total: 120 }, pageId: page.session.pageId });
+    events.close();
+    const visit = (await backend.get('/backend/data/visits')).body.visits.find(
+      (v: { visitId: string }) => v.visitId === page.session.visitId,
+    );
+    expect(visit.events).toEqual([expect.objectContaining({ name: 'cart', data: { total: 120 } })]);
+  });
+
+  it('an erasure on the backend disconnects the browser’s pages on every frontend; its old token starts a new browser', async () => {
+    const first = await open(frontA);
+    const second = await open(frontB, { visitToken: first.session.visitToken });
+    const bystander = await open(frontB);
+    const gone = [first, second].map(
+      (page) => new Promise<void>((resolve) => page.socket.once('disconnect', () => resolve())),
+    );
+    const reply = await backend.delete(`/backend/data/visitors/${first.session.globalVisitId}`);
+    expect(reply.body).toMatchObject({ status: 'OK', erased: { visits: 1, pages: 2 } });
+    await Promise.all(gone);
+    expect(bystander.socket.connected).toBe(true);
+    const back = await open(frontB, { visitToken: first.session.visitToken });
+    expect(back.session.globalVisitId).not.toBe(first.session.globalVisitId);
+    expect((await backend.get(`/backend/data/visits/${first.session.visitId}`)).status).toBe(404);
+  });
+});
+
 describe('resynchronising pages after an outage of another node', () => {
   it('a node whose Redis connection came back asks every frontend to resend its pages what the store says', async () => {
     const onA = await open(frontA);

@@ -50,6 +50,7 @@ export function testConfig(dir: string, overrides: Partial<BeckonConfig> = {}): 
     host: '127.0.0.1',
     ...freshStore(dir),
     secret: 'test-secret-for-signing-visit-tokens',
+    identitySecret: null,
     apiToken: null,
     allowedOrigins: null,
     allowedHosts: [],
@@ -146,6 +147,16 @@ export class TestPage {
         ...auth,
       },
       ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+    });
+    // A page acknowledges a notification with its pageId, as the widget does.
+    this.socket.on('notification', (payload, ack) => {
+      this.received.push({ event: 'notification', payload });
+      this.waiters = this.waiters.filter((w) => {
+        if (w.event !== 'notification' || !w.test(payload)) return true;
+        w.resolve(payload);
+        return false;
+      });
+      ack(this.session.pageId);
     });
     for (const event of ['session', 'invitation:start', 'invitation:withdraw', 'visitor:opt'] as const) {
       this.socket.on(event, (payload: any) => {

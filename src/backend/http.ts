@@ -93,7 +93,12 @@ export function installHttpPlumbing(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const fault = toFault(error);
+    let fault = toFault(error);
+    // A route with a larger body limit (the Notification API) names its own in the refusal.
+    const limit = request.routeOptions.bodyLimit;
+    if (fault.code === 'PAYLOAD_TOO_LARGE' && limit !== undefined && limit !== BODY_LIMIT) {
+      fault = new BeckonFault('PAYLOAD_TOO_LARGE', { message: `The request body is larger than ${limit / 1024} KB.` });
+    }
     // Only a bug is an error. A 503 is a refusal the caller retries: closing is expected (info), an
     // unreachable store is the operator's concern (warn, without the stack of a request that did nothing).
     if (fault.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'request failed');

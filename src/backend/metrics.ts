@@ -69,6 +69,27 @@ export class BeckonMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly notifications = new Counter({
+    name: 'beckon_notifications_total',
+    help: 'Notification API requests answered OK by this process.',
+    registers: [this.registry],
+  });
+  readonly notifiedPages = new Counter({
+    name: 'beckon_notified_pages_total',
+    help: 'Pages that received a notification, counted once per request.',
+    registers: [this.registry],
+  });
+  readonly erasures = new Counter({
+    name: 'beckon_erasures_total',
+    help: 'Erasures of a browser answered OK by this process (a repeated one included).',
+    registers: [this.registry],
+  });
+  readonly erasedRecords = new Counter({
+    name: 'beckon_erased_records_total',
+    help: 'What erasures removed, by kind (visits, pages, events, attempts).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly foreignAnswers = new Counter({
     name: 'beckon_foreign_answers_total',
     help: 'Acknowledgements or answers from a page for an attempt not shown to its visit (ignored).',

@@ -21,6 +21,10 @@ import {
   capacityReportSchema,
   capacityAnswerSchema,
   pacingStatusSchema,
+  visitHistorySchema,
+  visitorVisitsSchema,
+  notificationsSchema,
+  erasureCountsSchema,
 } from '../protocol/index.js';
 
 type JsonObject = Record<string, unknown>;
@@ -32,15 +36,42 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * A recursive schema (any JSON, as in a notification's data) comes with
+ * `$defs` that its `$ref`s name from the schema's own root; in the document
+ * they would point at the document's root. They become components of their
+ * own, named after the schema, and the references follow them.
+ */
+function hoistDefinitions(schemas: Record<string, JsonObject>): Record<string, JsonObject> {
+  const out: Record<string, JsonObject> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    const { $defs, ...rest } = schema as JsonObject & { $defs?: Record<string, JsonObject> };
+    if (!$defs) {
+      out[name] = schema;
+      continue;
+    }
+    const renamed = (def: string) => `${name}.${def.replace(/[^A-Za-z0-9]/g, '')}`;
+    const rewrite = (text: string) =>
+      text.replace(/"#\/\$defs\/([^"]+)"/g, (_match, def: string) => `"#/components/schemas/${renamed(def)}"`);
+    out[name] = JSON.parse(rewrite(JSON.stringify(rest))) as JsonObject;
+    for (const [def, body] of Object.entries($defs)) out[renamed(def)] = JSON.parse(rewrite(JSON.stringify(body)));
+  }
+  return out;
+}
 const json = (schema: JsonObject) => ({ 'application/json': { schema } });
 
-/** One response per FAULT status, each naming the codes it can carry. */
-function faultResponses(statuses: number[]): JsonObject {
+/**
+ * One response per FAULT status, each naming the codes it can carry; `also`
+ * adds a code a route answers with another status than the table's.
+ */
+function faultResponses(statuses: number[], also: Partial<Record<number, string[]>> = {}): JsonObject {
   const responses: JsonObject = {};
   for (const status of statuses) {
     const codes = Object.entries(FAULTS)
       .filter(([, fault]) => fault.status === status)
-      .map(([code]) => code);
+      .map(([code]) => code)
+      .concat(also[status] ?? []);
     responses[String(status)] = { description: `FAULT: ${codes.join(', ')}`, content: json(ref('Fault')) };
   }
   return responses;
@@ -233,9 +264,91 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
     paths[`${prefix}/visits`] = {
       get: {
         summary: `Live visits and their open pages (${style})`,
+        description:
+          "Each visit with its open pages, its browser's frequency caps, its identity (null until a sign-in or user info) and its 10 latest business events, newest first.",
         responses: {
           200: { description: 'Live visits', content: json(ref('VisitList')) },
           ...faultResponses([401, 403, 421, 429, 503]),
+        },
+      },
+    };
+    const mintedId = (name: string, what: string) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
+      description: `${what}, as the page's session or getIDs gives it; any other form is INVALID_PARAMETER`,
+    });
+    paths[`${prefix}/visits/{visitId}`] = {
+      get: {
+        summary: `One visit's history, live or ended (${style})`,
+        description:
+          'The visit with every page it had, its identity, its kept business events (newest first, at most 100) and its attempts as the status endpoint answers them. 404 UNKNOWN_VISIT when the visit is unknown, pruned by retention or erased.',
+        parameters: [mintedId('visitId', 'The visit')],
+        responses: {
+          200: { description: 'The visit', content: json(ref('VisitHistory')) },
+          ...faultResponses([400, 401, 403, 404, 421, 429, 503], { 404: ['UNKNOWN_VISIT'] }),
+        },
+      },
+    };
+    paths[`${prefix}/visitors/{globalVisitId}/visits`] = {
+      get: {
+        summary: `A browser's visits, newest first, page by page (${style})`,
+        description:
+          'Each visit as its history answers it. `next` is the cursor of the following page (null on the last); pass it back as `cursor` with the same browser.',
+        parameters: [
+          mintedId('globalVisitId', 'The browser'),
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', maxLength: 200 },
+            description: 'The next of the page before',
+          },
+        ],
+        responses: {
+          200: { description: 'A page of visits', content: json(ref('VisitorVisits')) },
+          ...faultResponses([400, 401, 403, 421, 429, 503]),
+        },
+      },
+    };
+    paths[`${prefix}/visitors/{globalVisitId}`] = {
+      delete: {
+        summary: `Erase a browser: its visits, pages, identity, business events, attempts, caps and opt-out (${style})`,
+        description:
+          "Removes everything the store holds of the browser, on every node, and its visits' events from the event log; open pages of the browser are disconnected and its old visit token starts a new browser. Records visitor.erased (the counts, no ids). Idempotent: a repeated call answers zeros. Report counters are aggregated and stay.",
+        parameters: [mintedId('globalVisitId', 'The browser')],
+        responses: {
+          200: { description: 'Erased', content: json(ref('ErasureAnswer')) },
+          ...faultResponses([400, 401, 403, 421, 429, 503]),
+        },
+      },
+    };
+  }
+  for (const prefix of [...prefixes, '/frontend/data']) {
+    paths[`${prefix}/notification/notify/{visitId}`] = {
+      post: {
+        summary: `Send data to the open pages of a visit (GWE Notification API)`,
+        description:
+          'A JSON array of 1–10 messages (the body may be up to 96 KB). Each goes to every open page of the visit, or only to the page it names (if that page is open and of this visit), on whichever frontend holds it, as the beckon:notification DOM event. Nothing is kept: a page that opens later does not get it. `delivered` counts the distinct pages that acknowledged any message. 400 UNKNOWN_VISIT for a visit that is unknown or has ended.',
+        parameters: [
+          {
+            name: 'visitId',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
+          },
+        ],
+        requestBody: { required: true, content: json(ref('Notifications')) },
+        responses: {
+          200: { description: 'Sent', content: json(ref('NotifyAnswer')) },
+          ...faultResponses(CALLER_FAULTS),
         },
       },
     };
@@ -284,7 +397,7 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
         bearer: { type: 'http', scheme: 'bearer', description: 'BECKON_API_TOKEN' },
         basic: { type: 'http', scheme: 'basic', description: 'Any user name, BECKON_API_TOKEN as password' },
       },
-      schemas: {
+      schemas: hoistDefinitions({
         IxnProfile: schemaOf(ixnProfileSchema, 'input'),
         CancelData: schemaOf(cancelDataSchema, 'input'),
         GatewayOk: schemaOf(gatewayOkSchema, 'output'),
@@ -299,7 +412,20 @@ export function buildOpenApi(prefixes: readonly string[]): JsonObject {
         CapacityReport: schemaOf(capacityReportSchema, 'input'),
         CapacityAnswer: schemaOf(capacityAnswerSchema, 'output'),
         PacingStatus: schemaOf(pacingStatusSchema, 'output'),
-      },
+        VisitHistory: schemaOf(visitHistorySchema, 'output'),
+        VisitorVisits: schemaOf(visitorVisitsSchema, 'output'),
+        Notifications: schemaOf(notificationsSchema, 'input'),
+        NotifyAnswer: {
+          type: 'object',
+          required: ['status', 'delivered'],
+          properties: { status: { const: 'OK' }, delivered: { type: 'integer', minimum: 0 } },
+        },
+        ErasureAnswer: {
+          type: 'object',
+          required: ['status', 'erased'],
+          properties: { status: { const: 'OK' }, erased: schemaOf(erasureCountsSchema, 'output') },
+        },
+      }),
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * "Live visits": every visit with its open pages, its frequency caps, and a
- * form to invite it. Read again after each event; Lit redraws only what
+ * "Live visits": every visit with its open pages, its frequency caps, who
+ * its visitor is and what they did lately, and a form to invite it. Read again after each event; Lit redraws only what
  * changed, so a reload never disturbs someone reading or typing, closes an
  * open page list, or moves focus.
  */
@@ -13,7 +13,8 @@ import type { AttemptsPanel } from './attempts-view.js';
 import { byId } from './dom.js';
 import { clock, newInteractionId, short } from './format.js';
 import { fault, problem, time } from './templates.js';
-import { CHANNELS, capNote, inviteProfile, readInviteForm, readVisits } from './visits.js';
+import type { BusinessEvent } from '../protocol/visit-context.js';
+import { CHANNELS, capNote, identityNote, inviteProfile, pairsText, readInviteForm, readVisits } from './visits.js';
 
 /** What one visit's invite form shows besides its inputs. */
 interface FormState {
@@ -87,6 +88,7 @@ export class VisitsPanel {
       <article class="visit" aria-labelledby=${id('heading')}>
         <h3 id=${id('heading')}>Visit <code>${visit.visitId}</code></h3>
         <p class="meta">${meta(visit)}</p>
+        ${identityLine(visit)} ${businessEvents(visit.events, id('events'))}
         <ul class="pages" aria-label="Open pages">
           ${repeat(
             visit.pages,
@@ -193,6 +195,37 @@ function meta(visit: Visit): TemplateResult {
       ? html` · <span class="flag flag-capped" title=${caps.title}>${caps.text}${time(caps.until)}</span>`
       : html` · <span class="flag">${caps.text}</span>`;
   return html`Started ${time(visit.startedAt)} · global visit <code>${visit.globalVisitId}</code>${inProgress}${badge}`;
+}
+
+/** "Visitor: c-42 [verified] · tier=gold"; nothing until the visit has an identity. */
+function identityLine(visit: Visit): TemplateResult | typeof nothing {
+  const note = identityNote(visit.identity);
+  if (!note) return nothing;
+  const mark = note.mark
+    ? html` <span class=${note.verified ? 'flag flag-on' : 'flag flag-unverified'}>${note.mark}</span>`
+    : nothing;
+  const traits = note.traits ? html` · <span class="traits">${note.traits}</span>` : nothing;
+  return html`<p class="identity">Visitor: <strong>${note.who}</strong>${mark}${traits}</p>`;
+}
+
+/** The visit's latest business events, newest first; nothing before the first. */
+function businessEvents(events: BusinessEvent[], headingId: string): TemplateResult | typeof nothing {
+  if (events.length === 0) return nothing;
+  return html`<section class="business-events" aria-labelledby=${headingId}>
+    <h4 id=${headingId}>Latest business events</h4>
+    <ol>
+      ${events.map(
+        (event) =>
+          html`<li>
+            ${time(event.at)} <code>${event.name}</code>${
+              event.data && Object.keys(event.data).length
+                ? html` <span class="event-data">${pairsText(event.data)}</span>`
+                : nothing
+            }
+          </li>`,
+      )}
+    </ol>
+  </section>`;
 }
 
 function pageItem(page: Page, shownPageId: string | null): TemplateResult {

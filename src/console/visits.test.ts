@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VisitCaps } from '../protocol/engagement.js';
-import { capNote, inviteProfile, readInviteForm, readVisits } from './visits.js';
+import { capNote, identityNote, inviteProfile, pairsText, readInviteForm, readVisits } from './visits.js';
 
 const visit = (visitId: string, startedAt: string, extra: Record<string, unknown> = {}) => ({
   visitId,
@@ -26,6 +26,59 @@ describe('the visit list', () => {
 
   it('reads nothing from a body that is not a list of visits', () => {
     for (const body of [null, 'text', {}, { visits: {} }]) expect(readVisits(body)).toEqual([]);
+  });
+});
+
+describe('who the visitor is and what they did', () => {
+  const identity = {
+    userId: 'c-42',
+    verified: true,
+    traits: { tier: 'gold', orders: 3 },
+    at: '2026-12-02T10:00:00.000Z',
+  };
+  const event = { name: 'cart.updated', data: { total: 120 }, at: '2026-12-02T10:01:00.000Z', pageId: 'p1' };
+
+  it('keeps a visit’s identity and its business events, and reads none from what is not one', () => {
+    const [kept] = readVisits({ visits: [visit('a', '2026-12-02T09:00:00.000Z', { identity, events: [event] })] });
+    expect(kept!.identity).toEqual(identity);
+    expect(kept!.events).toEqual([event]);
+    const [odd] = readVisits({
+      visits: [visit('b', '2026-12-02T09:00:00.000Z', { identity: 'c-42', events: [null, { name: 1 }, event, 'x'] })],
+    });
+    expect(odd!.identity).toBeNull();
+    expect(odd!.events).toEqual([event]);
+    // A server that does not send them yet: no identity, no events.
+    const [older] = readVisits({ visits: [visit('c', '2026-12-02T09:00:00.000Z')] });
+    expect(older).toMatchObject({ identity: null, events: [] });
+    // A verified mark is only believed when it is exactly true.
+    const [doubtful] = readVisits({
+      visits: [visit('d', '2026-12-02T09:00:00.000Z', { identity: { ...identity, verified: 'yes', traits: [1] } })],
+    });
+    expect(doubtful!.identity).toMatchObject({ userId: 'c-42', verified: false, traits: {} });
+  });
+
+  it('says who signed in, whether the site vouched for it, and the traits', () => {
+    expect(identityNote(identity)).toEqual({
+      who: 'c-42',
+      verified: true,
+      mark: 'verified',
+      traits: 'tier=gold · orders=3',
+    });
+    expect(identityNote({ ...identity, verified: false })).toMatchObject({ verified: false, mark: 'not verified' });
+    expect(identityNote({ ...identity, userId: null, verified: false, traits: { plan: 'trial' } })).toEqual({
+      who: 'anonymous',
+      verified: false,
+      mark: '',
+      traits: 'plan=trial',
+    });
+    expect(identityNote(null)).toBeNull();
+  });
+
+  it('writes data as key=value pairs, the first six of them', () => {
+    expect(pairsText({ a: 'text', b: 1.5, c: false })).toBe('a=text · b=1.5 · c=false');
+    expect(pairsText({})).toBe('');
+    const many = Object.fromEntries(Array.from({ length: 8 }, (_, n) => [`k${n}`, n]));
+    expect(pairsText(many)).toBe('k0=0 · k1=1 · k2=2 · k3=3 · k4=4 · k5=5 · +2 more');
   });
 });
 

@@ -1,10 +1,12 @@
 /**
  * The live visits as the console lists them (GET /backend/data/visits,
- * docs/api.md), and the engage it sends for one. Pure functions, tested
+ * docs/api.md), with their identity and business events, and the engage it
+ * sends for one. Pure functions, tested
  * without a page.
  */
 import type { InvitationText, IxnProfile } from '../protocol/gateway.js';
 import type { Visit, VisitCaps } from '../protocol/engagement.js';
+import type { BusinessEvent, Identity } from '../protocol/visit-context.js';
 
 /** The channels the invite form offers, as the widget names them. */
 export const CHANNELS = [
@@ -18,8 +20,62 @@ export function readVisits(body: unknown): Visit[] {
   const visits = (body as { visits?: unknown } | null)?.visits;
   if (!Array.isArray(visits)) return [];
   return (visits as Visit[])
-    .map((visit) => ({ ...visit, pages: Array.isArray(visit.pages) ? visit.pages : [] }))
+    .map((visit) => ({
+      ...visit,
+      pages: Array.isArray(visit.pages) ? visit.pages : [],
+      identity: readIdentity(visit.identity),
+      events: Array.isArray(visit.events) ? visit.events.filter(isBusinessEvent) : [],
+    }))
     .sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt)));
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const isBusinessEvent = (event: unknown): event is BusinessEvent =>
+  isPlainObject(event) && typeof event.name === 'string' && isPlainObject(event.data);
+
+/** A visit's identity as sent, or null when there is none (or it is not one). */
+function readIdentity(identity: unknown): Identity | null {
+  if (!isPlainObject(identity)) return null;
+  return {
+    userId: typeof identity.userId === 'string' ? identity.userId : null,
+    verified: identity.verified === true,
+    traits: isPlainObject(identity.traits) ? (identity.traits as Identity['traits']) : {},
+    at: typeof identity.at === 'string' ? identity.at : '',
+  };
+}
+
+/** A flat value as a person reads it: text as it is, numbers and booleans as JSON writes them. */
+const valueText = (value: unknown): string => (typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
+
+/** `key=value` pairs of traits or event data, in the order given, e.g. `tier=gold · total=120`. */
+export function pairsText(data: Record<string, unknown>, max = 6): string {
+  const pairs = Object.entries(data).map(([key, value]) => `${key}=${valueText(value)}`);
+  const shown = pairs.slice(0, max).join(' · ');
+  return pairs.length > max ? `${shown} · +${pairs.length - max} more` : shown;
+}
+
+/** What the console says of a visit's identity; null when the visit has none. */
+export interface IdentityNote {
+  /** The userId, or "anonymous" for user info without a sign-in. */
+  who: string;
+  /** Signed in with the site server's token (BECKON_IDENTITY_SECRET). */
+  verified: boolean;
+  /** Shown beside the userId: verified, not verified, or nothing for an anonymous visitor. */
+  mark: string;
+  traits: string;
+}
+
+export function identityNote(identity: Identity | null | undefined): IdentityNote | null {
+  if (!identity) return null;
+  const signedIn = identity.userId !== null;
+  return {
+    who: signedIn ? identity.userId! : 'anonymous',
+    verified: signedIn && identity.verified,
+    mark: !signedIn ? '' : identity.verified ? 'verified' : 'not verified',
+    traits: pairsText(identity.traits),
+  };
 }
 
 const CAP_NAMES: Record<string, string> = { 'per-day': 'daily cap', 'after-decline': 'quiet time after a decline' };

@@ -14,12 +14,23 @@ export class BeckonFault extends Error {
 
   constructor(
     code: FaultCode,
-    options: { message?: string; details?: FaultDetail[]; extra?: Partial<FaultBody> } = {},
+    options: {
+      message?: string;
+      details?: FaultDetail[];
+      extra?: Partial<FaultBody>;
+      /**
+       * Only where a route's contract gives a code another status than the
+       * table's: a read of one visit's history answers 404 UNKNOWN_VISIT, as
+       * any read of a missing resource, while engage keeps its 400
+       * (docs/decisions.md).
+       */
+      status?: 404;
+    } = {},
   ) {
     super(options.message ?? FAULTS[code].message);
     this.name = 'BeckonFault';
     this.code = code;
-    this.status = FAULTS[code].status;
+    this.status = options.status ?? FAULTS[code].status;
     this.details = options.details;
     this.extra = options.extra ?? {};
   }

@@ -69,3 +69,40 @@ export function admitHandshake(rules: HandshakeRules) {
     callback(null, true);
   };
 }
+
+/**
+ * The per-page budget of business events and identity messages
+ * (docs/decisions.md, "Visitor context"): a sliding window of the times of
+ * the last `max` messages each page had stored. It lives in this node's
+ * memory, keyed by pageId (so a reconnect of the page to this node keeps its
+ * window); pages silent for a whole window are forgotten as the map grows.
+ */
+export class PageEventLimiter {
+  private readonly pages = new Map<string, number[]>();
+
+  constructor(
+    private readonly rate: { readonly max: number; readonly windowMs: number },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Takes one message of `pageId` from its budget; false (nothing taken) when the window is full. */
+  take(pageId: string): boolean {
+    const at = this.now();
+    let times = this.pages.get(pageId);
+    if (!times) {
+      if (this.pages.size >= 10_000) this.forgetQuiet(at);
+      times = [];
+      this.pages.set(pageId, times);
+    }
+    while (times.length > 0 && at - times[0]! >= this.rate.windowMs) times.shift();
+    if (times.length >= this.rate.max) return false;
+    times.push(at);
+    return true;
+  }
+
+  private forgetQuiet(at: number): void {
+    for (const [pageId, times] of this.pages) {
+      if (times.length === 0 || at - times[times.length - 1]! >= this.rate.windowMs) this.pages.delete(pageId);
+    }
+  }
+}

@@ -2,10 +2,13 @@
  * The frontend server: the socket.io endpoint for visitors' pages, a thin
  * adapter over the core. It resolves identity at the handshake (tokens are
  * its concern), validates every payload, hands the page's reports to the
- * lifecycle, and delivers the lifecycle's page commands to socket.io rooms.
+ * lifecycle and what the page tells about its visitor to the visitor
+ * context, and delivers the lifecycle's page commands and callers'
+ * notifications to socket.io rooms.
  */
 import type { z } from 'zod';
 import {
+  PAGE_EVENT_RATE,
   SOCKET_EVENTS,
   answerSchema,
   findHostileKey,
@@ -13,14 +16,22 @@ import {
   optSchema,
   pageUpdateSchema,
   shownSchema,
+  signInSchema,
+  signOutSchema,
+  trackSchema,
+  userInfoSchema,
+  type ContextAck,
   type EngagementState,
+  type NotificationDetail,
   type OptAck,
   type PageAck,
 } from '../protocol/index.js';
 import { domainFault } from '../core/faults.js';
 import type { Lifecycle, PageCommand } from '../core/lifecycle.js';
 import type { NodeRef } from '../core/store.js';
+import type { VisitorContext } from '../core/visitor-context.js';
 import { IdentitySigner } from './identity.js';
+import { PageEventLimiter } from './limits.js';
 import type { PageResync } from './resync.js';
 import type { BeckonIo, PageSocket } from './io.js';
 
@@ -28,6 +39,10 @@ export interface FrontendDeps {
   io: BeckonIo;
   lifecycle: Lifecycle;
   signer: IdentitySigner;
+  /** Records what pages tell about their visitor; refuses the tokens of erased browsers. */
+  visitorContext: VisitorContext;
+  /** Each page's budget of context messages (default: PAGE_EVENT_RATE on this node). */
+  pageEvents?: PageEventLimiter;
   /** The boot of this node that holds the pages it accepts (several nodes); none on a single node. */
   node?: () => NodeRef;
   /** Follows what each page is told, to resynchronise it after a Redis outage (several nodes). */
@@ -38,6 +53,48 @@ export interface FrontendDeps {
 
 const visitRoom = (visitId: string) => `visit:${visitId}`;
 const pageRoom = (pageId: string) => `page:${pageId}`;
+/** One page of one visit: a notification for a page never reaches a page of another visit. */
+const visitPageRoom = (visitId: string, pageId: string) => `visit:${visitId}:page:${pageId}`;
+
+/** How long a notification waits for the pages' acknowledgements; a page that has not answered by then is not counted. */
+export const NOTIFICATION_ACK_TIMEOUT_MS = 2000;
+
+/**
+ * Sends a caller's notification to the open pages of a visit, or to one page
+ * of it, on whichever node holds them (through the adapter), and resolves
+ * with the number of distinct pages that acknowledged it. Nothing is kept: a
+ * page that opens later does not get it.
+ */
+export async function notifyPages(
+  io: BeckonIo,
+  target: { visitId: string; pageId: string | null; detail: NotificationDetail },
+  options: { timeoutMs?: number } = {},
+): Promise<number> {
+  const room = target.pageId === null ? visitRoom(target.visitId) : visitPageRoom(target.visitId, target.pageId);
+  let replies: unknown[];
+  try {
+    replies = await io
+      .to(room)
+      .timeout(options.timeoutMs ?? NOTIFICATION_ACK_TIMEOUT_MS)
+      .emitWithAck(SOCKET_EVENTS.notification, target.detail);
+  } catch (error) {
+    // Timed out: some page (or node) did not answer; those that did are in the error.
+    replies =
+      (error as { responses?: unknown }).responses instanceof Array
+        ? (error as { responses: unknown[] }).responses
+        : [];
+  }
+  // A page acknowledges with its pageId; two sockets of one page (a reconnect overlapping) count once.
+  const pages = new Set<string>();
+  for (const reply of replies) if (typeof reply === 'string' && reply.length <= 64) pages.add(reply);
+  return pages.size;
+}
+
+/** Disconnects every page of these visits, on every node (an erased browser's pages). */
+export function disconnectVisits(io: BeckonIo, visitIds: readonly string[]): void {
+  if (visitIds.length === 0) return;
+  io.in(visitIds.map(visitRoom)).disconnectSockets(true);
+}
 
 /** Delivers one page command to the room it is for (through the adapter, so any node's pages get it). */
 export function deliverPageCommand(io: BeckonIo, command: PageCommand): void {
@@ -62,8 +119,9 @@ export function deliverPageCommand(io: BeckonIo, command: PageCommand): void {
 
 /** Wires the socket handlers; the lifecycle's page commands go to the rooms. Returns the unsubscribe. */
 export function attachFrontend(deps: FrontendDeps): () => void {
-  const { io, lifecycle, signer, log } = deps;
+  const { io, lifecycle, signer, visitorContext, log } = deps;
   const now = deps.now ?? Date.now;
+  const pageEvents = deps.pageEvents ?? new PageEventLimiter(PAGE_EVENT_RATE, now);
   const unsubscribe = lifecycle.onPageCommand((command) => deliverPageCommand(io, command));
 
   /** A page's payload, or null: prototype keys are refused outright, since a schema may drop them and accept the rest. */
@@ -81,13 +139,17 @@ export function attachFrontend(deps: FrontendDeps): () => void {
       return next(error);
     }
     const auth = parsed.data;
-    // Only ids whose tokens verify are resumed; anything else gets fresh ones.
-    lifecycle
-      .enterPage(
-        signer.verifyVisit(auth.visitToken, now()),
-        (visitId) => signer.verifyPage(auth.pageToken, visitId),
-        auth.page,
-        deps.node?.(),
+    // Only ids whose tokens verify are resumed; anything else gets fresh ones. A token of a browser
+    // erased since it was issued starts a new browser: the erased one must not come back.
+    const claim = signer.verifyVisit(auth.visitToken, now());
+    (claim ? visitorContext.erasedSince(claim.globalVisitId, claim.issuedAt) : Promise.resolve(false))
+      .then((erased) =>
+        lifecycle.enterPage(
+          erased ? null : claim,
+          (visitId) => signer.verifyPage(auth.pageToken, visitId),
+          auth.page,
+          deps.node?.(),
+        ),
       )
       .then((identity) => {
         socket.data = identity;
@@ -106,7 +168,7 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     const { globalVisitId, visitId, pageId } = socket.data;
     // Before anything is sent to the page, so that the session's invitation is followed too.
     deps.resync?.track(socket);
-    void socket.join([visitRoom(visitId), pageRoom(pageId)]);
+    void socket.join([visitRoom(visitId), pageRoom(pageId), visitPageRoom(visitId, pageId)]);
 
     guard(socket, 'session', async () => {
       const session = await lifecycle.session(socket.data);
@@ -156,6 +218,24 @@ export function attachFrontend(deps: FrontendDeps): () => void {
       });
     });
 
+    // What the page tells about its visitor: validated, counted against the page's budget, recorded.
+    const page = { visitId, pageId };
+    socket.on(SOCKET_EVENTS.track, (payload, ack) => {
+      tell(socket, [payload, ack], trackSchema, (event) => visitorContext.track(page, event));
+    });
+    socket.on(SOCKET_EVENTS.signIn, (payload, ack) => {
+      tell(socket, [payload, ack], signInSchema, async (signIn) => {
+        await visitorContext.signIn(page, signIn);
+      });
+    });
+    socket.on(SOCKET_EVENTS.signOut, (payload, ack) => {
+      // A sign-out says nothing: no payload at all is as good as `{}`.
+      tell(socket, [payload, ack], signOutSchema, () => visitorContext.signOut(page), {});
+    });
+    socket.on(SOCKET_EVENTS.userInfo, (payload, ack) => {
+      tell(socket, [payload, ack], userInfoSchema, ({ traits }) => visitorContext.userInfo(page, traits));
+    });
+
     socket.on('disconnect', () => {
       guard(socket, 'disconnect', async () => {
         // A reconnect of the same page may already have joined this node: then the page is still open.
@@ -200,5 +280,67 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     });
   }
 
+  /**
+   * Answers a context message: refused as INVALID_PARAMETER (naming the field) when it does not
+   * validate, RATE_LIMITED past the page's budget, else recorded. Neither the payload nor the
+   * identity in it is ever logged.
+   */
+  function tell<S extends z.ZodType>(
+    socket: PageSocket,
+    args: [unknown, unknown],
+    schema: S,
+    work: (value: z.output<S>) => Promise<void>,
+    absent?: unknown,
+  ): void {
+    // `emit(event, ack)` with no payload hands the ack over first.
+    let [payload, ack] = args;
+    if (typeof payload === 'function' && ack === undefined) [payload, ack] = [absent, payload];
+    if (payload === undefined && absent !== undefined) payload = absent;
+    const reply = (result: ContextAck) => {
+      if (typeof ack === 'function') (ack as (r: ContextAck) => void)(result);
+    };
+    const problem = payloadProblem(schema, payload);
+    if ('problem' in problem) {
+      log.warn({ socketId: socket.id }, 'invalid payload from page');
+      reply({ ok: false, code: 'INVALID_PARAMETER', message: problem.problem });
+      return;
+    }
+    if (!pageEvents.take(socket.data.pageId)) {
+      reply({
+        ok: false,
+        code: 'RATE_LIMITED',
+        message: `A page may send at most ${PAGE_EVENT_RATE.max} events in any ${PAGE_EVENT_RATE.windowMs / 1000} s; this one was not stored.`,
+      });
+      return;
+    }
+    work(problem.value).then(
+      () => reply({ ok: true }),
+      (error: unknown) => {
+        const fault = domainFault(error);
+        if (fault.code === 'INTERNAL_ERROR') log.error({ err: error, socketId: socket.id }, 'socket handler failed');
+        reply({ ok: false, code: fault.code, message: fault.message });
+      },
+    );
+  }
+
   return unsubscribe;
+}
+
+/** A payload's value, or a sentence naming the field that is wrong (never quoting the value). */
+function payloadProblem<S extends z.ZodType>(
+  schema: S,
+  payload: unknown,
+): { value: z.output<S> } | { problem: string } {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return { problem: 'The payload must be an object.' };
+  }
+  const hostile = findHostileKey(payload);
+  if (hostile !== null) return { problem: `${hostile} is not allowed.` };
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return { value: parsed.data };
+  const issue = parsed.error.issues[0];
+  const path = issue?.path.length ? issue.path.map(String).join('.') : 'payload';
+  // Unknown keys are named by zod in `keys`, not in the path.
+  const keys = issue && 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ').slice(0, 200)})` : '';
+  return { problem: `${path}: ${issue?.message ?? 'is not valid'}${keys}.`.replace(/\.\.$/, '.') };
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ENGAGEMENT_STATES } from './names.js';
 import { invitationTextSchema, userDataSchema } from './gateway.js';
+import { businessEventSchema, identitySchema } from './visit-context.js';
 
 export const engagementStateSchema = z.enum(ENGAGEMENT_STATES);
 
@@ -79,6 +80,10 @@ export const visitSchema = z.object({
   activeInteractionId: z.string().nullable(),
   /** The browser's frequency-cap state; null when no cap is configured. */
   caps: visitCapsSchema.nullable(),
+  /** Who the visit says its visitor is (docs/visitor-context.md); null until a sign-in or user info. */
+  identity: identitySchema.nullable(),
+  /** Its latest business events, newest first (at most RECENT_BUSINESS_EVENTS). */
+  events: z.array(businessEventSchema),
 });
 export type Visit = z.infer<typeof visitSchema>;
 

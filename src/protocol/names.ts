@@ -47,6 +47,16 @@ export const SOCKET_EVENTS = {
   pageUpdate: 'page:update',
   /** both ways: opt out of (or back into) invitations for this browser. */
   opt: 'visitor:opt',
+  /** page → server: a business event of this page. */
+  track: 'visit:track',
+  /** page → server: who the visitor is. */
+  signIn: 'visit:sign-in',
+  /** page → server: the visitor signed out. */
+  signOut: 'visit:sign-out',
+  /** page → server: traits of the visitor. */
+  userInfo: 'visit:user-info',
+  /** server → page: a caller's message (the Notification API); the page acknowledges with its pageId. */
+  notification: 'notification',
 } as const;
 
 /** DOM event names the widget dispatches on its element and on `window`. */
@@ -57,4 +67,5 @@ export const DOM_EVENTS = {
   accepted: 'beckon:accepted',
   declined: 'beckon:declined',
   timeout: 'beckon:timeout',
+  notification: 'beckon:notification',
 } as const;

@@ -17,7 +17,7 @@ export interface BeckonIDs {
   pageId: string;
 }
 
-export interface BeckonApi {
+export interface BeckonApi extends BeckonVisitorApi {
   /** Resolves with this page's ids once the server has given them. */
   getIDs(): Promise<BeckonIDs>;
   /** Accepts the current invitation with one of its channels (for sites that draw their own UI). */

@@ -92,8 +92,8 @@ export interface ServerToClientEvents {
   'invitation:withdraw': (withdrawal: Withdrawal) => void;
   /** Every tab of the browser learns of an opt-out or opt-in made in one of them. */
   'visitor:opt': (opt: OptMessage) => void;
-  /** A message from a caller (the Notification API) to this page. */
-  notification: (notification: NotificationDetail) => void;
+  /** A message from a caller (the Notification API) to this page; the page acknowledges with its pageId. */
+  notification: (notification: NotificationDetail, ack: (pageId: string) => void) => void;
 }
 
 export interface ClientToServerEvents {

@@ -2,33 +2,41 @@
  * Visitor context (docs/visitor-context.md): what a page tells about its
  * visitor (business events, identity) and what a caller sends to a page
  * (notifications) or reads back (history), as zod schemas. The widget checks
- * a page's input with the same schemas before it sends it, and the server
- * checks it again: a page is an attacker's tool too.
+ * a page's input against the same limits (visitor-rules.ts, free of zod)
+ * before it sends it, and the server checks it again with these schemas: a
+ * page is an attacker's tool too.
  */
 import { z } from 'zod';
 import { engagementSchema } from './engagement.js';
+import { businessEventSchema, identitySchema } from './visit-context.js';
+import {
+  CONTEXT_DATA_MAX_BYTES,
+  DATA_KEY_MAX,
+  EVENT_NAME_PATTERN,
+  PROTOTYPE_KEYS,
+  USER_ID_MAX,
+  jsonBytes,
+} from './visitor-rules.js';
 
-/** A business event's name, and a notification's channel. */
-export const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
-/** Event data, traits: at most this many bytes as JSON (UTF-8). */
-export const CONTEXT_DATA_MAX_BYTES = 2048;
+export {
+  CONTEXT_DATA_MAX_BYTES,
+  EVENT_NAME_PATTERN,
+  PAGE_EVENT_RATE,
+  USER_ID_MAX,
+  eventNameProblem,
+  flatDataProblem,
+  userIdProblem,
+} from './visitor-rules.js';
+export { businessEventSchema, identitySchema, type BusinessEvent, type Identity } from './visit-context.js';
+
 /** A notification's data: at most this many bytes as JSON (UTF-8). */
 export const NOTIFICATION_DATA_MAX_BYTES = 8192;
-/** Per page, at most `max` business events in any `windowMs` are stored; more are refused with RATE_LIMITED. */
-export const PAGE_EVENT_RATE = { max: 20, windowMs: 10_000 } as const;
 /** `GET /visits` shows this many of a visit's business events, newest first. */
 export const RECENT_BUSINESS_EVENTS = 10;
 /** A visit keeps its latest business events for its history, at most this many. */
 export const KEPT_BUSINESS_EVENTS = 100;
-/** Identity and identity tokens. */
-export const USER_ID_MAX = 128;
 /** At most this many messages in one notification request. */
 export const NOTIFICATIONS_MAX = 10;
-
-/** Keys a flat object may not have: a page may try them to reach an object's prototype. */
-const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
 /**
  * A flat object of strings, finite numbers and booleans, at most `maxBytes`
@@ -40,7 +48,7 @@ export const flatDataSchema = (maxBytes: number) =>
       z
         .string()
         .min(1)
-        .max(128)
+        .max(DATA_KEY_MAX)
         .refine((key) => !PROTOTYPE_KEYS.has(key), 'must not be __proto__, constructor or prototype'),
       z.union([z.string(), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean()], {
         error: 'values must be strings, numbers or booleans (a flat object)',
@@ -87,24 +95,6 @@ export const signOutSchema = z.strictObject({});
 export type ContextAck = { ok: true } | { ok: false; code: string; message: string };
 
 // ── what the store keeps and callers read ───────────────────────────────────
-
-export const identitySchema = z.object({
-  /** null when only user info was given (the visitor did not sign in). */
-  userId: z.string().nullable(),
-  /** True only when the sign-in carried a token that verified under BECKON_IDENTITY_SECRET. */
-  verified: z.boolean(),
-  traits: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  at: z.string(),
-});
-export type Identity = z.infer<typeof identitySchema>;
-
-export const businessEventSchema = z.object({
-  name: z.string(),
-  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  at: z.string(),
-  pageId: z.string(),
-});
-export type BusinessEvent = z.infer<typeof businessEventSchema>;
 
 /** A visit as history: live or ended, every page it had, its business events and attempts. */
 export const visitHistorySchema = z.object({
@@ -181,7 +171,17 @@ export const notificationSchema = z.strictObject({
   channel: eventNameSchema,
   data: notificationDataSchema.default({}),
 });
-export type Notification = z.infer<typeof notificationSchema>;
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** One message of the Notification API (written out: the widget's published types must not name zod). */
+export interface Notification {
+  page?: string | undefined;
+  channel: string;
+  data: Record<string, JsonValue>;
+}
+// The schema and the type above must say the same thing.
+const _notificationMatches: z.infer<typeof notificationSchema> extends Notification ? true : never = true;
+void _notificationMatches;
 
 /** The body of the Notification API: 1–10 messages. */
 export const notificationsSchema = z.array(notificationSchema).min(1).max(NOTIFICATIONS_MAX);

@@ -5,6 +5,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { ContextAck, NotificationDetail } from '../protocol/visitor.js';
 import type {
   AnswerMessage,
   ClientToServerEvents,
@@ -46,7 +47,17 @@ export interface ConnectionListener {
   withdraw(withdrawal: Withdrawal): void;
   /** Another tab of this browser opted out or back in. */
   opt(opt: OptMessage): void;
+  /** A caller's message to this page (the Notification API). */
+  notification?(notification: NotificationDetail): void;
 }
+
+/** What the page tells about its visitor, each with the server's ContextAck. */
+export type ContextEvent =
+  | typeof SOCKET_EVENTS.track
+  | typeof SOCKET_EVENTS.signIn
+  | typeof SOCKET_EVENTS.signOut
+  | typeof SOCKET_EVENTS.userInfo;
+type AskedEvent = typeof SOCKET_EVENTS.answer | typeof SOCKET_EVENTS.opt | ContextEvent;
 
 export interface ConnectionOptions extends ConnectionListener {
   /** The server to connect to; read whenever the host updates, so it may be set late or changed. */
@@ -115,6 +126,7 @@ export class ConnectionController implements ReactiveController {
   #origin: string | undefined;
   /** Kept in memory only: one page load is one pageId, and reconnects of this load resume it. */
   #pageToken: string | undefined;
+  #pageId: string | undefined;
   /** What the server last heard about this page, so presence is sent only when it changed. */
   #reported: PageInfo | undefined;
   #presence: AbortController | undefined;
@@ -163,7 +175,16 @@ export class ConnectionController implements ReactiveController {
     return this.#askUntilRecorded(SOCKET_EVENTS.opt, opt);
   }
 
-  async #askUntilRecorded<E extends typeof SOCKET_EVENTS.answer | typeof SOCKET_EVENTS.opt>(
+  /**
+   * Sends what the page tells about its visitor and resolves with the
+   * server's verdict; settles like `answer` (a message sent while offline
+   * goes out on reconnect).
+   */
+  context<E extends ContextEvent>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<ContextAck> {
+    return this.#askUntilRecorded(event, payload) as Promise<ContextAck>;
+  }
+
+  async #askUntilRecorded<E extends AskedEvent>(
     event: E,
     payload: Parameters<ClientToServerEvents[E]>[0],
   ): Promise<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0]> {
@@ -175,7 +196,7 @@ export class ConnectionController implements ReactiveController {
     }
   }
 
-  #ask<E extends typeof SOCKET_EVENTS.answer | typeof SOCKET_EVENTS.opt>(
+  #ask<E extends AskedEvent>(
     event: E,
     payload: Parameters<ClientToServerEvents[E]>[0],
   ): Promise<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0]> {
@@ -226,6 +247,7 @@ export class ConnectionController implements ReactiveController {
       if (!session || typeof session.pageId !== 'string') return;
       this.#refusals = 0;
       if (session.pageToken) this.#pageToken = session.pageToken;
+      this.#pageId = session.pageId;
       if (session.visitToken) saveVisitToken(session.visitToken);
       if (session.invitation && !isOffer(session.invitation)) session.invitation = null;
       this.#options.session(session);
@@ -240,6 +262,13 @@ export class ConnectionController implements ReactiveController {
     });
     socket.on(SOCKET_EVENTS.opt, (opt) => {
       if (typeof opt?.optedOut === 'boolean') this.#options.opt(opt);
+    });
+    socket.on(SOCKET_EVENTS.notification, (notification, ack) => {
+      if (typeof notification?.channel !== 'string') return;
+      const data = typeof notification.data === 'object' && notification.data !== null ? notification.data : {};
+      this.#options.notification?.({ channel: notification.channel, data });
+      // The caller is told how many pages got it: this page counts once, however many sockets it had.
+      if (typeof ack === 'function' && this.#pageId) ack(this.#pageId);
     });
     // socket.io retries network failures by itself, but not a refusal by the
     // server (middleware error, or a disconnect the server asked for), which

@@ -4,11 +4,12 @@
  *   <script async src="https://HOST/widget/beckon.js"></script>
  *
  * Finds its server, mounts one `<beckon-invite>` at the end of `<body>` and
- * exposes `window.Beckon` at once. It must never break the page it is on, so
+ * exposes `window.Beckon` at once, and GWE's `window._gt` queue with it. It must never break the page it is on, so
  * nothing here throws.
  */
 import { TAG_NAME, type BeckonInvite } from './beckon-invite/beckon-invite.js';
 import './beckon-invite/define.js';
+import { installGtQueue } from './gt-queue.js';
 import { pageApi } from './page-api.js';
 
 /**
@@ -55,6 +56,8 @@ try {
       element.server = server;
       // Before mounting, so a site can call Beckon.getIDs() right after this script runs.
       window.Beckon = pageApi(element);
+      // A page instrumented for GWE queued its commands on window._gt: they wait for the connection like any call.
+      installGtQueue(window.Beckon);
       whenIdle(() => {
         try {
           mount(element);

@@ -36,6 +36,14 @@ describe.runIf(existsSync('dist/widget/types/widget/index.d.ts'))('published wid
       const ids: Promise<{ visitId: string }> | undefined = window.Beckon?.getIDs();
       const out: Promise<void> | undefined = window.Beckon?.optOut();
       const timeout: BeckonEventDetails['beckon:timeout'] = { interactionId: 'x' };
+      const tracked: Promise<void> | undefined = window.Beckon?.track('AddToCart', { sku: 'a', price: 42, gift: true });
+      void window.Beckon?.signIn('u-1', { tier: 'gold' }, { token: 'ab12' });
+      void window.Beckon?.signOut();
+      void window.Beckon?.setUserInfo({ plan: 'pro' });
+      window.addEventListener('beckon:notification', (event) => {
+        const channel: string = event.detail.channel;
+        const data: Record<string, unknown> = event.detail.data;
+      });
     `);
     expect(errors).toEqual([]);
   });
@@ -45,7 +53,9 @@ describe.runIf(existsSync('dist/widget/types/widget/index.d.ts'))('published wid
       import 'beckon/widget';
       window.addEventListener('beckon:accepted', (event) => event.detail.nope);
       window.Beckon?.accept(42);
+      window.Beckon?.track('Nested', { deep: { no: 1 } });
+      window.Beckon?.signIn(7);
     `);
-    expect(errors).toHaveLength(2);
+    expect(errors).toHaveLength(4);
   });
 });

@@ -5,7 +5,8 @@
  * PID, as test/redis-server.ts does) under a new random key prefix. Both are
  * opened through `openStore`, as Beckon opens them, and each comes with the
  * configuration another process opens the same store with (the races in
- * processes.test.ts).
+ * processes.test.ts). `dumpStorage` reads everything a store holds, raw,
+ * past its interface (the erasure scan in visitor.test.ts).
  *
  * Every contract file runs its tests once per store, in one
  * `describeEachStore`; the `node` Vitest project runs them (the `node-redis`
@@ -16,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import type { BeckonStore } from '../../src/core/store.js';
@@ -120,5 +122,64 @@ export function describeEachStore(body: (stores: StoresUnderTest) => void): void
       };
       body({ kind, fresh: async () => (await freshWithConfig()).store, freshWithConfig });
     });
+  }
+}
+
+/**
+ * Everything a store holds, raw, one string per record, past the store's own
+ * interface: for SQLite every row of every table in the file (each column as
+ * text, through a connection of its own), for Redis every key under the
+ * store's prefix with its value read by type. A test that looks for an id in
+ * it finds it wherever the store put it.
+ */
+export async function dumpStorage(kind: StoreKind, config: StoreConfig): Promise<string[]> {
+  return kind === 'sqlite' ? dumpSqlite(config.db) : dumpRedis(config.redisUrl!, config.redisPrefix);
+}
+
+function dumpSqlite(file: string): string[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db
+      .prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+      .pluck()
+      .all();
+    const lines: string[] = [];
+    for (const table of tables) {
+      const columns = (db.pragma(`table_info("${table}")`) as { name: string }[]).map((column) => column.name);
+      const select = columns.map((column) => `CAST("${column}" AS TEXT)`).join(', ');
+      for (const row of db.prepare(`SELECT ${select} FROM "${table}"`).raw().all())
+        lines.push(`${table}: ${JSON.stringify(row)}`);
+    }
+    return lines;
+  } finally {
+    db.close();
+  }
+}
+
+async function dumpRedis(url: string, prefix: string): Promise<string[]> {
+  const client = createClient({ url });
+  client.on('error', () => {}); // a failure shows as the rejected command
+  await client.connect();
+  try {
+    const lines: string[] = [];
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      for (const key of keys) {
+        const type = await client.type(key);
+        let value: unknown;
+        if (type === 'string') value = await client.get(key);
+        else if (type === 'hash') value = await client.hGetAll(key);
+        else if (type === 'list') value = await client.lRange(key, 0, -1);
+        else if (type === 'set') value = await client.sMembers(key);
+        else if (type === 'zset') value = await client.zRangeWithScores(key, 0, -1);
+        else if (type === 'stream') value = await client.xRange(key, '-', '+');
+        else if (type === 'none')
+          continue; // expired between the scan and the read
+        else throw new Error(`${key} is a ${type}: the dump cannot read it`);
+        lines.push(`${key} (${type}): ${JSON.stringify(value)}`);
+      }
+    }
+    return lines;
+  } finally {
+    client.destroy();
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import {
+  RECENT_BUSINESS_EVENTS,
   cancelDataSchema,
   ixnProfileSchema,
   type Engagement,
@@ -14,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { CapState } from '../../core/caps.js';
 import { readParameter } from '../http.js';
+import { businessEventOfRecord, identityOf } from './visitors.js';
 import type { Lifecycle } from '../../core/lifecycle.js';
 import type { BeckonStore } from '../../core/store.js';
 
@@ -55,7 +57,13 @@ export function gatewayRoutes(deps: { lifecycle: Lifecycle; store: BeckonStore }
 
     app.get('/visits', async (): Promise<{ visits: Visit[] }> => {
       const visits = await store.liveVisits();
-      const caps = await lifecycle.capStates(visits.map((visit) => visit.globalVisitId));
+      const [caps, contexts] = await Promise.all([
+        lifecycle.capStates(visits.map((visit) => visit.globalVisitId)),
+        store.visitContexts(
+          visits.map((visit) => visit.visitId),
+          RECENT_BUSINESS_EVENTS,
+        ),
+      ]);
       return {
         visits: visits.map((visit) => ({
           visitId: visit.visitId,
@@ -63,6 +71,8 @@ export function gatewayRoutes(deps: { lifecycle: Lifecycle; store: BeckonStore }
           startedAt: iso(visit.startedAt),
           activeInteractionId: visit.activeInteractionId,
           caps: visitCaps(caps?.get(visit.globalVisitId)),
+          identity: identityOf(contexts.get(visit.visitId)?.identity ?? null),
+          events: (contexts.get(visit.visitId)?.events ?? []).map(businessEventOfRecord),
           pages: visit.pages.map((page) => ({
             pageId: page.pageId,
             url: page.url,

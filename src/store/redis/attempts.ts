@@ -52,6 +52,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           createdKey: k.created,
           channelLoadKey: k.channelLoad,
           channelsVersionKey: k.channelsVersion,
+          attemptsByBrowserKey: k.attemptsByBrowser,
         },
         {
           eventId: randomUUID(),
@@ -117,6 +118,8 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           attemptKey: k.attempt(cancel.interactionId),
           createdKey: k.created,
           settledKey: k.settled,
+          attemptsByBrowserKey: k.attemptsByBrowser,
+          visitKey: k.visit(cancel.visitId ?? ''),
         },
         {
           eventId: randomUUID(),
@@ -254,6 +257,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
             deadlinesKey: k.deadlines,
             capBudgetKey: k.capBudget,
             capBudgetByAgeKey: k.capBudgetByAge,
+            attemptsByBrowserKey: k.attemptsByBrowser,
           },
           { before: int(before), count: String(ids.length) },
           { keys: ids.map(k.attempt), args: ids },

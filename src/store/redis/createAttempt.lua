@@ -23,6 +23,7 @@
   KEYS[14] createdKey          every attempt by creation (lex zset)
   KEYS[15] channelLoadKey      what the store counts of each channel (hash)
   KEYS[16] channelsVersionKey  the version of the channel settings (string)
+  KEYS[17] attemptsByBrowserKey  every attempt by browser and visit (lex zset)
 
   ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId             the id of the engagement.pending event
@@ -78,6 +79,7 @@ local reportHourKey = KEYS[13]
 local createdKey = KEYS[14]
 local channelLoadKey = KEYS[15]
 local channelsVersionKey = KEYS[16]
+local attemptsByBrowserKey = KEYS[17]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -112,6 +114,7 @@ local askedCount = ARGV[24]
 --- @include "includes/caps"
 --- @include "includes/reports"
 --- @include "includes/channels"
+--- @include "includes/history"
 
 -- A refusal: counted in the report hour under its FAULT code, the one write it makes.
 local function refuse(code, reply)
@@ -176,9 +179,11 @@ local seq = appendEvent(seqKey, logKey, eventId, 'engagement.pending', now, f)
 -- 'am' and 'gm': its members in the active indexes, by visit (in creation order) and by browser.
 local am = visitPrefix .. string.format('%015d:%020d:', nowMs, tonumber(seq)) .. id
 local gm = lexPrefix(browser) .. string.format('%020d:', tonumber(seq)) .. id
+-- 'hm': its member in attempts:g (history member), for its visit's history and its browser's erasure.
+local hm = browserAttemptMember(browser, visitId, nowMs, seq, id)
 local h = {'id', id, 'visitId', visitId, 'state', 'pending', 'channels', offered, 'invitation', invitation,
   'timeoutSeconds', timeoutSeconds, 'expirationSeconds', expirationSeconds, 'userData', userData,
-  'extras', extras, 'createdAt', now, 'expiresAt', expiresAt, 't:pending', nowIso, 'am', am, 'gm', gm}
+  'extras', extras, 'createdAt', now, 'expiresAt', expiresAt, 't:pending', nowIso, 'am', am, 'gm', gm, 'hm', hm}
 addField(h, 'pageId', namedPage)
 addField(h, 'shownPageId', shown)
 addField(h, 'pc', countOn(channelLoadKey, countedOn))
@@ -191,4 +196,5 @@ redis.call('ZADD', activeByBrowserKey, 0, gm)
 redis.call('ZADD', deadlinesKey, expiresAt, 'expire:' .. id)
 reportCreated(reportHourKey, reportExpireAt, narrowed)
 redis.call('ZADD', createdKey, 0, string.format('%015d:', nowMs) .. id)
+redis.call('ZADD', attemptsByBrowserKey, 0, hm)
 return {'created', redis.call('HGETALL', attemptKey)}

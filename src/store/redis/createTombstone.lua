@@ -8,6 +8,8 @@
   KEYS[3] attemptKey     the attempt (hash)
   KEYS[4] createdKey     every attempt by creation (lex zset)
   KEYS[5] settledKey     settled attempts by settle time (zset)
+  KEYS[6] attemptsByBrowserKey  every attempt by browser and visit (lex zset)
+  KEYS[7] visitKey       the visit named (hash; any key when none is named)
 
   ARGV[1] notAfter       the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2] eventId        the id of the engagement.cancelled event
@@ -24,6 +26,8 @@ local logKey = KEYS[2]
 local attemptKey = KEYS[3]
 local createdKey = KEYS[4]
 local settledKey = KEYS[5]
+local attemptsByBrowserKey = KEYS[6]
+local visitKey = KEYS[7]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -37,6 +41,7 @@ local nowIso = ARGV[7]
 --- @include "includes/values"
 --- @include "includes/events"
 --- @include "includes/attempts"
+--- @include "includes/history"
 
 if isStale(notAfter) then return {'stale'} end
 if redis.call('EXISTS', attemptKey) == 1 then return {'exists', redis.call('HGETALL', attemptKey)} end
@@ -47,13 +52,18 @@ addField(f, 'interactionId', id)
 addField(f, 'visitId', visit)
 addField(f, 'reason', why)
 addField(f, 'userData', '{}')
-appendEvent(seqKey, logKey, eventId, 'engagement.cancelled', now, f)
+local seq = appendEvent(seqKey, logKey, eventId, 'engagement.cancelled', now, f)
 local h = {'id', id, 'state', 'cancelled', 'channels', '[]', 'invitation', '{}', 'timeoutSeconds', '0',
   'expirationSeconds', '0', 'userData', '{}', 'extras', '{}', 'createdAt', now, 'expiresAt', now,
   't:cancelled', nowIso}
 addField(h, 'visitId', visit)
 addField(h, 'reason', why)
+-- A tombstone naming a visit that exists is part of its history (and of its browser's erasure).
+local browser = visit and redis.call('HGET', visitKey, 'globalVisitId')
+local hm = browser and browserAttemptMember(browser, visit, now, seq, id)
+addField(h, 'hm', hm)
 redis.call('HSET', attemptKey, unpack(h))
+if hm then redis.call('ZADD', attemptsByBrowserKey, 0, hm) end
 redis.call('ZADD', createdKey, 0, string.format('%015d:', tonumber(now)) .. id)
 indexSettled(settledKey, id, 'cancelled', now)
 return {'created', redis.call('HGETALL', attemptKey)}

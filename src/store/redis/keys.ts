@@ -89,6 +89,30 @@
  *       ow:<channel>   its latest answered outcomes, oldest first, '1' accepted with it, '0' not
  *                      (outcome window; at most ACCEPTANCE_WINDOW)
  *       oa:<channel>   how many '1' ow holds (outcomes accepted)
+ *
+ * Visitor context (docs/visitor-context.md)
+ *   p vi:<visitId>       hash    the visit's identity (vi: visit identity): userId (its JSON text; absent:
+ *                                none, user info only), verified ('1'/'0'), at (ms), and one field per
+ *                                trait, 't:<name>' -> '<JSON name>:<JSON value>' (a member of the traits'
+ *                                JSON object, made by the store, so that Lua joins them without encoding)
+ *   p ve:<visitId>       list    the visit's latest business events, newest first (ve: visit events), at
+ *                                most KEPT_BUSINESS_EVENTS, each the JSON text {name, data, at, pageId}
+ *   p visits:g           zset    visits by browser, lex, score 0:
+ *                                '<len>:<globalVisitId>:<startedAt, 15 digits>:<visitId>'
+ *   p pages:v            zset    every page of a visit, lex, score 0:
+ *                                '<len>:<visitId>:<enteredAt, 15 digits>:<pageId>'
+ *   p attempts:g         zset    every attempt by browser, then visit (tombstones naming a visit too), lex,
+ *                                score 0: '<len>:<globalVisitId>:<len>:<visitId>:<createdAt, 15 digits>:
+ *                                <seq, 20 digits>:<id>' (its 'hm'); kept after its visit is pruned
+ *                                (the attempt outlives it), so that an erasure finds it
+ *   p erasing:<marker>   zset    a browser's erasure under way: its erased visits (and those of its
+ *                                attempts), score the seq their visit.started has (0: unknown, the log
+ *                                is read from its start), until the log holds none of their events
+ *   p erased             hash    erased browsers: marker (keyed hash of the globalVisitId) -> 'erasedAt:until'
+ *                                (ms each; the latest erasure's)
+ *   p erased:t           zset    the same markers, score: until (dropped once past)
+ *   Fields added to records: v: 'ss' (the seq of its visit.started); pg: 'enteredAt' (ms it first
+ *   entered); a: 'hm' (its member in attempts:g, history member).
  */
 
 /** The key names of one store, from its prefix. */
@@ -135,6 +159,16 @@ export function redisKeys(prefix: string) {
     channels: `${p}channels`,
     channelsVersion: `${p}channels:version`,
     channelLoad: `${p}channels:load`,
+    // visitor context
+    visitIdentity: (visitId: string) => `${p}vi:${visitId}`,
+    visitEvents: (visitId: string) => `${p}ve:${visitId}`,
+    visitsByBrowser: `${p}visits:g`,
+    pagesByVisit: `${p}pages:v`,
+    attemptsByBrowser: `${p}attempts:g`,
+    /** A browser's erasure while it runs: its visits, so that a repeated call finishes the log. */
+    erasing: (markerKey: string) => `${p}erasing:${markerKey}`,
+    erased: `${p}erased`,
+    erasedUntil: `${p}erased:t`,
     /** A SCAN pattern for every key of this store. */
     everything: `${p}*`,
   };

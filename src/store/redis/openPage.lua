@@ -13,6 +13,7 @@
   KEYS[8]  idleKey        live visits with no open page (zset)
   KEYS[9]  heldKey        open pages by the node holding them (lex zset)
   KEYS[10] closedKey      closed pages by close time (zset)
+  KEYS[11] pagesByVisitKey  every page of a visit (lex zset)
 
   ARGV[1]  notAfter       the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId        the id of the page.entered event
@@ -41,6 +42,7 @@ local openLiveKey = KEYS[7]
 local idleKey = KEYS[8]
 local heldKey = KEYS[9]
 local closedKey = KEYS[10]
+local pagesByVisitKey = KEYS[11]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -60,6 +62,7 @@ local path = ARGV[13]
 --- @include "includes/values"
 --- @include "includes/events"
 --- @include "includes/held"
+--- @include "includes/history"
 
 if isStale(notAfter) then return {'stale'} end
 local visit = redis.call('HMGET', visitKey, 'startedAt', 'endedAt')
@@ -80,6 +83,10 @@ redis.call('HSET', pageKey, 'visitId', visitId, 'url', url, 'title', title, 'vis
 local pageLocale = nullable(locale)
 if pageLocale then redis.call('HSET', pageKey, 'locale', pageLocale) else redis.call('HDEL', pageKey, 'locale') end
 redis.call('HDEL', pageKey, 'closedAt')
+if not old[1] then
+  redis.call('HSET', pageKey, 'enteredAt', now)
+  redis.call('ZADD', pagesByVisitKey, 0, visitPageMember(visitId, now, pageId))
+end
 redis.call('ZREM', closedKey, pageId)
 redis.call('HSET', visitPagesKey, pageId, visible .. ' ' .. focused .. ' ' .. activeAt .. ' ' .. connectedAt)
 redis.call('SADD', openKey, pageId)

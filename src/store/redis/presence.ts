@@ -128,7 +128,13 @@ export function presenceStore(context: StoreContext): PresenceStore {
     async startVisit(visit, now) {
       const reply = await exec(
         'startVisit',
-        { seqKey: k.seq, logKey: k.log, visitKey: k.visit(visit.visitId), liveKey: k.live },
+        {
+          seqKey: k.seq,
+          logKey: k.log,
+          visitKey: k.visit(visit.visitId),
+          liveKey: k.live,
+          visitsByBrowserKey: k.visitsByBrowser,
+        },
         { eventId: randomUUID(), visitId: visit.visitId, globalVisitId: visit.globalVisitId, now: int(now) },
       );
       if (reply[1] === 1) recorded();
@@ -153,6 +159,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
           idleKey: k.idle,
           heldKey: k.held,
           closedKey: k.closed,
+          pagesByVisitKey: k.pagesByVisit,
         },
         {
           eventId: randomUUID(),
@@ -420,6 +427,8 @@ export function presenceStore(context: StoreContext): PresenceStore {
             idleKey: k.idle,
             openKey: k.open,
             openLiveKey: k.openLive,
+            pagesByVisitKey: k.pagesByVisit,
+            visitsByBrowserKey: k.visitsByBrowser,
           },
           {
             before: int(before),
@@ -428,7 +437,13 @@ export function presenceStore(context: StoreContext): PresenceStore {
             visitCount: String(visitIds.length),
           },
           {
-            keys: [...pageIds.map(k.page), ...visitIds.map(k.visit), ...visitIds.map(k.visitPages)],
+            keys: [
+              ...pageIds.map(k.page),
+              ...visitIds.map(k.visit),
+              ...visitIds.map(k.visitPages),
+              ...visitIds.map(k.visitIdentity),
+              ...visitIds.map(k.visitEvents),
+            ],
             args: [...pageIds, ...visitIds],
           },
         );

@@ -9,7 +9,8 @@
   KEYS[3] deadlinesKey       expiries and timeouts (zset)
   KEYS[4] capBudgetKey       the browsers' cap budgets (lex zset)
   KEYS[5] capBudgetByAgeKey  the same entries by time (zset)
-  KEYS[6 .. 5 + count]       the attempts (hashes), in the order of their ids below
+  KEYS[6] attemptsByBrowserKey  every attempt by browser and visit (lex zset)
+  KEYS[7 .. 6 + count]       the attempts (hashes), in the order of their ids below
 
   ARGV[1] notAfter           the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2] before             ms: what settled before this goes
@@ -23,6 +24,7 @@ local createdKey = KEYS[2]
 local deadlinesKey = KEYS[3]
 local capBudgetKey = KEYS[4]
 local capBudgetByAgeKey = KEYS[5]
+local attemptsByBrowserKey = KEYS[6]
 
 local notAfter = ARGV[1]
 local before = ARGV[2]
@@ -35,8 +37,8 @@ if isStale(notAfter) then return {'stale'} end
 local beforeMs, n = tonumber(before), tonumber(count)
 local dropped = 0
 for i = 1, n do
-  local id, attemptKey = ARGV[3 + i], KEYS[5 + i]
-  local a = redis.call('HMGET', attemptKey, 'state', 'createdAt', 'cm')
+  local id, attemptKey = ARGV[3 + i], KEYS[6 + i]
+  local a = redis.call('HMGET', attemptKey, 'state', 'createdAt', 'cm', 'hm')
   local settledAt = redis.call('ZSCORE', settledKey, id)
   if not a[1] or isActive(a[1]) then
     redis.call('ZREM', settledKey, id)
@@ -49,6 +51,7 @@ for i = 1, n do
       redis.call('ZREM', capBudgetKey, a[3])
       redis.call('ZREM', capBudgetByAgeKey, a[3])
     end
+    if a[4] then redis.call('ZREM', attemptsByBrowserKey, a[4]) end
     dropped = dropped + 1
   end
 end

@@ -195,10 +195,11 @@ describe('redis store: what only Redis has', () => {
 
       expect(await store.pruneVisits(now + 7, 1000)).toBe(3);
       const after = await contents();
-      // What may stay: the attempt (with the created and settled indexes, the browser's caps and the
+      // What may stay: the attempt (with the created, settled and by-visit indexes, the browser's caps and the
       // report hour), the events (until their own retention), the event counter and the webhook cursor.
       const mayStay = (key: string) =>
         key === 'a:ix-1' ||
+        key === 'attempts:g' ||
         key === 'created' ||
         key === 'settled' ||
         key === 'log' ||
@@ -227,6 +228,7 @@ describe('redis store: what only Redis has', () => {
       for (const [key, body] of last) {
         if (
           key === 'a:ix-1' ||
+          key === 'attempts:g' ||
           key === 'created' ||
           key === 'settled' ||
           key.startsWith('caps:') ||
@@ -267,9 +269,22 @@ describe('redis store: what only Redis has', () => {
       await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo }, T0 + 3);
       await store.openPage({ pageId: 'q', visitId: 'w', info: pageInfo }, T0 + 3);
       // The script, with the stale ids as the store would pass them.
-      const keys = ['closed', 'ended', 'active', 'live', 'idle', 'open', 'openlive', 'pg:p', 'v:w', 'vp:w'].map(
-        (k) => prefix + k,
-      );
+      const keys = [
+        'closed',
+        'ended',
+        'active',
+        'live',
+        'idle',
+        'open',
+        'openlive',
+        'pages:v',
+        'visits:g',
+        'pg:p',
+        'v:w',
+        'vp:w',
+        'vi:w',
+        've:w',
+      ].map((k) => prefix + k);
       const reply = await admin.eval(scriptSource('pruneVisits'), {
         keys,
         arguments: ['0', String(T0 + 50), '10', '1', '1', 'p', 'w'],

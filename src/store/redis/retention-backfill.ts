@@ -2,7 +2,10 @@
  * One-off, for a Redis store written before the retention of pages and
  * visits, or of attempts: pages that closed, visits that ended and attempts
  * that settled then are in no retention index (`closed`, `ended`, `settled`;
- * docs/redis-keys.md), so pruneVisits and pruneAttempts never see them. This walks
+ * docs/redis-keys.md), so pruneVisits and pruneAttempts never see them; and
+ * for one written before visitor context: visits, pages and attempts are in
+ * none of the history indexes (`visits:g`, `pages:v`, `attempts:g`), so a
+ * browser's visits, a visit's history and an erasure miss them. This walks
  * every key under the prefix (SCAN, in batches) and adds each closed page,
  * ended visit and settled attempt it finds to its index, one script per
  * batch (backfillRetention.lua), so that a page that reopens or a record
@@ -32,13 +35,14 @@ const SETTLED_STATES = ['accepted', 'declined', 'timed_out', 'cancelled', 'expir
 export async function backfillRetentionIndexes(
   url: string,
   prefix: string,
-): Promise<{ scanned: number; added: number }> {
+): Promise<{ scanned: number; added: number; history: number }> {
   const k = redisKeys(prefix);
   const layout = scriptLayout(BACKFILL_SCRIPT);
   const client = createFanoutClient(url);
   await client.connect();
   let scanned = 0;
   let added = 0;
+  let history = 0;
   try {
     for await (const keys of client.scanIterator({ MATCH: k.everything, COUNT: 1000 })) {
       scanned += keys.length;
@@ -58,26 +62,33 @@ export async function backfillRetentionIndexes(
         const [state, ...times] = read[i]!;
         const at = state ? times[SETTLED_STATES.indexOf(state as (typeof SETTLED_STATES)[number])] : undefined;
         const ms = at ? Date.parse(at) : NaN;
-        if (Number.isFinite(ms)) records.push({ key, kind: `a:${state}:${ms}`, id });
+        records.push({ key, kind: Number.isFinite(ms) ? `a:${state}:${ms}` : 'a', id });
       });
       if (records.length === 0) continue;
-      const indexes = { closedKey: k.closed, endedKey: k.ended, settledKey: k.settled };
-      added += Number(
-        await client.eval(scriptSource(BACKFILL_SCRIPT), {
-          keys: orderedArguments(
-            BACKFILL_SCRIPT,
-            layout.keys,
-            indexes,
-            records.map((r) => r.key),
-          ),
-          arguments: [...records.map((r) => r.kind), ...records.map((r) => r.id)],
-        }),
-      );
+      const indexes = {
+        closedKey: k.closed,
+        endedKey: k.ended,
+        settledKey: k.settled,
+        visitsByBrowserKey: k.visitsByBrowser,
+        pagesByVisitKey: k.pagesByVisit,
+        attemptsByBrowserKey: k.attemptsByBrowser,
+      };
+      const [retention, indexed] = (await client.eval(scriptSource(BACKFILL_SCRIPT), {
+        keys: orderedArguments(
+          BACKFILL_SCRIPT,
+          layout.keys,
+          indexes,
+          records.map((r) => r.key),
+        ),
+        arguments: [...records.map((r) => r.kind), ...records.map((r) => r.id)],
+      })) as [number, number];
+      added += Number(retention);
+      history += Number(indexed);
     }
   } finally {
     client.destroy();
   }
-  return { scanned, added };
+  return { scanned, added, history };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -86,8 +97,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.stderr.write('usage: retention-backfill.ts <redis url> [prefix, default beckon:]\n');
     process.exit(2);
   }
-  const { scanned, added } = await backfillRetentionIndexes(url, prefix);
+  const { scanned, added, history } = await backfillRetentionIndexes(url, prefix);
   process.stdout.write(
-    `${scanned} keys looked at, ${added} closed pages, ended visits and settled attempts indexed for the retention\n`,
+    `${scanned} keys looked at, ${added} closed pages, ended visits and settled attempts indexed for the retention, ` +
+      `${history} visits, pages and attempts for history and erasure\n`,
   );
 }

@@ -51,6 +51,11 @@ export const STORE_SCRIPTS = [
   'putChannel',
   'deleteChannel',
   'reportCapacity',
+  'recordBusinessEvent',
+  'changeIdentity',
+  'eraseVisits',
+  'eraseEvents',
+  'finishErasure',
 ] as const;
 
 /** Run once by hand on an old store (retention-backfill.ts), with EVAL on a plain client. */

@@ -5,6 +5,7 @@
   KEYS[2] logKey         the event log (stream)
   KEYS[3] visitKey       the visit (hash)
   KEYS[4] liveKey        live visits by start (zset)
+  KEYS[5] visitsByBrowserKey  visits by browser (lex zset)
 
   ARGV[1] notAfter       the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2] eventId        the id of the visit.started event
@@ -18,6 +19,7 @@ local seqKey = KEYS[1]
 local logKey = KEYS[2]
 local visitKey = KEYS[3]
 local liveKey = KEYS[4]
+local visitsByBrowserKey = KEYS[5]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -27,10 +29,13 @@ local now = ARGV[5]
 
 --- @include "includes/clock"
 --- @include "includes/events"
+--- @include "includes/history"
 
 if isStale(notAfter) then return {'stale'} end
 if redis.call('EXISTS', visitKey) == 1 then return {'ok', 0} end
-appendEvent(seqKey, logKey, eventId, 'visit.started', now, {'visitId', visitId})
-redis.call('HSET', visitKey, 'globalVisitId', globalVisitId, 'startedAt', now)
+local seq = appendEvent(seqKey, logKey, eventId, 'visit.started', now, {'visitId', visitId})
+-- 'ss': where its events start in the log (erasure reads the log from there).
+redis.call('HSET', visitKey, 'globalVisitId', globalVisitId, 'startedAt', now, 'ss', seq)
+redis.call('ZADD', visitsByBrowserKey, 0, browserVisitMember(globalVisitId, now, visitId))
 redis.call('ZADD', liveKey, now, visitId)
 return {'ok', 1}

@@ -37,10 +37,12 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
     ),
     insertEngagement: db.prepare(
       `INSERT INTO engagements (interaction_id, visit_id, page_id, state, channels, reason, invitation,
-         timeout_seconds, expiration_seconds, user_data, extras, created_at, expires_at, transitions, settled_at)
+         timeout_seconds, expiration_seconds, user_data, extras, created_at, expires_at, transitions, settled_at,
+         global_visit_id)
        VALUES (@interactionId, @visitId, @pageId, @state, @channels, @reason, @invitation,
          @timeoutSeconds, @expirationSeconds, @userData, @extras, @now, @expiresAt, @transitions,
-         CASE WHEN @state IN ${ACTIVE_STATES} THEN NULL ELSE @now END)`,
+         CASE WHEN @state IN ${ACTIVE_STATES} THEN NULL ELSE @now END,
+         (SELECT global_visit_id FROM visits WHERE visit_id = @visitId))`,
     ),
     transition: db.prepare(
       `UPDATE engagements SET state = @to,

@@ -21,6 +21,11 @@ export interface SqliteChannels {
   counted(interactionId: string, channels: readonly string[]): void;
   /** `engagement` (as it is after the change) entered `to`: settle its counts. */
   transitioned(engagement: Engagement, to: EngagementState): void;
+  /**
+   * An attempt is erased: if it is still in progress, it stops counting on its
+   * paced channels, with no outcome (nobody answered it). Before its row goes.
+   */
+  forget(interactionId: string): void;
 }
 
 interface LoadRow {
@@ -67,6 +72,11 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
     markCounted: db.prepare(`UPDATE engagements SET paced_channels = ? WHERE interaction_id = ?`),
     countedOn: db
       .prepare<[string], string | null>(`SELECT paced_channels FROM engagements WHERE interaction_id = ?`)
+      .pluck(),
+    countedInProgress: db
+      .prepare<[string], string | null>(
+        `SELECT paced_channels FROM engagements WHERE interaction_id = ? AND state IN ('pending','delivered')`,
+      )
       .pluck(),
     addOutcome: db.prepare(`INSERT INTO channel_outcomes (channel, accepted) VALUES (?, ?)`),
     countOutcome: db.prepare(
@@ -135,6 +145,11 @@ export function sqliteChannels({ db, write }: SqliteContext): { channels: Sqlite
           addOutcome(channel, acceptedHere ? 1 : 0);
         }
       }
+    },
+    forget(interactionId) {
+      const counted = stmt.countedInProgress.get(interactionId);
+      if (!counted) return;
+      for (const channel of JSON.parse(counted) as string[]) stmt.addInProgress.run({ channel, delta: -1 });
     },
   };
 

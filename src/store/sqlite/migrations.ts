@@ -208,6 +208,39 @@ export const MIGRATIONS: readonly string[] = [
   -- settling it takes it off exactly those, whatever the settings have become since.
   ALTER TABLE engagements ADD COLUMN paced_channels TEXT;
   `,
+  `
+  -- Visitor context (docs/visitor-context.md). A visit's identity, on the visit (identified_at
+  -- NULL: none); it goes with the visit, by retention or erasure.
+  ALTER TABLE visits ADD COLUMN user_id TEXT;
+  ALTER TABLE visits ADD COLUMN verified INTEGER;
+  ALTER TABLE visits ADD COLUMN traits TEXT;
+  ALTER TABLE visits ADD COLUMN identified_at INTEGER;
+  -- A browser's visits, newest first and paged by (started_at, visit_id); what an erasure finds.
+  CREATE INDEX visits_browser ON visits(global_visit_id, started_at, visit_id);
+  -- The business events each visit keeps (its latest, sqlite/visitor.ts), newest with the highest seq.
+  CREATE TABLE business_events (
+    seq      INTEGER PRIMARY KEY,
+    visit_id TEXT NOT NULL,
+    page_id  TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    data     TEXT NOT NULL,
+    at       INTEGER NOT NULL
+  );
+  CREATE INDEX business_events_visit ON business_events(visit_id, seq);
+  -- The browser of each attempt, kept after retention prunes its visit (an attempt outlives it),
+  -- so that erasing the browser still finds the attempt and the events of its visit.
+  ALTER TABLE engagements ADD COLUMN global_visit_id TEXT;
+  UPDATE engagements SET global_visit_id =
+    (SELECT global_visit_id FROM visits WHERE visits.visit_id = engagements.visit_id);
+  CREATE INDEX engagements_browser ON engagements(global_visit_id) WHERE global_visit_id IS NOT NULL;
+  -- Erased browsers, by a keyed hash of their id (core/erasure.ts), never the id, until the marker runs out.
+  CREATE TABLE erasures (
+    marker    TEXT PRIMARY KEY,
+    erased_at INTEGER NOT NULL,
+    until     INTEGER NOT NULL
+  );
+  CREATE INDEX erasures_until ON erasures(until);
+  `,
 ];
 
 /** Brings the file's schema up to date, in one IMMEDIATE transaction (so two processes opening it do not both migrate). */

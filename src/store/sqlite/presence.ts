@@ -69,13 +69,17 @@ export function sqlitePresence({ db, write, recordEvent }: SqliteContext): Sqlit
          SELECT page_id FROM pages WHERE closed_at IS NOT NULL AND closed_at < @before
          ORDER BY closed_at, page_id LIMIT @limit)`,
     ),
-    pruneEndedVisits: db.prepare<{ before: number; limit: number }>(
-      `DELETE FROM visits WHERE visit_id IN (
-         SELECT visit_id FROM visits AS v WHERE ended_at IS NOT NULL AND ended_at < @before
+    prunableVisits: db
+      .prepare<{ before: number; limit: number }, string>(
+        `SELECT visit_id FROM visits AS v WHERE ended_at IS NOT NULL AND ended_at < @before
            AND NOT EXISTS (SELECT 1 FROM pages WHERE pages.visit_id = v.visit_id)
            AND NOT EXISTS (SELECT 1 FROM engagements AS e WHERE e.visit_id = v.visit_id AND e.state IN ${ACTIVE_STATES})
-         ORDER BY ended_at, visit_id LIMIT @limit)`,
-    ),
+         ORDER BY ended_at, visit_id LIMIT @limit`,
+      )
+      .pluck(),
+    // A pruned visit's identity goes with its row; its business events go with it.
+    dropBusinessEvents: db.prepare(`DELETE FROM business_events WHERE visit_id = ?`),
+    dropVisit: db.prepare(`DELETE FROM visits WHERE visit_id = ?`),
     setIdle: db.prepare(`UPDATE visits SET idle_since = ? WHERE visit_id = ? AND ended_at IS NULL`),
     clearIdle: db.prepare(`UPDATE visits SET idle_since = NULL WHERE visit_id = ?`),
     endVisit: db.prepare(`UPDATE visits SET ended_at = ?, idle_since = NULL WHERE visit_id = ? AND ended_at IS NULL`),
@@ -172,7 +176,12 @@ export function sqlitePresence({ db, write, recordEvent }: SqliteContext): Sqlit
   const pruneVisits = db.transaction((before: number, limit: number): number => {
     const pages = stmt.pruneClosedPages.run({ before, limit }).changes;
     if (pages >= limit) return pages;
-    return pages + stmt.pruneEndedVisits.run({ before, limit: limit - pages }).changes;
+    const visits = stmt.prunableVisits.all({ before, limit: limit - pages });
+    for (const visitId of visits) {
+      stmt.dropBusinessEvents.run(visitId);
+      stmt.dropVisit.run(visitId);
+    }
+    return pages + visits.length;
   });
 
   const optedOut = (globalVisitId: string) => stmt.isOptedOut.get(globalVisitId)?.opted_out === 1;

@@ -13,6 +13,8 @@
  *   webhooks.ts    the webhook outbox
  *   reports.ts     report counters and the export
  *   caps.ts        frequency caps' budgets and declines
+ *   channels.ts    channel settings, capacity reports and pacing counts
+ *   visitor.ts     business events, identity, history, erasure of a browser
  * rows.ts reads rows as records; every write of every part goes through one
  * group commit (group-commit.ts), and a change, its event, its counters and
  * its caps budget are one transaction.
@@ -44,6 +46,9 @@ export function openSqliteStore(file: string): BeckonStore {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  // Deleted rows are overwritten with zeros, not merely unlinked: an erased browser's ids must not
+  // linger in free space of the file (docs/decisions.md, "Visitor context").
+  db.pragma('secure_delete = ON');
   migrate(db);
 
   const log = sqliteEventLog(db);
@@ -68,7 +73,7 @@ export function openSqliteStore(file: string): BeckonStore {
     ...log.methods(writes.run),
     ...sqliteWebhooks(context, log),
     ...sqliteReportStore(context, reports),
-    ...sqliteVisitor(context),
+    ...sqliteVisitor(context, { channels: channels.channels }),
     async durabilityWarnings() {
       // WAL with synchronous=NORMAL survives a crash of the process; only `:memory:` forgets at exit.
       return file === ':memory:' ? ['BECKON_DB is :memory:: everything is lost when the process exits.'] : [];

@@ -1,8 +1,10 @@
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
-import type { BeckonApi, BeckonEventDetails, BeckonIDs } from '../../protocol/page-api.js';
-import type { InvitationOffer, Session, Withdrawal } from '../../protocol/socket.js';
-import { DOM_EVENTS, type Answer } from '../../protocol/names.js';
-import { ConnectionController } from '../connection-controller.js';
+import type { BeckonApi, BeckonEventDetails, BeckonIDs, FlatData } from '../../protocol/page-api.js';
+import type { ClientToServerEvents, InvitationOffer, Session, Withdrawal } from '../../protocol/socket.js';
+import { DOM_EVENTS, SOCKET_EVENTS, type Answer } from '../../protocol/names.js';
+import { USER_ID_MAX, eventNameProblem, flatDataProblem, userIdProblem } from '../../protocol/visitor-rules.js';
+import { ConnectionController, type ContextEvent } from '../connection-controller.js';
+import { installGtQueue } from '../gt-queue.js';
 import { pageApi } from '../page-api.js';
 import { acceptLabel, stringsFor, type WidgetStrings } from '../strings.js';
 import { styles } from './beckon-invite.styles.js';
@@ -15,6 +17,15 @@ const SAFE_IMAGE_URL = /^(https:\/\/|\/(?![/\\]))/i;
 
 /** Button handlers have nobody to report a refused answer to; the card is already gone. */
 const ignore = (): void => undefined;
+
+/** The Error a page API promise rejects with: its `code` is the FAULT code. */
+const fault = (code: string, message: string) => Object.assign(new Error(`Beckon: ${message}`), { code });
+
+/** The first problem of a context message's fields, named, or null (the limits of docs/visitor-context.md). */
+function firstProblem(fields: Record<string, string | null>): string | null {
+  for (const [field, problem] of Object.entries(fields)) if (problem) return `${field} ${problem}`;
+  return null;
+}
 
 /**
  * Shows a Beckon invitation to the visitor and reports the visitor's answer
@@ -44,6 +55,7 @@ const ignore = (): void => undefined;
  * @fires beckon:timeout - The invitation's time ran out on this page (by its timer or the server's). Detail: `{interactionId}`.
  * @fires beckon:withdrawn - The server took the invitation back (cancelled, settled elsewhere, moved
  *   to another tab, visitor opted out). Detail: `{interactionId, state}`.
+ * @fires beckon:notification - A caller sent this page a message (the Notification API). Detail: `{channel, data}`.
  *
  * @csspart card - The dialog box.
  * @csspart head - The row holding image, title and close button.
@@ -103,6 +115,7 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     start: (offer) => this.#onStart(offer),
     withdraw: (withdrawal) => this.#onWithdraw(withdrawal),
     opt: ({ optedOut }) => this.#onOpt(optedOut),
+    notification: (notification) => this.#emit(DOM_EVENTS.notification, notification),
   });
   /** The server's record for this browser, mirrored from the session and from other tabs. */
   #optedOut = false;
@@ -135,6 +148,7 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     if (!window.Beckon) {
       window.Beckon = pageApi(this);
       this.#ownsPageApi = true;
+      installGtQueue(window.Beckon);
     }
   }
 
@@ -186,6 +200,62 @@ export class BeckonInvite extends LitElement implements BeckonApi {
   /** Whether this browser opted out, once the server has said so. */
   isOptedOut(): Promise<boolean> {
     return this.getIDs().then(() => this.#optedOut);
+  }
+
+  /**
+   * Records a business event of this page. Resolves once the server stored
+   * it; rejects with an Error whose `code` is the FAULT code: INVALID_PARAMETER
+   * for a bad name or data (checked here first), RATE_LIMITED past 20 events
+   * in 10 s. A call made before the connection is up waits for it.
+   */
+  track(name: string, data: FlatData = {}): Promise<void> {
+    const problem = firstProblem({ name: eventNameProblem(name), data: flatDataProblem(data) });
+    return this.#tell(SOCKET_EVENTS.track, problem, () => ({ name, data: { ...data } }));
+  }
+
+  /**
+   * Says who the visitor is; with the site server's `token` (hex HMAC-SHA256
+   * of userId under the identity secret) the identity is verified. Settles like `track`.
+   */
+  signIn(userId: string, traits: FlatData = {}, options: { token?: string } = {}): Promise<void> {
+    const token = options?.token;
+    const problem = firstProblem({
+      userId: userIdProblem(userId),
+      traits: flatDataProblem(traits),
+      token:
+        token === undefined || (typeof token === 'string' && token.length <= USER_ID_MAX)
+          ? null
+          : `must be text of at most ${USER_ID_MAX} characters`,
+    });
+    return this.#tell(SOCKET_EVENTS.signIn, problem, () => ({
+      userId,
+      traits: { ...traits },
+      ...(token === undefined ? {} : { token }),
+    }));
+  }
+
+  /** The visitor signed out; settles like `track`. */
+  signOut(): Promise<void> {
+    return this.#tell(SOCKET_EVENTS.signOut, null, () => ({}));
+  }
+
+  /** Traits of the visitor, merged into what the visit knows; settles like `track`. */
+  setUserInfo(traits: FlatData): Promise<void> {
+    const problem = firstProblem({ traits: flatDataProblem(traits) });
+    return this.#tell(SOCKET_EVENTS.userInfo, problem, () => ({ traits: { ...traits } }));
+  }
+
+  async #tell<E extends ContextEvent>(
+    event: E,
+    problem: string | null,
+    payload: () => Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<void> {
+    if (problem) throw fault('INVALID_PARAMETER', `${problem}.`);
+    // Copied now: the page may change its object while the connection is still coming up.
+    const message = payload();
+    await this.getIDs();
+    const ack = await this.#connection.context(event, message);
+    if (!ack.ok) throw fault(ack.code, ack.message);
   }
 
   async #opt(optedOut: boolean): Promise<void> {

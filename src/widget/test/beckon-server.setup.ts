@@ -5,7 +5,10 @@
  * (the test page is on a loopback origin, which Beckon allows by default).
  */
 import type { TestProject } from 'vitest/node';
-import { startServer } from '../../../test/support.js';
+import { startServer, type TestServer } from '../../../test/support.js';
+
+/** Where the browser commands (which run in this same Node process) find the server. */
+export const WIDGET_TEST_SERVER = Symbol.for('beckon.widget-test-server');
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,6 +18,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await startServer();
+  (globalThis as { [WIDGET_TEST_SERVER]?: TestServer })[WIDGET_TEST_SERVER] = server;
   project.provide('beckonUrl', server.url);
   return () => server.close();
 }

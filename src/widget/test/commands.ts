@@ -4,6 +4,8 @@
  * API sends no CORS headers, and callers are not pages).
  */
 import type { BrowserCommand } from 'vitest/node';
+import type { NotificationDetail } from '../../protocol/visitor.js';
+import type { TestServer } from '../../../test/support.js';
 
 export interface CallerReply {
   status: number;
@@ -27,8 +29,25 @@ export const noengage: BrowserCommand<[server: string, cancel: Record<string, un
 export const engagement: BrowserCommand<[server: string, interactionId: string]> = (_context, server, id) =>
   call(`${server}/backend/data/gateway/engagements/${encodeURIComponent(id)}`);
 
+/**
+ * A caller's notification to a visit's pages (or one page), as the Notification API sends it: through
+ * the server's own notifyPages, so that this test does not depend on the REST route. Resolves with the
+ * number of pages that got it.
+ */
+export const notify: BrowserCommand<[visitId: string, pageId: string | null, detail: NotificationDetail]> = async (
+  _context,
+  visitId,
+  pageId,
+  detail,
+) => {
+  const server = (globalThis as { [key: symbol]: TestServer | undefined })[Symbol.for('beckon.widget-test-server')];
+  if (!server) throw new Error("the widget tests' Beckon is not running in this process");
+  return server.beckon.pages.notify({ visitId, pageId, detail });
+};
+
 declare module 'vitest/browser' {
   interface BrowserCommands {
+    notify(visitId: string, pageId: string | null, detail: NotificationDetail): Promise<number>;
     engage(server: string, profile: Record<string, unknown>): Promise<CallerReply>;
     noengage(server: string, cancel: Record<string, unknown>): Promise<CallerReply>;
     engagement(server: string, interactionId: string): Promise<CallerReply>;
