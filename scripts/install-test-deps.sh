@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond npm packages: Debian's Chromium (the
-# Playwright download cannot run here), fonts for stable screenshots, and
+# Playwright download cannot run here), Debian's Firefox ESR (a page written
+# for GWE is also checked in Gecko, over WebDriver BiDi), fonts for stable screenshots, and
 # redis-server (the Redis store's tests start their own, on a free port, and
 # stop it by PID; the package itself starts nothing here), and nginx (the
 # cluster test and `npm run cluster` run their own in front of the nodes, with
@@ -9,6 +10,7 @@
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
 dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
@@ -18,4 +20,4 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
-echo "test dependencies ready: $(chromium --version 2>/dev/null | head -1); $(redis-server --version | cut -d' ' -f1-3); $(PATH="$PATH:/usr/sbin" nginx -v 2>&1)"
+echo "test dependencies ready: $(chromium --version 2>/dev/null | head -1); $(firefox-esr --version 2>/dev/null | head -1); $(redis-server --version | cut -d' ' -f1-3); $(PATH="$PATH:/usr/sbin" nginx -v 2>&1)"

@@ -183,6 +183,14 @@ describe('identity from a page', () => {
 
       expect(await ask(page, 'visit:user-info', { traits: { plan: 'pro' } })).toEqual({ ok: true });
       expect(await identity()).toMatchObject({ userId: 'u-3', traits: { plan: 'pro' } });
+      // Each message within the limit, but merged they would pass it: the second is refused and changes nothing.
+      expect(await ask(page, 'visit:user-info', { traits: { a: 'x'.repeat(1200) } })).toEqual({ ok: true });
+      expect(await ask(page, 'visit:user-info', { traits: { b: 'y'.repeat(1200) } })).toMatchObject({
+        ok: false,
+        code: 'INVALID_PARAMETER',
+        message: expect.stringMatching(/^traits: .*2048/),
+      });
+      expect(Object.keys((await identity())!.traits).sort()).toEqual(['a', 'plan']);
 
       expect(await ask(page, 'visit:sign-out', {})).toEqual({ ok: true });
       expect(await identity()).toBeNull();

@@ -6,7 +6,7 @@
  * identity is worth.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ContextData, SignInMessage } from '../protocol/index.js';
+import { CONTEXT_DATA_MAX_BYTES, type ContextData, type SignInMessage } from '../protocol/index.js';
 import { BeckonFault } from './faults.js';
 import { erasureMarkerKey } from './erasure.js';
 import type { BeckonStore, IdentityChange } from './store.js';
@@ -69,7 +69,21 @@ export class VisitorContext {
     await this.change(page, { kind: 'sign-out' });
   }
 
+  /**
+   * Merges traits into the visit's identity. The merge must stay within the
+   * size one message may carry, or pages could grow a visit's traits without
+   * bound a few keys at a time; checked on what is stored now (two pages of
+   * one visit merging at the same instant could pass it once, by at most one
+   * message).
+   */
   async userInfo(page: ContextPage, traits: ContextData): Promise<void> {
+    const known = (await this.store.visitContexts([page.visitId], 0)).get(page.visitId)?.identity?.traits ?? {};
+    const merged = { ...known, ...traits };
+    if (new TextEncoder().encode(JSON.stringify(merged)).length > CONTEXT_DATA_MAX_BYTES) {
+      throw new BeckonFault('INVALID_PARAMETER', {
+        message: `traits: with the traits the visit already has, they must be at most ${CONTEXT_DATA_MAX_BYTES} bytes as JSON`,
+      });
+    }
     await this.change(page, { kind: 'user-info', traits });
   }
 
