@@ -9,3 +9,4 @@ export * from './events.js';
 export * from './reports.js';
 export * from './channels.js';
 export * from './visitor.js';
+export * from './visit-context.js';

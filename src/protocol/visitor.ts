@@ -27,7 +27,6 @@ export {
   flatDataProblem,
   userIdProblem,
 } from './visitor-rules.js';
-export { businessEventSchema, identitySchema, type BusinessEvent, type Identity } from './visit-context.js';
 
 /** A notification's data: at most this many bytes as JSON (UTF-8). */
 export const NOTIFICATION_DATA_MAX_BYTES = 8192;
