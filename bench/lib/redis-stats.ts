@@ -73,6 +73,20 @@ export class RedisStats {
     return out;
   }
 
+  /**
+   * Calls per command name since the start (INFO commandstats): a script a
+   * client runs counts as one `evalsha`, and each command it runs inside
+   * counts under its own name as well.
+   */
+  async commandCalls(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [key, value] of await this.info('commandstats')) {
+      const calls = /calls=(\d+)/.exec(value);
+      if (calls) out[key.replace(/^cmdstat_/, '')] = Number(calls[1]);
+    }
+    return out;
+  }
+
   /** CPU seconds redis-server has used (INFO cpu, user + system, all its threads): its work, networking included. */
   async cpuSeconds(): Promise<number> {
     const cpu = await this.info('cpu');
