@@ -115,6 +115,26 @@ export function installHttpPlumbing(app: FastifyInstance): void {
   });
 }
 
+/**
+ * The one INVALID_PARAMETER fault for input a schema refused: every bad
+ * field named in the details (under `prefix` when the input is a named
+ * parameter), the message naming the only one, or how many there are.
+ */
+export function invalidInput(error: z.ZodError, prefix?: string): BeckonFault {
+  const details = error.issues.map((issue) => ({
+    path: (prefix === undefined ? issue.path.map(String) : [prefix, ...issue.path.map(String)]).join('.') || 'body',
+    message: issue.message,
+  }));
+  const first = details[0]!;
+  return new BeckonFault('INVALID_PARAMETER', {
+    message:
+      details.length === 1
+        ? `${first.path} ${first.message}.`
+        : `${details.length} parameters are invalid; see details.`,
+    details,
+  });
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -138,16 +158,5 @@ export function readParameter<S extends z.ZodType>(body: unknown, name: string, 
   if (hostile !== null) throw invalidParameter(`${name}.${hostile}`, 'is a forbidden key or nested too deeply');
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((issue) => ({
-    path: [name, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
-  const first = details[0]!;
-  throw new BeckonFault('INVALID_PARAMETER', {
-    message:
-      details.length === 1
-        ? `${first.path} ${first.message}.`
-        : `${details.length} parameters are invalid; see details.`,
-    details,
-  });
+  throw invalidInput(parsed.error, name);
 }

@@ -19,6 +19,7 @@ import {
 import type { Lifecycle } from '../../core/lifecycle.js';
 import type { BeckonStore } from '../../core/store.js';
 import { BeckonFault, invalidParameter } from '../../core/faults.js';
+import { invalidInput } from '../http.js';
 
 /** The channel named in the path, or INVALID_PARAMETER naming it. */
 function channelOf(params: { channel: string }): string {
@@ -36,18 +37,7 @@ function readBody<S extends z.ZodType>(body: unknown, schema: S): z.output<S> {
   if (hostile !== null) throw invalidParameter(hostile, 'is a forbidden key or nested too deeply');
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || 'body',
-    message: issue.message,
-  }));
-  const first = details[0]!;
-  throw new BeckonFault('INVALID_PARAMETER', {
-    message:
-      details.length === 1
-        ? `${first.path} ${first.message}.`
-        : `${details.length} parameters are invalid; see details.`,
-    details,
-  });
+  throw invalidInput(parsed.error);
 }
 
 const unknownChannel = (channel: string) =>

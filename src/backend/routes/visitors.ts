@@ -23,6 +23,7 @@ import {
 } from '../../protocol/index.js';
 import { ERASURE_MARKER_MS, erasureMarkerKey } from '../../core/erasure.js';
 import { BeckonFault, invalidParameter } from '../../core/faults.js';
+import { invalidInput } from '../http.js';
 import type {
   BeckonStore,
   BusinessEventRecord,
@@ -145,18 +146,7 @@ function readNotifications(body: unknown): Notification[] {
   }
   const parsed = notificationsSchema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || 'body',
-    message: issue.message,
-  }));
-  const first = details[0]!;
-  throw new BeckonFault('INVALID_PARAMETER', {
-    message:
-      details.length === 1
-        ? `${first.path} ${first.message}.`
-        : `${details.length} parameters are invalid; see details.`,
-    details,
-  });
+  throw invalidInput(parsed.error);
 }
 
 interface VisitorDeps {
