@@ -24,8 +24,7 @@ import Database from 'better-sqlite3';
 import { createClient } from 'redis';
 import { startRedisServer } from '../test/redis-server.js';
 import { openStore } from '../src/store/open.js';
-import type { BeckonStore } from '../src/core/store.js';
-import { ixnProfileSchema } from '../src/protocol/index.js';
+import { browse } from './lib/browse.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { envInt, fmt, now, type Row } from './lib/stats.js';
 
@@ -33,46 +32,7 @@ const PREFIX = 'bench-ret:';
 const BATCH = 1000;
 const IN_FLIGHT = 32;
 
-/** One visit's page views, as a visitor browsing a shop makes them. */
-async function browse(store: BeckonStore, v: number, pagesPerVisit: number, at: number): Promise<void> {
-  const visitId = `visit-${String(v).padStart(8, '0')}-${'x'.repeat(14)}`;
-  const node = { nodeId: '127.0.0.1:3000', bootId: 'boot-0123456789abcdef' };
-  await store.startVisit({ visitId, globalVisitId: `browser-${v}-${'y'.repeat(20)}` }, at);
-  for (let p = 0; p < pagesPerVisit; p++) {
-    const pageId = `page-${v}-${p}-${'z'.repeat(20)}`;
-    const info = {
-      url: `https://shop.example/products/item-${v * 10 + p}?ref=home`,
-      title: `Item ${v * 10 + p} – Example Shop`,
-      visible: true,
-      focused: true,
-      locale: 'en-GB',
-    };
-    await store.openPage({ pageId, visitId, info, node }, at + p * 10);
-    if (p === 0) {
-      // One invitation, shown on the first page and accepted (A3: one per page and hour).
-      const interactionId = `ixn-${v}-${'w'.repeat(24)}`;
-      const profile = ixnProfileSchema.parse({
-        interactionId,
-        visitId,
-        pageId,
-        userData: { campaign: 'spring', basket: 42.5 },
-      });
-      await store.createAttempt(profile, { exclusive: true, now: at + 1, place: true });
-      await store.transition({
-        interactionId,
-        from: ['pending'],
-        to: 'delivered',
-        at: at + 2,
-        pageId,
-        timeoutAt: at + 60_000,
-      });
-      await store.transition({ interactionId, from: ['delivered'], to: 'accepted', at: at + 3, channel: 'chat' });
-    }
-    await store.updatePage(pageId, { visible: false }, at + p * 10 + 5);
-    await store.closePage(pageId, at + p * 10 + 9, node);
-  }
-  await store.endVisit(visitId, at + pagesPerVisit * 10);
-}
+const NODE = { nodeId: '127.0.0.1:3000', bootId: 'boot-0123456789abcdef' };
 
 async function pruneAll(prune: () => Promise<number>): Promise<{ records: number; ms: number }> {
   const started = now();
@@ -121,7 +81,7 @@ async function runRetention(): Promise<BenchResult> {
           Date.now(),
         );
         // A warm-up visit, pruned, so that every script is loaded (Redis keeps their source) before the baseline.
-        await browse(store, -1, pagesPerVisit, at);
+        await browse(store, -1, pagesPerVisit, at, { node: NODE });
         await pruneAll(() => store.pruneVisits(cut, BATCH));
         await pruneAll(() => store.pruneEvents(cut, BATCH));
         await pruneAll(() => store.pruneAttempts(cut, BATCH));
@@ -129,7 +89,7 @@ async function runRetention(): Promise<BenchResult> {
         let next = 0;
         await Promise.all(
           Array.from({ length: IN_FLIGHT }, async () => {
-            while (next < visits) await browse(store, next++, pagesPerVisit, at);
+            while (next < visits) await browse(store, next++, pagesPerVisit, at, { node: NODE });
           }),
         );
         const viewed = await reading();

@@ -17,8 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../src/store/sqlite/store.js';
-import type { BeckonStore } from '../src/core/store.js';
-import { ixnProfileSchema } from '../src/protocol/index.js';
+import { browse } from './lib/browse.js';
 import { envInt, fmt, now } from './lib/stats.js';
 
 const BATCH = 1000;
@@ -29,43 +28,6 @@ const pragma = Database.prototype.pragma;
 Database.prototype.pragma = function (this: Database.Database, source: string, options?: Database.PragmaOptions) {
   return pragma.call(this, !secureDelete && source === 'secure_delete = ON' ? 'secure_delete = OFF' : source, options);
 } as typeof pragma;
-
-async function browse(store: BeckonStore, v: number, pagesPerVisit: number, at: number): Promise<void> {
-  const visitId = `visit-${String(v).padStart(8, '0')}-${'x'.repeat(14)}`;
-  await store.startVisit({ visitId, globalVisitId: `browser-${v}-${'y'.repeat(20)}` }, at);
-  for (let p = 0; p < pagesPerVisit; p++) {
-    const pageId = `page-${v}-${p}-${'z'.repeat(20)}`;
-    const info = {
-      url: `https://shop.example/products/item-${v * 10 + p}?ref=home`,
-      title: `Item ${v * 10 + p} – Example Shop`,
-      visible: true,
-      focused: true,
-      locale: 'en-GB',
-    };
-    await store.openPage({ pageId, visitId, info }, at + p * 10);
-    await store.recordBusinessEvent({ visitId, pageId, name: 'viewed', data: { sku: `sku-${p}` } }, at + p * 10 + 1);
-    if (p === 0) {
-      const interactionId = `ixn-${v}-${'w'.repeat(24)}`;
-      await store.createAttempt(ixnProfileSchema.parse({ interactionId, visitId, pageId }), {
-        exclusive: true,
-        now: at + 1,
-        place: true,
-      });
-      await store.transition({
-        interactionId,
-        from: ['pending'],
-        to: 'delivered',
-        at: at + 2,
-        pageId,
-        timeoutAt: at + 60_000,
-      });
-      await store.transition({ interactionId, from: ['delivered'], to: 'accepted', at: at + 3, channel: 'chat' });
-    }
-    await store.updatePage(pageId, { visible: false }, at + p * 10 + 5);
-    await store.closePage(pageId, at + p * 10 + 9);
-  }
-  await store.endVisit(visitId, at + pagesPerVisit * 10);
-}
 
 async function pruneAll(prune: () => Promise<number>): Promise<void> {
   while ((await prune()) >= BATCH);
@@ -82,7 +44,7 @@ async function round(on: boolean, visits: number, pagesPerVisit: number) {
     let next = 0;
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
-        while (next < visits) await browse(store, next++, pagesPerVisit, at);
+        while (next < visits) await browse(store, next++, pagesPerVisit, at, { businessEvents: true });
       }),
     );
     const writeMs = now() - started;
