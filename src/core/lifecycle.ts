@@ -229,6 +229,13 @@ export class Lifecycle {
     resumePage: (visitId: string) => string | null,
     info: PageInfo,
     node?: NodeRef,
+    /**
+     * Whether the claimed browser was erased since its token was issued. Asked
+     * only when the claimed visit is not live: an erasure removes every visit
+     * of the browser, so a live one proves it was not erased, and a page
+     * view of a live visit costs no extra read.
+     */
+    erasedSinceToken?: (globalVisitId: string) => Promise<boolean>,
   ): Promise<PageIdentity> {
     const at = this.now();
     let visitId: string | null = null;
@@ -243,7 +250,8 @@ export class Lifecycle {
         }
       }
     }
-    const globalVisitId = claim?.globalVisitId ?? mintId();
+    let globalVisitId = claim?.globalVisitId ?? mintId();
+    if (visitId === null && claim && (await erasedSinceToken?.(claim.globalVisitId))) globalVisitId = mintId();
     if (visitId === null) {
       visitId = mintId();
       await this.store.startVisit({ visitId, globalVisitId }, at);

@@ -142,14 +142,13 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     // Only ids whose tokens verify are resumed; anything else gets fresh ones. A token of a browser
     // erased since it was issued starts a new browser: the erased one must not come back.
     const claim = signer.verifyVisit(auth.visitToken, now());
-    (claim ? visitorContext.erasedSince(claim.globalVisitId, claim.issuedAt) : Promise.resolve(false))
-      .then((erased) =>
-        lifecycle.enterPage(
-          erased ? null : claim,
-          (visitId) => signer.verifyPage(auth.pageToken, visitId),
-          auth.page,
-          deps.node?.(),
-        ),
+    lifecycle
+      .enterPage(
+        claim,
+        (visitId) => signer.verifyPage(auth.pageToken, visitId),
+        auth.page,
+        deps.node?.(),
+        (browser) => visitorContext.erasedSince(browser, claim!.issuedAt),
       )
       .then((identity) => {
         socket.data = identity;
