@@ -75,10 +75,12 @@ export function admitHandshake(rules: HandshakeRules) {
  * (docs/decisions.md, "Visitor context"): a sliding window of the times of
  * the last `max` messages each page had stored. It lives in this node's
  * memory, keyed by pageId (so a reconnect of the page to this node keeps its
- * window); pages silent for a whole window are forgotten as the map grows.
+ * window); pages silent for a whole window are forgotten as the map grows,
+ * in one sweep a window at most.
  */
 export class PageEventLimiter {
   private readonly pages = new Map<string, number[]>();
+  private sweptAt = -Infinity;
 
   constructor(
     private readonly rate: { readonly max: number; readonly windowMs: number },
@@ -90,7 +92,8 @@ export class PageEventLimiter {
     const at = this.now();
     let times = this.pages.get(pageId);
     if (!times) {
-      if (this.pages.size >= 10_000) this.forgetQuiet(at);
+      // At most one sweep a window: with more pages busy than the threshold, each new page must not scan them all.
+      if (this.pages.size >= 10_000 && at - this.sweptAt >= this.rate.windowMs) this.forgetQuiet(at);
       times = [];
       this.pages.set(pageId, times);
     }
@@ -101,6 +104,7 @@ export class PageEventLimiter {
   }
 
   private forgetQuiet(at: number): void {
+    this.sweptAt = at;
     for (const [pageId, times] of this.pages) {
       if (times.length === 0 || at - times[times.length - 1]! >= this.rate.windowMs) this.pages.delete(pageId);
     }
