@@ -30,6 +30,16 @@ describe('PageEventLimiter', () => {
     expect(limiter.take('p')).toBe(false);
   });
 
+  it('gives a place back for a message that was not stored', () => {
+    const limiter = new PageEventLimiter({ max: 2, windowMs: 1000 }, () => 0);
+    expect(limiter.take('p')).toBe(true);
+    expect(limiter.take('p')).toBe(true);
+    limiter.giveBack('p');
+    expect(limiter.take('p')).toBe(true);
+    expect(limiter.take('p')).toBe(false);
+    limiter.giveBack('never-seen');
+  });
+
   it('keeps counting past 10,000 pages, and a page quiet for a whole window starts afresh', () => {
     let now = 0;
     const limiter = new PageEventLimiter({ max: 1, windowMs: 1000 }, () => now);

@@ -100,6 +100,11 @@ export class PageEventLimiter {
     return true;
   }
 
+  /** Gives back the place `take` took last for `pageId`: that message was not stored after all. */
+  giveBack(pageId: string): void {
+    this.pages.get(pageId)?.pop();
+  }
+
   private forgetQuiet(at: number): void {
     for (const [pageId, times] of this.pages) {
       if (times.length === 0 || at - times[times.length - 1]! >= this.rate.windowMs) this.pages.delete(pageId);

@@ -316,6 +316,8 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     work(problem.value).then(
       () => reply({ ok: true }),
       (error: unknown) => {
+        // Nothing was stored: the message does not count against the page (a retry after a store outage may go through).
+        pageEvents.giveBack(socket.data.pageId);
         const fault = domainFault(error);
         if (fault.code === 'INTERNAL_ERROR') log.error({ err: error, socketId: socket.id }, 'socket handler failed');
         reply({ ok: false, code: fault.code, message: fault.message });
