@@ -103,6 +103,11 @@ export class PageEventLimiter {
     return true;
   }
 
+  /** Gives back the place `take` took last for `pageId`: that message was not stored after all. */
+  giveBack(pageId: string): void {
+    this.pages.get(pageId)?.pop();
+  }
+
   private forgetQuiet(at: number): void {
     this.sweptAt = at;
     for (const [pageId, times] of this.pages) {

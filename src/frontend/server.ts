@@ -315,6 +315,8 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     work(problem.value).then(
       () => reply({ ok: true }),
       (error: unknown) => {
+        // Nothing was stored: the message does not count against the page (a retry after a store outage may go through).
+        pageEvents.giveBack(socket.data.pageId);
         const fault = domainFault(error);
         if (fault.code === 'INTERNAL_ERROR') log.error({ err: error, socketId: socket.id }, 'socket handler failed');
         reply({ ok: false, code: fault.code, message: fault.message });
@@ -334,12 +336,16 @@ function payloadProblem<S extends z.ZodType>(
     return { problem: 'The payload must be an object.' };
   }
   const hostile = findHostileKey(payload);
-  if (hostile !== null) return { problem: `${hostile} is not allowed.` };
+  if (hostile !== null) return { problem: `${clip(hostile, 200)} is not allowed.` };
   const parsed = schema.safeParse(payload);
   if (parsed.success) return { value: parsed.data };
   const issue = parsed.error.issues[0];
-  const path = issue?.path.length ? issue.path.map(String).join('.') : 'payload';
-  // Unknown keys are named by zod in `keys`, not in the path.
-  const keys = issue && 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ').slice(0, 200)})` : '';
-  return { problem: `${path}: ${issue?.message ?? 'is not valid'}${keys}.`.replace(/\.\.$/, '.') };
+  // Keys come from the page: each is cut short, so a refusal never echoes a message's worth of text back.
+  const path = issue?.path.length ? clip(issue.path.map((key) => clip(String(key), 64)).join('.'), 200) : 'payload';
+  if (issue?.code === 'unrecognized_keys') {
+    return { problem: `${path}: unknown key ${clip(issue.keys.map((key) => clip(key, 64)).join(', '), 200)}.` };
+  }
+  return { problem: `${path}: ${issue?.message ?? 'is not valid'}.`.replace(/\.\.$/, '.') };
 }
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
