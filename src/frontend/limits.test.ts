@@ -50,4 +50,20 @@ describe('PageEventLimiter', () => {
     expect(limiter.take('old-1')).toBe(true);
     expect(limiter.take('old-1')).toBe(false);
   });
+
+  it('with every page busy, keeps them all and sweeps again only a window later', () => {
+    let now = 0;
+    const limiter = new PageEventLimiter({ max: 1, windowMs: 1000 }, () => now);
+    for (let i = 0; i < 10_000; i++) limiter.take(`busy-${i}`);
+    // The sweep finds nobody quiet: every busy page keeps its spent budget.
+    expect(limiter.take('new-1')).toBe(true);
+    expect(limiter.take('busy-0')).toBe(false);
+    now += 999;
+    expect(limiter.take('new-2')).toBe(true);
+    expect(limiter.take('busy-1')).toBe(false);
+    now += 1;
+    // A window later, the pages quiet since are forgotten and start afresh.
+    expect(limiter.take('new-3')).toBe(true);
+    expect(limiter.take('busy-2')).toBe(true);
+  });
 });
