@@ -233,7 +233,8 @@ export function notificationRoutes(deps: Pick<VisitorDeps, 'store' | 'pages' | '
         const visit = await store.getVisit(visitId);
         if (visit === null || visit.endedAt !== null) throw new BeckonFault('UNKNOWN_VISIT');
 
-        // Every page gets its messages in the order sent; pages are reached side by side.
+        // Every page gets its messages in the order sent (one room, one connection: emits keep their order),
+        // all sent at once, so a page that never acknowledges costs the caller one wait, not one per message.
         const open = new Set((await store.openPages(visitId)).map((page) => page.pageId));
         const perPage = new Map<string, NotificationDetail[]>();
         for (const message of messages) {
@@ -245,9 +246,8 @@ export function notificationRoutes(deps: Pick<VisitorDeps, 'store' | 'pages' | '
         }
         const reached = await Promise.all(
           [...perPage].map(async ([pageId, details]) => {
-            let any = false;
-            for (const detail of details) if ((await pages.notify({ visitId, pageId, detail })) > 0) any = true;
-            return any;
+            const counts = await Promise.all(details.map((detail) => pages.notify({ visitId, pageId, detail })));
+            return counts.some((count) => count > 0);
           }),
         );
         const delivered = reached.filter(Boolean).length;
