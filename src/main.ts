@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type BeckonConfig } from './config.js';
 import { createBeckon } from './app.js';
 import { loggerOptions, prettyLogStream } from './backend/logging.js';
 import { StoreUnavailableError } from './core/store.js';
+import { describeEndpoint, redisEndpointOf } from './store/redis/endpoint.js';
 
 async function main(): Promise<void> {
   let config;
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  if (config.redisUrl === null && config.db.split(sep).includes('node_modules')) {
+  if (redisEndpointOf(config) === null && config.db.split(sep).includes('node_modules')) {
     // An installed package's folder is replaced by the next install or upgrade, data and all.
     process.stderr.write(
       `Beckon will not keep its data inside node_modules (${config.db}): start it from your own folder, or set BECKON_DB to a path outside node_modules.\n`,
@@ -56,11 +57,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  // REDIS_URL may carry a password: only its host and port are ever logged.
+  // REDIS_URL may carry a password: only addresses are ever logged.
+  const redis = redisEndpointOf(config);
   const where =
-    config.redisUrl === null
-      ? { db: config.db }
-      : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };
+    redis === null ? { db: config.db } : { redis: describeEndpoint(redis), redisPrefix: config.redisPrefix };
   log.info({ url, store: beckon.store.kind, ...where, strict: config.strict }, banner(config, url));
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -79,24 +79,16 @@ function banner(config: BeckonConfig, url: string): string {
   const lines: [string, string][] = [];
   if (config.role !== 'backend') lines.push(['shop', `${url}/`]);
   if (config.role !== 'frontend') lines.push(['console', `${url}/console`], ['docs', `${url}/docs/`]);
-  lines.push([
-    'data',
-    config.redisUrl === null ? config.db : `Redis ${redisAddress(config.redisUrl)}, keys ${config.redisPrefix}*`,
-  ]);
+  const redis = redisEndpointOf(config);
+  lines.push(['data', redis === null ? config.db : `Redis ${describeEndpoint(redis)}, keys ${config.redisPrefix}*`]);
   return [`Beckon is listening on ${url}`, ...lines.map(([what, where]) => `  ${what.padEnd(8)}${where}`)].join('\n');
-}
-
-/** host:port of a Redis URL, never its credentials. */
-function redisAddress(redisUrl: string): string {
-  const url = new URL(redisUrl);
-  return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 main().catch((error: unknown) => {
   if (error instanceof StoreUnavailableError) {
     // The usual first-run mistake with REDIS_URL: one clear sentence, not a stack trace.
     process.stderr.write(
-      `Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL and that Redis is running.\n`,
+      `Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL (or REDIS_SENTINELS) and that Redis is running.\n`,
     );
     process.exit(1);
   }

@@ -13,10 +13,21 @@
  * through socket.io's `serverSideEmit`: the adapter publishes that without
  * handling a failed publish, which would be an unhandled rejection (a crash)
  * when Redis goes away again at that moment.
+ *
+ * With Sentinel (docs/operations.md, "Redis with failover") the fan-out uses
+ * node-redis's own Sentinel client, unlike the store: the adapter duplicates
+ * its client for each blocking read, and only that client can follow the
+ * primary under the adapter's feet. What it costs is acceptable here and not
+ * for the store: it finds a new primary by polling (every second, set
+ * below), and sends again what was in flight, so a page command may arrive
+ * twice (the widget applies each by its interactionId) or late; pages are
+ * resynchronised after a failover anyway.
  */
 import { randomUUID } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { createSentinel } from 'redis';
 import { createFanoutClient, withDeadline } from '../store/redis/connection.js';
+import type { RedisEndpoint, SentinelEndpoint } from '../store/redis/endpoint.js';
 
 export interface Fanout {
   adapter: ReturnType<typeof createAdapter>;
@@ -33,14 +44,22 @@ export interface FanoutHooks {
   onResyncRequested?: () => void;
 }
 
-export async function openFanout(url: string, prefix: string, hooks: FanoutHooks): Promise<Fanout> {
-  const client = createFanoutClient(url, hooks.onError);
-  // Every 'ready' after the first is a reconnect (node-redis reconnects by itself, for ever).
-  let wasReady = false;
-  client.on('ready', () => {
-    if (wasReady) hooks.onRestored?.();
-    wasReady = true;
-  });
+/** What the fan-out needs of a client: a node-redis client to one Redis, or a view of a Sentinel client. */
+type FanoutClient = ReturnType<typeof createFanoutClient>;
+
+export async function openFanout(where: RedisEndpoint | string, prefix: string, hooks: FanoutHooks): Promise<Fanout> {
+  const endpoint: RedisEndpoint = typeof where === 'string' ? { kind: 'standalone', url: where } : where;
+  if (endpoint.kind === 'cluster') throw new Error('Redis Cluster is not supported by the fan-out yet.');
+  const client = endpoint.kind === 'sentinel' ? sentinelClient(endpoint, hooks) : createFanoutClient(endpoint.url);
+  if (endpoint.kind === 'standalone') {
+    client.on('error', hooks.onError);
+    // Every 'ready' after the first is a reconnect (node-redis reconnects by itself, for ever).
+    let wasReady = false;
+    client.on('ready', () => {
+      if (wasReady) hooks.onRestored?.();
+      wasReady = true;
+    });
+  }
   await client.connect();
   // Subscribing takes a connection of its own; node-redis subscribes again after each reconnect.
   const channel = `${prefix}beckon:resync`;
@@ -75,4 +94,46 @@ export async function openFanout(url: string, prefix: string, hooks: FanoutHooks
       }
     },
   };
+}
+
+/**
+ * A Sentinel client as the adapter uses a plain one. The adapter counts
+ * servers with `sendCommand(args)`, which a Sentinel client spells
+ * `sendCommand(isReadonly, args)`: the view translates, and so does each
+ * duplicate it makes.
+ */
+function sentinelClient(endpoint: SentinelEndpoint, hooks: FanoutHooks): FanoutClient {
+  const { username, password, tls } = endpoint.credentials;
+  const sentinel = createSentinel({
+    name: endpoint.name,
+    sentinelRootNodes: endpoint.sentinels.map(({ host, port }) => ({ host, port })),
+    nodeClientOptions: {
+      ...(username !== null ? { username } : {}),
+      ...(password !== null ? { password } : {}),
+      ...(tls ? { socket: { tls: true } } : {}),
+    },
+    ...(endpoint.sentinelPassword !== null ? { sentinelClientOptions: { password: endpoint.sentinelPassword } } : {}),
+    // Rediscovery by polling is how this client learns of a failover: poll every second.
+    scanInterval: 1000,
+  });
+  sentinel.on('error', hooks.onError);
+  sentinel.on('topology-change', (event: { type: string }) => {
+    // A new primary: what crossed the old one may be lost; have the pages resynchronised.
+    if (event.type === 'MASTER_CHANGE') hooks.onRestored?.();
+  });
+  return view(sentinel as unknown as SentinelClient) as unknown as FanoutClient;
+}
+
+type SentinelClient = ReturnType<typeof createSentinel>;
+
+function view(sentinel: SentinelClient): object {
+  return new Proxy(sentinel, {
+    get(target, property, receiver) {
+      if (property === 'sendCommand')
+        return (args: string[], options?: object) => target.sendCommand(false, args, options as never);
+      if (property === 'duplicate') return () => view(target.duplicate());
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
