@@ -132,6 +132,8 @@ function view(sentinel: SentinelClient): object {
       if (property === 'sendCommand')
         return (args: string[], options?: object) => target.sendCommand(false, args, options as never);
       if (property === 'duplicate') return () => view(target.duplicate());
+      // The adapter drops its reading clients with disconnect(), which a Sentinel client calls destroy().
+      if (property === 'disconnect') return () => target.destroy();
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

@@ -23,8 +23,15 @@ import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import type { BeckonStore } from '../../src/core/store.js';
 import { openStore, type StoreConfig } from '../../src/store/open.js';
 import { startRedisServer, type RedisServer } from '../redis-server.js';
+import { startSentinelTopology, type SentinelTopology } from '../../scripts/cluster/sentinel.js';
 
-export const STORE_KINDS = ['sqlite', 'redis'] as const;
+/**
+ * `redis-sentinel`: Redis found through three sentinels, with one replica
+ * confirming every write made for a caller (BECKON_REDIS_MIN_REPLICAS=1), so
+ * that the contract holds through the client that follows the primary and
+ * through WAIT.
+ */
+export const STORE_KINDS = ['sqlite', 'redis', 'redis-sentinel'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 export interface ContractStore {
@@ -63,19 +70,19 @@ const sqlite: StoreFactory = {
   },
 };
 
-/** Redis on `server()`: a fresh key prefix per store, its keys deleted afterwards. */
-function redis(server: () => RedisServer): StoreFactory {
+/** Redis as `where()` names it: a fresh key prefix per store, its keys deleted afterwards. */
+function redis(where: () => Pick<StoreConfig, 'redisUrl' | 'redisSentinel' | 'redisMinReplicas'>): StoreFactory {
   return {
     async open() {
-      const config = {
+      const config: StoreConfig = {
         db: '/nonexistent',
-        redisUrl: server().url,
+        ...where(),
         redisPrefix: `t${randomBytes(6).toString('hex')}:`,
       };
       return { store: await openStore(config), config };
     },
     async dispose({ config }) {
-      const client = createClient({ url: config.redisUrl! });
+      const client = createClient({ url: await redisUrlOf(config) });
       client.on('error', () => {}); // a failure shows as the rejected command
       await client.connect();
       try {
@@ -105,7 +112,26 @@ export function describeEachStore(body: (stores: StoresUnderTest) => void): void
         afterAll(async () => {
           await server?.dispose();
         });
-        factory = redis(() => server!);
+        factory = redis(() => ({ redisUrl: server!.url }));
+      }
+      if (kind === 'redis-sentinel') {
+        let topology: SentinelTopology | undefined;
+        beforeAll(async () => {
+          topology = await startSentinelTopology();
+        }, 60_000);
+        afterAll(async () => {
+          await topology?.dispose();
+        });
+        factory = redis(() => ({
+          redisUrl: null,
+          redisSentinel: {
+            sentinels: topology!.sentinels.map(({ host, port }) => ({ host, port })),
+            name: topology!.name,
+            credentials: { username: null, password: null, tls: false },
+            sentinelPassword: null,
+          },
+          redisMinReplicas: 1,
+        }));
       }
 
       const opened: ContractStore[] = [];
@@ -133,7 +159,22 @@ export function describeEachStore(body: (stores: StoresUnderTest) => void): void
  * it finds it wherever the store put it.
  */
 export async function dumpStorage(kind: StoreKind, config: StoreConfig): Promise<string[]> {
-  return kind === 'sqlite' ? dumpSqlite(config.db) : dumpRedis(config.redisUrl!, config.redisPrefix);
+  return kind === 'sqlite' ? dumpSqlite(config.db) : dumpRedis(await redisUrlOf(config), config.redisPrefix);
+}
+
+/** The URL of the Redis a store's configuration names: its URL, or the primary its sentinels name now. */
+async function redisUrlOf(config: StoreConfig): Promise<string> {
+  if (config.redisUrl !== null) return config.redisUrl;
+  const sentinel = config.redisSentinel!;
+  const client = createClient({ socket: sentinel.sentinels[0]! });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const [host, port] = (await client.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', sentinel.name])) as string[];
+    return `redis://${host}:${port}`;
+  } finally {
+    client.destroy();
+  }
 }
 
 function dumpSqlite(file: string): string[] {
