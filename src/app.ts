@@ -41,7 +41,7 @@ import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './cluster/fanout.js';
-import { redisEndpointOf } from './store/redis/endpoint.js';
+import { redisEndpointOf, redisKeyPrefix } from './store/redis/endpoint.js';
 import { attachFrontend, deliverPageCommand, disconnectVisits, notifyPages } from './frontend/server.js';
 import type { BeckonIo } from './frontend/io.js';
 import { PageResync } from './frontend/resync.js';
@@ -340,7 +340,7 @@ export async function createBeckon(
   // With Redis, every node's socket.io server shares rooms through the streams adapter, so an emit
   // to a page's room reaches it on whichever frontend holds it.
   const fanout = redis
-    ? await openFanout(redis, config.redisPrefix, {
+    ? await openFanout(redis, redisKeyPrefix(config), {
         onError: (error) =>
           app.log.warn({ err: error }, 'the fan-out connection to Redis failed; it reconnects by itself'),
         onRestored: () => redisRestored('fan-out'),

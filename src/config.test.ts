@@ -1,3 +1,4 @@
+import { redisKeyPrefix } from './store/redis/endpoint.js';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,9 +274,30 @@ describe('loadConfig: Redis and roles', () => {
     ).toBe('backend');
   });
 
+  it('finds Redis in a cluster, every key under one hash tag made from the prefix', () => {
+    const config = loadConfig({ BECKON_DB: ':memory:', REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000' });
+    expect(config.redisCluster).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7000 },
+      ],
+      credentials: { username: null, password: null, tls: false },
+    });
+    expect(redisKeyPrefix(config)).toBe('{beckon}:');
+    expect(redisKeyPrefix({ ...config, redisPrefix: 'shop-a' })).toBe('{shop-a}:');
+    expect(redisKeyPrefix({ ...config, redisCluster: null })).toBe('beckon:');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'nodes.internal' })).toThrow(/REDIS_CLUSTER_NODES/);
+  });
+
   it('refuses two answers to where Redis is, and sentinel lists that are not host:port', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_SENTINELS: '127.0.0.1:26379' })).toThrow(
       /REDIS_URL and REDIS_SENTINELS are both set/,
+    );
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 'b:2', REDIS_CLUSTER_NODES: 'c:3' })).toThrow(
+      /REDIS_URL and REDIS_SENTINELS and REDIS_CLUSTER_NODES are all set/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'c:3', REDIS_SENTINELS: 'b:2' })).toThrow(
+      /REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set/,
     );
     for (const list of ['127.0.0.1', '127.0.0.1:0', 'host:70000', 'redis://a:1', ',']) {
       expect(() => loadConfig({ REDIS_SENTINELS: list }), list).toThrow(/REDIS_SENTINELS/);

@@ -142,11 +142,12 @@ const envSchema = z.object({
     message: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379',
   }),
   REDIS_SENTINELS: optionalText.transform((text, ctx): HostAndPort[] | null => hostList(text, ctx)),
+  REDIS_CLUSTER_NODES: optionalText.transform((text, ctx): HostAndPort[] | null => hostList(text, ctx)),
   REDIS_SENTINEL_NAME: z
     .string()
     .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 visible characters')
     .default('beckon'),
-  // For the data nodes found through Sentinel; a REDIS_URL carries its own.
+  // For the data nodes found through Sentinel or in a cluster; a REDIS_URL carries its own.
   REDIS_USERNAME: optionalText,
   REDIS_PASSWORD: optionalText,
   REDIS_TLS: flag.default(false),
@@ -205,9 +206,9 @@ export interface BeckonConfig {
   /** One delivery attempt fails when the receiver has not answered in this long. */
   webhookTimeoutMs: number;
   /**
-   * Where Redis is, at most one of these (store/redis/endpoint.ts): a URL,
-   * or a primary found through Sentinel (Redis Cluster is not offered by
-   * the configuration yet); all null: the SQLite store.
+   * Where Redis is, at most one of the three (store/redis/endpoint.ts):
+   * a URL, a primary found through Sentinel, or a Redis Cluster; all null:
+   * the SQLite store.
    */
   redisUrl: string | null;
   redisSentinel: SentinelEndpoint | null;
@@ -243,15 +244,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     // Unsigned events would let anyone who finds the receiver's URL forge outcomes.
     throw new ConfigError('Bad configuration:\nBECKON_WEBHOOK_SECRET is required when BECKON_WEBHOOK_URL is set.');
   }
-  const redisNamedBy = (['REDIS_URL', 'REDIS_SENTINELS'] as const).filter((name) => e[name] !== null);
+  const redisNamedBy = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+    (name) => e[name] !== null,
+  );
   if (redisNamedBy.length > 1) {
     // Two answers to "where is Redis?": guessing which one was meant could write to the wrong place.
-    throw new ConfigError(`Bad configuration:\n${redisNamedBy.join(' and ')} are both set: set only one of them.`);
+    throw new ConfigError(
+      `Bad configuration:\n${redisNamedBy.join(' and ')} are ${redisNamedBy.length === 2 ? 'both' : 'all'} set: set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES.`,
+    );
   }
   if (e.BECKON_ROLE !== 'all' && redisNamedBy.length === 0) {
     // A backend alone or a frontend alone needs the other role somewhere, and they meet only through Redis.
     throw new ConfigError(
-      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} needs REDIS_URL or REDIS_SENTINELS: backends and frontends share the store and reach each other through Redis. Use BECKON_ROLE=all (the default) for one process.`,
+      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} needs REDIS_URL (or REDIS_SENTINELS or REDIS_CLUSTER_NODES): backends and frontends share the store and reach each other through Redis. Use BECKON_ROLE=all (the default) for one process.`,
     );
   }
   const credentials: RedisCredentials = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, tls: e.REDIS_TLS };
@@ -296,7 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
             credentials,
             sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
           },
-    redisCluster: null,
+    redisCluster: e.REDIS_CLUSTER_NODES === null ? null : { nodes: e.REDIS_CLUSTER_NODES, credentials },
     redisMinReplicas: e.BECKON_REDIS_MIN_REPLICAS,
     redisReplicaTimeoutMs: e.BECKON_REDIS_REPLICA_TIMEOUT_MS,
     redisPrefix: e.BECKON_REDIS_PREFIX,
@@ -422,10 +427,16 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
     default: 'unset',
     meaning: 'host:port,… of Redis Sentinels: the store lives on the primary they name, and follows it',
   },
+  {
+    name: 'REDIS_CLUSTER_NODES',
+    default: 'unset',
+    meaning:
+      'host:port,… of some Redis Cluster nodes: the store lives in that cluster, on the shard of its one hash tag',
+  },
   { name: 'REDIS_SENTINEL_NAME', default: 'beckon', meaning: 'the name the sentinels monitor the primary under' },
-  { name: 'REDIS_USERNAME', default: 'unset', meaning: 'ACL user for the data nodes Sentinel names' },
-  { name: 'REDIS_PASSWORD', default: 'unset', meaning: 'password for the data nodes Sentinel names' },
-  { name: 'REDIS_TLS', default: 'false', meaning: 'TLS to the data nodes Sentinel names' },
+  { name: 'REDIS_USERNAME', default: 'unset', meaning: 'ACL user for the data nodes (Sentinel or Cluster)' },
+  { name: 'REDIS_PASSWORD', default: 'unset', meaning: 'password for the data nodes (Sentinel or Cluster)' },
+  { name: 'REDIS_TLS', default: 'false', meaning: 'TLS to the data nodes (Sentinel or Cluster)' },
   { name: 'REDIS_SENTINEL_PASSWORD', default: 'unset', meaning: "the sentinels' own password" },
   {
     name: 'BECKON_REDIS_MIN_REPLICAS',

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type BeckonConfig } from './config.js';
 import { createBeckon } from './app.js';
 import { loggerOptions, prettyLogStream } from './backend/logging.js';
 import { StoreUnavailableError } from './core/store.js';
-import { describeEndpoint, redisEndpointOf } from './store/redis/endpoint.js';
+import { describeEndpoint, redisEndpointOf, redisKeyPrefix } from './store/redis/endpoint.js';
 
 async function main(): Promise<void> {
   let config;
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   // REDIS_URL may carry a password: only addresses are ever logged.
   const redis = redisEndpointOf(config);
   const where =
-    redis === null ? { db: config.db } : { redis: describeEndpoint(redis), redisPrefix: config.redisPrefix };
+    redis === null ? { db: config.db } : { redis: describeEndpoint(redis), redisPrefix: redisKeyPrefix(config) };
   log.info({ url, store: beckon.store.kind, ...where, strict: config.strict }, banner(config, url));
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -80,7 +80,10 @@ function banner(config: BeckonConfig, url: string): string {
   if (config.role !== 'backend') lines.push(['shop', `${url}/`]);
   if (config.role !== 'frontend') lines.push(['console', `${url}/console`], ['docs', `${url}/docs/`]);
   const redis = redisEndpointOf(config);
-  lines.push(['data', redis === null ? config.db : `Redis ${describeEndpoint(redis)}, keys ${config.redisPrefix}*`]);
+  lines.push([
+    'data',
+    redis === null ? config.db : `Redis ${describeEndpoint(redis)}, keys ${redisKeyPrefix(config)}*`,
+  ]);
   return [`Beckon is listening on ${url}`, ...lines.map(([what, where]) => `  ${what.padEnd(8)}${where}`)].join('\n');
 }
 
@@ -88,7 +91,7 @@ main().catch((error: unknown) => {
   if (error instanceof StoreUnavailableError) {
     // The usual first-run mistake with REDIS_URL: one clear sentence, not a stack trace.
     process.stderr.write(
-      `Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL (or REDIS_SENTINELS) and that Redis is running.\n`,
+      `Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL (or REDIS_SENTINELS, REDIS_CLUSTER_NODES) and that Redis is running.\n`,
     );
     process.exit(1);
   }

@@ -22,12 +22,20 @@
  * below), and sends again what was in flight, so a page command may arrive
  * twice (the widget applies each by its interactionId) or late; pages are
  * resynchronised after a failover anyway.
+ *
+ * In a Redis Cluster the fan-out uses node-redis's cluster client, which the
+ * adapter knows (its cluster mode): the adapter's stream and session keys
+ * carry the store's hash tag, so they live on the store's shard, and its
+ * broadcasts (PUBLISH) reach every node. The adapter counts servers by
+ * asking each primary, through `masters[i].client`, which this client only
+ * fills in once it has connected to that node: the view below gives it a
+ * client that connects when asked.
  */
 import { randomUUID } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { createSentinel } from 'redis';
+import { createCluster, createSentinel } from 'redis';
 import { createFanoutClient, withDeadline } from '../store/redis/connection.js';
-import type { RedisEndpoint, SentinelEndpoint } from '../store/redis/endpoint.js';
+import type { ClusterEndpoint, RedisEndpoint, SentinelEndpoint } from '../store/redis/endpoint.js';
 
 export interface Fanout {
   adapter: ReturnType<typeof createAdapter>;
@@ -49,8 +57,12 @@ type FanoutClient = ReturnType<typeof createFanoutClient>;
 
 export async function openFanout(where: RedisEndpoint | string, prefix: string, hooks: FanoutHooks): Promise<Fanout> {
   const endpoint: RedisEndpoint = typeof where === 'string' ? { kind: 'standalone', url: where } : where;
-  if (endpoint.kind === 'cluster') throw new Error('Redis Cluster is not supported by the fan-out yet.');
-  const client = endpoint.kind === 'sentinel' ? sentinelClient(endpoint, hooks) : createFanoutClient(endpoint.url);
+  const client =
+    endpoint.kind === 'sentinel'
+      ? sentinelClient(endpoint, hooks)
+      : endpoint.kind === 'cluster'
+        ? clusterClient(endpoint, hooks)
+        : createFanoutClient(endpoint.url);
   if (endpoint.kind === 'standalone') {
     client.on('error', hooks.onError);
     // Every 'ready' after the first is a reconnect (node-redis reconnects by itself, for ever).
@@ -134,6 +146,42 @@ function view(sentinel: SentinelClient): object {
       if (property === 'duplicate') return () => view(target.duplicate());
       // The adapter drops its reading clients with disconnect(), which a Sentinel client calls destroy().
       if (property === 'disconnect') return () => target.destroy();
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A cluster client as the adapter uses one (its cluster mode), with every primary's client at hand. */
+function clusterClient(endpoint: ClusterEndpoint, hooks: FanoutHooks): FanoutClient {
+  const { username, password, tls } = endpoint.credentials;
+  const cluster = createCluster({
+    rootNodes: endpoint.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+    defaults: {
+      ...(username !== null ? { username } : {}),
+      ...(password !== null ? { password } : {}),
+      socket: { connectTimeout: 1000, ...(tls ? { tls: true as const } : {}) },
+    },
+  });
+  cluster.on('error', hooks.onError);
+  return clusterView(cluster as unknown as ClusterClient) as unknown as FanoutClient;
+}
+
+type ClusterClient = ReturnType<typeof createCluster>;
+
+function clusterView(cluster: ClusterClient): object {
+  return new Proxy(cluster, {
+    get(target, property, receiver) {
+      if (property === 'duplicate') return () => clusterView(target.duplicate());
+      if (property === 'disconnect') return () => target.destroy();
+      if (property === 'masters') {
+        return target.masters.map((master) => ({
+          ...master,
+          client: {
+            sendCommand: async (args: string[]) => (await target.nodeClient(master)).sendCommand(args),
+          },
+        }));
+      }
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

@@ -7,7 +7,7 @@
 import type { BeckonStore } from '../core/store.js';
 import { openSqliteStore } from './sqlite/store.js';
 import { openRedisStore } from './redis/store.js';
-import { redisEndpointOf, type RedisPlacement } from './redis/endpoint.js';
+import { redisEndpointOf, redisKeyPrefix, type RedisPlacement } from './redis/endpoint.js';
 
 export interface StoreConfig extends RedisPlacement {
   /** SQLite file, or `:memory:`. */
@@ -30,13 +30,16 @@ export interface StoreHooks {
 
 export async function openStore(config: StoreConfig, hooks: StoreHooks = {}): Promise<BeckonStore> {
   const endpoint = redisEndpointOf(config);
-  if (endpoint?.kind === 'cluster') throw new Error('Redis Cluster is not supported by the store yet.');
   if (endpoint !== null) {
     return openRedisStore({
-      ...(endpoint.kind === 'standalone' ? { url: endpoint.url } : { sentinel: endpoint }),
+      ...(endpoint.kind === 'standalone'
+        ? { url: endpoint.url }
+        : endpoint.kind === 'sentinel'
+          ? { sentinel: endpoint }
+          : { cluster: endpoint }),
       ...(config.redisMinReplicas !== undefined ? { minReplicas: config.redisMinReplicas } : {}),
       ...(config.redisReplicaTimeoutMs !== undefined ? { replicaTimeoutMs: config.redisReplicaTimeoutMs } : {}),
-      prefix: config.redisPrefix,
+      prefix: redisKeyPrefix(config),
       ...(config.reportRetentionMs !== undefined ? { reportRetentionMs: config.reportRetentionMs } : {}),
       ...(hooks.onConnectionError ? { onConnectionError: hooks.onConnectionError } : {}),
       ...(hooks.onConnectionRestored ? { onConnectionRestored: hooks.onConnectionRestored } : {}),

@@ -57,6 +57,9 @@ const UNAVAILABLE_REPLIES = [
   'CLUSTERDOWN',
   'OOM',
   'NOREPLICAS',
+  // A Redis Cluster moved the slot to another primary: the store follows it (cluster.ts).
+  'MOVED',
+  'ASK',
 ];
 /** node-redis errors that mean the command did not reach Redis or its answer did not come back. */
 const TRANSPORT_ERRORS = new Set([
@@ -189,9 +192,10 @@ export interface ClientTarget {
   address(): ClientAddress;
   /**
    * Check `ROLE` on every connection before using it, and ask `relocate` when
-   * it is not the primary (Sentinel: the address may name a demoted primary).
+   * it is not the primary (Sentinel or Cluster: the address may name a
+   * demoted primary); `unreachable` is told when a connection fails.
    */
-  primaryOnly?: { relocate(): Promise<void> };
+  primaryOnly?: { relocate(): Promise<void>; unreachable?(reachable: () => boolean): void };
 }
 
 /** Replication asked of writes made for a caller (BECKON_REDIS_MIN_REPLICAS). */
@@ -420,6 +424,9 @@ export class StoreConnection<S extends RedisScripts> {
     try {
       return await withDeadline(fn(client), CALL_DEADLINE_MS);
     } catch (error) {
+      // A write reached a replica (a demoted primary), or the cluster moved the slot: look for the primary.
+      if (error instanceof ErrorReply && /^(READONLY|MOVED)/.test(error.message))
+        this.options.target.primaryOnly?.relocate().catch(() => {});
       throw toStoreError(error);
     } finally {
       this.#inFlight--;
@@ -444,6 +451,13 @@ export class StoreConnection<S extends RedisScripts> {
 
   #newClient(main: boolean): StoreClient<S> {
     const client = createStoreClient(this.options.target.address(), this.scripts, this.#onError);
+    const { primaryOnly } = this.options.target;
+    if (primaryOnly?.unreachable) {
+      // Every failed connect or reconnect: the primary may have moved (a cluster has no announcement).
+      client.on('error', () => {
+        if (!this.#closed) primaryOnly.unreachable!(() => this.isReady());
+      });
+    }
     client.on('ready', () => {
       this.#readyCount.set(client, (this.#readyCount.get(client) ?? 0) + 1);
       this.#checked.delete(client);

@@ -37,6 +37,31 @@ export type RedisEndpoint =
   | ({ kind: 'sentinel' } & SentinelEndpoint)
   | ({ kind: 'cluster' } & ClusterEndpoint);
 
+/**
+ * Where the primary is now, for a client that must follow it (Sentinel:
+ * sentinel.ts; Redis Cluster: cluster.ts).
+ */
+export interface PrimaryLocator {
+  readonly current: HostAndPort;
+  /** Calls `listener` each time the primary moves; returns a function that stops it. */
+  onMove(listener: (primary: HostAndPort) => void): () => void;
+  /** Asks again now (a connection found a replica where the primary should be, or Redis answered MOVED). */
+  refresh(): Promise<void>;
+  /** The store cannot reach the primary: look for it more often until `reachable()` (optional). */
+  unreachable?(reachable: () => boolean): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The prefix every key, stream and channel name starts with. In a Redis
+ * Cluster it is made one hash tag (`beckon:` becomes `{beckon}:`), so that
+ * every key lives in one slot and every script runs on one shard.
+ */
+export function redisKeyPrefix(config: RedisPlacement & { redisPrefix: string }): string {
+  if (!config.redisCluster) return config.redisPrefix;
+  return `{${config.redisPrefix.replace(/:$/, '')}}:`;
+}
+
 /** The store configuration's three mutually exclusive ways to name Redis. */
 export interface RedisPlacement {
   redisUrl: string | null;

@@ -25,7 +25,7 @@
  */
 import { createClient } from 'redis';
 import { withDeadline } from './connection.js';
-import type { HostAndPort, SentinelEndpoint } from './endpoint.js';
+import type { HostAndPort, PrimaryLocator, SentinelEndpoint } from './endpoint.js';
 
 /** How long one sentinel may take to answer. */
 const ASK_TIMEOUT_MS = 500;
@@ -39,7 +39,7 @@ export interface SentinelHooks {
 }
 
 /** The current primary as the sentinels name it, kept up to date. */
-export class SentinelPrimary {
+export class SentinelPrimary implements PrimaryLocator {
   #primary: HostAndPort;
   readonly #listeners = new Set<(primary: HostAndPort) => void>();
   readonly #clients: SentinelClient[] = [];

@@ -17,7 +17,8 @@
 import type { BeckonStore } from '../../core/store.js';
 import { StoreConnection, durabilityWarnings, type ClientTarget, type ConnectionHealth } from './connection.js';
 import { SentinelPrimary } from './sentinel.js';
-import type { SentinelEndpoint } from './endpoint.js';
+import { ClusterPrimary } from './cluster.js';
+import type { ClusterEndpoint, PrimaryLocator, RedisCredentials, SentinelEndpoint } from './endpoint.js';
 import { SCRIPTS } from './scripts.js';
 import { EventListeners } from '../listeners.js';
 import { redisKeys } from './keys.js';
@@ -32,9 +33,14 @@ import { channelStore } from './channels.js';
 import { visitorStore } from './visitor.js';
 
 export interface RedisStoreOptions {
-  /** A URL (one Redis), or the primary Sentinel names (followed when it moves). */
+  /**
+   * Where Redis is: a URL (one Redis), the primary Sentinel names, or the
+   * primary of the prefix's slot in a Redis Cluster (both followed when they
+   * move). In a cluster the prefix must be one hash tag (redisKeyPrefix).
+   */
   url?: string;
   sentinel?: SentinelEndpoint;
+  cluster?: ClusterEndpoint;
   /** Replicas that confirm each write made for a caller (BECKON_REDIS_MIN_REPLICAS); none by default. */
   minReplicas?: number;
   /** How long such a write waits for them (BECKON_REDIS_REPLICA_TIMEOUT_MS). */
@@ -64,15 +70,17 @@ const DEFAULT_REPORT_RETENTION_MS = 400 * 86_400_000;
 /** Opens the Redis store; fails with StoreUnavailableError if Redis does not answer within `openTimeoutMs`. */
 export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
   const keys = redisKeys(options.prefix);
-  const sentinel = options.sentinel
-    ? await SentinelPrimary.open(options.sentinel, {
-        ...(options.onConnectionError ? { onError: options.onConnectionError } : {}),
-      })
-    : null;
+  const hooks = options.onConnectionError ? { onError: options.onConnectionError } : {};
+  const locator: PrimaryLocator | null = options.sentinel
+    ? await SentinelPrimary.open(options.sentinel, hooks)
+    : options.cluster
+      ? await ClusterPrimary.open(options.cluster, keys.seq, hooks)
+      : null;
+  const credentials = (options.sentinel ?? options.cluster)?.credentials;
   let conn: StoreConnection<typeof SCRIPTS>;
   try {
     conn = await StoreConnection.open(SCRIPTS, {
-      target: sentinel ? sentinelTarget(sentinel, options.sentinel!) : { address: () => ({ url: options.url! }) },
+      target: locator && credentials ? primaryTarget(locator, credentials) : { address: () => ({ url: options.url! }) },
       ...((options.minReplicas ?? 0) > 0
         ? {
             replication: {
@@ -87,10 +95,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       ...(options.onConnectionRestored ? { onRestored: options.onConnectionRestored } : {}),
     });
   } catch (error) {
-    await sentinel?.close();
+    await locator?.close();
     throw error;
   }
-  sentinel?.onMove(() => conn.primaryMoved());
+  locator?.onMove(() => conn.primaryMoved());
   const context = storeContext({
     keys,
     conn,
@@ -112,15 +120,18 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     durabilityWarnings: () => conn.run((c) => durabilityWarnings(c)),
     close: async () => {
       await conn.close();
-      await sentinel?.close();
+      await locator?.close();
     },
   };
 }
 
-/** Clients to the primary Sentinel names now, each checked with ROLE (connection.ts). */
-function sentinelTarget(sentinel: SentinelPrimary, endpoint: SentinelEndpoint): ClientTarget {
+/** Clients to the primary the locator names now, each checked with ROLE (connection.ts). */
+function primaryTarget(locator: PrimaryLocator, credentials: RedisCredentials): ClientTarget {
   return {
-    address: () => ({ ...sentinel.current, ...endpoint.credentials }),
-    primaryOnly: { relocate: () => sentinel.refresh() },
+    address: () => ({ ...locator.current, ...credentials }),
+    primaryOnly: {
+      relocate: () => locator.refresh(),
+      ...(locator.unreachable ? { unreachable: (reachable: () => boolean) => locator.unreachable!(reachable) } : {}),
+    },
   };
 }
