@@ -200,8 +200,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   }
 
   const slotOf = async (key: string) => {
-    for (const server of servers.filter(running)) return Number(await ask(server.port, ['CLUSTER', 'KEYSLOT', key]));
-    throw new Error('no cluster node is running');
+    const server = servers.find(running);
+    if (!server) throw new Error('no cluster node is running');
+    return Number(await ask(server.port, ['CLUSTER', 'KEYSLOT', key]));
   };
   const slotFor = (slotOrKey: number | string) =>
     typeof slotOrKey === 'number' ? Promise.resolve(slotOrKey) : slotOf(slotOrKey);
