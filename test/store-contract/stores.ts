@@ -24,14 +24,18 @@ import type { BeckonStore } from '../../src/core/store.js';
 import { openStore, type StoreConfig } from '../../src/store/open.js';
 import { startRedisServer, type RedisServer } from '../redis-server.js';
 import { startSentinelTopology, type SentinelTopology } from '../../scripts/cluster/sentinel.js';
+import { startRedisCluster, type RedisCluster } from '../../scripts/cluster/redis-cluster.js';
+import { redisKeyPrefix } from '../../src/store/redis/endpoint.js';
+import { ClusterPrimary } from '../../src/store/redis/cluster.js';
 
 /**
  * `redis-sentinel`: Redis found through three sentinels, with one replica
  * confirming every write made for a caller (BECKON_REDIS_MIN_REPLICAS=1), so
  * that the contract holds through the client that follows the primary and
- * through WAIT.
+ * through WAIT. `redis-cluster`: a six-node Redis Cluster, every key under
+ * one hash tag.
  */
-export const STORE_KINDS = ['sqlite', 'redis', 'redis-sentinel'] as const;
+export const STORE_KINDS = ['sqlite', 'redis', 'redis-sentinel', 'redis-cluster'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 export interface ContractStore {
@@ -71,7 +75,9 @@ const sqlite: StoreFactory = {
 };
 
 /** Redis as `where()` names it: a fresh key prefix per store, its keys deleted afterwards. */
-function redis(where: () => Pick<StoreConfig, 'redisUrl' | 'redisSentinel' | 'redisMinReplicas'>): StoreFactory {
+function redis(
+  where: () => Pick<StoreConfig, 'redisUrl' | 'redisSentinel' | 'redisCluster' | 'redisMinReplicas'>,
+): StoreFactory {
   return {
     async open() {
       const config: StoreConfig = {
@@ -86,7 +92,7 @@ function redis(where: () => Pick<StoreConfig, 'redisUrl' | 'redisSentinel' | 're
       client.on('error', () => {}); // a failure shows as the rejected command
       await client.connect();
       try {
-        for await (const keys of client.scanIterator({ MATCH: `${config.redisPrefix}*`, COUNT: 500 })) {
+        for await (const keys of client.scanIterator({ MATCH: `${redisKeyPrefix(config)}*`, COUNT: 500 })) {
           if (keys.length > 0) await client.unlink(keys);
         }
       } finally {
@@ -133,6 +139,22 @@ export function describeEachStore(body: (stores: StoresUnderTest) => void): void
           redisMinReplicas: 1,
         }));
       }
+      if (kind === 'redis-cluster') {
+        let cluster: RedisCluster | undefined;
+        beforeAll(async () => {
+          cluster = await startRedisCluster();
+        }, 90_000);
+        afterAll(async () => {
+          await cluster?.dispose();
+        });
+        factory = redis(() => ({
+          redisUrl: null,
+          redisCluster: {
+            nodes: cluster!.nodes.map(({ host, port }) => ({ host, port })),
+            credentials: { username: null, password: null, tls: false },
+          },
+        }));
+      }
 
       const opened: ContractStore[] = [];
       afterEach(async () => {
@@ -159,12 +181,17 @@ export function describeEachStore(body: (stores: StoresUnderTest) => void): void
  * it finds it wherever the store put it.
  */
 export async function dumpStorage(kind: StoreKind, config: StoreConfig): Promise<string[]> {
-  return kind === 'sqlite' ? dumpSqlite(config.db) : dumpRedis(await redisUrlOf(config), config.redisPrefix);
+  return kind === 'sqlite' ? dumpSqlite(config.db) : dumpRedis(await redisUrlOf(config), redisKeyPrefix(config));
 }
 
-/** The URL of the Redis a store's configuration names: its URL, or the primary its sentinels name now. */
+/** The URL of the Redis a store's configuration names: its URL, or the primary holding its keys now. */
 async function redisUrlOf(config: StoreConfig): Promise<string> {
   if (config.redisUrl !== null) return config.redisUrl;
+  if (config.redisCluster) {
+    const located = await ClusterPrimary.open(config.redisCluster, `${redisKeyPrefix(config)}seq`);
+    await located.close();
+    return `redis://${located.current.host}:${located.current.port}`;
+  }
   const sentinel = config.redisSentinel!;
   const client = createClient({ socket: sentinel.sentinels[0]! });
   client.on('error', () => {});
