@@ -10,6 +10,7 @@ import { createBeckon } from './app.js';
 import { loggerOptions, prettyLogStream } from './backend/logging.js';
 import { StoreUnavailableError } from './core/store.js';
 import { describeEndpoint, redisEndpointOf, redisKeyPrefix } from './store/redis/endpoint.js';
+import { keepRunningThroughStrayRedisFailures } from './store/redis/stray-errors.js';
 
 async function main(): Promise<void> {
   let config;
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const logStream = process.stdout.isTTY ? await prettyLogStream() : undefined;
   const beckon = await createBeckon(config, { logger: loggerOptions(config.logLevel, logStream) });
   const log = beckon.app.log;
+  if (redisEndpointOf(config) !== null) keepRunningThroughStrayRedisFailures(log);
   if (config.apiToken === null) {
     log.warn('BECKON_API_TOKEN is not set: the REST API and console data are served to loopback callers only');
   }
