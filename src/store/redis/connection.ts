@@ -206,6 +206,14 @@ export interface ReplicationOptions {
   markKey: string;
 }
 
+/** Writes waiting for one WAIT on the confirming connection. */
+interface WaitBatch<S extends RedisScripts> {
+  client: StoreClient<S>;
+  /** Some write of the batch wrote nothing itself: mark before the WAIT. */
+  mark: boolean;
+  answer: Promise<{ acknowledged: number; connection: number | undefined }>;
+}
+
 export interface StoreConnectionOptions {
   target: ClientTarget;
   replication?: ReplicationOptions;
@@ -239,6 +247,8 @@ export class StoreConnection<S extends RedisScripts> {
   #client: StoreClient<S>;
   /** The client for writes made for a caller, each followed by WAIT (null when no replica is asked for). */
   #confirmClient: StoreClient<S> | null;
+  /** The WAIT the writes answered in this turn of the event loop will share (runConfirmed). */
+  #waitBatch: WaitBatch<S> | null = null;
   /** Clients whose current connection was checked: it reaches the primary. */
   readonly #checked = new WeakSet<StoreClient<S>>();
   /** How many times each client became ready: a WAIT proves something only on the connection of its write. */
@@ -322,13 +332,11 @@ export class StoreConnection<S extends RedisScripts> {
     if (needs === 'nothing') return value;
     let acknowledged = 0;
     try {
-      const wait = () => client.sendCommand(['WAIT', String(replication.minReplicas), String(replication.timeoutMs)]);
-      if (this.#readyCount.get(client) === connection && client === this.#confirmClient) {
-        // Pipelined: the mark, when sent, and the WAIT go out together on this connection.
-        const mark = needs === 'found' ? client.incr(replication.markKey) : null;
-        mark?.catch(() => {});
-        acknowledged = Number(await withDeadline(wait(), replication.timeoutMs + CALL_DEADLINE_MS));
-        await mark;
+      if (client === this.#confirmClient) {
+        const batch = this.#joinWait(client, replication, needs === 'found');
+        const answer = await withDeadline(batch.answer, replication.timeoutMs + CALL_DEADLINE_MS);
+        // A WAIT sent after a reconnect proves nothing about a write made before it.
+        if (answer.connection === connection) acknowledged = answer.acknowledged;
       }
     } catch (error) {
       this.#onError(error);
@@ -340,6 +348,38 @@ export class StoreConnection<S extends RedisScripts> {
       );
     }
     return value;
+  }
+
+  /**
+   * Group confirmation: every write whose reply arrives before the next turn
+   * of the event loop shares one WAIT (and, if any of them needs it, one
+   * mark), sent then on the same connection, after all of their writes. A
+   * WAIT blocks its connection until the replicas answer; one per batch
+   * instead of one per write keeps the writes behind it from queueing.
+   */
+  #joinWait(
+    client: StoreClient<S>,
+    replication: ReplicationOptions,
+    mark: boolean,
+  ): { answer: Promise<{ acknowledged: number; connection: number | undefined }> } {
+    let batch = this.#waitBatch;
+    if (batch === null || batch.client !== client) {
+      const next: WaitBatch<S> = { client, mark: false, answer: Promise.resolve({ acknowledged: 0, connection: 0 }) };
+      next.answer = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        if (this.#waitBatch === next) this.#waitBatch = null;
+        const connection = this.#readyCount.get(client);
+        const marked = next.mark ? client.incr(replication.markKey) : null;
+        marked?.catch(() => {});
+        const acknowledged = Number(
+          await client.sendCommand(['WAIT', String(replication.minReplicas), String(replication.timeoutMs)]),
+        );
+        return { acknowledged, connection };
+      });
+      next.answer.catch(() => {});
+      this.#waitBatch = batch = next;
+    }
+    if (mark) batch.mark = true;
+    return batch;
   }
 
   /** The latest Redis time (ms) a write sent now may still run at; '0' (no limit) until the clock is measured. */
