@@ -41,6 +41,7 @@ import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './cluster/fanout.js';
+import { redisEndpointOf, redisKeyPrefix } from './store/redis/endpoint.js';
 import { attachFrontend, deliverPageCommand, disconnectVisits, notifyPages } from './frontend/server.js';
 import type { BeckonIo } from './frontend/io.js';
 import { PageResync } from './frontend/resync.js';
@@ -185,7 +186,8 @@ export async function createBeckon(
   }
   // One process on SQLite holds every socket: pages recorded open before a restart are gone. With
   // Redis, other nodes hold pages too: each closes only its own earlier boots' (presence, below).
-  if (!config.redisUrl) await store.closeAllPages(Date.now());
+  const redis = redisEndpointOf(config);
+  if (redis === null) await store.closeAllPages(Date.now());
 
   const lifecycle = new Lifecycle(store, {
     strict: config.strict,
@@ -212,7 +214,7 @@ export async function createBeckon(
     notify: (target) => notifyPages(socketServer(), target),
     disconnect: (visitIds) => disconnectVisits(socketServer(), visitIds),
   };
-  const presence = config.redisUrl
+  const presence = redis
     ? new Presence(store, lifecycle, {
         nodeId,
         ...options.presence,
@@ -337,8 +339,8 @@ export async function createBeckon(
 
   // With Redis, every node's socket.io server shares rooms through the streams adapter, so an emit
   // to a page's room reaches it on whichever frontend holds it.
-  const fanout = config.redisUrl
-    ? await openFanout(config.redisUrl, config.redisPrefix, {
+  const fanout = redis
+    ? await openFanout(redis, redisKeyPrefix(config), {
         onError: (error) =>
           app.log.warn({ err: error }, 'the fan-out connection to Redis failed; it reconnects by itself'),
         onRestored: () => redisRestored('fan-out'),

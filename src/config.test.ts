@@ -1,3 +1,4 @@
+import { redisKeyPrefix } from './store/redis/endpoint.js';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,5 +238,72 @@ describe('loadConfig: Redis and roles', () => {
       loadConfig({ BECKON_DB: ':memory:', BECKON_ROLE: 'frontend', REDIS_URL: 'redis://127.0.0.1:6379' }),
     ).toThrow(/BECKON_SECRET is required with BECKON_ROLE=frontend/);
     expect(() => loadConfig({ BECKON_ROLE: 'edge' })).toThrow(/BECKON_ROLE/);
+  });
+  it('finds Redis through Sentinel, with credentials for the data nodes and the sentinels', () => {
+    const config = loadConfig({
+      BECKON_DB: ':memory:',
+      REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b.internal:26380,[::1]:26381',
+      REDIS_USERNAME: 'beckon',
+      REDIS_PASSWORD: 'data-secret',
+      REDIS_TLS: 'true',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+      BECKON_REDIS_MIN_REPLICAS: '1',
+    });
+    expect(config.redisUrl).toBeNull();
+    expect(config.redisSentinel).toEqual({
+      sentinels: [
+        { host: '10.0.0.5', port: 26379 },
+        { host: 'sentinel-b.internal', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      name: 'beckon',
+      credentials: { username: 'beckon', password: 'data-secret', tls: true },
+      sentinelPassword: 'sentinel-secret',
+    });
+    expect(config).toMatchObject({ redisMinReplicas: 1, redisReplicaTimeoutMs: 200 });
+    expect(
+      loadConfig({ BECKON_DB: ':memory:', REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'shop' }).redisSentinel,
+    ).toMatchObject({
+      name: 'shop',
+      credentials: { username: null, password: null, tls: false },
+      sentinelPassword: null,
+    });
+    // A role needs Redis, and Sentinel is Redis.
+    expect(
+      loadConfig({ BECKON_DB: ':memory:', REDIS_SENTINELS: 'a:1', BECKON_ROLE: 'backend', BECKON_SECRET: 's' }).role,
+    ).toBe('backend');
+  });
+
+  it('finds Redis in a cluster, every key under one hash tag made from the prefix', () => {
+    const config = loadConfig({ BECKON_DB: ':memory:', REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000' });
+    expect(config.redisCluster).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7000 },
+      ],
+      credentials: { username: null, password: null, tls: false },
+    });
+    expect(redisKeyPrefix(config)).toBe('{beckon}:');
+    expect(redisKeyPrefix({ ...config, redisPrefix: 'shop-a' })).toBe('{shop-a}:');
+    expect(redisKeyPrefix({ ...config, redisCluster: null })).toBe('beckon:');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'nodes.internal' })).toThrow(/REDIS_CLUSTER_NODES/);
+  });
+
+  it('refuses two answers to where Redis is, and sentinel lists that are not host:port', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_SENTINELS: '127.0.0.1:26379' })).toThrow(
+      /REDIS_URL and REDIS_SENTINELS are both set/,
+    );
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 'b:2', REDIS_CLUSTER_NODES: 'c:3' })).toThrow(
+      /REDIS_URL and REDIS_SENTINELS and REDIS_CLUSTER_NODES are all set/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'c:3', REDIS_SENTINELS: 'b:2' })).toThrow(
+      /REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set/,
+    );
+    for (const list of ['127.0.0.1', '127.0.0.1:0', 'host:70000', 'redis://a:1', ',']) {
+      expect(() => loadConfig({ REDIS_SENTINELS: list }), list).toThrow(/REDIS_SENTINELS/);
+    }
+    expect(() => loadConfig({ REDIS_SENTINELS: ',' })).toThrow(/lists no host:port/);
+    expect(() => loadConfig({ BECKON_REDIS_MIN_REPLICAS: '-1' })).toThrow(/BECKON_REDIS_MIN_REPLICAS/);
+    expect(() => loadConfig({ BECKON_REDIS_REPLICA_TIMEOUT_MS: '5' })).toThrow(/BECKON_REDIS_REPLICA_TIMEOUT_MS/);
   });
 });

@@ -10,6 +10,13 @@ import { z } from 'zod';
 import { parseEventTypes, type EventType } from './protocol/index.js';
 import { parseAllowedHost } from './edge/host-and-origin.js';
 import { MAX_QUIET_MS, type CapSettings } from './core/caps.js';
+import {
+  parseHostList,
+  type ClusterEndpoint,
+  type HostAndPort,
+  type RedisCredentials,
+  type SentinelEndpoint,
+} from './store/redis/endpoint.js';
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -33,6 +40,17 @@ const capSetting = (max: number, unit: string) =>
     }
     return value;
   });
+
+/** A `host:port,…` variable (REDIS_SENTINELS, REDIS_CLUSTER_NODES). */
+function hostList(text: string | null, ctx: z.RefinementCtx): HostAndPort[] | null {
+  if (text === null) return null;
+  const list = parseHostList(text);
+  if ('error' in list) {
+    ctx.addIssue({ code: 'custom', message: list.error });
+    return null;
+  }
+  return list;
+}
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(9081),
@@ -123,6 +141,20 @@ const envSchema = z.object({
   REDIS_URL: optionalText.refine((url) => url === null || /^rediss?:$/.test(URL.parse(url)?.protocol ?? ''), {
     message: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379',
   }),
+  REDIS_SENTINELS: optionalText.transform((text, ctx): HostAndPort[] | null => hostList(text, ctx)),
+  REDIS_CLUSTER_NODES: optionalText.transform((text, ctx): HostAndPort[] | null => hostList(text, ctx)),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 visible characters')
+    .default('beckon'),
+  // For the data nodes found through Sentinel or in a cluster; a REDIS_URL carries its own.
+  REDIS_USERNAME: optionalText,
+  REDIS_PASSWORD: optionalText,
+  REDIS_TLS: flag.default(false),
+  REDIS_SENTINEL_PASSWORD: optionalText,
+  // Writes made for a caller are acknowledged only once this many replicas confirm them (WAIT).
+  BECKON_REDIS_MIN_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
+  BECKON_REDIS_REPLICA_TIMEOUT_MS: z.coerce.number().int().min(10).max(1000).default(200),
   // Every key, stream and channel name starts with it, so one Redis can serve several installations.
   BECKON_REDIS_PREFIX: z
     .string()
@@ -173,8 +205,18 @@ export interface BeckonConfig {
   webhookRetryBaseMs: number;
   /** One delivery attempt fails when the receiver has not answered in this long. */
   webhookTimeoutMs: number;
-  /** Set: the Redis store (and later the Redis adapter); null: the SQLite store. */
+  /**
+   * Where Redis is, at most one of the three (store/redis/endpoint.ts):
+   * a URL, a primary found through Sentinel, or a Redis Cluster; all null:
+   * the SQLite store.
+   */
   redisUrl: string | null;
+  redisSentinel: SentinelEndpoint | null;
+  redisCluster: ClusterEndpoint | null;
+  /** Replicas that must confirm a write made for a caller before it is acknowledged (0: none, no WAIT). */
+  redisMinReplicas: number;
+  /** How long a write waits for that confirmation before it answers NOT_REPLICATED. */
+  redisReplicaTimeoutMs: number;
   /** Starts every Redis key name. */
   redisPrefix: string;
   role: 'all' | 'backend' | 'frontend';
@@ -202,12 +244,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     // Unsigned events would let anyone who finds the receiver's URL forge outcomes.
     throw new ConfigError('Bad configuration:\nBECKON_WEBHOOK_SECRET is required when BECKON_WEBHOOK_URL is set.');
   }
-  if (e.BECKON_ROLE !== 'all' && e.REDIS_URL === null) {
-    // A backend alone or a frontend alone needs the other role somewhere, and they meet only through Redis.
+  const redisNamedBy = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+    (name) => e[name] !== null,
+  );
+  if (redisNamedBy.length > 1) {
+    // Two answers to "where is Redis?": guessing which one was meant could write to the wrong place.
     throw new ConfigError(
-      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} needs REDIS_URL: backends and frontends share the store and reach each other through Redis. Use BECKON_ROLE=all (the default) for one process.`,
+      `Bad configuration:\n${redisNamedBy.join(' and ')} are ${redisNamedBy.length === 2 ? 'both' : 'all'} set: set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES.`,
     );
   }
+  if (e.BECKON_ROLE !== 'all' && redisNamedBy.length === 0) {
+    // A backend alone or a frontend alone needs the other role somewhere, and they meet only through Redis.
+    throw new ConfigError(
+      `Bad configuration:\nBECKON_ROLE=${e.BECKON_ROLE} needs REDIS_URL (or REDIS_SENTINELS or REDIS_CLUSTER_NODES): backends and frontends share the store and reach each other through Redis. Use BECKON_ROLE=all (the default) for one process.`,
+    );
+  }
+  const credentials: RedisCredentials = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, tls: e.REDIS_TLS };
   if (e.BECKON_ROLE !== 'all' && e.BECKON_SECRET === null) {
     // Each node would generate its own secret, and no node could verify the visit tokens another signed.
     throw new ConfigError(
@@ -240,6 +292,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): BeckonConfig {
     webhookRetryBaseMs: e.BECKON_WEBHOOK_RETRY_BASE_MS,
     webhookTimeoutMs: e.BECKON_WEBHOOK_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
+    redisSentinel:
+      e.REDIS_SENTINELS === null
+        ? null
+        : {
+            sentinels: e.REDIS_SENTINELS,
+            name: e.REDIS_SENTINEL_NAME,
+            credentials,
+            sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+          },
+    redisCluster: e.REDIS_CLUSTER_NODES === null ? null : { nodes: e.REDIS_CLUSTER_NODES, credentials },
+    redisMinReplicas: e.BECKON_REDIS_MIN_REPLICAS,
+    redisReplicaTimeoutMs: e.BECKON_REDIS_REPLICA_TIMEOUT_MS,
     redisPrefix: e.BECKON_REDIS_PREFIX,
     role: e.BECKON_ROLE,
     nodeId: e.BECKON_NODE_ID,
@@ -357,6 +421,32 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
     name: 'REDIS_URL',
     default: 'unset: the SQLite store',
     meaning: 'redis:// or rediss:// URL: the store lives in Redis',
+  },
+  {
+    name: 'REDIS_SENTINELS',
+    default: 'unset',
+    meaning: 'host:port,… of Redis Sentinels: the store lives on the primary they name, and follows it',
+  },
+  {
+    name: 'REDIS_CLUSTER_NODES',
+    default: 'unset',
+    meaning:
+      'host:port,… of some Redis Cluster nodes: the store lives in that cluster, on the shard of its one hash tag',
+  },
+  { name: 'REDIS_SENTINEL_NAME', default: 'beckon', meaning: 'the name the sentinels monitor the primary under' },
+  { name: 'REDIS_USERNAME', default: 'unset', meaning: 'ACL user for the data nodes (Sentinel or Cluster)' },
+  { name: 'REDIS_PASSWORD', default: 'unset', meaning: 'password for the data nodes (Sentinel or Cluster)' },
+  { name: 'REDIS_TLS', default: 'false', meaning: 'TLS to the data nodes (Sentinel or Cluster)' },
+  { name: 'REDIS_SENTINEL_PASSWORD', default: 'unset', meaning: "the sentinels' own password" },
+  {
+    name: 'BECKON_REDIS_MIN_REPLICAS',
+    default: '0',
+    meaning: 'replicas that must confirm (WAIT) a write made for a caller before it is acknowledged',
+  },
+  {
+    name: 'BECKON_REDIS_REPLICA_TIMEOUT_MS',
+    default: '200',
+    meaning: 'how long such a write waits for the replicas before answering NOT_REPLICATED',
   },
   { name: 'BECKON_REDIS_PREFIX', default: 'beckon:', meaning: 'starts every Redis key name' },
   {

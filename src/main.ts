@@ -9,6 +9,8 @@ import { ConfigError, loadConfig, type BeckonConfig } from './config.js';
 import { createBeckon } from './app.js';
 import { loggerOptions, prettyLogStream } from './backend/logging.js';
 import { StoreUnavailableError } from './core/store.js';
+import { describeEndpoint, redisEndpointOf, redisKeyPrefix } from './store/redis/endpoint.js';
+import { keepRunningThroughStrayRedisFailures } from './store/redis/stray-errors.js';
 
 async function main(): Promise<void> {
   let config;
@@ -21,7 +23,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  if (config.redisUrl === null && config.db.split(sep).includes('node_modules')) {
+  if (redisEndpointOf(config) === null && config.db.split(sep).includes('node_modules')) {
     // An installed package's folder is replaced by the next install or upgrade, data and all.
     process.stderr.write(
       `Beckon will not keep its data inside node_modules (${config.db}): start it from your own folder, or set BECKON_DB to a path outside node_modules.\n`,
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
   const logStream = process.stdout.isTTY ? await prettyLogStream() : undefined;
   const beckon = await createBeckon(config, { logger: loggerOptions(config.logLevel, logStream) });
   const log = beckon.app.log;
+  if (redisEndpointOf(config) !== null) keepRunningThroughStrayRedisFailures(log);
   if (config.apiToken === null) {
     log.warn('BECKON_API_TOKEN is not set: the REST API and console data are served to loopback callers only');
   }
@@ -56,11 +59,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  // REDIS_URL may carry a password: only its host and port are ever logged.
+  // REDIS_URL may carry a password: only addresses are ever logged.
+  const redis = redisEndpointOf(config);
   const where =
-    config.redisUrl === null
-      ? { db: config.db }
-      : { redis: redisAddress(config.redisUrl), redisPrefix: config.redisPrefix };
+    redis === null ? { db: config.db } : { redis: describeEndpoint(redis), redisPrefix: redisKeyPrefix(config) };
   log.info({ url, store: beckon.store.kind, ...where, strict: config.strict }, banner(config, url));
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -79,24 +81,19 @@ function banner(config: BeckonConfig, url: string): string {
   const lines: [string, string][] = [];
   if (config.role !== 'backend') lines.push(['shop', `${url}/`]);
   if (config.role !== 'frontend') lines.push(['console', `${url}/console`], ['docs', `${url}/docs/`]);
+  const redis = redisEndpointOf(config);
   lines.push([
     'data',
-    config.redisUrl === null ? config.db : `Redis ${redisAddress(config.redisUrl)}, keys ${config.redisPrefix}*`,
+    redis === null ? config.db : `Redis ${describeEndpoint(redis)}, keys ${redisKeyPrefix(config)}*`,
   ]);
   return [`Beckon is listening on ${url}`, ...lines.map(([what, where]) => `  ${what.padEnd(8)}${where}`)].join('\n');
-}
-
-/** host:port of a Redis URL, never its credentials. */
-function redisAddress(redisUrl: string): string {
-  const url = new URL(redisUrl);
-  return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 main().catch((error: unknown) => {
   if (error instanceof StoreUnavailableError) {
     // The usual first-run mistake with REDIS_URL: one clear sentence, not a stack trace.
     process.stderr.write(
-      `Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL and that Redis is running.\n`,
+      `Beckon failed to start: the store cannot be reached (${error.message}). Check REDIS_URL (or REDIS_SENTINELS, REDIS_CLUSTER_NODES) and that Redis is running.\n`,
     );
     process.exit(1);
   }

@@ -93,6 +93,15 @@ export class RedisStats {
     return Number(cpu.get('used_cpu_user')) + Number(cpu.get('used_cpu_sys'));
   }
 
+  /**
+   * CPU seconds of redis-server's main thread (INFO cpu `*_main_thread`): the one thread that runs
+   * commands and scripts (and, with `appendfsync always`, the fsync), so the one core a Redis fills.
+   */
+  async mainThreadCpuSeconds(): Promise<number> {
+    const cpu = await this.info('cpu');
+    return Number(cpu.get('used_cpu_user_main_thread')) + Number(cpu.get('used_cpu_sys_main_thread'));
+  }
+
   async usedMemory(): Promise<number> {
     return Number((await this.info('memory')).get('used_memory'));
   }

@@ -51,19 +51,25 @@ export interface Row {
   note?: string;
 }
 
-/** A Markdown table (it reads well in a terminal too). */
-export function table(rows: readonly Row[]): string {
-  const head = ['measure', 'result', 'target', 'met', 'note'];
-  const body = rows.map((r) => [
-    r.measure,
-    r.value,
-    r.target ?? '',
-    r.met === undefined ? '' : r.met ? 'yes' : '**no**',
-    r.note ?? '',
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((line) => line[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+/** A Markdown table of any columns, padded so that it reads well in a terminal too. */
+export function markdownTable(head: readonly string[], body: readonly (readonly string[])[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((line) => (line[i] ?? '').length)));
+  const line = (cells: readonly string[]) => `| ${widths.map((w, i) => (cells[i] ?? '').padEnd(w)).join(' | ')} |`;
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** A results table: measure, result, target, whether it was met, note. */
+export function table(rows: readonly Row[]): string {
+  return markdownTable(
+    ['measure', 'result', 'target', 'met', 'note'],
+    rows.map((r) => [
+      r.measure,
+      r.value,
+      r.target ?? '',
+      r.met === undefined ? '' : r.met ? 'yes' : '**no**',
+      r.note ?? '',
+    ]),
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

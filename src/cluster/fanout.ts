@@ -13,10 +13,29 @@
  * through socket.io's `serverSideEmit`: the adapter publishes that without
  * handling a failed publish, which would be an unhandled rejection (a crash)
  * when Redis goes away again at that moment.
+ *
+ * With Sentinel (docs/operations.md, "Redis with failover") the fan-out uses
+ * node-redis's own Sentinel client, unlike the store: the adapter duplicates
+ * its client for each blocking read, and only that client can follow the
+ * primary under the adapter's feet. What it costs is acceptable here and not
+ * for the store: it finds a new primary by polling (every second, set
+ * below), and sends again what was in flight, so a page command may arrive
+ * twice (the widget applies each by its interactionId) or late; pages are
+ * resynchronised after a failover anyway.
+ *
+ * In a Redis Cluster the fan-out uses node-redis's cluster client, which the
+ * adapter knows (its cluster mode): the adapter's stream and session keys
+ * carry the store's hash tag, so they live on the store's shard, and its
+ * broadcasts (PUBLISH) reach every node. The adapter counts servers by
+ * asking each primary, through `masters[i].client`, which this client only
+ * fills in once it has connected to that node: the view below gives it a
+ * client that connects when asked.
  */
 import { randomUUID } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { createCluster, createSentinel } from 'redis';
 import { createFanoutClient, withDeadline } from '../store/redis/connection.js';
+import type { ClusterEndpoint, RedisEndpoint, SentinelEndpoint } from '../store/redis/endpoint.js';
 
 export interface Fanout {
   adapter: ReturnType<typeof createAdapter>;
@@ -33,14 +52,26 @@ export interface FanoutHooks {
   onResyncRequested?: () => void;
 }
 
-export async function openFanout(url: string, prefix: string, hooks: FanoutHooks): Promise<Fanout> {
-  const client = createFanoutClient(url, hooks.onError);
-  // Every 'ready' after the first is a reconnect (node-redis reconnects by itself, for ever).
-  let wasReady = false;
-  client.on('ready', () => {
-    if (wasReady) hooks.onRestored?.();
-    wasReady = true;
-  });
+/** What the fan-out needs of a client: a node-redis client to one Redis, or a view of a Sentinel client. */
+type FanoutClient = ReturnType<typeof createFanoutClient>;
+
+export async function openFanout(where: RedisEndpoint | string, prefix: string, hooks: FanoutHooks): Promise<Fanout> {
+  const endpoint: RedisEndpoint = typeof where === 'string' ? { kind: 'standalone', url: where } : where;
+  const client =
+    endpoint.kind === 'sentinel'
+      ? sentinelClient(endpoint, hooks)
+      : endpoint.kind === 'cluster'
+        ? clusterClient(endpoint, hooks)
+        : createFanoutClient(endpoint.url);
+  if (endpoint.kind === 'standalone') {
+    client.on('error', hooks.onError);
+    // Every 'ready' after the first is a reconnect (node-redis reconnects by itself, for ever).
+    let wasReady = false;
+    client.on('ready', () => {
+      if (wasReady) hooks.onRestored?.();
+      wasReady = true;
+    });
+  }
   await client.connect();
   // Subscribing takes a connection of its own; node-redis subscribes again after each reconnect.
   const channel = `${prefix}beckon:resync`;
@@ -75,4 +106,84 @@ export async function openFanout(url: string, prefix: string, hooks: FanoutHooks
       }
     },
   };
+}
+
+/**
+ * A Sentinel client as the adapter uses a plain one. The adapter counts
+ * servers with `sendCommand(args)`, which a Sentinel client spells
+ * `sendCommand(isReadonly, args)`: the view translates, and so does each
+ * duplicate it makes.
+ */
+function sentinelClient(endpoint: SentinelEndpoint, hooks: FanoutHooks): FanoutClient {
+  const { username, password, tls } = endpoint.credentials;
+  const sentinel = createSentinel({
+    name: endpoint.name,
+    sentinelRootNodes: endpoint.sentinels.map(({ host, port }) => ({ host, port })),
+    nodeClientOptions: {
+      ...(username !== null ? { username } : {}),
+      ...(password !== null ? { password } : {}),
+      ...(tls ? { socket: { tls: true } } : {}),
+    },
+    ...(endpoint.sentinelPassword !== null ? { sentinelClientOptions: { password: endpoint.sentinelPassword } } : {}),
+    // Rediscovery by polling is how this client learns of a failover: poll every second.
+    scanInterval: 1000,
+  });
+  sentinel.on('error', hooks.onError);
+  sentinel.on('topology-change', (event: { type: string }) => {
+    // A new primary: what crossed the old one may be lost; have the pages resynchronised.
+    if (event.type === 'MASTER_CHANGE') hooks.onRestored?.();
+  });
+  return view(sentinel as unknown as SentinelClient) as unknown as FanoutClient;
+}
+
+type SentinelClient = ReturnType<typeof createSentinel>;
+
+function view(sentinel: SentinelClient): object {
+  return new Proxy(sentinel, {
+    get(target, property, receiver) {
+      if (property === 'sendCommand')
+        return (args: string[], options?: object) => target.sendCommand(false, args, options as never);
+      if (property === 'duplicate') return () => view(target.duplicate());
+      // The adapter drops its reading clients with disconnect(), which a Sentinel client calls destroy().
+      if (property === 'disconnect') return () => target.destroy();
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A cluster client as the adapter uses one (its cluster mode), with every primary's client at hand. */
+function clusterClient(endpoint: ClusterEndpoint, hooks: FanoutHooks): FanoutClient {
+  const { username, password, tls } = endpoint.credentials;
+  const cluster = createCluster({
+    rootNodes: endpoint.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+    defaults: {
+      ...(username !== null ? { username } : {}),
+      ...(password !== null ? { password } : {}),
+      socket: { connectTimeout: 1000, ...(tls ? { tls: true as const } : {}) },
+    },
+  });
+  cluster.on('error', hooks.onError);
+  return clusterView(cluster as unknown as ClusterClient) as unknown as FanoutClient;
+}
+
+type ClusterClient = ReturnType<typeof createCluster>;
+
+function clusterView(cluster: ClusterClient): object {
+  return new Proxy(cluster, {
+    get(target, property, receiver) {
+      if (property === 'duplicate') return () => clusterView(target.duplicate());
+      if (property === 'disconnect') return () => target.destroy();
+      if (property === 'masters') {
+        return target.masters.map((master) => ({
+          ...master,
+          client: {
+            sendCommand: async (args: string[]) => (await target.nodeClient(master)).sendCommand(args),
+          },
+        }));
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

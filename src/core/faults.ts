@@ -3,7 +3,7 @@
  * http.ts turns it into the FAULT body of the protocol's table.
  */
 import { FAULTS, type FaultBody, type FaultCode, type FaultDetail } from '../protocol/index.js';
-import { StoreUnavailableError } from './store.js';
+import { NotReplicatedError, StoreUnavailableError } from './store.js';
 
 export class BeckonFault extends Error {
   readonly code: FaultCode;
@@ -58,11 +58,13 @@ export function invalidParameter(path: string, message: string): BeckonFault {
 /**
  * The fault a caller or a page is told for an error thrown by the core:
  * Beckon's own faults as they are, the store being unreachable as
- * STORE_UNAVAILABLE (nothing was changed), anything else as INTERNAL_ERROR
+ * STORE_UNAVAILABLE (nothing was changed), a write its replicas did not
+ * confirm as NOT_REPLICATED (it stands on the primary), anything else as INTERNAL_ERROR
  * (a bug: never its text).
  */
 export function domainFault(error: unknown): BeckonFault {
   if (error instanceof BeckonFault) return error;
   if (error instanceof StoreUnavailableError) return new BeckonFault('STORE_UNAVAILABLE');
+  if (error instanceof NotReplicatedError) return new BeckonFault('NOT_REPLICATED');
   return new BeckonFault('INTERNAL_ERROR');
 }

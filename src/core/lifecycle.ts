@@ -20,7 +20,7 @@ import {
   type PageInfo,
   type PageUpdate,
 } from '../protocol/index.js';
-import type { BeckonStore, CreateResult, NodeRef } from './store.js';
+import { NotReplicatedError, type BeckonStore, type CreateResult, type NodeRef } from './store.js';
 import type { HoursState } from './hours.js';
 import { Channels } from './channels.js';
 import { DeadlineClock } from './deadlines.js';
@@ -103,17 +103,17 @@ export class Lifecycle {
 
   /** engage: creates a pending attempt, or answers the state of the same one (idempotent). */
   async engage(profile: IxnProfile): Promise<Engagement> {
-    const { result, hours } = await this.create(profile, this.now());
+    const { result, hours, confirmed } = await this.create(profile, this.now());
     switch (result.kind) {
       case 'created':
         this.deadlinesChanged();
         if (result.engagement.shownPageId !== null) this.start(result.engagement, result.engagement.shownPageId);
-        return result.engagement;
+        return confirmedOrFault(result.engagement, confirmed);
       case 'exists': {
         const existing = result.engagement;
         if (existing.state === 'cancelled') throw new BeckonFault('ENGAGEMENT_CANCELLED');
         if (existing.visitId !== profile.visitId) throw new BeckonFault('INTERACTION_CONFLICT');
-        return existing;
+        return confirmedOrFault(existing, confirmed);
       }
       case 'visit-busy':
         throw new BeckonFault('ENGAGEMENT_IN_PROGRESS', {
@@ -147,20 +147,22 @@ export class Lifecycle {
   private async create(
     profile: IxnProfile,
     now: number,
-  ): Promise<{ result: CreateResult; hours: Map<string, HoursState> }> {
+  ): Promise<{ result: CreateResult; hours: Map<string, HoursState>; confirmed: boolean }> {
     for (let round = 0; ; round++) {
       const channels = await this.channels.paced(profile.channels, now, round > 0);
       // The asked channels that have settings: the store paces them in the same write as the create,
       // and places the attempt in that write too: one commit before the page is told.
-      const result = await this.store.createAttempt(profile, {
-        exclusive: this.options.strict,
-        now,
-        place: true,
-        ...(capsOn(this.options.caps) ? { caps: this.options.caps } : {}),
-        ...(channels.paced.length > 0 ? { pacing: channels.paced } : {}),
-        channelsVersion: channels.version,
-      });
-      if (result.kind !== 'channels-changed' || round === 3) return { result, hours: channels.hours };
+      const { value: result, confirmed } = await evenUnconfirmed(
+        this.store.createAttempt(profile, {
+          exclusive: this.options.strict,
+          now,
+          place: true,
+          ...(capsOn(this.options.caps) ? { caps: this.options.caps } : {}),
+          ...(channels.paced.length > 0 ? { pacing: channels.paced } : {}),
+          channelsVersion: channels.version,
+        }),
+      );
+      if (result.kind !== 'channels-changed' || round === 3) return { result, hours: channels.hours, confirmed };
     }
   }
 
@@ -182,8 +184,8 @@ export class Lifecycle {
     for (let round = 0; round < 3; round++) {
       let engagement = await this.store.getEngagement(cancel.interactionId);
       if (!engagement) {
-        const created = await this.store.createTombstone(cancel, this.now());
-        if (created.kind === 'created') return created.engagement;
+        const { value: created, confirmed } = await evenUnconfirmed(this.store.createTombstone(cancel, this.now()));
+        if (created.kind === 'created') return confirmedOrFault(created.engagement, confirmed);
         if (created.kind !== 'exists') continue;
         engagement = created.engagement;
       }
@@ -194,16 +196,18 @@ export class Lifecycle {
       }
       if (engagement.state === 'cancelled') return engagement;
       if (isTerminal(engagement.state)) throw settled(engagement);
-      const cancelled = await this.store.transition({
-        interactionId: engagement.interactionId,
-        from: IN_PROGRESS,
-        to: 'cancelled',
-        at: this.now(),
-        ...(cancel.reason !== null ? { reason: cancel.reason } : {}),
-      });
+      const { value: cancelled, confirmed } = await evenUnconfirmed(
+        this.store.transition({
+          interactionId: engagement.interactionId,
+          from: IN_PROGRESS,
+          to: 'cancelled',
+          at: this.now(),
+          ...(cancel.reason !== null ? { reason: cancel.reason } : {}),
+        }),
+      );
       if (cancelled) {
         this.settled(cancelled);
-        return cancelled;
+        return confirmedOrFault(cancelled, confirmed);
       }
     }
     throw new BeckonFault('INTERNAL_ERROR');
@@ -329,18 +333,20 @@ export class Lifecycle {
         details: [{ path: 'channel', message: `must be one of ${engagement.channels.join(', ')}` }],
       });
     }
-    const settledNow = await this.store.transition({
-      interactionId,
-      visitId,
-      from: IN_PROGRESS,
-      to: outcome,
-      at: this.now(),
-      pageId,
-      ...(outcome === 'accepted' ? { channel: channel! } : {}),
-    });
+    const { value: settledNow, confirmed } = await evenUnconfirmed(
+      this.store.transition({
+        interactionId,
+        visitId,
+        from: IN_PROGRESS,
+        to: outcome,
+        at: this.now(),
+        pageId,
+        ...(outcome === 'accepted' ? { channel: channel! } : {}),
+      }),
+    );
     if (!settledNow) throw settled(await this.ownAttempt(interactionId, visitId));
     this.settled(settledNow);
-    return settledNow;
+    return confirmedOrFault(settledNow, confirmed);
   }
 
   /** The visitor opted out of (or back into) invitations; opting out declines what is in progress. */
@@ -448,4 +454,24 @@ function settled(engagement: Engagement): BeckonFault {
     message: `The engagement attempt has already settled as ${engagement.state}.`,
     extra: { state: engagement.state },
   });
+}
+
+/**
+ * A write made for a caller, also when the store kept it but its replicas
+ * did not confirm it (NotReplicatedError): the write stands, so it is acted
+ * on like any other, and only then is the caller told (confirmedOrFault).
+ */
+async function evenUnconfirmed<T>(write: Promise<T>): Promise<{ value: T; confirmed: boolean }> {
+  try {
+    return { value: await write, confirmed: true };
+  } catch (error) {
+    if (error instanceof NotReplicatedError) return { value: error.result as T, confirmed: false };
+    throw error;
+  }
+}
+
+/** The answer for the caller, or NOT_REPLICATED when its write was kept but not confirmed (retry with the same id). */
+function confirmedOrFault<T>(value: T, confirmed: boolean): T {
+  if (!confirmed) throw new BeckonFault('NOT_REPLICATED');
+  return value;
 }

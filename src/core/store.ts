@@ -157,6 +157,23 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * A write made for a caller reached the primary store, but the replicas it
+ * was to wait for did not confirm it in time (docs/operations.md, "Redis
+ * with failover"). The write stands and is acted on; the caller is told
+ * NOT_REPLICATED and may retry with the same interactionId. `result` is what
+ * the write answered.
+ */
+export class NotReplicatedError extends Error {
+  constructor(
+    readonly result: unknown,
+    message = 'The change is stored but its replicas did not confirm it.',
+  ) {
+    super(message);
+    this.name = 'NotReplicatedError';
+  }
+}
+
 /** Visits, their pages, and browsers' opt-outs. */
 export interface PresenceStore {
   /** Starts a visit (records `visit.started`). */

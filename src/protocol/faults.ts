@@ -44,6 +44,11 @@ export const FAULTS = {
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry shortly.' },
   STORE_UNAVAILABLE: { status: 503, message: 'The store cannot be reached; nothing was changed. Retry shortly.' },
+  NOT_REPLICATED: {
+    status: 503,
+    message:
+      'The change is stored, and may already show, but the replicas asked for did not confirm it in time. Retry with the same interactionId.',
+  },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong inside Beckon; nothing was changed.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

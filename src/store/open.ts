@@ -1,16 +1,20 @@
 /**
  * Opens the store the configuration asks for: SQLite by default (one file,
- * one process or several on one machine), Redis when REDIS_URL is set.
- * With REDIS_URL set, no SQLite file is opened or created.
+ * one process or several on one machine), Redis when REDIS_URL,
+ * REDIS_SENTINELS or REDIS_CLUSTER_NODES is set; then no SQLite file is
+ * opened or created.
  */
 import type { BeckonStore } from '../core/store.js';
 import { openSqliteStore } from './sqlite/store.js';
 import { openRedisStore } from './redis/store.js';
+import { redisEndpointOf, redisKeyPrefix, type RedisPlacement } from './redis/endpoint.js';
 
-export interface StoreConfig {
+export interface StoreConfig extends RedisPlacement {
   /** SQLite file, or `:memory:`. */
   db: string;
-  redisUrl: string | null;
+  /** Replicas that confirm each write made for a caller (BECKON_REDIS_MIN_REPLICAS). */
+  redisMinReplicas?: number;
+  redisReplicaTimeoutMs?: number;
   /** Starts every Redis key name (BECKON_REDIS_PREFIX). */
   redisPrefix: string;
   /** How long report hours are kept (BECKON_REPORT_RETENTION_DAYS); Redis expires them itself. */
@@ -25,10 +29,17 @@ export interface StoreHooks {
 }
 
 export async function openStore(config: StoreConfig, hooks: StoreHooks = {}): Promise<BeckonStore> {
-  if (config.redisUrl !== null) {
+  const endpoint = redisEndpointOf(config);
+  if (endpoint !== null) {
     return openRedisStore({
-      url: config.redisUrl,
-      prefix: config.redisPrefix,
+      ...(endpoint.kind === 'standalone'
+        ? { url: endpoint.url }
+        : endpoint.kind === 'sentinel'
+          ? { sentinel: endpoint }
+          : { cluster: endpoint }),
+      ...(config.redisMinReplicas !== undefined ? { minReplicas: config.redisMinReplicas } : {}),
+      ...(config.redisReplicaTimeoutMs !== undefined ? { replicaTimeoutMs: config.redisReplicaTimeoutMs } : {}),
+      prefix: redisKeyPrefix(config),
       ...(config.reportRetentionMs !== undefined ? { reportRetentionMs: config.reportRetentionMs } : {}),
       ...(hooks.onConnectionError ? { onConnectionError: hooks.onConnectionError } : {}),
       ...(hooks.onConnectionRestored ? { onConnectionRestored: hooks.onConnectionRestored } : {}),

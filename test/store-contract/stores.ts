@@ -23,8 +23,19 @@ import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import type { BeckonStore } from '../../src/core/store.js';
 import { openStore, type StoreConfig } from '../../src/store/open.js';
 import { startRedisServer, type RedisServer } from '../redis-server.js';
+import { startSentinelTopology, type SentinelTopology } from '../../scripts/cluster/sentinel.js';
+import { startRedisCluster, type RedisCluster } from '../../scripts/cluster/redis-cluster.js';
+import { redisKeyPrefix } from '../../src/store/redis/endpoint.js';
+import { ClusterPrimary } from '../../src/store/redis/cluster.js';
 
-export const STORE_KINDS = ['sqlite', 'redis'] as const;
+/**
+ * `redis-sentinel`: Redis found through three sentinels, with one replica
+ * confirming every write made for a caller (BECKON_REDIS_MIN_REPLICAS=1), so
+ * that the contract holds through the client that follows the primary and
+ * through WAIT. `redis-cluster`: a six-node Redis Cluster, every key under
+ * one hash tag.
+ */
+export const STORE_KINDS = ['sqlite', 'redis', 'redis-sentinel', 'redis-cluster'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 export interface ContractStore {
@@ -63,23 +74,25 @@ const sqlite: StoreFactory = {
   },
 };
 
-/** Redis on `server()`: a fresh key prefix per store, its keys deleted afterwards. */
-function redis(server: () => RedisServer): StoreFactory {
+/** Redis as `where()` names it: a fresh key prefix per store, its keys deleted afterwards. */
+function redis(
+  where: () => Pick<StoreConfig, 'redisUrl' | 'redisSentinel' | 'redisCluster' | 'redisMinReplicas'>,
+): StoreFactory {
   return {
     async open() {
-      const config = {
+      const config: StoreConfig = {
         db: '/nonexistent',
-        redisUrl: server().url,
+        ...where(),
         redisPrefix: `t${randomBytes(6).toString('hex')}:`,
       };
       return { store: await openStore(config), config };
     },
     async dispose({ config }) {
-      const client = createClient({ url: config.redisUrl! });
+      const client = createClient({ url: await redisUrlOf(config) });
       client.on('error', () => {}); // a failure shows as the rejected command
       await client.connect();
       try {
-        for await (const keys of client.scanIterator({ MATCH: `${config.redisPrefix}*`, COUNT: 500 })) {
+        for await (const keys of client.scanIterator({ MATCH: `${redisKeyPrefix(config)}*`, COUNT: 500 })) {
           if (keys.length > 0) await client.unlink(keys);
         }
       } finally {
@@ -105,7 +118,42 @@ export function describeEachStore(body: (stores: StoresUnderTest) => void): void
         afterAll(async () => {
           await server?.dispose();
         });
-        factory = redis(() => server!);
+        factory = redis(() => ({ redisUrl: server!.url }));
+      }
+      if (kind === 'redis-sentinel') {
+        let topology: SentinelTopology | undefined;
+        beforeAll(async () => {
+          topology = await startSentinelTopology();
+        }, 60_000);
+        afterAll(async () => {
+          await topology?.dispose();
+        });
+        factory = redis(() => ({
+          redisUrl: null,
+          redisSentinel: {
+            sentinels: topology!.sentinels.map(({ host, port }) => ({ host, port })),
+            name: topology!.name,
+            credentials: { username: null, password: null, tls: false },
+            sentinelPassword: null,
+          },
+          redisMinReplicas: 1,
+        }));
+      }
+      if (kind === 'redis-cluster') {
+        let cluster: RedisCluster | undefined;
+        beforeAll(async () => {
+          cluster = await startRedisCluster();
+        }, 90_000);
+        afterAll(async () => {
+          await cluster?.dispose();
+        });
+        factory = redis(() => ({
+          redisUrl: null,
+          redisCluster: {
+            nodes: cluster!.nodes.map(({ host, port }) => ({ host, port })),
+            credentials: { username: null, password: null, tls: false },
+          },
+        }));
       }
 
       const opened: ContractStore[] = [];
@@ -133,7 +181,27 @@ export function describeEachStore(body: (stores: StoresUnderTest) => void): void
  * it finds it wherever the store put it.
  */
 export async function dumpStorage(kind: StoreKind, config: StoreConfig): Promise<string[]> {
-  return kind === 'sqlite' ? dumpSqlite(config.db) : dumpRedis(config.redisUrl!, config.redisPrefix);
+  return kind === 'sqlite' ? dumpSqlite(config.db) : dumpRedis(await redisUrlOf(config), redisKeyPrefix(config));
+}
+
+/** The URL of the Redis a store's configuration names: its URL, or the primary holding its keys now. */
+async function redisUrlOf(config: StoreConfig): Promise<string> {
+  if (config.redisUrl !== null) return config.redisUrl;
+  if (config.redisCluster) {
+    const located = await ClusterPrimary.open(config.redisCluster, `${redisKeyPrefix(config)}seq`);
+    await located.close();
+    return `redis://${located.current.host}:${located.current.port}`;
+  }
+  const sentinel = config.redisSentinel!;
+  const client = createClient({ socket: sentinel.sentinels[0]! });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const [host, port] = (await client.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', sentinel.name])) as string[];
+    return `redis://${host}:${port}`;
+  } finally {
+    client.destroy();
+  }
 }
 
 function dumpSqlite(file: string): string[] {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClosedReason, Engagement } from '../../protocol/index.js';
 import type { AttemptStore, CreateResult, DueDeadline } from '../../core/store.js';
 import type { CapName } from '../../core/caps.js';
-import type { StoreContext } from './context.js';
+import { parsedEvenUnconfirmed, type Confirmation, type StoreContext } from './context.js';
 import { createCapArguments, transitionCapArguments } from './caps.js';
 import { createPacingArguments, settlePacingArguments } from './channels.js';
 import { int, isEmpty, iso, lexPrefix, lexRange, nullable, pairs, toEngagement, type Fields } from './records.js';
@@ -20,6 +20,17 @@ const MAX_ACTIVE = 10_000;
 const DUE_BATCH = 500;
 /** Reads of candidates per pruneAttempts call (each past the records that were gone or in progress). */
 const PRUNE_ROUNDS = 10;
+
+/**
+ * Writes made for a caller, confirmed by replicas when asked for: a new
+ * attempt or tombstone (the write), the same one found again on a retry (an
+ * earlier write, maybe not confirmed yet); a refusal needs nothing.
+ */
+const createConfirmation: Confirmation = (reply) =>
+  reply[0] === 'created' ? 'wrote' : reply[0] === 'exists' ? 'found' : 'nothing';
+/** A cancel or a page's answer is made for a caller; the deadlines' transitions and a show are not. */
+const CALLER_TRANSITIONS: ReadonlySet<string> = new Set(['cancelled', 'accepted', 'declined']);
+const transitionConfirmation: Confirmation = (reply) => (reply[0] === 'ok' ? 'wrote' : 'nothing');
 
 export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browserBudgets'> {
   const { conn, keys: k, exec, recorded } = context;
@@ -33,7 +44,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
     async createAttempt(profile, options): Promise<CreateResult> {
       const { interactionId, visitId } = profile;
       const pacing = createPacingArguments(profile.channels, options.pacing);
-      const reply = await exec(
+      const created = exec(
         'createAttempt',
         {
           seqKey: k.seq,
@@ -75,42 +86,44 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           ...pacing.args,
           channelsVersion: options.channelsVersion === undefined ? '' : String(options.channelsVersion),
         },
-        { args: pacing.more },
+        { args: pacing.more, confirm: createConfirmation },
       );
-      switch (reply[0]) {
-        case 'created':
-          recorded();
-          return { kind: 'created', engagement: toEngagement(pairs(reply[1])) };
-        case 'exists':
-          return { kind: 'exists', engagement: toEngagement(pairs(reply[1])) };
-        case 'no-visit':
-          return { kind: 'no-visit' };
-        case 'channels-changed':
-          return { kind: 'channels-changed' };
-        case 'opted-out':
-          return { kind: 'opted-out' };
-        case 'capped':
-          return { kind: 'capped', cap: reply[1] as CapName, retryAfter: Number(reply[2]) };
-        case 'no-capacity': {
-          const closed = [];
-          for (let i = 1; i + 1 < reply.length; i += 2) {
-            closed.push({ channel: String(reply[i]), reason: reply[i + 1] as ClosedReason });
+      return parsedEvenUnconfirmed(created, async (reply): Promise<CreateResult> => {
+        switch (reply[0]) {
+          case 'created':
+            recorded();
+            return { kind: 'created', engagement: toEngagement(pairs(reply[1])) };
+          case 'exists':
+            return { kind: 'exists', engagement: toEngagement(pairs(reply[1])) };
+          case 'no-visit':
+            return { kind: 'no-visit' };
+          case 'channels-changed':
+            return { kind: 'channels-changed' };
+          case 'opted-out':
+            return { kind: 'opted-out' };
+          case 'capped':
+            return { kind: 'capped', cap: reply[1] as CapName, retryAfter: Number(reply[2]) };
+          case 'no-capacity': {
+            const closed = [];
+            for (let i = 1; i + 1 < reply.length; i += 2) {
+              closed.push({ channel: String(reply[i]), reason: reply[i + 1] as ClosedReason });
+            }
+            return { kind: 'no-capacity', closed };
           }
-          return { kind: 'no-capacity', closed };
+          case 'visit-busy': {
+            // Only settled attempts are pruned: the one in the way (in progress) is there to read.
+            const active = await getEngagement(String(reply[1]));
+            if (active) return { kind: 'visit-busy', active };
+            throw new Error(`createAttempt: attempt ${String(reply[1])} is indexed but missing`);
+          }
+          default:
+            throw new Error(`createAttempt: unexpected reply ${JSON.stringify(reply[0])}`);
         }
-        case 'visit-busy': {
-          // Only settled attempts are pruned: the one in the way (in progress) is there to read.
-          const active = await getEngagement(String(reply[1]));
-          if (active) return { kind: 'visit-busy', active };
-          throw new Error(`createAttempt: attempt ${String(reply[1])} is indexed but missing`);
-        }
-        default:
-          throw new Error(`createAttempt: unexpected reply ${JSON.stringify(reply[0])}`);
-      }
+      });
     },
 
     async createTombstone(cancel, now) {
-      const reply = await exec(
+      const created = exec(
         'createTombstone',
         {
           seqKey: k.seq,
@@ -129,13 +142,16 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           now: int(now),
           nowIso: iso(now),
         },
+        { confirm: createConfirmation },
       );
-      const engagement = toEngagement(pairs(reply[1]));
-      if (reply[0] === 'created') {
-        recorded();
-        return { kind: 'created', engagement };
-      }
-      return { kind: 'exists', engagement };
+      return parsedEvenUnconfirmed(created, (reply) => {
+        const engagement = toEngagement(pairs(reply[1]));
+        if (reply[0] === 'created') {
+          recorded();
+          return { kind: 'created' as const, engagement };
+        }
+        return { kind: 'exists' as const, engagement };
+      });
     },
 
     getEngagement,
@@ -161,7 +177,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
         shownPage = (await conn.run((c) => c.hGet(k.attempt(request.interactionId), 'shownPageId'))) ?? null;
       }
       const report = reportArguments(context, request.at, request.to === 'accepted' || request.to === 'declined');
-      const reply = await exec(
+      const changed = exec(
         'transition',
         {
           seqKey: k.seq,
@@ -195,10 +211,13 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           ...report.names,
           ...settlePacingArguments(),
         },
+        CALLER_TRANSITIONS.has(request.to) ? { confirm: transitionConfirmation } : {},
       );
-      if (reply[0] !== 'ok') return null;
-      recorded();
-      return toEngagement(pairs(reply[1]));
+      return parsedEvenUnconfirmed(changed, (reply) => {
+        if (reply[0] !== 'ok') return null;
+        recorded();
+        return toEngagement(pairs(reply[1]));
+      });
     },
 
     async placeOn(interactionId, expected, pageId) {

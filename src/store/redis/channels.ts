@@ -10,7 +10,7 @@ import type { IxnProfile } from '../../protocol/index.js';
 import type { ChannelSettings } from '../../protocol/channels.js';
 import { ACCEPTANCE_WINDOW, MIN_ANSWERED_FOR_RATE, type ChannelLoad } from '../../core/pacing.js';
 import type { ChannelStore, PacedChannel } from '../../core/store.js';
-import type { StoreContext } from './context.js';
+import { parsedEvenUnconfirmed, type StoreContext } from './context.js';
 import { int } from './records.js';
 
 /** The kinds of field of one channel in `channels:load` (keys.ts), as channelLoads reads them. */
@@ -57,12 +57,13 @@ export const settlePacingArguments = () => ({ acceptanceWindow: String(ACCEPTANC
 export function channelStore({ conn, keys: k, exec }: StoreContext): ChannelStore {
   return {
     async putChannel(channel, settings) {
-      const reply = await exec(
+      const put = exec(
         'putChannel',
         { channelsKey: k.channels, channelsVersionKey: k.channelsVersion },
         { channel, settings: JSON.stringify(settings) },
+        { confirm: () => 'wrote' },
       );
-      return { created: reply[1] === 1 };
+      return parsedEvenUnconfirmed(put, (reply) => ({ created: reply[1] === 1 }));
     },
 
     async channelSettings(names) {
@@ -94,21 +95,23 @@ export function channelStore({ conn, keys: k, exec }: StoreContext): ChannelStor
     },
 
     async deleteChannel(channel) {
-      const reply = await exec(
+      const deleted = exec(
         'deleteChannel',
         { channelsKey: k.channels, channelLoadKey: k.channelLoad, channelsVersionKey: k.channelsVersion },
         { channel },
+        { confirm: (reply) => (reply[1] === 1 ? 'wrote' : 'nothing') },
       );
-      return reply[1] === 1;
+      return parsedEvenUnconfirmed(deleted, (reply) => reply[1] === 1);
     },
 
     async reportCapacity(channel, freeSlots, at) {
-      const reply = await exec(
+      const reported = exec(
         'reportCapacity',
         { channelsKey: k.channels, channelLoadKey: k.channelLoad },
         { channel, freeSlots: String(freeSlots), at: int(at) },
+        { confirm: (reply) => (reply[0] === 'ok' ? 'wrote' : 'nothing') },
       );
-      return reply[0] === 'ok' ? { reportedAt: at } : null;
+      return parsedEvenUnconfirmed(reported, (reply) => (reply[0] === 'ok' ? { reportedAt: at } : null));
     },
 
     async channelLoads(names) {

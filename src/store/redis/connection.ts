@@ -25,8 +25,8 @@
  * So "unavailable" means "nothing was changed", short of a reply lost after
  * Redis ran the script in time.
  */
-import { createClient, ErrorReply, type RedisScripts } from 'redis';
-import { StoreUnavailableError } from '../../core/store.js';
+import { createClient, ErrorReply, type RedisClientOptions, type RedisScripts } from 'redis';
+import { NotReplicatedError, StoreUnavailableError } from '../../core/store.js';
 
 /** Deadline of one round trip to Redis. */
 export const CALL_DEADLINE_MS = 1500;
@@ -57,6 +57,9 @@ const UNAVAILABLE_REPLIES = [
   'CLUSTERDOWN',
   'OOM',
   'NOREPLICAS',
+  // A Redis Cluster moved the slot to another primary: the store follows it (cluster.ts).
+  'MOVED',
+  'ASK',
 ];
 /** node-redis errors that mean the command did not reach Redis or its answer did not come back. */
 const TRANSPORT_ERRORS = new Set([
@@ -123,21 +126,34 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<
   }
 }
 
-function baseOptions(url: string) {
+/**
+ * Where a client connects: a URL, or an address with credentials (a primary
+ * found through Sentinel).
+ */
+export type ClientAddress =
+  { url: string } | { host: string; port: number; tls: boolean; username: string | null; password: string | null };
+
+function baseOptions(where: ClientAddress | string): RedisClientOptions {
+  const address = typeof where === 'string' ? { url: where } : where;
+  const socket = { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelay };
+  if ('url' in address) return { url: address.url, socket };
   return {
-    url,
-    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelay },
+    socket: address.tls
+      ? { ...socket, host: address.host, port: address.port, tls: true }
+      : { ...socket, host: address.host, port: address.port },
+    ...(address.username !== null ? { username: address.username } : {}),
+    ...(address.password !== null ? { password: address.password } : {}),
   };
 }
 
 /** A fail-fast client for store calls (see the header); not connected yet. */
 export function createStoreClient<S extends RedisScripts>(
-  url: string,
+  address: ClientAddress | string,
   scripts: S,
   onError: (error: unknown) => void = () => {},
 ) {
   const client = createClient({
-    ...baseOptions(url),
+    ...baseOptions(address),
     scripts,
     disableOfflineQueue: true,
     // No commandOptions.timeout: it bounds only the wait before a command is written (measured on node-redis 6),
@@ -160,16 +176,47 @@ export function createStoreClient<S extends RedisScripts>(
  * A client for socket.io's streams adapter and blocking reads: keeps its
  * offline queue and has no socket timeout (see the header); reconnects for ever.
  */
-export function createFanoutClient(url: string, onError: (error: unknown) => void = () => {}) {
-  const client = createClient(baseOptions(url));
+export function createFanoutClient(address: ClientAddress | string, onError: (error: unknown) => void = () => {}) {
+  const client = createClient(baseOptions(address));
   client.on('error', onError);
   return client;
 }
 
 export type StoreClient<S extends RedisScripts> = ReturnType<typeof createStoreClient<S>>;
 
+/**
+ * Where the store's clients connect. The address is asked for each new
+ * client: a primary found through Sentinel may have moved since the last.
+ */
+export interface ClientTarget {
+  address(): ClientAddress;
+  /**
+   * Check `ROLE` on every connection before using it, and ask `relocate` when
+   * it is not the primary (Sentinel or Cluster: the address may name a
+   * demoted primary); `unreachable` is told when a connection fails.
+   */
+  primaryOnly?: { relocate(): Promise<void>; unreachable?(reachable: () => boolean): void };
+}
+
+/** Replication asked of writes made for a caller (BECKON_REDIS_MIN_REPLICAS). */
+export interface ReplicationOptions {
+  minReplicas: number;
+  timeoutMs: number;
+  /** A key a confirmation may write to when the answer rests on an earlier write (keys.ts). */
+  markKey: string;
+}
+
+/** Writes waiting for one WAIT on the confirming connection. */
+interface WaitBatch<S extends RedisScripts> {
+  client: StoreClient<S>;
+  /** Some write of the batch wrote nothing itself: mark before the WAIT. */
+  mark: boolean;
+  answer: Promise<{ acknowledged: number; connection: number | undefined }>;
+}
+
 export interface StoreConnectionOptions {
-  url: string;
+  target: ClientTarget;
+  replication?: ReplicationOptions;
   /** How long `open` waits for the first connection before giving up (StoreUnavailableError). */
   openTimeoutMs?: number;
   /** Watchdog period. */
@@ -198,10 +245,19 @@ export interface ConnectionHealth {
  */
 export class StoreConnection<S extends RedisScripts> {
   #client: StoreClient<S>;
+  /** The client for writes made for a caller, each followed by WAIT (null when no replica is asked for). */
+  #confirmClient: StoreClient<S> | null;
+  /** The WAIT the writes answered in this turn of the event loop will share (runConfirmed). */
+  #waitBatch: WaitBatch<S> | null = null;
+  /** Clients whose current connection was checked: it reaches the primary. */
+  readonly #checked = new WeakSet<StoreClient<S>>();
+  /** How many times each client became ready: a WAIT proves something only on the connection of its write. */
+  readonly #readyCount = new WeakMap<StoreClient<S>, number>();
   #closed = false;
   #closing: Promise<void> | null = null;
   #inFlight = 0;
   #timer: NodeJS.Timeout | null = null;
+  #relocating: NodeJS.Timeout | null = null;
   #probeInFlight = false;
   #missed = 0;
   #notReadyTicks = 0;
@@ -216,20 +272,25 @@ export class StoreConnection<S extends RedisScripts> {
     private readonly options: StoreConnectionOptions,
   ) {
     this.#onError = options.onError ?? (() => {});
-    this.#client = this.#newClient();
+    this.#client = this.#newClient(true);
+    this.#confirmClient = this.#wantsConfirmation() ? this.#newClient(false) : null;
   }
 
   /** Connects (waiting up to `openTimeoutMs` for Redis), measures the clock and starts the watchdog. */
   static async open<S extends RedisScripts>(scripts: S, options: StoreConnectionOptions): Promise<StoreConnection<S>> {
     const connection = new StoreConnection(scripts, options);
-    const client = connection.#client;
-    const connected = client.connect();
-    connected.catch(() => {});
+    const giveUpAt = Date.now() + (options.openTimeoutMs ?? 10_000);
     try {
-      await withDeadline(connected, options.openTimeoutMs ?? 10_000);
+      await withDeadline(connection.#connectAll(), options.openTimeoutMs ?? 10_000);
+      // Sentinel: the address may be a replica for a moment; the check replaces such a client.
+      while (!connection.#clients().every((client) => connection.#usable(client))) {
+        if (Date.now() >= giveUpAt) throw new StoreUnavailableError('Redis answered, but not as the primary.');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await connection.#probe();
     } catch (error) {
-      client.destroy();
+      connection.#closed = true;
+      for (const client of connection.#clients()) client.destroy();
       throw toStoreError(error);
     }
     connection.#startWatchdog();
@@ -243,14 +304,82 @@ export class StoreConnection<S extends RedisScripts> {
 
   /** One round trip (or a few pipelined) with the deadline; failures to reach Redis become StoreUnavailableError. */
   async run<T>(fn: (client: StoreClient<S>) => Promise<T>): Promise<T> {
-    this.#inFlight++;
+    return this.#runOn(this.#client, fn);
+  }
+
+  /**
+   * A write made for a caller: when replicas are asked for, it runs on its
+   * own connection followed there by `WAIT`, and answers only once that many
+   * replicas have it. When they do not confirm in time (or the connection
+   * changed between the write and the WAIT, which then proves nothing), the
+   * write stands on the primary and NotReplicatedError carries its reply.
+   * `confirm` says what the reply needs: 'wrote' (WAIT for it), 'found'
+   * (nothing written now, but the answer rests on an earlier write, maybe made
+   * on another connection: one small write first, so that the WAIT covers
+   * everything before it in the primary's replication stream) or 'nothing'
+   * (a refusal: nothing to confirm).
+   */
+  async runConfirmed<T>(
+    fn: (client: StoreClient<S>) => Promise<T>,
+    confirm: (value: T) => 'wrote' | 'found' | 'nothing',
+  ): Promise<T> {
+    const client = this.#confirmClient;
+    const replication = this.options.replication;
+    if (client === null || replication === undefined) return this.run(fn);
+    const connection = this.#readyCount.get(client);
+    const value = await this.#runOn(client, fn);
+    const needs = confirm(value);
+    if (needs === 'nothing') return value;
+    let acknowledged = 0;
     try {
-      return await withDeadline(fn(this.#client), CALL_DEADLINE_MS);
+      if (client === this.#confirmClient) {
+        const batch = this.#joinWait(client, replication, needs === 'found');
+        const answer = await withDeadline(batch.answer, replication.timeoutMs + CALL_DEADLINE_MS);
+        // A WAIT sent after a reconnect proves nothing about a write made before it.
+        if (answer.connection === connection) acknowledged = answer.acknowledged;
+      }
     } catch (error) {
-      throw toStoreError(error);
-    } finally {
-      this.#inFlight--;
+      this.#onError(error);
     }
+    if (acknowledged < replication.minReplicas) {
+      throw new NotReplicatedError(
+        value,
+        `The change is stored on the Redis primary, but ${acknowledged} of ${replication.minReplicas} replicas confirmed it within ${replication.timeoutMs} ms.`,
+      );
+    }
+    return value;
+  }
+
+  /**
+   * Group confirmation: every write whose reply arrives before the next turn
+   * of the event loop shares one WAIT (and, if any of them needs it, one
+   * mark), sent then on the same connection, after all of their writes. A
+   * WAIT blocks its connection until the replicas answer; one per batch
+   * instead of one per write keeps the writes behind it from queueing.
+   */
+  #joinWait(
+    client: StoreClient<S>,
+    replication: ReplicationOptions,
+    mark: boolean,
+  ): { answer: Promise<{ acknowledged: number; connection: number | undefined }> } {
+    let batch = this.#waitBatch;
+    if (batch === null || batch.client !== client) {
+      const next: WaitBatch<S> = { client, mark: false, answer: Promise.resolve({ acknowledged: 0, connection: 0 }) };
+      next.answer = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        if (this.#waitBatch === next) this.#waitBatch = null;
+        const connection = this.#readyCount.get(client);
+        const marked = next.mark ? client.incr(replication.markKey) : null;
+        marked?.catch(() => {});
+        const acknowledged = Number(
+          await client.sendCommand(['WAIT', String(replication.minReplicas), String(replication.timeoutMs)]),
+        );
+        return { acknowledged, connection };
+      });
+      next.answer.catch(() => {});
+      this.#waitBatch = batch = next;
+    }
+    if (mark) batch.mark = true;
+    return batch;
   }
 
   /** The latest Redis time (ms) a write sent now may still run at; '0' (no limit) until the clock is measured. */
@@ -260,7 +389,7 @@ export class StoreConnection<S extends RedisScripts> {
   }
 
   isReady(): boolean {
-    return !this.#closed && this.#client.isReady && this.#missed === 0;
+    return !this.#closed && this.#clients().every((client) => this.#usable(client)) && this.#missed === 0;
   }
 
   health(): ConnectionHealth {
@@ -277,6 +406,15 @@ export class StoreConnection<S extends RedisScripts> {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The primary moved (Sentinel announced it): every client is replaced at
+   * once by one to the new address. Calls in flight on the old ones fail
+   * (unavailable: nothing is sent again), and the owner resynchronises.
+   */
+  primaryMoved(): void {
+    if (!this.#closed) this.#replace();
   }
 
   /**
@@ -300,28 +438,115 @@ export class StoreConnection<S extends RedisScripts> {
     }
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#relocating) clearTimeout(this.#relocating);
     this.#timer = null;
-    const client = this.#client;
-    if (client.isReady) {
-      try {
-        await withDeadline(client.close(), 1000);
-        return;
-      } catch {
-        // Redis went away meanwhile: drop the connection instead.
-      }
-    }
-    client.destroy();
+    await Promise.all(
+      this.#clients().map(async (client) => {
+        if (client.isReady) {
+          try {
+            await withDeadline(client.close(), 1000);
+            return;
+          } catch {
+            // Redis went away meanwhile: drop the connection instead.
+          }
+        }
+        client.destroy();
+      }),
+    );
   }
 
-  #newClient(): StoreClient<S> {
-    const client = createStoreClient(this.options.url, this.scripts, this.#onError);
-    // A reconnect, or a client the watchdog put in place of one that stopped answering: whatever was
-    // said through Redis meanwhile (page commands through the adapter) may be lost; the owner resyncs.
+  async #runOn<T>(client: StoreClient<S>, fn: (client: StoreClient<S>) => Promise<T>): Promise<T> {
+    // A connection not yet checked may reach a replica (or a primary Sentinel has replaced): refuse at once.
+    if (client.isReady && !this.#checked.has(client)) {
+      throw new StoreUnavailableError('The store (Redis) is reconnecting to its primary; nothing was changed.');
+    }
+    this.#inFlight++;
+    try {
+      return await withDeadline(fn(client), CALL_DEADLINE_MS);
+    } catch (error) {
+      // A write reached a replica (a demoted primary), or the cluster moved the slot: look for the primary.
+      if (error instanceof ErrorReply && /^(READONLY|MOVED)/.test(error.message))
+        this.options.target.primaryOnly?.relocate().catch(() => {});
+      throw toStoreError(error);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  #clients(): StoreClient<S>[] {
+    return this.#confirmClient === null ? [this.#client] : [this.#client, this.#confirmClient];
+  }
+
+  #usable(client: StoreClient<S>): boolean {
+    return client.isReady && this.#checked.has(client);
+  }
+
+  #wantsConfirmation(): boolean {
+    return (this.options.replication?.minReplicas ?? 0) > 0;
+  }
+
+  async #connectAll(): Promise<void> {
+    await Promise.all(this.#clients().map((client) => client.connect()));
+  }
+
+  #newClient(main: boolean): StoreClient<S> {
+    const client = createStoreClient(this.options.target.address(), this.scripts, this.#onError);
+    const { primaryOnly } = this.options.target;
+    if (primaryOnly?.unreachable) {
+      // Every failed connect or reconnect: the primary may have moved (a cluster has no announcement).
+      client.on('error', () => {
+        if (!this.#closed) primaryOnly.unreachable!(() => this.isReady());
+      });
+    }
     client.on('ready', () => {
-      if (this.#wasReady && !this.#closed) this.options.onRestored?.();
-      this.#wasReady = true;
+      this.#readyCount.set(client, (this.#readyCount.get(client) ?? 0) + 1);
+      this.#checked.delete(client);
+      this.#check(client)
+        .then((primary) => {
+          if (!primary || this.#closed) return;
+          this.#checked.add(client);
+          // A reconnect, or a client put in place of one that stopped answering or that reached the old
+          // primary: whatever was said through Redis meanwhile (page commands through the adapter) may be
+          // lost; the owner resyncs.
+          if (main && client === this.#client) {
+            if (this.#wasReady) this.options.onRestored?.();
+            this.#wasReady = true;
+          }
+        })
+        .catch((error: unknown) => this.#onError(error));
     });
     return client;
+  }
+
+  /** Whether the client's new connection reaches the primary; when it does not, looks for it and starts again. */
+  async #check(client: StoreClient<S>): Promise<boolean> {
+    const primaryOnly = this.options.target.primaryOnly;
+    if (primaryOnly === undefined) return true;
+    let role: unknown;
+    try {
+      role = ((await withDeadline(client.sendCommand(['ROLE']), CALL_DEADLINE_MS)) as unknown[])[0];
+    } catch {
+      // The connection failed already: its next 'ready' checks again.
+      return false;
+    }
+    if (role === 'master') return true;
+    if (client === this.#client || client === this.#confirmClient) this.#relocate(primaryOnly);
+    return false;
+  }
+
+  /** Asks where the primary is, then replaces the clients (not more than five times a second). */
+  #relocate(primaryOnly: { relocate(): Promise<void> }): void {
+    if (this.#relocating !== null) return;
+    this.#relocating = setTimeout(() => {
+      primaryOnly
+        .relocate()
+        .catch((error: unknown) => this.#onError(error))
+        .finally(() => {
+          this.#relocating = null;
+          if (!this.#closed) this.#replace();
+        });
+    }, 200);
+    this.#relocating.unref();
   }
 
   #startWatchdog(): void {
@@ -332,7 +557,7 @@ export class StoreConnection<S extends RedisScripts> {
   #tick(): void {
     if (this.#closed) return;
     const client = this.#client;
-    if (!client.isOpen || !client.isReady) {
+    if (!this.#clients().every((each) => each.isOpen && each.isReady)) {
       // node-redis is reconnecting on its own; a handshake that never finishes
       // (a frozen or unreachable host accepted the TCP connect) is restarted.
       this.#probeInFlight = false;
@@ -345,12 +570,11 @@ export class StoreConnection<S extends RedisScripts> {
       if (++this.#missed >= (this.options.maxMissedProbes ?? 3)) this.#replace();
       return;
     }
-    this.#probe().catch(() => {});
+    this.#probe(client).catch(() => {});
   }
 
   /** TIME: proves the connection answers, and gives the Redis clock. */
-  async #probe(): Promise<void> {
-    const client = this.#client;
+  async #probe(client: StoreClient<S> = this.#client): Promise<void> {
     this.#probeInFlight = true;
     const sentAt = Date.now();
     try {
@@ -367,16 +591,17 @@ export class StoreConnection<S extends RedisScripts> {
     }
   }
 
-  /** Drops the current client (its calls in flight fail) and connects a new one in the background. */
+  /** Drops the current clients (their calls in flight fail) and connects new ones in the background. */
   #replace(): void {
-    const old = this.#client;
-    this.#client = this.#newClient();
+    const old = this.#clients();
+    this.#client = this.#newClient(true);
+    this.#confirmClient = this.#wantsConfirmation() ? this.#newClient(false) : null;
     this.#replaced++;
     this.#probeInFlight = false;
     this.#missed = 0;
     this.#notReadyTicks = 0;
-    old.destroy();
-    this.#client.connect().catch(() => {});
+    for (const client of old) client.destroy();
+    for (const client of this.#clients()) client.connect().catch(() => {});
   }
 }
 

@@ -90,6 +90,11 @@
  *                      (outcome window; at most ACCEPTANCE_WINDOW)
  *       oa:<channel>   how many '1' ow holds (outcomes accepted)
  *
+ * Replication (BECKON_REDIS_MIN_REPLICAS)
+ *   p replicated         string  a counter a confirmed write increments when its answer rests on an
+ *                                earlier write (an engage retried): the WAIT after it then covers
+ *                                everything written before, whichever connection wrote it
+ *
  * Visitor context (docs/visitor-context.md)
  *   p vi:<visitId>       hash    the visit's identity (vi: visit identity): userId (its JSON text; absent:
  *                                none, user info only), verified ('1'/'0'), at (ms), and one field per
@@ -159,6 +164,8 @@ export function redisKeys(prefix: string) {
     channels: `${p}channels`,
     channelsVersion: `${p}channels:version`,
     channelLoad: `${p}channels:load`,
+    // replication
+    replicationMark: `${p}replicated`,
     // visitor context
     visitIdentity: (visitId: string) => `${p}vi:${visitId}`,
     visitEvents: (visitId: string) => `${p}ve:${visitId}`,

@@ -15,7 +15,10 @@
  * are UUIDs made here and passed in ARGV, one per event.
  */
 import type { BeckonStore } from '../../core/store.js';
-import { StoreConnection, durabilityWarnings, type ConnectionHealth } from './connection.js';
+import { StoreConnection, durabilityWarnings, type ClientTarget, type ConnectionHealth } from './connection.js';
+import { SentinelPrimary } from './sentinel.js';
+import { ClusterPrimary } from './cluster.js';
+import type { ClusterEndpoint, PrimaryLocator, RedisCredentials, SentinelEndpoint } from './endpoint.js';
 import { SCRIPTS } from './scripts.js';
 import { EventListeners } from '../listeners.js';
 import { redisKeys } from './keys.js';
@@ -30,7 +33,18 @@ import { channelStore } from './channels.js';
 import { visitorStore } from './visitor.js';
 
 export interface RedisStoreOptions {
-  url: string;
+  /**
+   * Where Redis is: a URL (one Redis), the primary Sentinel names, or the
+   * primary of the prefix's slot in a Redis Cluster (both followed when they
+   * move). In a cluster the prefix must be one hash tag (redisKeyPrefix).
+   */
+  url?: string;
+  sentinel?: SentinelEndpoint;
+  cluster?: ClusterEndpoint;
+  /** Replicas that confirm each write made for a caller (BECKON_REDIS_MIN_REPLICAS); none by default. */
+  minReplicas?: number;
+  /** How long such a write waits for them (BECKON_REDIS_REPLICA_TIMEOUT_MS). */
+  replicaTimeoutMs?: number;
   /** Starts every key name (BECKON_REDIS_PREFIX). */
   prefix: string;
   /** How long opening waits for Redis before failing with StoreUnavailableError. */
@@ -55,14 +69,38 @@ const DEFAULT_REPORT_RETENTION_MS = 400 * 86_400_000;
 
 /** Opens the Redis store; fails with StoreUnavailableError if Redis does not answer within `openTimeoutMs`. */
 export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
-  const conn = await StoreConnection.open(SCRIPTS, {
-    url: options.url,
-    ...(options.openTimeoutMs !== undefined ? { openTimeoutMs: options.openTimeoutMs } : {}),
-    ...(options.onConnectionError ? { onError: options.onConnectionError } : {}),
-    ...(options.onConnectionRestored ? { onRestored: options.onConnectionRestored } : {}),
-  });
+  const keys = redisKeys(options.prefix);
+  const hooks = options.onConnectionError ? { onError: options.onConnectionError } : {};
+  const locator: PrimaryLocator | null = options.sentinel
+    ? await SentinelPrimary.open(options.sentinel, hooks)
+    : options.cluster
+      ? await ClusterPrimary.open(options.cluster, keys.seq, hooks)
+      : null;
+  const credentials = (options.sentinel ?? options.cluster)?.credentials;
+  let conn: StoreConnection<typeof SCRIPTS>;
+  try {
+    conn = await StoreConnection.open(SCRIPTS, {
+      target: locator && credentials ? primaryTarget(locator, credentials) : { address: () => ({ url: options.url! }) },
+      ...((options.minReplicas ?? 0) > 0
+        ? {
+            replication: {
+              minReplicas: options.minReplicas!,
+              timeoutMs: options.replicaTimeoutMs ?? 200,
+              markKey: keys.replicationMark,
+            },
+          }
+        : {}),
+      ...(options.openTimeoutMs !== undefined ? { openTimeoutMs: options.openTimeoutMs } : {}),
+      ...(options.onConnectionError ? { onError: options.onConnectionError } : {}),
+      ...(options.onConnectionRestored ? { onRestored: options.onConnectionRestored } : {}),
+    });
+  } catch (error) {
+    await locator?.close();
+    throw error;
+  }
+  locator?.onMove(() => conn.primaryMoved());
   const context = storeContext({
-    keys: redisKeys(options.prefix),
+    keys,
     conn,
     listeners: new EventListeners(),
     reportRetentionMs: options.reportRetentionMs ?? DEFAULT_REPORT_RETENTION_MS,
@@ -80,6 +118,20 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     ping: () => conn.ping(),
     health: () => conn.health(),
     durabilityWarnings: () => conn.run((c) => durabilityWarnings(c)),
-    close: () => conn.close(),
+    close: async () => {
+      await conn.close();
+      await locator?.close();
+    },
+  };
+}
+
+/** Clients to the primary the locator names now, each checked with ROLE (connection.ts). */
+function primaryTarget(locator: PrimaryLocator, credentials: RedisCredentials): ClientTarget {
+  return {
+    address: () => ({ ...locator.current, ...credentials }),
+    primaryOnly: {
+      relocate: () => locator.refresh(),
+      ...(locator.unreachable ? { unreachable: (reachable: () => boolean) => locator.unreachable!(reachable) } : {}),
+    },
   };
 }
