@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSentinelTopology, type SentinelTopology } from '../scripts/cluster/sentinel.js';
 import { startRedisCluster } from '../scripts/cluster/redis-cluster.js';
 import { hashSlot } from '../src/store/redis/cluster.js';
-import { eventually, startServer, TestPage, type TestServer } from './support.js';
+import { eventually, startServer, TestPage, WebhookReceiver, type TestServer } from './support.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -65,8 +65,14 @@ interface Failover {
   backWithinMs: number;
 }
 
-async function onSentinel(): Promise<Failover> {
-  const { topology, server, config } = await topologyAndServer({ strict: false, rateLimitPerMinute: 10_000_000 });
+type Overrides = Parameters<typeof startServer>[0];
+
+async function onSentinel(more: Overrides = {}): Promise<Failover> {
+  const { topology, server, config } = await topologyAndServer({
+    strict: false,
+    rateLimitPerMinute: 10_000_000,
+    ...more,
+  });
   return { server, another: () => node(config), killPrimary: () => topology.killPrimary(), backWithinMs: 5000 };
 }
 
@@ -76,7 +82,7 @@ async function node(overrides: Parameters<typeof startServer>[0]): Promise<TestS
   return server;
 }
 
-async function onCluster(): Promise<Failover> {
+async function onCluster(more: Overrides = {}): Promise<Failover> {
   const cluster = await startRedisCluster();
   cleanup.push(() => cluster.dispose());
   const config: Parameters<typeof startServer>[0] = {
@@ -89,6 +95,7 @@ async function onCluster(): Promise<Failover> {
     strict: false,
     // The callers below refuse fast during the outage: not a rate to throttle.
     rateLimitPerMinute: 10_000_000,
+    ...more,
   };
   const server = await node(config);
   return {
@@ -107,7 +114,14 @@ describe.each([
   ['a Redis Cluster', onCluster],
 ])('kill -9 of the Redis primary in %s', (_, start) => {
   it('answers every call within 2 s, is back in time, and keeps every acknowledged engage, a shown invitation and a deadline', async () => {
-    const { server, killPrimary, backWithinMs } = await start();
+    const hook = await WebhookReceiver.start();
+    cleanup.push(() => hook.close());
+    const { server, killPrimary, backWithinMs } = await start({
+      webhookUrl: hook.url,
+      webhookSecret: 'failover-webhook-secret',
+      webhookEvents: ['engagement.accepted', 'engagement.timed_out'],
+      webhookRetryBaseMs: 100,
+    });
     const page = await openPage(server.url);
     const { visitId } = page.session;
 
