@@ -15,6 +15,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSentinelTopology, type SentinelTopology } from '../scripts/cluster/sentinel.js';
 import { startRedisCluster } from '../scripts/cluster/redis-cluster.js';
 import { hashSlot } from '../src/store/redis/cluster.js';
+import { loadConfig } from '../src/config.js';
+import { openStore } from '../src/store/open.js';
+import { StoreUnavailableError } from '../src/core/store.js';
 import { eventually, startServer, TestPage, WebhookReceiver, type TestServer } from './support.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -259,4 +262,24 @@ describe('writes confirmed by a replica (BECKON_REDIS_MIN_REPLICAS=1)', () => {
       expect((await server.engage({ interactionId: 'unconfirmed', visitId })).status).toBe(200),
     );
   }, 60_000);
+});
+
+describe('credentials', () => {
+  it('opens the store through password-protected sentinels, as an ACL user of the data nodes, from the environment', async () => {
+    const topology = await startSentinelTopology({
+      username: 'beckon',
+      password: 'data-node-secret',
+      sentinelPassword: 'sentinel-secret',
+    });
+    cleanup.push(() => topology.dispose());
+    const config = loadConfig({ BECKON_DB: ':memory:', BECKON_REDIS_PREFIX: 'auth:', ...topology.env });
+    const store = await openStore(config);
+    cleanup.push(() => store.close());
+    await store.startVisit({ visitId: 'visit-with-credentials', globalVisitId: 'browser' }, Date.now());
+    expect(await store.getVisit('visit-with-credentials')).not.toBeNull();
+
+    // The wrong data-node password: the sentinels answer, the primary refuses, and opening fails as unavailable.
+    const wrong = loadConfig({ ...topology.env, BECKON_DB: ':memory:', REDIS_PASSWORD: 'not-the-secret' });
+    await expect(openStore({ ...wrong, redisPrefix: 'auth:' })).rejects.toBeInstanceOf(StoreUnavailableError);
+  }, 90_000);
 });
