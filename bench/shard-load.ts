@@ -60,6 +60,7 @@ import { startRedisServer } from '../test/redis-server.js';
 import { RedisStats } from './lib/redis-stats.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { envInt, envInts, fmt, markdownTable, now, sleep, type Row } from './lib/stats.js';
+import { cartEvent, pageInfo } from './lib/browse.js';
 
 const PREFIX = 'bench-shard:';
 /** Short, so that the visits of the page views end within their phase (the default is minutes). */
@@ -347,19 +348,6 @@ function breakdownTable(m: Measured, x: ModelInputs, shards: number): string {
 }
 
 // ── the measurements ───────────────────────────────────────────────────────
-
-const pageInfo = (n: number) => ({
-  url: `https://shop.example/products/item-${n}?ref=home`,
-  title: `Item ${n} – Example Shop`,
-  visible: true,
-  focused: true,
-  locale: 'en-GB',
-});
-
-const cartEvent = (n: number) => ({
-  name: 'added_to_cart',
-  data: { sku: `sku-${String(n % 100_000).padStart(6, '0')}`, price: 19.99, quantity: 1 + (n % 3), currency: 'EUR' },
-});
 
 /** What a page is sent when an invitation starts, as large as Beckon's. */
 const OFFER = {

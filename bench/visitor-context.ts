@@ -42,6 +42,7 @@ import { track } from './lib/procs.js';
 import { RedisStats } from './lib/redis-stats.js';
 import { runAsScript, type BenchResult } from './lib/report.js';
 import { envInt, envInts, fmt, median, now, type Row } from './lib/stats.js';
+import { cartEvent, pageInfo } from './lib/browse.js';
 
 /** Lanes that fill the log and the memory visits: enough to share commits, few enough for Redis' call deadline. */
 const FILL_LANES = 32;
@@ -59,20 +60,6 @@ interface LivePage {
   visitId: string;
   pageId: string;
 }
-
-const pageInfo = (n: number) => ({
-  url: `https://shop.example/products/item-${n}?ref=home`,
-  title: `Item ${n} – Example Shop`,
-  visible: true,
-  focused: true,
-  locale: 'en-GB',
-});
-
-/** A business event as a shop tracks one: a short name, a few fields (about 60 bytes of JSON). */
-const cartEvent = (n: number) => ({
-  name: 'added_to_cart',
-  data: { sku: `sku-${String(n % 100_000).padStart(6, '0')}`, price: 19.99, quantity: 1 + (n % 3), currency: 'EUR' },
-});
 
 let opened = 0;
 async function open(where: Where): Promise<{ store: BeckonStore; prefix: string }> {

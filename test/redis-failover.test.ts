@@ -15,7 +15,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSentinelTopology, type SentinelTopology } from '../scripts/cluster/sentinel.js';
 import { startRedisCluster } from '../scripts/cluster/redis-cluster.js';
 import { hashSlot } from '../src/store/redis/cluster.js';
-import { eventually, startServer, TestPage, type TestServer } from './support.js';
+import { loadConfig } from '../src/config.js';
+import { openStore } from '../src/store/open.js';
+import { StoreUnavailableError } from '../src/core/store.js';
+import { eventually, startServer, TestPage, WebhookReceiver, type TestServer } from './support.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -65,8 +68,14 @@ interface Failover {
   backWithinMs: number;
 }
 
-async function onSentinel(): Promise<Failover> {
-  const { topology, server, config } = await topologyAndServer({ strict: false, rateLimitPerMinute: 10_000_000 });
+type Overrides = Parameters<typeof startServer>[0];
+
+async function onSentinel(more: Overrides = {}): Promise<Failover> {
+  const { topology, server, config } = await topologyAndServer({
+    strict: false,
+    rateLimitPerMinute: 10_000_000,
+    ...more,
+  });
   return { server, another: () => node(config), killPrimary: () => topology.killPrimary(), backWithinMs: 5000 };
 }
 
@@ -76,7 +85,7 @@ async function node(overrides: Parameters<typeof startServer>[0]): Promise<TestS
   return server;
 }
 
-async function onCluster(): Promise<Failover> {
+async function onCluster(more: Overrides = {}): Promise<Failover> {
   const cluster = await startRedisCluster();
   cleanup.push(() => cluster.dispose());
   const config: Parameters<typeof startServer>[0] = {
@@ -89,6 +98,7 @@ async function onCluster(): Promise<Failover> {
     strict: false,
     // The callers below refuse fast during the outage: not a rate to throttle.
     rateLimitPerMinute: 10_000_000,
+    ...more,
   };
   const server = await node(config);
   return {
@@ -107,7 +117,14 @@ describe.each([
   ['a Redis Cluster', onCluster],
 ])('kill -9 of the Redis primary in %s', (_, start) => {
   it('answers every call within 2 s, is back in time, and keeps every acknowledged engage, a shown invitation and a deadline', async () => {
-    const { server, killPrimary, backWithinMs } = await start();
+    const hook = await WebhookReceiver.start();
+    cleanup.push(() => hook.close());
+    const { server, killPrimary, backWithinMs } = await start({
+      webhookUrl: hook.url,
+      webhookSecret: 'failover-webhook-secret',
+      webhookEvents: ['engagement.accepted', 'engagement.timed_out'],
+      webhookRetryBaseMs: 100,
+    });
     const page = await openPage(server.url);
     const { visitId } = page.session;
 
@@ -245,4 +262,24 @@ describe('writes confirmed by a replica (BECKON_REDIS_MIN_REPLICAS=1)', () => {
       expect((await server.engage({ interactionId: 'unconfirmed', visitId })).status).toBe(200),
     );
   }, 60_000);
+});
+
+describe('credentials', () => {
+  it('opens the store through password-protected sentinels, as an ACL user of the data nodes, from the environment', async () => {
+    const topology = await startSentinelTopology({
+      username: 'beckon',
+      password: 'data-node-secret',
+      sentinelPassword: 'sentinel-secret',
+    });
+    cleanup.push(() => topology.dispose());
+    const config = loadConfig({ BECKON_DB: ':memory:', BECKON_REDIS_PREFIX: 'auth:', ...topology.env });
+    const store = await openStore(config);
+    cleanup.push(() => store.close());
+    await store.startVisit({ visitId: 'visit-with-credentials', globalVisitId: 'browser' }, Date.now());
+    expect(await store.getVisit('visit-with-credentials')).not.toBeNull();
+
+    // The wrong data-node password: the sentinels answer, the primary refuses, and opening fails as unavailable.
+    const wrong = loadConfig({ ...topology.env, BECKON_DB: ':memory:', REDIS_PASSWORD: 'not-the-secret' });
+    await expect(openStore({ ...wrong, redisPrefix: 'auth:' })).rejects.toBeInstanceOf(StoreUnavailableError);
+  }, 90_000);
 });

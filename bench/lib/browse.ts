@@ -7,6 +7,21 @@
 import type { BeckonStore, NodeRef } from '../../src/core/store.js';
 import { ixnProfileSchema } from '../../src/protocol/index.js';
 
+/** What a product page of a shop reports when it connects. */
+export const pageInfo = (n: number) => ({
+  url: `https://shop.example/products/item-${n}?ref=home`,
+  title: `Item ${n} – Example Shop`,
+  visible: true,
+  focused: true,
+  locale: 'en-GB',
+});
+
+/** A business event as a shop tracks one: a short name, a few fields (about 60 bytes of JSON). */
+export const cartEvent = (n: number) => ({
+  name: 'added_to_cart',
+  data: { sku: `sku-${String(n % 100_000).padStart(6, '0')}`, price: 19.99, quantity: 1 + (n % 3), currency: 'EUR' },
+});
+
 export interface BrowseOptions {
   /** The node that holds the pages; none: held by no node. */
   node?: NodeRef;

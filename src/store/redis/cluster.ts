@@ -23,7 +23,8 @@
  */
 import { createClient } from 'redis';
 import { withDeadline } from './connection.js';
-import type { ClusterEndpoint, HostAndPort, PrimaryLocator } from './endpoint.js';
+import type { ClusterEndpoint, HostAndPort } from './endpoint.js';
+import { FollowedPrimary } from './followed-primary.js';
 
 /** How long one node may take to answer. */
 const ASK_TIMEOUT_MS = 500;
@@ -50,15 +51,11 @@ export function hashSlot(key: string): number {
 }
 
 /** The primary of one slot, kept up to date. */
-export class ClusterPrimary implements PrimaryLocator {
-  #primary: HostAndPort;
+export class ClusterPrimary extends FollowedPrimary {
   readonly #known: HostAndPort[];
-  readonly #listeners = new Set<(primary: HostAndPort) => void>();
   #timer: NodeJS.Timeout | null = null;
-  #refreshing: Promise<void> | null = null;
   /** Asking every half second until the store reaches its primary again. */
   #searching = false;
-  #closed = false;
 
   private constructor(
     private readonly endpoint: ClusterEndpoint,
@@ -66,7 +63,7 @@ export class ClusterPrimary implements PrimaryLocator {
     private readonly onError: (error: unknown) => void,
     found: { primary: HostAndPort; nodes: HostAndPort[] },
   ) {
-    this.#primary = found.primary;
+    super(found.primary);
     this.#known = mergeNodes(endpoint.nodes, found.nodes);
   }
 
@@ -96,49 +93,29 @@ export class ClusterPrimary implements PrimaryLocator {
     }
   }
 
-  get current(): HostAndPort {
-    return this.#primary;
-  }
-
-  onMove(listener: (primary: HostAndPort) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Asks the nodes again (one question at a time); moves if they name another primary. */
-  refresh(): Promise<void> {
-    this.#refreshing ??= askNodes(this.endpoint, this.#known, this.slot, this.onError)
-      .then((found) => {
-        if (found === null || this.#closed) return;
-        for (const node of mergeNodes([], found.nodes)) {
-          if (!this.#known.some((k) => k.host === node.host && k.port === node.port)) this.#known.push(node);
-        }
-        const { primary } = found;
-        if (primary.host === this.#primary.host && primary.port === this.#primary.port) return;
-        this.#primary = primary;
-        for (const listener of this.#listeners) listener(primary);
-      })
-      .finally(() => {
-        this.#refreshing = null;
-      });
-    return this.#refreshing;
-  }
-
   /**
    * The store cannot reach its primary: ask every half second until it can
    * (the caller says when with `reachable`), then go back to the slow pace.
    */
   unreachable(reachable: () => boolean): void {
-    if (this.#closed || this.#searching) return;
+    if (this.closed || this.#searching) return;
     this.#searching = true;
     this.#schedule(500, reachable);
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
+  override async close(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
-    this.#listeners.clear();
-    await this.#refreshing?.catch(() => {});
+    await super.close();
+  }
+
+  /** The slot's primary by the first known node that answers; every node it names becomes known. */
+  protected async ask(): Promise<HostAndPort | null> {
+    const found = await askNodes(this.endpoint, this.#known, this.slot, this.onError);
+    if (found === null) return null;
+    for (const node of found.nodes) {
+      if (!this.#known.some((k) => k.host === node.host && k.port === node.port)) this.#known.push(node);
+    }
+    return found.primary;
   }
 
   #schedule(everyMs: number, until?: () => boolean): void {
@@ -147,7 +124,7 @@ export class ClusterPrimary implements PrimaryLocator {
       this.refresh()
         .catch(() => {})
         .finally(() => {
-          if (this.#closed) return;
+          if (this.closed) return;
           if (until === undefined || until()) {
             this.#searching = false;
             this.#schedule(REFRESH_EVERY_MS);

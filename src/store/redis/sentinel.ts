@@ -25,7 +25,8 @@
  */
 import { createClient } from 'redis';
 import { withDeadline } from './connection.js';
-import type { HostAndPort, PrimaryLocator, SentinelEndpoint } from './endpoint.js';
+import type { HostAndPort, SentinelEndpoint } from './endpoint.js';
+import { FollowedPrimary } from './followed-primary.js';
 
 /** How long one sentinel may take to answer. */
 const ASK_TIMEOUT_MS = 500;
@@ -39,20 +40,16 @@ export interface SentinelHooks {
 }
 
 /** The current primary as the sentinels name it, kept up to date. */
-export class SentinelPrimary implements PrimaryLocator {
-  #primary: HostAndPort;
-  readonly #listeners = new Set<(primary: HostAndPort) => void>();
+export class SentinelPrimary extends FollowedPrimary {
   readonly #clients: SentinelClient[] = [];
   #timer: NodeJS.Timeout | null = null;
-  #refreshing: Promise<void> | null = null;
-  #closed = false;
 
   private constructor(
     private readonly endpoint: SentinelEndpoint,
     private readonly onError: (error: unknown) => void,
     primary: HostAndPort,
   ) {
-    this.#primary = primary;
+    super(primary);
   }
 
   /**
@@ -82,40 +79,14 @@ export class SentinelPrimary implements PrimaryLocator {
     }
   }
 
-  /** The primary's address as last announced or asked. */
-  get current(): HostAndPort {
-    return this.#primary;
-  }
-
-  /** Calls `listener` each time the primary moves; returns a function that stops it. */
-  onMove(listener: (primary: HostAndPort) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Asks the sentinels again (one question at a time however many callers ask); moves if they name another. */
-  refresh(): Promise<void> {
-    this.#refreshing ??= askSentinels(this.endpoint, this.onError)
-      .then((primary) => {
-        if (primary !== null) this.#moveTo(primary);
-      })
-      .finally(() => {
-        this.#refreshing = null;
-      });
-    return this.#refreshing;
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
+  override async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    this.#listeners.clear();
+    await super.close();
     await Promise.all(this.#clients.map((client) => closeQuickly(client)));
   }
 
-  #moveTo(primary: HostAndPort): void {
-    if (this.#closed || (primary.host === this.#primary.host && primary.port === this.#primary.port)) return;
-    this.#primary = primary;
-    for (const listener of this.#listeners) listener(primary);
+  protected ask(): Promise<HostAndPort | null> {
+    return askSentinels(this.endpoint, this.onError);
   }
 
   /** Subscribes to `+switch-master` on every sentinel; a sentinel that is down now is subscribed to when it comes back. */
@@ -136,7 +107,7 @@ export class SentinelPrimary implements PrimaryLocator {
           .subscribe('+switch-master', (message) => {
             const [name, , , host, port] = message.split(' ');
             if (name === this.endpoint.name && host !== undefined && port !== undefined)
-              this.#moveTo({ host, port: Number(port) });
+              this.moveTo({ host, port: Number(port) });
           })
           .catch(() => {});
       }),
