@@ -20,7 +20,7 @@ import {
   type PageInfo,
   type PageUpdate,
 } from '../protocol/index.js';
-import { NotReplicatedError, type BeckonStore, type CreateResult, type NodeRef } from './store.js';
+import { NotReplicatedError, type BeckonStore, type CreateResult, type EnteredPage, type NodeRef } from './store.js';
 import type { HoursState } from './hours.js';
 import { Channels } from './channels.js';
 import { DeadlineClock } from './deadlines.js';
@@ -57,12 +57,79 @@ export interface PageIdentity {
   pageId: string;
 }
 
+/** What a connecting page's session tells it. */
+export interface PageSession {
+  optedOut: boolean;
+  invitation: InvitationOffer | null;
+}
+
 const IN_PROGRESS = ['pending', 'delivered'] as const;
+
+/** How long, and for how many pages at most, an entered page's session waits for its connection. */
+const ENTERING_MS = 10_000;
+const ENTERING_MAX = 10_000;
+
+/**
+ * Sessions of pages that entered and whose connection has not asked for
+ * them yet (socket.io runs the connection right after the handshake that
+ * entered the page, within the same turn of the event loop). A page command
+ * published meanwhile for such a page (this process's own engage placing an
+ * attempt on it before its socket joined its rooms) is folded into the
+ * session, so that the page hears of it. A page whose connection never
+ * comes is forgotten after ENTERING_MS.
+ */
+class EnteringPages {
+  private readonly pages = new Map<string, { visitId: string; at: number; session: PageSession; told?: true }>();
+
+  keep(page: PageIdentity, session: PageSession): void {
+    const at = performance.now();
+    for (const [pageId, kept] of this.pages) {
+      if (at - kept.at < ENTERING_MS && this.pages.size < ENTERING_MAX) break;
+      this.pages.delete(pageId);
+    }
+    this.pages.delete(page.pageId);
+    this.pages.set(page.pageId, { visitId: page.visitId, at, session });
+  }
+
+  take(pageId: string): PageSession | null {
+    const kept = this.pages.get(pageId);
+    if (!kept) return null;
+    this.pages.delete(pageId);
+    return performance.now() - kept.at < ENTERING_MS ? kept.session : null;
+  }
+
+  /** True, once, when the entering page's session holds this invitation and it was not told otherwise yet. */
+  untold(pageId: string, interactionId: string): boolean {
+    const kept = this.pages.get(pageId);
+    if (!kept || kept.told || kept.session.invitation?.interactionId !== interactionId) return false;
+    kept.told = true;
+    return true;
+  }
+
+  told(command: PageCommand): void {
+    if (this.pages.size === 0) return;
+    if (command.kind === 'start') {
+      const kept = this.pages.get(command.pageId);
+      if (!kept) return;
+      kept.session = { ...kept.session, invitation: command.offer };
+      kept.told = true;
+      return;
+    }
+    for (const kept of command.kind === 'withdraw'
+      ? [this.pages.get(command.pageId)]
+      : [...this.pages.values()].filter((page) => page.visitId === command.visitId)) {
+      if (kept?.session.invitation?.interactionId === command.interactionId) {
+        kept.session = { ...kept.session, invitation: null };
+      }
+    }
+  }
+}
 
 export class Lifecycle {
   private readonly listeners = new Set<(command: PageCommand) => void>();
   private readonly clock: DeadlineClock;
   private readonly now: () => number;
+  private readonly entering = new EnteringPages();
 
   /** Channels as data: their hours and pacing at engage, and the pacing view. */
   readonly channels: Channels;
@@ -226,7 +293,9 @@ export class Lifecycle {
    * A page connects. `claim` is the visit its token proved (null: none or
    * forged); the visit resumes if it is still live, else a new one starts for
    * the same browser. `resumePage` gives the page id the page's token proves
-   * for the resolved visit, if any. Records the page as open.
+   * for the resolved visit, if any. Records the page as open and places the
+   * visit's invitation in the same store step; what the page's session shows
+   * is kept for `session`.
    */
   async enterPage(
     claim: { globalVisitId: string; visitId: string } | null,
@@ -242,35 +311,43 @@ export class Lifecycle {
     erasedSinceToken?: (globalVisitId: string) => Promise<boolean>,
   ): Promise<PageIdentity> {
     const at = this.now();
-    let visitId: string | null = null;
+    const entry = { info, ...(node ? { node } : {}), visitIdleMs: this.options.visitIdleMs };
     if (claim) {
-      const visit = await this.store.getVisit(claim.visitId);
-      if (visit && visit.endedAt === null) {
-        // The deadline clock may not have run yet: a visit idle past its limit has ended all the same.
-        if (visit.idleSince !== null && at - visit.idleSince >= this.options.visitIdleMs) {
-          await this.store.endVisit(visit.visitId, at);
-        } else {
-          visitId = visit.visitId;
-        }
+      const pageId = resumePage(claim.visitId) ?? mintId();
+      const resumed = await this.store.enterPage({ ...entry, visitId: claim.visitId, pageId }, at);
+      if (resumed.kind === 'entered') {
+        return this.entered({ globalVisitId: claim.globalVisitId, visitId: claim.visitId, pageId }, resumed);
       }
     }
     let globalVisitId = claim?.globalVisitId ?? mintId();
-    if (visitId === null && claim && (await erasedSinceToken?.(claim.globalVisitId))) globalVisitId = mintId();
-    if (visitId === null) {
-      visitId = mintId();
-      await this.store.startVisit({ visitId, globalVisitId }, at);
-    }
+    if (claim && (await erasedSinceToken?.(claim.globalVisitId))) globalVisitId = mintId();
+    const visitId = mintId();
     const pageId = resumePage(visitId) ?? mintId();
-    await this.store.openPage({ pageId, visitId, info, ...(node ? { node } : {}) }, at);
-    return { globalVisitId, visitId, pageId };
+    const started = await this.store.enterPage({ ...entry, visitId, start: { globalVisitId }, pageId }, at);
+    if (started.kind !== 'entered') throw new Error('enterPage: a visit started with a new id is not live.');
+    return this.entered({ globalVisitId, visitId, pageId }, started);
+  }
+
+  /** After a page entered: the placement's commands, and the session kept until the page's connection asks. */
+  private entered(page: PageIdentity, entered: Extract<EnteredPage, { kind: 'entered' }>): PageIdentity {
+    const placed = entered.attempt;
+    if (placed && entered.movedFrom !== undefined) this.moved(placed, entered.movedFrom, page.pageId);
+    this.entering.keep(page, {
+      optedOut: entered.optedOut,
+      invitation: placed && placed.shownPageId === page.pageId ? toOffer(placed, this.now()) : null,
+    });
+    return page;
   }
 
   /**
    * What a page that has just connected should show: the visit's attempt is
    * placed first (it may move to this page), and the page gets it in its
-   * session rather than as a separate start.
+   * session rather than as a separate start. Right after `enterPage` this is
+   * what that step found (no store call); later (a resync) it is read again.
    */
-  async session(page: PageIdentity): Promise<{ optedOut: boolean; invitation: InvitationOffer | null }> {
+  async session(page: PageIdentity): Promise<PageSession> {
+    const kept = this.entering.take(page.pageId);
+    if (kept) return kept;
     const placed = await this.place(page.visitId, page.pageId);
     return {
       optedOut: await this.store.isOptedOut(page.globalVisitId),
@@ -290,10 +367,11 @@ export class Lifecycle {
    * Returns whether the page was closed.
    */
   async leavePage(page: { visitId: string; pageId: string }, heldBy?: NodeRef): Promise<boolean> {
-    if (!(await this.store.closePage(page.pageId, this.now(), heldBy))) return false;
+    const left = await this.store.leavePage(page, this.now(), heldBy);
+    if (!left.closed) return false;
     // The visit may now be idle: its end is a new deadline to wait for.
     this.deadlinesChanged();
-    await this.place(page.visitId);
+    if (left.moved) this.moved(left.moved.attempt, left.moved.from);
     return true;
   }
 
@@ -391,7 +469,13 @@ export class Lifecycle {
       const [attempt] = await this.store.activeEngagements(visitId);
       if (!attempt) return null;
       const target = chooseTarget(attempt, await this.store.openPages(visitId));
-      if (target === null || target === attempt.shownPageId) return attempt;
+      if (target === null || target === attempt.shownPageId) {
+        // Placed on a page still entering (its session not read yet): placing again tells it now, once.
+        if (target !== null && target !== connecting && this.entering.untold(target, attempt.interactionId)) {
+          this.start(attempt, target);
+        }
+        return attempt;
+      }
       if (!(await this.store.placeOn(attempt.interactionId, attempt.shownPageId, target))) continue;
       const placed: Engagement = { ...attempt, shownPageId: target };
       if (attempt.shownPageId !== null) {
@@ -405,6 +489,18 @@ export class Lifecycle {
       if (target !== connecting) this.start(placed, target);
       return placed;
     }
+  }
+
+  /**
+   * After a store step moved the visit's attempt (a page entering or
+   * leaving): the pages it moved between are told, as `place` tells them. The
+   * page in `connecting` learns of it from its session instead of a start.
+   */
+  private moved(attempt: Engagement, from: string | null, connecting?: string): void {
+    if (from !== null) {
+      this.publish({ kind: 'withdraw', pageId: from, interactionId: attempt.interactionId, state: attempt.state });
+    }
+    if (attempt.shownPageId !== null && attempt.shownPageId !== connecting) this.start(attempt, attempt.shownPageId);
   }
 
   /** Tells `pageId` to show the attempt with the time it has left (none left: nothing). */
@@ -432,6 +528,7 @@ export class Lifecycle {
   }
 
   private publish(command: PageCommand): void {
+    this.entering.told(command);
     for (const listener of this.listeners) {
       try {
         listener(command);

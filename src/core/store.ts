@@ -174,6 +174,44 @@ export class NotReplicatedError extends Error {
   }
 }
 
+/**
+ * Where a visit's invitation stands after a page entered or left, placed in
+ * the same atomic step by the rule of core/placement.ts (`chooseTarget`):
+ * the visit's oldest attempt in progress stays on its page while that page
+ * is open, else goes to the page it was created for if open, else to the
+ * first open page in attention order (see `openPages`); with no page open it
+ * stays where it is.
+ */
+export interface VisitPlacement {
+  /** The visit's oldest attempt in progress after the step (the one to show); null when it has none. */
+  attempt: Engagement | null;
+  /** Present when this step moved it: the page it was placed on before (null: none). */
+  movedFrom?: string | null;
+}
+
+/** What `enterPage` did. */
+export type EnteredPage =
+  /** The visit is not live (unknown, ended, or idle past `visitIdleMs`, which this call ended): nothing else changed. */
+  | { kind: 'not-live' }
+  | ({
+      kind: 'entered';
+      /** The visit's browser. */
+      globalVisitId: string;
+      /** This call started the visit. */
+      started: boolean;
+      /** Whether the page was opened (false: its id belongs to another visit, and nothing of the page changed). */
+      opened: boolean;
+      /** Whether the browser opted out of invitations. */
+      optedOut: boolean;
+    } & VisitPlacement);
+
+/**
+ * What `leavePage` did: nothing when the page was not open (or not held by
+ * `heldBy`); else whether the visit's invitation moved (`VisitPlacement`),
+ * with the attempt after the move and the page it was on (null: none).
+ */
+export type LeftPage = { closed: false } | { closed: true; moved: { attempt: Engagement; from: string | null } | null };
+
 /** Visits, their pages, and browsers' opt-outs. */
 export interface PresenceStore {
   /** Starts a visit (records `visit.started`). */
@@ -195,6 +233,34 @@ export interface PresenceStore {
    */
   closePage(pageId: string, now: number, heldBy?: NodeRef): Promise<boolean>;
   getPage(pageId: string): Promise<PageRecord | null>;
+  /**
+   * A page view's entry in one atomic step: resumes the visit if it is live
+   * (`start`: starts it for that browser if it does not exist), opens the page
+   * as `openPage` does, places the visit's invitation (`VisitPlacement`), and
+   * reads the browser's opt-out. A live visit idle (no page open) for
+   * `visitIdleMs` or more has ended all the same: it is ended here (records
+   * `visit.ended`) and the answer is 'not-live'. Records what `startVisit`
+   * and `openPage` record.
+   */
+  enterPage(
+    entry: {
+      visitId: string;
+      start?: { globalVisitId: string };
+      pageId: string;
+      info: PageInfo;
+      node?: NodeRef;
+      visitIdleMs: number;
+    },
+    now: number,
+  ): Promise<EnteredPage>;
+  /**
+   * A page view's exit in one atomic step: closes the page as `closePage`
+   * does (with `heldBy`, only while that boot holds it) and, when it closed
+   * and another page of the visit is open, places the visit's invitation
+   * (`VisitPlacement`). `visitId` is the page's visit; a page of another
+   * visit is not closed.
+   */
+  leavePage(page: { pageId: string; visitId: string }, now: number, heldBy?: NodeRef): Promise<LeftPage>;
   /**
    * Open pages of a visit in attention order (core/placement.ts): visible and
    * focused first, then visible, then the most recently active, then the most

@@ -33,17 +33,11 @@ local visitId = ARGV[3]
 local now = ARGV[4]
 
 --- @include "includes/clock"
---- @include "includes/events"
+--- @include "includes/visits"
 
 if isStale(notAfter) then return {'stale'} end
-local v = redis.call('HMGET', visitKey, 'startedAt', 'endedAt')
+local v = redis.call('HMGET', visitKey, 'startedAt', 'endedAt', 'idleSince')
 if not v[1] or v[2] then return {'ok', 0} end
-appendEvent(seqKey, logKey, eventId, 'visit.ended', now, {'visitId', visitId})
-redis.call('HSET', visitKey, 'endedAt', now)
-redis.call('HDEL', visitKey, 'idleSince')
-redis.call('ZREM', liveKey, visitId)
-redis.call('ZREM', idleKey, visitId)
-redis.call('ZADD', endedKey, 'GT', now, visitId)
-local pages = redis.call('HKEYS', visitPagesKey)
-for i = 1, math.min(#pages, 1000) do redis.call('SREM', openLiveKey, pages[i]) end
+endLiveVisit({seq = seqKey, log = logKey, visit = visitKey, live = liveKey, idle = idleKey, visitPages = visitPagesKey,
+  openLive = openLiveKey, ended = endedKey}, eventId, visitId, now, v[3])
 return {'ok', 1}

@@ -124,6 +124,14 @@ export function presenceStore(context: StoreContext): PresenceStore {
     });
   }
 
+  const attemptKeyPrefix = k.attempt('');
+  /** A placement's reply: '-' (did not move), '' (moved from no page) or '=' + the page it moved from. */
+  const movedFrom = (moved: unknown) => (moved === '-' ? undefined : moved === '' ? null : String(moved).slice(1));
+  const attemptOf = (flat: unknown) => {
+    const h = pairs(flat);
+    return isEmpty(h) ? null : toEngagement(h);
+  };
+
   return {
     async startVisit(visit, now) {
       const reply = await exec(
@@ -208,6 +216,100 @@ export function presenceStore(context: StoreContext): PresenceStore {
     },
 
     closePage,
+
+    async enterPage({ visitId, start, pageId, info, node, visitIdleMs }, now) {
+      const reply = await exec(
+        'enterPage',
+        {
+          seqKey: k.seq,
+          logKey: k.log,
+          visitKey: k.visit(visitId),
+          liveKey: k.live,
+          idleKey: k.idle,
+          endedKey: k.ended,
+          visitsByBrowserKey: k.visitsByBrowser,
+          pageKey: k.page(pageId),
+          visitPagesKey: k.visitPages(visitId),
+          openKey: k.open,
+          openLiveKey: k.openLive,
+          heldKey: k.held,
+          closedKey: k.closed,
+          pagesByVisitKey: k.pagesByVisit,
+          optOutKey: k.optOut,
+          activeKey: k.active,
+        },
+        {
+          startEventId: randomUUID(),
+          pageEventId: randomUUID(),
+          endEventId: randomUUID(),
+          visitId,
+          startFor: nullable(start?.globalVisitId),
+          pageId,
+          url: info.url,
+          title: info.title,
+          visible: info.visible ? '1' : '0',
+          focused: info.focused ? '1' : '0',
+          locale: nullable(info.locale),
+          now: int(now),
+          nodeId: nullable(node?.nodeId),
+          bootId: nullable(node?.bootId),
+          path: reportPath(info.url),
+          visitIdleMs: int(visitIdleMs),
+          attemptKeyPrefix,
+        },
+      );
+      if (reply[0] === 'not-live') {
+        if (reply[1] === 1) recorded();
+        return { kind: 'not-live' };
+      }
+      const [, globalVisitId, started, opened, optedOut, moved, attempt] = reply;
+      if (opened !== 0) rememberPage(pageId, visitId);
+      if (started === 1 || opened === 2) recorded();
+      const from = movedFrom(moved);
+      return {
+        kind: 'entered',
+        globalVisitId: String(globalVisitId),
+        started: started === 1,
+        opened: opened !== 0,
+        optedOut: optedOut === 1,
+        attempt: attemptOf(attempt),
+        ...(from !== undefined ? { movedFrom: from } : {}),
+      };
+    },
+
+    async leavePage({ pageId, visitId }, now, heldBy) {
+      const reply = await exec(
+        'leavePage',
+        {
+          seqKey: k.seq,
+          logKey: k.log,
+          pageKey: k.page(pageId),
+          visitKey: k.visit(visitId),
+          visitPagesKey: k.visitPages(visitId),
+          openKey: k.open,
+          openLiveKey: k.openLive,
+          idleKey: k.idle,
+          heldKey: k.held,
+          closedKey: k.closed,
+          endedKey: k.ended,
+          activeKey: k.active,
+        },
+        {
+          eventId: randomUUID(),
+          pageId,
+          visitId,
+          now: int(now),
+          heldByNodeId: nullable(heldBy?.nodeId),
+          heldByBootId: nullable(heldBy?.bootId),
+          attemptKeyPrefix,
+        },
+      );
+      if (reply[0] !== 'closed') return { closed: false };
+      recorded();
+      const from = movedFrom(reply[1]);
+      const attempt = attemptOf(reply[2]);
+      return { closed: true, moved: from !== undefined && attempt ? { attempt, from } : null };
+    },
 
     async getPage(pageId) {
       const h = (await conn.run((c) => c.hGetAll(k.page(pageId)))) as Fields;

@@ -34,6 +34,8 @@ export const STORE_SCRIPTS = [
   'updatePage',
   'closePage',
   'endVisit',
+  'enterPage',
+  'leavePage',
   'setOptOut',
   'heartbeat',
   'forgetNode',

@@ -8,9 +8,26 @@
  */
 import type { PageInfo, PageUpdate } from '../../protocol/index.js';
 import { pageEvent, visitEvent } from '../../core/events.js';
-import type { LiveVisit, NodeRef, PageRecord, PresenceStore } from '../../core/store.js';
+import { chooseTarget } from '../../core/placement.js';
+import type {
+  EnteredPage,
+  LeftPage,
+  LiveVisit,
+  NodeRef,
+  PageRecord,
+  PresenceStore,
+  VisitPlacement,
+} from '../../core/store.js';
 import type { SqliteContext } from './context.js';
-import { ACTIVE_STATES, toPage, toVisit, type PageRow, type VisitRow } from './rows.js';
+import {
+  ACTIVE_STATES,
+  toEngagement,
+  toPage,
+  toVisit,
+  type EngagementRow,
+  type PageRow,
+  type VisitRow,
+} from './rows.js';
 
 /** The presence methods this module answers; nodes.ts and attempts.ts answer the rest. */
 export type PresenceMethods = Omit<
@@ -97,6 +114,11 @@ export function sqlitePresence({ db, write, recordEvent }: SqliteContext): Sqlit
        ON CONFLICT (global_visit_id) DO UPDATE SET opted_out = excluded.opted_out, changed_at = excluded.changed_at`,
     ),
     isOptedOut: db.prepare<[string], { opted_out: number }>(`SELECT opted_out FROM browsers WHERE global_visit_id = ?`),
+    // A page view's placement (enterPage, leavePage): the visit's oldest attempt in progress, and its move.
+    firstActive: db.prepare<[string], EngagementRow>(
+      `SELECT * FROM engagements WHERE visit_id = ? AND state IN ${ACTIVE_STATES} ORDER BY created_at, rowid LIMIT 1`,
+    ),
+    placeShown: db.prepare(`UPDATE engagements SET shown_page_id = ? WHERE interaction_id = ?`),
     counts: db.prepare<[], { liveVisits: number; openPages: number }>(
       `SELECT (SELECT count(*) FROM visits WHERE ended_at IS NULL) AS liveVisits,
               (SELECT count(*) FROM pages JOIN visits USING (visit_id)
@@ -124,9 +146,10 @@ export function sqlitePresence({ db, write, recordEvent }: SqliteContext): Sqlit
         nodeId: node?.nodeId ?? null,
         bootId: node?.bootId ?? null,
       }).changes;
-      if (changed === 0) return; // the page id belongs to another visit: refuse silently
+      if (changed === 0) return false; // the page id belongs to another visit: refuse silently
       stmt.clearIdle.run(visitId);
       if (!before || before.closed_at !== null) recordEvent(pageEvent('page.entered', visitId, pageId, now));
+      return true;
     },
   );
 
@@ -144,6 +167,53 @@ export function sqlitePresence({ db, write, recordEvent }: SqliteContext): Sqlit
     recordEvent(visitEvent('visit.ended', visitId, now));
     return true;
   });
+
+  /** The visit's invitation placed by the rule of core/placement.ts, inside the caller's transaction. */
+  const placeVisitAttempt = (visitId: string): VisitPlacement => {
+    const row = stmt.firstActive.get(visitId);
+    if (!row) return { attempt: null };
+    const attempt = toEngagement(row);
+    const target = chooseTarget(attempt, stmt.openPages.all(visitId).map(toPage));
+    if (target === null || target === attempt.shownPageId) return { attempt };
+    stmt.placeShown.run(target, attempt.interactionId);
+    return { attempt: { ...attempt, shownPageId: target }, movedFrom: attempt.shownPageId };
+  };
+
+  const enterPage = db.transaction((entry: Parameters<PresenceStore['enterPage']>[0], now: number): EnteredPage => {
+    const { visitId, pageId } = entry;
+    let visit = stmt.getVisit.get(visitId);
+    const started = !visit;
+    if (!visit) {
+      if (!entry.start) return { kind: 'not-live' };
+      startVisit(visitId, entry.start.globalVisitId, now);
+      visit = stmt.getVisit.get(visitId)!;
+    } else if (visit.ended_at !== null) {
+      return { kind: 'not-live' };
+    } else if (visit.idle_since !== null && now - visit.idle_since >= entry.visitIdleMs) {
+      endVisit(visitId, now);
+      return { kind: 'not-live' };
+    }
+    const opened = openPage(pageId, visitId, entry.info, entry.node, now);
+    return {
+      kind: 'entered',
+      globalVisitId: visit.global_visit_id,
+      started,
+      opened,
+      optedOut: optedOut(visit.global_visit_id),
+      // A visit started here has no attempt yet.
+      ...(started ? { attempt: null } : placeVisitAttempt(visitId)),
+    };
+  });
+
+  const leavePage = db.transaction(
+    (page: { pageId: string; visitId: string }, now: number, heldBy?: NodeRef): LeftPage => {
+      const row = stmt.getPage.get(page.pageId);
+      if (!row || row.visit_id !== page.visitId || !closePage(page.pageId, now, heldBy)) return { closed: false };
+      const placement = placeVisitAttempt(page.visitId);
+      if (!placement.attempt || placement.movedFrom === undefined) return { closed: true, moved: null };
+      return { closed: true, moved: { attempt: placement.attempt, from: placement.movedFrom } };
+    },
+  );
 
   const closeAllPages = db.transaction((now: number): number => {
     let closed = 0;
@@ -209,6 +279,12 @@ export function sqlitePresence({ db, write, recordEvent }: SqliteContext): Sqlit
       },
       async closePage(pageId, now, heldBy) {
         return write(() => closePage(pageId, now, heldBy));
+      },
+      async enterPage(entry, now) {
+        return write(() => enterPage(entry, now));
+      },
+      async leavePage(page, now, heldBy) {
+        return write(() => leavePage(page, now, heldBy));
       },
       async getPage(pageId) {
         const row = stmt.getPage.get(pageId);

@@ -26,3 +26,40 @@ local function choosePage(visitPagesKey, named)
   end
   return best
 end
+
+--- @include "includes/lex"
+--- @include "includes/attempts"
+
+-- The visit's oldest attempt in progress placed by the rule of chooseTarget in src/core/placement.ts: it
+-- stays on its page while that page is open, else goes to the page it was created for if open, else to
+-- the first open page in attention order; with no page open it stays. The attempt's key is
+-- attemptKeyPrefix .. its id: the one key a script names that is not in KEYS, since only the index
+-- read here tells which attempt it is (under the store's hash tag like every other key).
+-- Returns nil when the visit has none in progress, else its hash (flat, after the move) and, when it
+-- moved, the page it was on ('' for none); false when it did not move.
+local function placeVisitAttempt(activeKey, visitPagesKey, attemptKeyPrefix, visitId)
+  local visitPrefix = lexPrefix(visitId)
+  local first = lexFirst(activeKey, visitPrefix, 1)[1]
+  if not first then return nil end
+  local attemptKey = attemptKeyPrefix .. string.sub(first, #visitPrefix + 38)
+  local flat = redis.call('HGETALL', attemptKey)
+  local state, shown, named, shownAt
+  for i = 1, #flat, 2 do
+    local field = flat[i]
+    if field == 'state' then state = flat[i + 1]
+    elseif field == 'shownPageId' then shown, shownAt = flat[i + 1], i + 1
+    elseif field == 'pageId' then named = flat[i + 1] end
+  end
+  if not isActive(state) then return nil end
+  if shown and redis.call('HEXISTS', visitPagesKey, shown) == 1 then return flat, false end
+  local target = choosePage(visitPagesKey, named)
+  if not target then return flat, false end
+  redis.call('HSET', attemptKey, 'shownPageId', target)
+  if shownAt then
+    flat[shownAt] = target
+  else
+    flat[#flat + 1] = 'shownPageId'
+    flat[#flat + 1] = target
+  end
+  return flat, shown or ''
+end
