@@ -197,4 +197,5 @@ redis.call('ZADD', deadlinesKey, expiresAt, 'expire:' .. id)
 reportCreated(reportHourKey, reportExpireAt, narrowed)
 redis.call('ZADD', createdKey, 0, string.format('%015d:', nowMs) .. id)
 redis.call('ZADD', attemptsByBrowserKey, 0, hm)
-return {'created', redis.call('HGETALL', attemptKey)}
+-- The hash as written: what HGETALL would answer.
+return {'created', h}

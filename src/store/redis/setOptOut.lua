@@ -78,11 +78,11 @@ for i = 1, n do
   keys.attempt = KEYS[9 + i]
   local change = {eventId = ARGV[9 + n + i], id = ARGV[9 + i], from = ',pending,delivered,', to = 'declined',
     at = now, atIso = nowIso, reason = 'opted-out'}
-  local settled = applyTransition(keys, change)
-  if settled then
-    reportTransition(report, keys.attempt, 'declined', now, nil)
-    settleChannels(channelLoadKey, settled, 'declined', tonumber(acceptanceWindow))
-    out[#out + 1] = redis.call('HGETALL', keys.attempt)
+  local t = applyTransition(keys, change)
+  if t then
+    reportTransition(report, t, 'declined', now, nil)
+    out[#out + 1] = writeAttempt(keys.attempt, t)
+    settleChannels(channelLoadKey, t, 'declined', tonumber(acceptanceWindow))
   end
 end
 redis.call('HSET', optOutKey, globalVisitId, '1')

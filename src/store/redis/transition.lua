@@ -97,16 +97,17 @@ local keys = {seq = seqKey, log = logKey, attempt = attemptKey, active = activeK
 local change = {eventId = eventId, id = interactionId, from = from, to = to, at = at, atIso = atIso,
   visitId = nullable(visitId), channel = nullable(channel), reason = nullable(reason),
   timeoutAt = nullable(timeoutAt), pageId = nullable(pageId)}
-local settled = applyTransition(keys, change)
-if not settled then return {'none'} end
-capAfterTransition(attemptKey, capBudgetKey, capBudgetByAgeKey, capDeclinedKey, interactionId, to, tonumber(at),
+local t = applyTransition(keys, change)
+if not t then return {'none'} end
+capAfterTransition(t, capBudgetKey, capBudgetByAgeKey, capDeclinedKey, interactionId, to, tonumber(at),
   change.reason, tonumber(maxQuietMs))
 local path = nil
-if to == 'delivered' then path = redis.call('HGET', shownPageKey, 'path') or nil end
+if to == 'delivered' and not t.cur.rd then path = redis.call('HGET', shownPageKey, 'path') or nil end
 local report = {hourKey = reportHourKey, expireAt = reportExpireAt, answerBounds = answerBounds,
   namesCap = {ch = tonumber(channelNamesCap), re = tonumber(reasonNamesCap), ps = tonumber(shownPathsCap),
     pa = tonumber(acceptedPathsCap)},
   other = otherName, none = noneName}
-reportTransition(report, attemptKey, to, at, path)
-settleChannels(channelLoadKey, settled, to, tonumber(acceptanceWindow))
-return {'ok', redis.call('HGETALL', attemptKey)}
+reportTransition(report, t, to, at, path)
+local after = writeAttempt(attemptKey, t)
+settleChannels(channelLoadKey, t, to, tonumber(acceptanceWindow))
+return {'ok', after}

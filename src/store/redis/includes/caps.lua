@@ -7,6 +7,7 @@
   An attempt's hash keeps its member as 'cm'. Only attempts created while a cap is configured enter
   a budget, so with caps off nothing here writes.
 ]]
+--- @include "includes/values"
 --- @include "includes/lex"
 
 local function capMember(browser, at, flag, id)
@@ -63,13 +64,12 @@ local function capReserve(budgetKey, budgetByAgeKey, browser, id, now, keepMs)
   return member
 end
 
--- After a transition of the attempt (attemptKey), if it was created under caps (it has 'cm'; any
--- other changes nothing): a first show moves its entry to the show time; cancelled or expired
--- before any show leaves the budget; a decline or close (not an opt-out) starts the quiet time.
--- Declines older than maxQuietMs (the longest quiet time) are dropped.
-local function capAfterTransition(attemptKey, budgetKey, budgetByAgeKey, declinedKey, id, to, at, reason, maxQuietMs)
-  local a = redis.call('HMGET', attemptKey, 'cm', 'gm')
-  local member, gm = a[1], a[2]
+-- After the change t (applyTransition in includes/transition.lua) of an attempt created under caps (it
+-- has 'cm'; any other changes nothing): a first show moves its entry to the show time; cancelled or
+-- expired before any show leaves the budget; a decline or close (not an opt-out) starts the quiet time.
+-- Declines older than maxQuietMs (the longest quiet time) are dropped. Its 'cm' joins t's write.
+local function capAfterTransition(t, budgetKey, budgetByAgeKey, declinedKey, id, to, at, reason, maxQuietMs)
+  local member, gm = t.cur.cm, t.cur.gm
   if not member or not gm then return end
   local browser = browserOf(gm)
   local reserved = string.sub(member, #lexPrefix(browser) + 17, #lexPrefix(browser) + 17) == 'r'
@@ -79,11 +79,11 @@ local function capAfterTransition(attemptKey, budgetKey, budgetByAgeKey, decline
     local shown = capMember(browser, at, 's', id)
     redis.call('ZADD', budgetKey, 0, shown)
     redis.call('ZADD', budgetByAgeKey, at, shown)
-    redis.call('HSET', attemptKey, 'cm', shown)
+    addField(t.set, 'cm', shown)
   elseif (to == 'cancelled' or to == 'expired') and reserved then
     redis.call('ZREM', budgetKey, member)
     redis.call('ZREM', budgetByAgeKey, member)
-    redis.call('HDEL', attemptKey, 'cm')
+    t.drop[#t.drop + 1] = 'cm'
   elseif to == 'declined' and reason ~= 'opted-out' then
     local last = redis.call('ZSCORE', declinedKey, browser)
     if not last or tonumber(last) < at then redis.call('ZADD', declinedKey, at, browser) end

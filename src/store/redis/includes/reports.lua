@@ -13,6 +13,7 @@
     other         the name counted once an hour holds namesCap names of a kind
     none          the name counted for an accept without a channel or a cancel without a reason
 ]]
+--- @include "includes/values"
 
 -- An open-ended counter: a new name only while the hour holds fewer than the cap, else report.other.
 -- Counted first (one call for a name already kept, the usual case), taken back if it was one too many.
@@ -41,48 +42,55 @@ local function reportAnswer(report, ms)
   redis.call('HINCRBY', report.hourKey, string.format('tta:%d', lo - 1), 1)
 end
 
+-- Counts one more of a counter. The hour's hash gets its expiry from the count that creates it (the
+-- only writes to it are counts, and the one that creates it answers 1), so later counts set nothing.
+local function reportCount(hourKey, expireAt, field)
+  if redis.call('HINCRBY', hourKey, field, 1) == 1 then redis.call('EXPIREAT', hourKey, expireAt) end
+end
+
 -- An attempt was created; narrowed: with fewer channels than asked (pacing closed the others).
 local function reportCreated(hourKey, expireAt, narrowed)
-  redis.call('HINCRBY', hourKey, 'created', 1)
+  reportCount(hourKey, expireAt, 'created')
   if narrowed then redis.call('HINCRBY', hourKey, 'narrowed', 1) end
-  redis.call('EXPIREAT', hourKey, expireAt)
 end
 
 -- An engage was refused with the FAULT code (REFUSAL_CODES in src/core/reports.ts): 'rf:<code>'.
 local function reportRefused(hourKey, expireAt, code)
-  redis.call('HINCRBY', hourKey, 'rf:' .. code, 1)
-  redis.call('EXPIREAT', hourKey, expireAt)
+  reportCount(hourKey, expireAt, 'rf:' .. code)
 end
 
--- After the attempt (attemptKey) entered 'to' at 'at' (ms); path: the path of the page it is shown
--- on, counted at its first show.
-local function reportTransition(report, attemptKey, to, at, path)
+-- After the change t (applyTransition in includes/transition.lua) of an attempt entering 'to' at 'at'
+-- (ms); path: the path of the page it is shown on, counted at its first show. What the attempt keeps
+-- for the counters ('rd', 'rp') joins t's write of its hash.
+local function reportTransition(report, t, to, at, path)
   local key = report.hourKey
-  local a = redis.call('HMGET', attemptKey, 'rd', 'rp', 'channel', 'reason')
+  local rd, rp = t.cur.rd, t.cur.rp
   if to == 'delivered' then
-    if a[1] then return end
+    if rd then return end
     path = path or '(unknown)'
-    redis.call('HINCRBY', key, 'delivered', 1)
+    reportCount(key, report.expireAt, 'delivered')
     reportNamed(report, 'ps', path)
-    redis.call('HSET', attemptKey, 'rd', at, 'rp', path)
+    addField(t.set, 'rd', at)
+    addField(t.set, 'rp', path)
+    return
   elseif to == 'accepted' then
-    redis.call('HINCRBY', key, 'accepted', 1)
-    reportNamed(report, 'ch', a[3] or report.none)
-    if a[1] then
-      reportAnswer(report, tonumber(at) - tonumber(a[1]))
-      reportNamed(report, 'pa', a[2] or '(unknown)')
+    reportCount(key, report.expireAt, 'accepted')
+    reportNamed(report, 'ch', t.channel or report.none)
+    if rd then
+      reportAnswer(report, tonumber(at) - tonumber(rd))
+      reportNamed(report, 'pa', rp or '(unknown)')
     end
   elseif to == 'declined' then
-    redis.call('HINCRBY', key, 'declined', 1)
-    if a[1] then reportAnswer(report, tonumber(at) - tonumber(a[1])) end
+    reportCount(key, report.expireAt, 'declined')
+    if rd then reportAnswer(report, tonumber(at) - tonumber(rd)) end
   elseif to == 'cancelled' then
-    redis.call('HINCRBY', key, 'cancelled', 1)
-    reportNamed(report, 're', a[4] or report.none)
+    reportCount(key, report.expireAt, 'cancelled')
+    reportNamed(report, 're', t.reason or report.none)
   elseif to == 'timed_out' or to == 'expired' then
-    redis.call('HINCRBY', key, to, 1)
+    reportCount(key, report.expireAt, to)
   else
     return
   end
-  if to ~= 'delivered' then redis.call('HDEL', attemptKey, 'rd', 'rp') end
-  redis.call('EXPIREAT', key, report.expireAt)
+  if rd then t.drop[#t.drop + 1] = 'rd' end
+  if rp then t.drop[#t.drop + 1] = 'rp' end
 end

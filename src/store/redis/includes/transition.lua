@@ -1,6 +1,8 @@
 --[[
   The compare-and-set of an attempt's state, with its event, its entries in the active indexes, its
-  deadlines and the settled index. Used by transition and setOptOut.
+  deadlines and the settled index. Used by transition and setOptOut. The attempt's hash is read once
+  (HGETALL) and written once (writeAttempt): what the caps and the report counters add to it
+  (includes/caps.lua, includes/reports.lua) joins the same write.
 ]]
 --- @include "includes/values"
 --- @include "includes/events"
@@ -11,49 +13,69 @@
 -- when not given: visitId (only an attempt of this visit), channel, reason, timeoutAt (set unless
 -- already set: a first show fixes the deadline), pageId (where it is shown)}.
 -- Returns false, changing nothing, when the attempt is missing, not in a 'from' state, or of another
--- visit; else what settling its channels needs (settleChannels in includes/channels.lua): {counted,
--- the paced channels it counts on ('pc', nil: none); shown, whether it was ever delivered; channel,
--- its channel after the change (nil: none)}. The event (attemptEvent in src/core/events.ts) names
--- the page it is shown on, else the one the attempt was created for.
+-- visit. Else the change under way, t: cur (the hash before, by field), set and drop (what its hash
+-- is still to get and lose: writeAttempt writes them), channel and reason (after the change, nil:
+-- none), and what settling its channels needs (settleChannels in includes/channels.lua): counted, the
+-- paced channels it counts on ('pc', nil: none); shown, whether it was ever delivered. The event
+-- (attemptEvent in src/core/events.ts) names the page it is shown on, else the one the attempt was
+-- created for.
 local function applyTransition(keys, change)
   local id, to = change.id, change.to
-  local cur = redis.call('HMGET', keys.attempt, 'state', 'visitId', 'pageId', 'shownPageId', 'channel', 'reason',
-    'timeoutAt', 'userData', 'am', 'gm', 'expiresAt', 'pc', 't:delivered')
-  local state = cur[1]
+  local flat = redis.call('HGETALL', keys.attempt)
+  local cur = {}
+  for i = 1, #flat, 2 do cur[flat[i]] = flat[i + 1] end
+  local state = cur.state
   if not state then return false end
   if not string.find(change.from, ',' .. state .. ',', 1, true) then return false end
-  if change.visitId and cur[2] ~= change.visitId then return false end
-  local shown = change.pageId or orNil(cur[4])
-  local newTimeout = orNil(cur[7]) or change.timeoutAt
+  if change.visitId and cur.visitId ~= change.visitId then return false end
+  local shown = change.pageId or cur.shownPageId
+  local newTimeout = cur.timeoutAt or change.timeoutAt
+  local t = {cur = cur, set = {'state', to, 't:' .. to, change.atIso}, drop = {},
+    channel = change.channel or cur.channel, reason = change.reason or cur.reason,
+    counted = cur.pc, shown = cur['t:delivered'] ~= nil or to == 'delivered'}
   local f = {}
   addField(f, 'interactionId', id)
-  addField(f, 'visitId', orNil(cur[2]))
-  addField(f, 'pageId', shown or orNil(cur[3]))
-  addField(f, 'channel', change.channel or orNil(cur[5]))
-  addField(f, 'reason', change.reason or orNil(cur[6]))
-  addField(f, 'userData', orNil(cur[8]) or '{}')
+  addField(f, 'visitId', cur.visitId)
+  addField(f, 'pageId', shown or cur.pageId)
+  addField(f, 'channel', t.channel)
+  addField(f, 'reason', t.reason)
+  addField(f, 'userData', cur.userData or '{}')
   appendEvent(keys.seq, keys.log, change.eventId, 'engagement.' .. to, change.at, f)
-  local h = {'state', to, 't:' .. to, change.atIso}
-  addField(h, 'channel', change.channel)
-  addField(h, 'reason', change.reason)
-  if not cur[7] then addField(h, 'timeoutAt', change.timeoutAt) end
-  addField(h, 'shownPageId', change.pageId)
-  redis.call('HSET', keys.attempt, unpack(h))
+  addField(t.set, 'channel', change.channel)
+  addField(t.set, 'reason', change.reason)
+  if not cur.timeoutAt then addField(t.set, 'timeoutAt', change.timeoutAt) end
+  addField(t.set, 'shownPageId', change.pageId)
   -- 'am' and 'gm': the attempt's members in the two active indexes (by visit, by browser).
   if isActive(state) and not isActive(to) then
-    if cur[9] then redis.call('ZREM', keys.active, cur[9]) end
-    if cur[10] then redis.call('ZREM', keys.activeByBrowser, cur[10]) end
+    if cur.am then redis.call('ZREM', keys.active, cur.am) end
+    if cur.gm then redis.call('ZREM', keys.activeByBrowser, cur.gm) end
   elseif isActive(to) and not isActive(state) then
-    if cur[9] then redis.call('ZADD', keys.active, 0, cur[9]) end
-    if cur[10] then redis.call('ZADD', keys.activeByBrowser, 0, cur[10]) end
+    if cur.am then redis.call('ZADD', keys.active, 0, cur.am) end
+    if cur.gm then redis.call('ZADD', keys.activeByBrowser, 0, cur.gm) end
   end
   redis.call('ZREM', keys.deadlines, 'expire:' .. id, 'timeout:' .. id)
   if to == 'pending' then
-    redis.call('ZADD', keys.deadlines, cur[11], 'expire:' .. id)
+    redis.call('ZADD', keys.deadlines, cur.expiresAt, 'expire:' .. id)
   elseif to == 'delivered' and newTimeout then
     redis.call('ZADD', keys.deadlines, newTimeout, 'timeout:' .. id)
   end
-  indexSettled(keys.settled, id, to, change.at)
-  return {counted = orNil(cur[12]), shown = cur[13] ~= false or to == 'delivered',
-    channel = change.channel or orNil(cur[5])}
+  -- An attempt moving between states in progress was never in the settled index.
+  if not (isActive(state) and isActive(to)) then indexSettled(keys.settled, id, to, change.at) end
+  return t
+end
+
+-- Writes what the change t still has for the attempt's hash (one HSET, one HDEL when anything goes) and
+-- returns the hash after it, flat, as HGETALL would.
+local function writeAttempt(attemptKey, t)
+  redis.call('HSET', attemptKey, unpack(t.set))
+  if #t.drop > 0 then redis.call('HDEL', attemptKey, unpack(t.drop)) end
+  local after = t.cur
+  for i = 1, #t.set, 2 do after[t.set[i]] = t.set[i + 1] end
+  for _, field in ipairs(t.drop) do after[field] = nil end
+  local flat = {}
+  for field, value in pairs(after) do
+    flat[#flat + 1] = field
+    flat[#flat + 1] = value
+  end
+  return flat
 end
