@@ -8,7 +8,9 @@
  *
  * Rules every script keeps:
  * - every key it touches comes in KEYS (the caller spells them, keys.ts), so
- *   that no key name is built inside Lua;
+ *   that no key name is built inside Lua; the one exception is the attempt
+ *   that enterPage and leavePage find in the `active` index, whose key is
+ *   the attempt key's prefix (ARGV, from keys.ts) and its id;
  * - ARGV[1] is `notAfter` (connection.ts): a script that runs later than that
  *   on the Redis clock returns {'stale'} and changes nothing;
  * - all checks first, then the writes, the event's XADD first among them
