@@ -167,6 +167,53 @@ describe('the deadline clock', () => {
     clock.stop();
   });
 
+  it('wakes for a nearer deadline a change tells it, with no look-up, and ignores a later one', async () => {
+    await idleVisit('near', T0);
+    const clock = deadlineClock({ maxSleepMs: 60_000 });
+    // Its first look finds nothing (the visit's page is still open).
+    await store.openPage({ pageId: 'p-near-2', visitId: 'near', info }, T0);
+    clock.arm();
+    await turns();
+    expect(lookups).toBe(1);
+    await store.closePage('p-near-2', T0 + 10);
+    clock.deadlineAt(T0 + 10 + IDLE_MS);
+    clock.deadlineAt(T0 + 30_000);
+    await turns();
+    expect(lookups).toBe(1);
+    await advance(10 + IDLE_MS - 1);
+    expect(fired).toEqual([]);
+    await advance(1);
+    expect(fired).toEqual([T0 + 10 + IDLE_MS]);
+    expect((await store.getVisit('near'))?.endedAt).toBe(T0 + 10 + IDLE_MS);
+    clock.stop();
+  });
+
+  it('a deadline told while a look-up is under way is kept, though the look-up may not have seen it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    watched = {
+      ...store,
+      nextDeadline: async (visitIdleMs: number) => {
+        lookups++;
+        const seen = await store.nextDeadline(visitIdleMs);
+        await gate;
+        return seen;
+      },
+    };
+    const clock = deadlineClock({ maxSleepMs: 60_000, settle: async () => {} });
+    clock.arm();
+    await turns();
+    expect(lookups).toBe(1);
+    clock.deadlineAt(T0 + 500);
+    release();
+    await turns();
+    await advance(499);
+    expect(fired).toEqual([]);
+    await advance(1);
+    expect(fired).toEqual([T0 + 500]);
+    clock.stop();
+  });
+
   it('looks up the deadline once for a burst of changes in one turn, and again for a change in a later turn', async () => {
     const clock = deadlineClock({ maxSleepMs: 60_000 });
     clock.arm();

@@ -1,14 +1,22 @@
 /**
  * Fires stored deadlines. The deadlines live in the store, not in timers, so
- * a restart loses none: at start and after every change we sleep until the
- * earliest one (at most `maxSleepMs`, 1 s, so that deadlines set by other
- * processes sharing the store fire on time too) and then settle all that
- * are due. When the store cannot be read, it looks again after the same pause.
+ * a restart loses none: at start, after each firing and after changes whose
+ * deadline is unknown we look up the earliest one and sleep until then (at
+ * most `maxSleepMs`, 1 s, so that deadlines set by other processes sharing
+ * the store fire on time too), and then settle all that are due. A change
+ * that tells its deadline only moves the wake-up sooner, with no look-up.
+ * When the store cannot be read, it looks again after the same pause.
  */
 import type { BeckonStore } from './store.js';
 
 export class DeadlineClock {
   private timer: NodeJS.Timeout | null = null;
+  /** When the timer fires (epoch ms); null before the first look-up. */
+  private wakeAt: number | null = null;
+  /** A look-up of the earliest deadline is under way. */
+  private lookingUp = false;
+  /** The earliest deadline told (`deadlineAt`) while a look-up was under way: it may not have seen it. */
+  private toldDuringLookUp = Infinity;
   private ticking = false;
   private stopped = false;
   private armQueued = false;
@@ -33,28 +41,56 @@ export class DeadlineClock {
     });
   }
 
+  /**
+   * A change of this process stored a deadline at `at` (epoch ms). Every
+   * engage and shown stores one, so this needs no look-up: the clock only
+   * wakes sooner when `at` comes before the time it sleeps until. A deadline
+   * that went away (an attempt settled) needs nothing either: the clock
+   * wakes, finds nothing due, and looks again.
+   */
+  deadlineAt(at: number): void {
+    if (this.stopped) return;
+    // Never looked yet: look as every change did before the first look-up.
+    if (this.wakeAt === null && !this.lookingUp) return this.arm();
+    // A look-up under way may have read the store before this deadline was written: it takes it into account.
+    if (this.lookingUp) {
+      this.toldDuringLookUp = Math.min(this.toldDuringLookUp, at);
+      return;
+    }
+    // A tick in progress, or a look-up queued, reads the store after this deadline was written.
+    if (this.ticking || this.armQueued) return;
+    if (at < this.wakeAt!) this.sleep(Math.max(at - Date.now(), 0));
+  }
+
   private armNow(): void {
     if (this.stopped) return;
     // A tick in progress arms again when it ends, with the latest deadline.
     if (this.ticking) return;
+    this.lookingUp = true;
+    this.toldDuringLookUp = Infinity;
+    const maxSleep = this.options.maxSleepMs ?? 1000;
     this.store
       .nextDeadline(this.options.visitIdleMs)
       .then((next) => {
+        this.lookingUp = false;
         if (this.stopped) return;
-        const maxSleep = this.options.maxSleepMs ?? 1000;
-        const delay = next === null ? maxSleep : Math.min(Math.max(next - Date.now(), 0), maxSleep);
+        const earliest = Math.min(next ?? Infinity, this.toldDuringLookUp);
+        const delay = earliest === Infinity ? maxSleep : Math.min(Math.max(earliest - Date.now(), 0), maxSleep);
         this.sleep(delay);
       })
       .catch((error: unknown) => {
+        this.lookingUp = false;
         // The store is away (Redis restarting): look again shortly, or the clock would stop for good.
         this.options.onError(error);
-        this.sleep(this.options.maxSleepMs ?? 1000);
+        const told = this.toldDuringLookUp;
+        this.sleep(told === Infinity ? maxSleep : Math.min(Math.max(told - Date.now(), 0), maxSleep));
       });
   }
 
   private sleep(delay: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
+    this.wakeAt = Date.now() + delay;
     this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref();
   }
@@ -67,6 +103,7 @@ export class DeadlineClock {
 
   private async tick(): Promise<void> {
     this.ticking = true;
+    this.timer = null;
     try {
       await this.settleDue();
     } catch (error) {

@@ -125,11 +125,28 @@ class EnteringPages {
   }
 }
 
+/** What never changes once an attempt is created: a shown or an answer needs nothing else before its write. */
+interface AttemptFacts {
+  visitId: string | null;
+  timeoutSeconds: number;
+  channels: readonly string[];
+}
+
+/** How many attempts created here the lifecycle remembers the facts of (the oldest are forgotten first). */
+const FACTS_KEPT = 10_000;
+
 export class Lifecycle {
   private readonly listeners = new Set<(command: PageCommand) => void>();
   private readonly clock: DeadlineClock;
   private readonly now: () => number;
   private readonly entering = new EnteringPages();
+  /**
+   * The facts of attempts this process created, by interactionId, so that the
+   * page's shown and answer go straight to their compare-and-set instead of
+   * reading the attempt first. Only what cannot change is kept, so a copy is
+   * never stale; an attempt not found here is read from the store as before.
+   */
+  private readonly facts = new Map<string, AttemptFacts>();
 
   /** Channels as data: their hours and pacing at engage, and the pacing view. */
   readonly channels: Channels;
@@ -172,10 +189,13 @@ export class Lifecycle {
   async engage(profile: IxnProfile): Promise<Engagement> {
     const { result, hours, confirmed } = await this.create(profile, this.now());
     switch (result.kind) {
-      case 'created':
-        this.deadlinesChanged();
-        if (result.engagement.shownPageId !== null) this.start(result.engagement, result.engagement.shownPageId);
-        return confirmedOrFault(result.engagement, confirmed);
+      case 'created': {
+        const created = result.engagement;
+        this.clock.deadlineAt(Date.parse(created.expiresAt));
+        this.remember(created);
+        if (created.shownPageId !== null) this.start(created, created.shownPageId);
+        return confirmedOrFault(created, confirmed);
+      }
       case 'exists': {
         const existing = result.engagement;
         if (existing.state === 'cancelled') throw new BeckonFault('ENGAGEMENT_CANCELLED');
@@ -377,9 +397,16 @@ export class Lifecycle {
 
   /** A page of the visit confirms the invitation is on screen: pending → delivered, deadline fixed. */
   async markShown(interactionId: string, visitId: string, pageId: string): Promise<Engagement> {
-    const engagement = await this.ownAttempt(interactionId, visitId);
-    if (engagement.state !== 'pending') return engagement;
+    // Known here: straight to the compare-and-set, which also checks the visit; when it does not
+    // apply (not pending, not this visit's), the read below answers as it would have first.
+    let facts = this.facts.get(interactionId);
+    if (facts === undefined || facts.visitId !== visitId) {
+      const engagement = await this.ownAttempt(interactionId, visitId);
+      if (engagement.state !== 'pending') return engagement;
+      facts = engagement;
+    }
     const now = this.now();
+    const timeoutAt = now + facts.timeoutSeconds * 1000;
     const delivered = await this.store.transition({
       interactionId,
       visitId,
@@ -387,10 +414,10 @@ export class Lifecycle {
       to: 'delivered',
       at: now,
       pageId,
-      timeoutAt: now + engagement.timeoutSeconds * 1000,
+      timeoutAt,
     });
     if (delivered) {
-      this.deadlinesChanged();
+      this.clock.deadlineAt(delivered.timeoutAt === null ? timeoutAt : Date.parse(delivered.timeoutAt));
       return delivered;
     }
     return this.ownAttempt(interactionId, visitId);
@@ -404,7 +431,10 @@ export class Lifecycle {
     outcome: Answer,
     channel: string | undefined,
   ): Promise<Engagement> {
-    const engagement = await this.ownAttempt(interactionId, visitId);
+    // What an answer checks never changes: known here, it goes straight to the compare-and-set, which
+    // also checks the visit; when that does not apply, the read below tells why, as it would have first.
+    const known = this.facts.get(interactionId);
+    const engagement = known?.visitId === visitId ? known : await this.ownAttempt(interactionId, visitId);
     if (outcome === 'accepted' && (channel === undefined || !engagement.channels.includes(channel))) {
       throw new BeckonFault('INVALID_PARAMETER', {
         message: 'accepted needs one of the channels offered.',
@@ -515,7 +545,8 @@ export class Lifecycle {
    * progress takes its turn.
    */
   private settled(engagement: Engagement): void {
-    this.deadlinesChanged();
+    // Its deadline is gone: nothing to look up, the clock finds nothing due when it wakes.
+    this.facts.delete(engagement.interactionId);
     if (engagement.visitId === null) return;
     this.publish({
       kind: 'settled',
@@ -525,6 +556,15 @@ export class Lifecycle {
     });
     if (this.options.strict) return;
     this.place(engagement.visitId).catch((error) => this.options.onBackgroundError?.(error));
+  }
+
+  private remember(engagement: Engagement): void {
+    if (this.facts.size >= FACTS_KEPT) this.facts.delete(this.facts.keys().next().value!);
+    this.facts.set(engagement.interactionId, {
+      visitId: engagement.visitId,
+      timeoutSeconds: engagement.timeoutSeconds,
+      channels: engagement.channels,
+    });
   }
 
   private publish(command: PageCommand): void {

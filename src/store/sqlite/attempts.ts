@@ -28,6 +28,19 @@ export interface AttemptDeps {
   channels: SqliteChannels;
 }
 
+interface TransitionParams {
+  interactionId: string;
+  to: EngagementState;
+  from: string;
+  at: number;
+  atIso: string;
+  visitId: string | null;
+  channel: string | null;
+  reason: string | null;
+  timeoutAt: number | null;
+  pageId: string | null;
+}
+
 export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: AttemptDeps): AttemptMethods {
   const { presence, reports, caps, channels } = deps;
   const stmt = {
@@ -44,7 +57,8 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
          CASE WHEN @state IN ${ACTIVE_STATES} THEN NULL ELSE @now END,
          (SELECT global_visit_id FROM visits WHERE visit_id = @visitId))`,
     ),
-    transition: db.prepare(
+    // The row as the change left it, in the same statement: no read after the write.
+    transition: db.prepare<TransitionParams, EngagementRow>(
       `UPDATE engagements SET state = @to,
          channel = coalesce(@channel, channel),
          reason = coalesce(@reason, reason),
@@ -53,7 +67,8 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
          transitions = json_set(transitions, '$.' || @to, @atIso),
          settled_at = CASE WHEN @to IN ${ACTIVE_STATES} THEN NULL ELSE @at END
        WHERE interaction_id = @interactionId AND state IN (SELECT value FROM json_each(@from))
-         AND (@visitId IS NULL OR visit_id = @visitId)`,
+         AND (@visitId IS NULL OR visit_id = @visitId)
+       RETURNING *`,
     ),
     placeOn: db.prepare(
       `UPDATE engagements SET shown_page_id = @pageId
@@ -96,6 +111,9 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
     },
     now: number,
   ): Engagement => {
+    const createdAt = iso(now);
+    const expiresAt = now + values.expirationSeconds * 1000;
+    const transitions = { [values.state]: createdAt };
     stmt.insertEngagement.run({
       ...values,
       channels: JSON.stringify(values.channels),
@@ -103,10 +121,30 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
       userData: JSON.stringify(values.userData),
       extras: JSON.stringify(values.extras),
       now,
-      expiresAt: now + values.expirationSeconds * 1000,
-      transitions: JSON.stringify({ [values.state]: iso(now) }),
+      expiresAt,
+      transitions: JSON.stringify(transitions),
     });
-    const engagement = getEngagement(values.interactionId)!;
+    // The record as the row now reads (toEngagement), built from what was written rather than read back;
+    // it shares the caller's values, which nothing changes after the engage is parsed.
+    const engagement: Engagement = {
+      interactionId: values.interactionId,
+      visitId: values.visitId,
+      pageId: values.pageId,
+      shownPageId: null,
+      state: values.state,
+      channels: values.channels,
+      channel: null,
+      reason: values.reason,
+      invitation: values.invitation as Engagement['invitation'],
+      timeoutSeconds: values.timeoutSeconds,
+      expirationSeconds: values.expirationSeconds,
+      userData: values.userData as Engagement['userData'],
+      extras: values.extras as Engagement['extras'],
+      createdAt,
+      expiresAt: iso(expiresAt),
+      timeoutAt: null,
+      transitions,
+    };
     recordEvent(attemptEvent(engagement, now));
     return engagement;
   };
@@ -219,7 +257,7 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
   );
 
   const transition = db.transaction((request: TransitionRequest): Engagement | null => {
-    const changed = stmt.transition.run({
+    const row = stmt.transition.get({
       interactionId: request.interactionId,
       to: request.to,
       from: JSON.stringify(request.from),
@@ -230,9 +268,9 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
       reason: request.reason ?? null,
       timeoutAt: request.timeoutAt ?? null,
       pageId: request.pageId ?? null,
-    }).changes;
-    if (changed === 0) return null;
-    const engagement = getEngagement(request.interactionId)!;
+    });
+    if (row === undefined) return null;
+    const engagement = toEngagement(row);
     recordEvent(attemptEvent(engagement, request.at));
     reports.transitioned(engagement, request.to, request.at);
     caps.afterTransition(engagement, request);
