@@ -144,18 +144,6 @@ export const styles = css`
     line-height: 1;
   }
 
-  /* Read by screen readers, invisible on screen; fixed so it can never extend the page. */
-  .status {
-    position: fixed;
-    width: 1px;
-    height: 1px;
-    margin: -1px;
-    padding: 0;
-    overflow: hidden;
-    clip-path: inset(50%);
-    white-space: nowrap;
-  }
-
   @media (prefers-reduced-motion: no-preference) {
     .card {
       animation: beckon-in 180ms ease-out;
