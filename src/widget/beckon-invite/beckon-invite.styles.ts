@@ -1,8 +1,9 @@
-import { css } from 'lit';
+/** The text as written: a tag, so that editors highlight it as CSS and the build can squeeze it. */
+const css = (text: TemplateStringsArray): string => text.raw.join('');
 
 /**
- * Styles of `<beckon-invite>`. Lit adopts them as a constructed stylesheet,
- * so they work under a Content-Security-Policy without `unsafe-inline`.
+ * Styles of `<beckon-invite>`'s card. The card adopts them as a constructed
+ * stylesheet, so they work under a Content-Security-Policy without `unsafe-inline`.
  * Every colour default passes WCAG AA on the default background: text
  * #1f2937 is 14.7:1, accent #1d4ed8 is 6.7:1 (and white on it the same),
  * the decline button's border #6b7280 is 4.8:1.

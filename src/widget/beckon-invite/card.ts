@@ -7,7 +7,8 @@
  * The ES module bundles it; the script tag loads it as a chunk of its own
  * (`/widget/beckon-ui.js`, built from ../ui.ts) when it is first needed.
  */
-import { adoptStyles, html, nothing, render, type TemplateResult } from 'lit';
+// lit-html alone: the card is a template rendered into the element's shadow root, not a LitElement.
+import { html, nothing, render, type TemplateResult } from 'lit/html.js';
 import type { BeckonApi } from '../../protocol/page-api.js';
 import type { InvitationOffer } from '../../protocol/socket.js';
 import { acceptLabel, stringsFor, type WidgetStrings } from '../strings.js';
@@ -33,9 +34,33 @@ const SAFE_IMAGE_URL = /^(https:\/\/|\/(?![/\\]))/i;
 /** Button handlers have nobody to report a refused answer to; the card is already gone. */
 const ignore = (): void => undefined;
 
+/** One stylesheet for every card of the page. */
+let sheet: CSSStyleSheet | undefined;
+
+/**
+ * A constructed stylesheet adopted by the shadow root: allowed by a
+ * Content-Security-Policy without 'unsafe-inline'. A browser without
+ * constructed stylesheets gets a `<style>` element, with the nonce of
+ * `window.litNonce` if the page set one, as Lit does.
+ */
+function adoptStyles(root: ShadowRoot): void {
+  if ('adoptedStyleSheets' in root && 'replaceSync' in CSSStyleSheet.prototype) {
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(styles);
+    }
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    return;
+  }
+  const style = document.createElement('style');
+  const nonce = (window as { litNonce?: string }).litNonce;
+  if (nonce) style.setAttribute('nonce', nonce);
+  style.textContent = styles;
+  root.append(style);
+}
+
 export const attachCard: AttachCard = (host, root, status) => {
-  // Constructed stylesheets, adopted by the shadow root: allowed by a Content-Security-Policy without 'unsafe-inline'.
-  adoptStyles(root, [styles]);
+  adoptStyles(root);
   /** The offer whose words are in the live region. */
   let announced: InvitationOffer | null = null;
 
