@@ -26,6 +26,7 @@
  *
  *   npm run bench:latency        BENCH_INVITATIONS=500 BENCH_LATENCY_PAGES=0,1000,10000 BENCH_LATENCY_REDIS_PAGES=1000 BENCH_LATENCY_CLUSTER_PAGES=1000
  *                                BENCH_LATENCY_FIRST=20 BENCH_WIDGET_BEFORE=../before/dist/widget
+ *   (BENCH_LATENCY_REDIS_PAGES=none, BENCH_LATENCY_CLUSTER_PAGES=none: SQLite only)
  *   (BENCH_REDIS_APPENDFSYNC=everysec: Redis without the fsync before every reply)
  */
 import { readFileSync } from 'node:fs';
@@ -254,8 +255,11 @@ export async function runLatency(): Promise<BenchResult> {
   const invitations = envInt('BENCH_INVITATIONS', 500);
   const warmup = envInt('BENCH_WARMUP', 30);
   const levels = envInts('BENCH_LATENCY_PAGES', [0, 1000, 10_000]).sort((a, b) => a - b);
-  const redisLevels = envInts('BENCH_LATENCY_REDIS_PAGES', [1000]).sort((a, b) => a - b);
-  const clusterLevels = envInts('BENCH_LATENCY_CLUSTER_PAGES', [1000]).sort((a, b) => a - b);
+  // `none` skips a store (a short run of the SQLite rows alone).
+  const levelsOf = (name: string, fallback: number[]) =>
+    process.env[name] === 'none' ? [] : envInts(name, fallback).sort((a, b) => a - b);
+  const redisLevels = levelsOf('BENCH_LATENCY_REDIS_PAGES', [1000]);
+  const clusterLevels = levelsOf('BENCH_LATENCY_CLUSTER_PAGES', [1000]);
   // BENCH_REDIS_APPENDFSYNC=everysec shows what the fsync before every reply costs (as in the throughput benchmark).
   const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
   const firstCount = envInt('BENCH_LATENCY_FIRST', 20);
