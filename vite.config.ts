@@ -1,20 +1,25 @@
 /**
  * Builds the widget (and only the widget: the server is emitted by tsc into
- * dist/server) as two library bundles in dist/widget:
+ * dist/server) as three library bundles in dist/widget:
  *
- * - `beckon.js`, an IIFE for the script tag: the loader plus Lit and
- *   socket.io-client, everything a page loads (size budget in package.json);
- * - `beckon.mjs`, an ES module for bundlers: registers `<beckon-invite>` and
- *   mounts nothing.
+ * - `beckon.js`, an IIFE for the script tag: what every page loads, the
+ *   loader, the connection (socket.io-client), the page API and the state of
+ *   the invitation, without Lit;
+ * - `beckon-ui.js`, an ES module the script tag imports from beside itself
+ *   when the page is idle or an invitation arrives: Lit and the card
+ *   (size budgets for each and for both in package.json);
+ * - `beckon.mjs`, an ES module for bundlers: registers `<beckon-invite>`
+ *   with its card and mounts nothing.
  *
- * An IIFE cannot have several entries, so each bundle is its own build
+ * An IIFE cannot have several entries, and the chunk must not share code
+ * with the script through a third file, so each bundle is its own build
  * environment, built one after the other by `vite build`.
  *
  * The size tricks (scripts/widget-build/size-tricks.ts) fail the build when
  * what they replace in socket.io's packages has changed, so an upgrade cannot
  * quietly bring the bytes back.
  */
-import { defineConfig, type BuildEnvironmentOptions } from 'vite';
+import { defineConfig, type BuildEnvironmentOptions, type Plugin } from 'vite';
 import { jsonOnly, squeezeStyles, websocketOnly, withoutUnusedTransports } from './scripts/widget-build/size-tricks.js';
 
 const outDir = 'dist/widget';
@@ -34,11 +39,20 @@ const common: BuildEnvironmentOptions = {
   },
 };
 
+/** A plugin for some of the builds only: each trick fails a build that lacks what it replaces. */
+function only(plugin: Plugin, environments: string[]): Plugin {
+  return { ...plugin, applyToEnvironment: (environment) => environments.includes(environment.name) };
+}
+
 export default defineConfig({
   // Library mode leaves process.env.NODE_ENV alone for the consumer's bundler; a script tag has no bundler.
   define: { 'process.env.NODE_ENV': JSON.stringify('production') },
   publicDir: false,
-  plugins: [websocketOnly(), jsonOnly(), squeezeStyles({ expectStyles: true })],
+  plugins: [
+    only(websocketOnly(), ['client', 'module']),
+    only(jsonOnly(), ['client', 'module']),
+    only(squeezeStyles({ expectStyles: true }), ['ui', 'module']),
+  ],
   environments: {
     client: {
       build: {
@@ -51,6 +65,18 @@ export default defineConfig({
           // Required by Vite for IIFE; the loader exports nothing, so no global is created.
           name: 'BeckonWidget',
           fileName: () => 'beckon.js',
+        },
+      },
+    },
+    ui: {
+      consumer: 'client',
+      build: {
+        ...common,
+        emptyOutDir: false,
+        lib: {
+          entry: 'src/widget/ui.ts',
+          formats: ['es'],
+          fileName: () => 'beckon-ui.js',
         },
       },
     },
@@ -69,9 +95,10 @@ export default defineConfig({
   },
   builder: {
     async buildApp(builder) {
-      const { client, module } = builder.environments;
-      if (!client || !module) throw new Error('vite.config.ts: widget build environments missing');
+      const { client, ui, module } = builder.environments;
+      if (!client || !ui || !module) throw new Error('vite.config.ts: widget build environments missing');
       await builder.build(client);
+      await builder.build(ui);
       await builder.build(module);
     },
   },

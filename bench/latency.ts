@@ -9,6 +9,14 @@
  * Each invitation is declined by the page (Beckon.decline()) before the next
  * engage, because strict mode (the default) allows one attempt per visit.
  *
+ * On a fresh page (empty cache, a new context each), the first invitation
+ * three ways, alternating: with the card's chunk (`beckon-ui.js`) already
+ * fetched when the page was idle (prefetched), with its request held by the
+ * benchmark until the engage call starts (cold: the fetch, evaluation and
+ * first drawing of the card all fall inside the measured time), and, with
+ * BENCH_WIDGET_BEFORE=<folder holding another build's beckon.js>, that build
+ * served in its place (BENCH_LATENCY_FIRST first invitations of each, 0 to skip).
+ *
  * Then the same on the Redis store (a redis-server of its own, AOF with
  * appendfsync always), at BENCH_LATENCY_REDIS_PAGES other pages, and on a
  * cluster on Redis (one backend, two frontends: the Chromium page on the
@@ -17,9 +25,13 @@
  * of Redis and of the hop between processes read as ratios.
  *
  *   npm run bench:latency        BENCH_INVITATIONS=500 BENCH_LATENCY_PAGES=0,1000,10000 BENCH_LATENCY_REDIS_PAGES=1000 BENCH_LATENCY_CLUSTER_PAGES=1000
+ *                                BENCH_LATENCY_FIRST=20 BENCH_WIDGET_BEFORE=../before/dist/widget
+ *   (BENCH_LATENCY_REDIS_PAGES=none, BENCH_LATENCY_CLUSTER_PAGES=none: SQLite only)
  *   (BENCH_REDIS_APPENDFSYNC=everysec: Redis without the fsync before every reply)
  */
-import type { Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from '@playwright/test';
 import { KEEP_NAMES_SHIM, launchChromium } from './lib/browser.js';
 import { deliveredAfter, engage } from './lib/engage.js';
 import { PageFleet } from './lib/pages.js';
@@ -73,6 +85,74 @@ async function observeInvitations(page: Page): Promise<void> {
   });
 }
 
+/** How the first invitation of a fresh page finds the card. */
+type FirstKind = 'prefetched' | 'cold' | 'before';
+
+/**
+ * engage → card in the DOM for the first invitation of `count` fresh pages of each kind, alternating,
+ * with no other page connected.
+ */
+async function measureFirst(
+  browser: Browser,
+  topology: Topology,
+  count: number,
+  before: string | undefined,
+): Promise<Record<FirstKind, { dom: Summary; lost: number }>> {
+  const kinds: FirstKind[] = ['prefetched', 'cold', ...(before ? (['before'] as const) : [])];
+  const samples = Object.fromEntries(kinds.map((k) => [k, [] as number[]])) as Record<FirstKind, number[]>;
+  const lost = Object.fromEntries(kinds.map((k) => [k, 0])) as Record<FirstKind, number>;
+  // One unmeasured round warms the server and the browser.
+  for (let i = -1; i < count; i++) {
+    for (const kind of kinds) {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.addInitScript(KEEP_NAMES_SHIM);
+        let release = () => undefined as void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        if (kind === 'cold') {
+          // Asked for when the page was idle, answered only once the engage has started.
+          await page.route('**/widget/beckon-ui.js*', async (route) => {
+            await released;
+            await route.continue();
+          });
+        }
+        if (kind === 'before' && before) {
+          await page.route('**/widget/beckon.js', (route) =>
+            route.fulfill({ body: before, contentType: 'text/javascript; charset=utf-8' }),
+          );
+        }
+        await page.goto(`${topology.pageUrls[0]}/`);
+        await page.waitForFunction(() => 'Beckon' in window);
+        const { visitId } = await page.evaluate(() => window.Beckon!.getIDs());
+        await observeInvitations(page);
+        if (kind === 'prefetched') {
+          // The card is attached once its stylesheet is adopted by the element's shadow root.
+          await page.waitForFunction(
+            () => (document.querySelector('beckon-invite')?.shadowRoot?.adoptedStyleSheets.length ?? 0) > 0,
+          );
+        }
+        const clock = await clockOffset(page);
+        const id = `lat-first-${kind}-${i}-${Date.now()}`;
+        const t0 = now();
+        release();
+        const reply = await engage(topology.apiUrl, id, visitId);
+        if (reply.status !== 200) throw new Error(`engage answered ${reply.status}`);
+        const shownAt = await page.evaluate((id) => window.__bench!.wait(id, 10_000), id);
+        if (i < 0) continue;
+        if (shownAt < 0) lost[kind]++;
+        else samples[kind].push(shownAt - clock.offset - t0);
+      } finally {
+        await context.close();
+      }
+    }
+  }
+  return Object.fromEntries(kinds.map((k) => [k, { dom: summarize(samples[k]), lost: lost[k] }])) as Record<
+    FirstKind,
+    { dom: Summary; lost: number }
+  >;
+}
+
 interface Scenario {
   topology: TopologyKind;
   /** SQLite, Redis or the cluster. */
@@ -93,6 +173,7 @@ async function measureOn(
   levels: number[],
   invitations: number,
   warmup: number,
+  first?: { count: number; before: string | undefined; into: (r: Awaited<ReturnType<typeof measureFirst>>) => void },
 ): Promise<Scenario[]> {
   const store = topology.label;
   const api = topology.apiUrl;
@@ -100,6 +181,7 @@ async function measureOn(
   const browser = await launchChromium();
   const scenarios: Scenario[] = [];
   try {
+    if (first && first.count > 0) first.into(await measureFirst(browser, topology, first.count, first.before));
     const page = await browser.newPage();
     await page.addInitScript(KEEP_NAMES_SHIM);
     await page.goto(`${topology.pageUrls[0]}/`);
@@ -173,10 +255,17 @@ export async function runLatency(): Promise<BenchResult> {
   const invitations = envInt('BENCH_INVITATIONS', 500);
   const warmup = envInt('BENCH_WARMUP', 30);
   const levels = envInts('BENCH_LATENCY_PAGES', [0, 1000, 10_000]).sort((a, b) => a - b);
-  const redisLevels = envInts('BENCH_LATENCY_REDIS_PAGES', [1000]).sort((a, b) => a - b);
-  const clusterLevels = envInts('BENCH_LATENCY_CLUSTER_PAGES', [1000]).sort((a, b) => a - b);
+  // `none` skips a store (a short run of the SQLite rows alone).
+  const levelsOf = (name: string, fallback: number[]) =>
+    process.env[name] === 'none' ? [] : envInts(name, fallback).sort((a, b) => a - b);
+  const redisLevels = levelsOf('BENCH_LATENCY_REDIS_PAGES', [1000]);
+  const clusterLevels = levelsOf('BENCH_LATENCY_CLUSTER_PAGES', [1000]);
   // BENCH_REDIS_APPENDFSYNC=everysec shows what the fsync before every reply costs (as in the throughput benchmark).
   const appendfsync = (process.env.BENCH_REDIS_APPENDFSYNC ?? 'always') as 'always' | 'everysec';
+  const firstCount = envInt('BENCH_LATENCY_FIRST', 20);
+  const beforeDir = process.env.BENCH_WIDGET_BEFORE;
+  const before = beforeDir ? readFileSync(join(beforeDir, 'beckon.js'), 'utf8') : undefined;
+  let firsts: Awaited<ReturnType<typeof measureFirst>> | undefined;
   const scenarios: Scenario[] = [];
   for (const [kind, kindLevels] of [
     ['sqlite', levels],
@@ -185,10 +274,24 @@ export async function runLatency(): Promise<BenchResult> {
   ] as const) {
     if (!kindLevels.length) continue;
     const topology = await startTopology(kind, { prefix: `bench-lat-${kind}:`, appendfsync });
-    scenarios.push(...(await measureOn(topology, [...kindLevels], invitations, warmup)));
+    const first =
+      kind === 'sqlite' ? { count: firstCount, before, into: (r: typeof firsts) => (firsts = r) } : undefined;
+    scenarios.push(...(await measureOn(topology, [...kindLevels], invitations, warmup, first)));
   }
 
   const rows: Row[] = [];
+  const firstLabel: Record<FirstKind, string> = {
+    prefetched: "card's chunk prefetched when idle",
+    cold: "card's chunk fetched after the engage (cold)",
+    before: 'the other build (BENCH_WIDGET_BEFORE)',
+  };
+  for (const [kind, result] of Object.entries(firsts ?? {}) as [FirstKind, { dom: Summary; lost: number }][]) {
+    rows.push({
+      measure: `engage → first invitation in DOM of a fresh page, ${firstLabel[kind]}`,
+      value: `p50 ${fmt(result.dom.p50)} / p95 ${fmt(result.dom.p95)} / p99 ${fmt(result.dom.p99)} ms`,
+      note: `n=${result.dom.n}${result.lost ? `, ${result.lost} lost` : ''}; 0 other pages, SQLite`,
+    });
+  }
   for (const s of scenarios) {
     const where = s.topology === 'sqlite' ? '' : s.topology === 'redis' ? ', Redis store' : `, ${s.store}`;
     const pages = `${s.otherPages.toLocaleString('en-US')} other pages${where}`;
@@ -210,7 +313,7 @@ export async function runLatency(): Promise<BenchResult> {
   return {
     name: 'Latency',
     rows,
-    data: { invitations, warmup, appendfsync, scenarios },
+    data: { invitations, warmup, appendfsync, scenarios, firsts },
     seconds: (now() - started) / 1000,
   };
 }

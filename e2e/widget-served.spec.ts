@@ -1,7 +1,8 @@
 /**
  * The widget on pages whose response a test changes: a strict CSP header the
- * server does not send yet, and a page whose widget points at a server that is
- * down. Both serve the document through Playwright (`route.fulfill`); such a
+ * server does not send yet, a page whose widget points at a server that is
+ * down, and a page whose invitation card (the chunk `beckon-ui.js`) cannot be
+ * loaded. Both serve the document through Playwright (`route.fulfill`); such a
  * document has no IP address, so Chromium's Local Network Access checks count
  * it as public and refuse its WebSocket to 127.0.0.1, which no real site on a
  * real address meets. This file turns those checks off (a launch option, so
@@ -30,6 +31,11 @@ test('works under a strict Content-Security-Policy sent by the server, with no v
     document.addEventListener('securitypolicyviolation', (e) =>
       (window as any).__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
     );
+    window.addEventListener('beckon:ready', () => ((window as any).__readyAt = performance.now()), { once: true });
+  });
+  const scripts: string[] = [];
+  page.on('request', (request) => {
+    if (request.resourceType() === 'script') scripts.push(request.url());
   });
   const problems: string[] = [];
   page.on('console', (message) => {
@@ -52,6 +58,18 @@ test('works under a strict Content-Security-Policy sent by the server, with no v
   await dialog.getByRole('button', { name: 'Chat now' }).click();
   await expect(page.getByRole('region', { name: 'Chat with Beckon Outfitters' })).toBeVisible();
   await expect.poll(async () => (await caller.status(id)).body.state).toBe('accepted');
+  // The card is a chunk of its own, from beside the script on the same origin, asked for only once
+  // the page was connected (when idle, or for the invitation), never while the page was loading.
+  const origin = new URL(page.url()).origin;
+  expect(scripts.filter((url) => url.includes('/widget/'))).toEqual([
+    `${origin}/widget/beckon.js`,
+    `${origin}/widget/beckon-ui.js`,
+  ]);
+  const chunkAsked = await page.evaluate(
+    () =>
+      performance.getEntriesByType('resource').find((e) => e.name.endsWith('/widget/beckon-ui.js'))?.startTime ?? -1,
+  );
+  expect(chunkAsked).toBeGreaterThanOrEqual(await page.evaluate(() => (window as any).__readyAt as number));
 
   expect(await page.evaluate(() => (window as any).__violations)).toEqual([]);
   expect(problems).toEqual([]);
@@ -111,4 +129,39 @@ test('with its server down the page works as if Beckon were absent, and the widg
   } finally {
     await back.stop();
   }
+});
+
+test('when the card cannot be loaded the page works on, and the invitation is never counted as shown', async ({
+  page,
+  caller,
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  const warnings: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'warning') warnings.push(message.text());
+  });
+  // A blocker or a broken proxy: every request for the chunk fails.
+  await page.route('**/widget/beckon-ui.js*', (route) => route.abort());
+  await page.addInitScript(() => {
+    (window as any).__events = [];
+    for (const type of ['beckon:invite', 'beckon:declined', 'beckon:timeout', 'beckon:withdrawn'])
+      window.addEventListener(type, (e) =>
+        (window as any).__events.push(`${type} ${(e as CustomEvent).detail.interactionId}`),
+      );
+  });
+  await page.goto('/');
+  const { visitId } = await visitorIds(page);
+  const id = newInteractionId('no-card');
+  await caller.engage({ interactionId: id, visitId, invitation: ENGLISH, timeoutSeconds: 5 });
+  await expect.poll(() => page.evaluate(() => (window as any).__events as string[])).toEqual([`beckon:invite ${id}`]);
+  await expect.poll(() => warnings.some((text) => text.includes('the invitation could not be shown'))).toBe(true);
+  // Longer than the invitation's own countdown: the page neither shows nor answers it.
+  await page.waitForTimeout(6000);
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  expect((await caller.status(id)).body.state).toBe('pending');
+  expect(await page.evaluate(() => (window as any).__events)).toEqual([`beckon:invite ${id}`]);
+  // The page API still answers, and nothing was thrown.
+  expect(await page.evaluate(() => window.Beckon!.getIDs().then((ids) => ids.visitId))).toBe(visitId);
+  expect(errors).toEqual([]);
 });

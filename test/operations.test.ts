@@ -83,6 +83,24 @@ describe('security headers', () => {
     }
   });
 
+  it("serves the widget's card chunk beside its script, with the same headers", async () => {
+    const [script, chunk] = await Promise.all(
+      ['beckon.js', 'beckon-ui.js'].map((file) => fetch(`${server.url}/widget/${file}`)),
+    );
+    await Promise.all([script!.arrayBuffer(), chunk!.arrayBuffer()]);
+    expect(chunk!.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    if (existsSync('dist/widget/beckon-ui.js')) {
+      expect(chunk!.status).toBe(200);
+      // An ES module imported from another site's page: it needs CORS, and a JavaScript type.
+      expect(chunk!.headers.get('access-control-allow-origin')).toBe('*');
+      expect(chunk!.headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
+      for (const header of ['cache-control', 'x-content-type-options']) {
+        expect(chunk!.headers.get(header), header).toBe(script!.headers.get(header));
+      }
+      expect(chunk!.headers.get('etag')).toBeTruthy();
+    }
+  });
+
   it('answers bytes that are not HTTP with a FAULT body too', async () => {
     const { port } = new URL(server.url);
     const socket = connect(Number(port), '127.0.0.1');

@@ -1,7 +1,8 @@
 /**
  * `npm run pack:widget`: writes beckon-widget-<version>.tgz at the repository
  * root from the widget build (`npm run build:widget` runs first). The package
- * (packages/widget) holds the two bundles and the standalone type
+ * (packages/widget) holds the bundles (the ES module, the script-tag build
+ * and the UI chunk it loads from beside itself) and the standalone type
  * declarations, nothing of the server; its version follows the root
  * package's, so a site's widget and its Beckon server are released together.
  */
@@ -26,13 +27,14 @@ if (version(packageDir) !== version(root)) {
     `packages/widget/package.json is at ${version(packageDir)}, the server at ${version(root)}: set both to the same version`,
   );
 }
-for (const file of ['beckon.js', 'beckon.mjs', 'types/widget/index.d.ts']) {
+for (const file of ['beckon.js', 'beckon-ui.js', 'beckon.mjs', 'types/widget/index.d.ts']) {
   if (!existsSync(join(built, file))) fail(`dist/widget/${file} is missing: run npm run build:widget`);
 }
 
 rmSync(staged, { recursive: true, force: true });
 mkdirSync(staged, { recursive: true });
 cpSync(join(built, 'beckon.js'), join(staged, 'beckon.js'));
+cpSync(join(built, 'beckon-ui.js'), join(staged, 'beckon-ui.js'));
 cpSync(join(built, 'beckon.mjs'), join(staged, 'beckon.mjs'));
 cpSync(join(built, 'types'), join(staged, 'types'), { recursive: true });
 
@@ -50,7 +52,7 @@ if (!packed) fail('npm pack reported nothing');
 // Only the bundles, their declarations and the package's own files: a site's build must pull no server code.
 const stray = packed.files
   .map((f) => f.path)
-  .filter((path) => !/^(dist\/(beckon\.m?js|types\/.+\.d\.ts)|package\.json|README\.md)$/.test(path));
+  .filter((path) => !/^(dist\/(beckon\.m?js|beckon-ui\.js|types\/.+\.d\.ts)|package\.json|README\.md)$/.test(path));
 if (stray.length > 0) fail(`unexpected files in the package: ${stray.join(', ')}`);
 process.stdout.write(
   `${packed.filename}: ${packed.files.length} files, ${(packed.size / 1024).toFixed(1)} KB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KB installed\n`,

@@ -6,11 +6,23 @@
  * Finds its server, mounts one `<beckon-invite>` at the end of `<body>` and
  * exposes `window.Beckon` at once, and GWE's `window._gt` queue with it. It must never break the page it is on, so
  * nothing here throws.
+ *
+ * What every page runs is only the connection, the page API and the state of
+ * the invitation. The card (Lit, its styles and words) is the chunk
+ * `beckon-ui.js` beside this script, on the same origin: imported when the
+ * page is idle after the connection is up, or when an invitation arrives
+ * first. A chunk that cannot be loaded leaves the invitation undrawn and
+ * unacknowledged (see BeckonInvite), never an error on the page.
  */
-import { TAG_NAME, type BeckonInvite } from './beckon-invite/beckon-invite.js';
-import './beckon-invite/define.js';
+import { BeckonInvite, TAG_NAME, provideCard, whenIdle } from './beckon-invite/beckon-invite.js';
+import type { AttachCard } from './beckon-invite/card.js';
 import { installGtQueue } from './gt-queue.js';
 import { pageApi } from './page-api.js';
+
+/** What the chunk exports (src/widget/ui.ts). */
+interface UiChunk {
+  attachCard: AttachCard;
+}
 
 /**
  * The server: the script tag's `data-server`, else the origin the script was
@@ -18,13 +30,32 @@ import { pageApi } from './page-api.js';
  * level runs (async scripts included), which is when this is called; if a
  * tag manager injected it some other way, find the tag by its path.
  */
-function findServer(): string | undefined {
-  const script =
-    document.currentScript instanceof HTMLScriptElement
-      ? document.currentScript
-      : document.querySelector<HTMLScriptElement>('script[src*="/widget/beckon"]');
+function findScript(): HTMLScriptElement | null {
+  return document.currentScript instanceof HTMLScriptElement
+    ? document.currentScript
+    : document.querySelector<HTMLScriptElement>('script[src*="/widget/beckon"]');
+}
+
+function findServer(script: HTMLScriptElement | null): string | undefined {
   if (!script) return undefined;
   return script.dataset.server || new URL(script.src, document.baseURI).origin;
+}
+
+/**
+ * The card comes from beside this script (same origin and folder, whatever
+ * `data-server` says), as an ES module: allowed by the same `script-src` as
+ * the script, no inline code, no eval. A failed import stays failed for the
+ * page's life in the browser's module map, so a retry asks for a new URL.
+ */
+function cardBeside(script: HTMLScriptElement): void {
+  const chunk = new URL('beckon-ui.js', new URL(script.src, document.baseURI)).href;
+  let attempts = 0;
+  provideCard({
+    load: () =>
+      (import(/* @vite-ignore */ attempts++ ? `${chunk}?attempt=${attempts}` : chunk) as Promise<UiChunk>).then(
+        (ui) => ui.attachCard,
+      ),
+  });
 }
 
 function mount(element: BeckonInvite): void {
@@ -32,25 +63,20 @@ function mount(element: BeckonInvite): void {
   else document.addEventListener('DOMContentLoaded', () => mount(element), { once: true });
 }
 
-/**
- * Mounting renders the element and opens the socket. Doing that in a task of
- * its own, when the page is idle (at most a second later), keeps the
- * script's evaluation and the start of the connection from adding up to one
- * long task while the page is still loading.
- */
-function whenIdle(work: () => void): void {
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(work, { timeout: 1000 });
-  else setTimeout(work, 0);
-}
-
 try {
+  const script = findScript();
+  // Defined here, not by an import of define.ts: that one bundles the card.
+  if (!customElements.get(TAG_NAME)) {
+    if (script) cardBeside(script);
+    customElements.define(TAG_NAME, BeckonInvite);
+  }
   const placed = document.querySelector(TAG_NAME);
   if (placed) {
     // A site placed the element itself: give it a server if it has none, add nothing.
-    placed.server ||= findServer() ?? null;
+    placed.server ||= findServer(script) ?? null;
   } else if (!window.Beckon) {
     // Beckon already set means this script ran before (included twice): one widget only.
-    const server = findServer();
+    const server = findServer(script);
     if (server) {
       const element = document.createElement(TAG_NAME);
       element.server = server;
@@ -58,6 +84,9 @@ try {
       window.Beckon = pageApi(element);
       // A page instrumented for GWE queued its commands on window._gt: they wait for the connection like any call.
       installGtQueue(window.Beckon);
+      // Mounting opens the socket. Doing that in a task of its own, when the page is idle, keeps the
+      // script's evaluation and the start of the connection from adding up to one long task while the
+      // page is still loading.
       whenIdle(() => {
         try {
           mount(element);

@@ -1,19 +1,15 @@
-import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
 import type { BeckonApi, BeckonEventDetails, BeckonIDs, FlatData } from '../../protocol/page-api.js';
 import type { ClientToServerEvents, InvitationOffer, Session, Withdrawal } from '../../protocol/socket.js';
 import { DOM_EVENTS, SOCKET_EVENTS, type Answer } from '../../protocol/names.js';
 import { USER_ID_MAX, eventNameProblem, flatDataProblem, userIdProblem } from '../../protocol/visitor-rules.js';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { ConnectionController, type ContextEvent } from '../connection-controller.js';
 import { installGtQueue } from '../gt-queue.js';
 import { pageApi } from '../page-api.js';
-import { acceptLabel, stringsFor, type WidgetStrings } from '../strings.js';
-import { styles } from './beckon-invite.styles.js';
+import type { AttachCard, Card } from './card.js';
 
 /** The element's tag name. */
 export const TAG_NAME = 'beckon-invite';
-
-/** Images the card may load: https, or a path on the site itself (never `//host`, `data:` or `javascript:`). */
-const SAFE_IMAGE_URL = /^(https:\/\/|\/(?![/\\]))/i;
 
 /** Button handlers have nobody to report a refused answer to; the card is already gone. */
 const ignore = (): void => undefined;
@@ -28,6 +24,65 @@ function firstProblem(fields: Record<string, string | null>): string | null {
 }
 
 /**
+ * Where the card comes from: at hand (the ES module bundles it), or loaded
+ * on demand (the script tag's chunk). One load per page, shared by every
+ * element of this copy of the widget; a failed load is tried again by the
+ * next invitation.
+ */
+let cardAtHand: AttachCard | undefined;
+let loadCard: (() => Promise<AttachCard>) | undefined;
+let cardLoading: Promise<AttachCard> | undefined;
+
+/** Gives the element its card: a function to attach it now, or one that loads it (see loader.ts). */
+export function provideCard(card: { attach: AttachCard } | { load: () => Promise<AttachCard> }): void {
+  if ('attach' in card) cardAtHand = card.attach;
+  else loadCard = card.load;
+}
+
+function fetchCard(): Promise<AttachCard> {
+  if (cardAtHand) return Promise.resolve(cardAtHand);
+  if (!loadCard) return Promise.reject(new Error('Beckon: no invitation card was provided'));
+  cardLoading ??= loadCard().then(
+    (attach) => (cardAtHand = attach),
+    (error: unknown) => {
+      cardLoading = undefined;
+      throw error;
+    },
+  );
+  return cardLoading;
+}
+
+/**
+ * Work for when the page has nothing better to do, at most a second later.
+ * WebKit has no `requestIdleCallback`: a timer then.
+ */
+export function whenIdle(work: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(work, { timeout: 1000 });
+  else setTimeout(work, 0);
+}
+
+/** The polite live region: on the page from the start, so that what is said in it later is announced. */
+function liveRegion(): HTMLElement {
+  const status = document.createElement('div');
+  status.className = 'status';
+  status.setAttribute('role', 'status');
+  status.setAttribute('aria-live', 'polite');
+  // Read by screen readers, invisible on screen, fixed so it can never extend the page. Set through
+  // the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows (a style attribute it would not).
+  Object.assign(status.style, {
+    position: 'fixed',
+    width: '1px',
+    height: '1px',
+    margin: '-1px',
+    padding: '0',
+    overflow: 'hidden',
+    clipPath: 'inset(50%)',
+    whiteSpace: 'nowrap',
+  });
+  return status;
+}
+
+/**
  * Shows a Beckon invitation to the visitor and reports the visitor's answer
  * to the server. The loader script mounts one at the end of `<body>`; with a
  * bundler, import `beckon/widget` and place `<beckon-invite server="…">`.
@@ -35,6 +90,13 @@ function firstProblem(fields: Record<string, string | null>): string | null {
  * The card is a non-modal dialog named by its title and described by its
  * message: it never takes focus, is announced once through a polite live
  * region, and Escape inside it declines. Opted-out visitors never see one.
+ *
+ * This class holds the connection, the invitation in force, its countdown
+ * and the page API, and draws nothing itself: the card (Lit, its styles and
+ * words, ./card.ts) is attached when it is provided. The ES module provides
+ * it at once; the script tag loads it as a chunk of its own when the browser
+ * is idle or when the first invitation arrives, so a page that is never
+ * invited never runs it.
  *
  * @element beckon-invite
  *
@@ -84,30 +146,20 @@ function firstProblem(fields: Record<string, string | null>): string | null {
  * @cssprop [--beckon-z-index=2147483000] - Stacking order of the card.
  * @cssprop [--beckon-offset=16px] - Distance from the viewport's edges.
  */
-export class BeckonInvite extends LitElement implements BeckonApi {
-  static override styles = styles;
+export class BeckonInvite extends HTMLElement implements BeckonApi, ReactiveControllerHost {
+  static readonly observedAttributes = ['server'];
 
-  // `static properties` and `declare` fields instead of decorators: the
-  // project's tsconfig has no experimentalDecorators, and a class field
-  // initializer would shadow Lit's accessors.
-  static override properties: PropertyDeclarations = {
-    server: { type: String },
-    position: { type: String, reflect: true },
-    _offer: { state: true },
-    _drawn: { state: true },
-    _announcement: { state: true },
-  };
-
-  /** Origin of the Beckon server; the connection opens once it is set. */
-  declare server: string | null;
-  /** Corner of the card; `bottom-right` when unset. */
-  declare position: string | null;
+  #server: string | null = null;
   /** The invitation in force on this page, drawn by us or by the site. */
-  declare private _offer: InvitationOffer | null;
+  #offer: InvitationOffer | null = null;
   /** False when the site cancelled `beckon:invite` to draw its own UI. */
-  declare private _drawn: boolean;
-  /** Text of the polite live region. */
-  declare private _announcement: string;
+  #drawn = false;
+  /** The card, once attached to this element's shadow root. */
+  #card: Card | undefined;
+  #status: HTMLElement | undefined;
+  readonly #controllers: ReactiveController[] = [];
+  #updatePending = false;
+  #updated: Promise<boolean> = Promise.resolve(true);
 
   readonly #connection = new ConnectionController(this, {
     server: () => this.server,
@@ -126,8 +178,6 @@ export class BeckonInvite extends LitElement implements BeckonApi {
   /** The invitation whose `shown` acknowledgement is still owed to the server. */
   #unshown: string | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Where a keyboard user's focus was before it entered the card: it goes back there when the card goes. */
-  #cameFrom: HTMLElement | null = null;
   #ids: BeckonIDs | undefined;
   #resolveIds: (ids: BeckonIDs) => void = ignore;
   readonly #idsReady = new Promise<BeckonIDs>((resolve) => (this.#resolveIds = resolve));
@@ -135,25 +185,57 @@ export class BeckonInvite extends LitElement implements BeckonApi {
 
   constructor() {
     super();
-    this.server = null;
-    this.position = null;
-    this._offer = null;
-    this._drawn = false;
-    this._announcement = '';
+    // A page may have set the server on the element before this class was defined.
+    if (Object.hasOwn(this, 'server')) {
+      const early = (this as { server?: string | null }).server ?? null;
+      delete (this as { server?: string | null }).server;
+      this.server = early;
+    }
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
+  /** Origin of the Beckon server; the connection opens once it is set. */
+  get server(): string | null {
+    return this.#server;
+  }
+
+  set server(value: string | null) {
+    this.#server = value;
+    this.requestUpdate();
+  }
+
+  /** Corner of the card; `bottom-right` when unset. Reflected to the `position` attribute, which the styles read. */
+  get position(): string | null {
+    return this.getAttribute('position');
+  }
+
+  set position(value: string | null) {
+    if (value == null) this.removeAttribute('position');
+    else this.setAttribute('position', value);
+  }
+
+  attributeChangedCallback(_name: string, _old: string | null, value: string | null): void {
+    this.server = value;
+  }
+
+  connectedCallback(): void {
+    if (!this.shadowRoot) {
+      this.#status = liveRegion();
+      this.attachShadow({ mode: 'open' }).append(this.#status);
+    }
     // A hand-placed element provides the page API itself; the loader sets it earlier.
     if (!window.Beckon) {
       window.Beckon = pageApi(this);
       this.#ownsPageApi = true;
       installGtQueue(window.Beckon);
     }
+    // The ES module has the card at hand: drawn as soon as the element is, like any element.
+    if (cardAtHand) void this.#attachCard(cardAtHand);
+    for (const controller of this.#controllers) controller.hostConnected?.();
+    this.requestUpdate();
   }
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
+  disconnectedCallback(): void {
+    for (const controller of this.#controllers) controller.hostDisconnected?.();
     // The socket closes with the element; the next session resyncs whatever is still in force.
     this.#drop();
     this.#queue = [];
@@ -161,6 +243,33 @@ export class BeckonInvite extends LitElement implements BeckonApi {
       delete window.Beckon;
       this.#ownsPageApi = false;
     }
+  }
+
+  addController(controller: ReactiveController): void {
+    this.#controllers.push(controller);
+    if (this.isConnected) controller.hostConnected?.();
+  }
+
+  removeController(controller: ReactiveController): void {
+    const at = this.#controllers.indexOf(controller);
+    if (at >= 0) this.#controllers.splice(at, 1);
+  }
+
+  /** Brings the connection and the card up to date in a microtask; several requests make one update. */
+  requestUpdate(): void {
+    if (this.#updatePending) return;
+    this.#updatePending = true;
+    this.#updated = Promise.resolve().then(() => {
+      this.#updatePending = false;
+      for (const controller of this.#controllers) controller.hostUpdate?.();
+      this.#card?.draw(this.#drawn ? this.#offer : null);
+      return true;
+    });
+  }
+
+  /** Resolves once every update requested so far has been made (the card drawn, if it is here). */
+  get updateComplete(): Promise<boolean> {
+    return this.#updated.then(() => (this.#updatePending ? this.updateComplete : true));
   }
 
   /** Resolves with this page's ids once the server has given them. */
@@ -270,79 +379,6 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     if (optedOut) this.#queue = [];
   }
 
-  override render(): TemplateResult {
-    const offer = this._drawn ? this._offer : null;
-    return html`${offer ? this.#card(offer) : nothing}
-      <div class="status" role="status" aria-live="polite">${this._announcement}</div>`;
-  }
-
-  #card(offer: InvitationOffer): TemplateResult {
-    const text = offer.invitation;
-    const strings = this.#strings(offer);
-    const image = text.imageUrl && SAFE_IMAGE_URL.test(text.imageUrl) ? text.imageUrl : null;
-    return html`<div
-      class="card"
-      part="card"
-      role="dialog"
-      aria-labelledby="title"
-      aria-describedby=${text.message ? 'message' : nothing}
-      lang=${text.locale || nothing}
-      @keydown=${this.#onKeydown}
-      @focusin=${this.#onFocusin}
-    >
-      <div class="head" part="head">
-        <slot name="image"
-          >${image ? html`<img class="image" part="image" src=${image} alt="" width="48" height="48" />` : nothing}</slot
-        >
-        <h2 class="title" part="title" id="title">${text.title || strings.title}</h2>
-        <button class="close" part="button close" type="button" aria-label=${strings.close} @click=${this.#onDecline}>
-          <span aria-hidden="true">×</span>
-        </button>
-      </div>
-      ${text.message ? html`<p class="message" part="message" id="message">${text.message}</p>` : nothing}
-      <slot></slot>
-      <div class="actions" part="actions">
-        ${offer.channels.map(
-          (channel) =>
-            html`<button
-              class="accept"
-              part="button accept accept-${channel}"
-              type="button"
-              @click=${() => void this.accept(channel).catch(ignore)}
-            >
-              ${acceptLabel(strings, channel, text.acceptLabels)}
-            </button>`,
-        )}
-        <button class="decline" part="button decline" type="button" @click=${this.#onDecline}>
-          ${text.declineLabel || strings.decline}
-        </button>
-      </div>
-      <slot name="footer"></slot>
-    </div>`;
-  }
-
-  /** Built-in words: the profile's locale, else the element's `lang`, else the page's, else the browser's. */
-  #strings(offer: InvitationOffer): WidgetStrings {
-    return stringsFor(offer.invitation.locale, this.lang, document.documentElement.lang, navigator.language);
-  }
-
-  #onDecline(): void {
-    void this.decline().catch(ignore);
-  }
-
-  #onKeydown(event: KeyboardEvent): void {
-    if (event.key === 'Escape') this.#onDecline();
-  }
-
-  #onFocusin(event: FocusEvent): void {
-    // Moving between the card's own buttons (in the shadow root) or slotted
-    // content keeps the page element it came from.
-    const from = event.relatedTarget;
-    if (from instanceof HTMLElement && from !== this && !this.contains(from) && !this.renderRoot.contains(from)) {
-      this.#cameFrom = from;
-    }
-  }
-
   #onSession(session: Session): void {
     const { globalVisitId, visitId, pageId } = session;
     const first = !this.#ids;
@@ -351,12 +387,15 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     if (first) {
       this.#resolveIds({ ...this.#ids });
       this.#emit(DOM_EVENTS.ready, { ...this.#ids });
+      // Fetched while the page is idle, so that the first invitation is drawn as fast as any; not for a
+      // browser that opted out, which is never invited (if it opts back in, the first invitation loads it).
+      if (!cardAtHand && !session.optedOut) whenIdle(() => void fetchCard().then((a) => this.#attachCard(a), ignore));
     }
     // The store is the truth: after a reconnect show exactly what the session says.
     const offer = session.optedOut ? null : session.invitation;
     const next = offer && !this.#answered.has(offer.interactionId) ? offer : null;
     this.#queue = [];
-    if (next && next.interactionId === this._offer?.interactionId) {
+    if (next && next.interactionId === this.#offer?.interactionId) {
       // Already on screen: keep it, but follow the server's clock.
       this.#countdown(next);
       return;
@@ -371,17 +410,17 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     if (
       this.#optedOut ||
       this.#answered.has(id) ||
-      this._offer?.interactionId === id ||
+      this.#offer?.interactionId === id ||
       this.#queue.some((o) => o.interactionId === id)
     ) {
       return;
     }
-    if (this._offer) this.#queue.push(offer);
+    if (this.#offer) this.#queue.push(offer);
     else this.#present(offer);
   }
 
   #onWithdraw({ interactionId, state }: Withdrawal): void {
-    const shown = this._offer?.interactionId === interactionId;
+    const shown = this.#offer?.interactionId === interactionId;
     if (shown) {
       this.#drop();
     } else {
@@ -398,22 +437,43 @@ export class BeckonInvite extends LitElement implements BeckonApi {
 
   #present(offer: InvitationOffer): void {
     const id = offer.interactionId;
-    this._offer = offer;
+    this.#offer = offer;
     this.#unshown = id;
     this.#countdown(offer);
     const draw = this.#emit(DOM_EVENTS.invite, offer, true);
     // A listener may have answered it already, from inside the event.
-    if (this._offer !== offer) return;
-    this._drawn = draw;
-    if (draw) {
-      // Said once: the region keeps this text until the card goes, and re-renders do not change it.
-      const strings = this.#strings(offer);
-      const title = offer.invitation.title || strings.title;
-      const message = offer.invitation.message;
-      this._announcement = `${strings.announce}: ${title}${message ? (/[.?!…:]$/.test(title) ? ' ' : '. ') + message : ''}`;
+    if (this.#offer !== offer) return;
+    this.#drawn = draw;
+    this.requestUpdate();
+    // The server counts the invitation as delivered only once it is really on screen. A site that
+    // draws its own UI never needs the card.
+    const onScreen = draw ? fetchCard().then((attach) => this.#attachCard(attach)) : this.updateComplete;
+    void onScreen.then(
+      () => this.#acknowledge(id),
+      (error: unknown) => this.#undrawable(offer, error),
+    );
+  }
+
+  /** Attaches the card to the shadow root (once), and resolves when it has drawn what is in force. */
+  #attachCard(attach: AttachCard): Promise<boolean> {
+    if (!this.#card && this.shadowRoot && this.#status) {
+      this.#card = attach(this, this.shadowRoot, this.#status);
+      this.requestUpdate();
     }
-    // The server counts the invitation as delivered only once it is really on screen.
-    void this.updateComplete.then(() => this.#acknowledge(id));
+    return this.updateComplete;
+  }
+
+  /**
+   * The card could not be loaded (the chunk blocked, the server gone) or drawn: the invitation is
+   * dropped from this page without a word to the server. It is never acknowledged as shown, so it
+   * stays pending there until its expiry ends it (`expired`: it never reached the visitor); a
+   * resync of this page, or the next invitation, tries the card again.
+   */
+  #undrawable(offer: InvitationOffer, error: unknown): void {
+    if (this.#offer !== offer) return;
+    console.warn(`Beckon: the invitation could not be shown (${error instanceof Error ? error.message : 'no card'}).`);
+    this.#drop();
+    this.#next();
   }
 
   /** Sends the `shown` acknowledgement once, and before any answer, as the server expects. */
@@ -428,7 +488,7 @@ export class BeckonInvite extends LitElement implements BeckonApi {
     const id = offer.interactionId;
     this.#timer = setTimeout(
       () => {
-        if (this._offer?.interactionId === id) void this.#answer('timed_out').catch(ignore);
+        if (this.#offer?.interactionId === id) void this.#answer('timed_out').catch(ignore);
       },
       Math.max(0, offer.remainingMs),
     );
@@ -437,23 +497,24 @@ export class BeckonInvite extends LitElement implements BeckonApi {
   /** Hides the current invitation without telling anyone. */
   #drop(): void {
     // A keyboard user who answered (or was inside when it was withdrawn) is not left on <body>.
-    const back = this.matches(':focus-within') ? this.#cameFrom : null;
-    this.#cameFrom = null;
+    const card = this.#card;
+    const back = card && this.matches(':focus-within') ? card.cameFrom : null;
+    if (card) card.cameFrom = null;
     if (back) void this.updateComplete.then(() => back.isConnected && back.focus({ preventScroll: true }));
     clearTimeout(this.#timer);
     this.#unshown = undefined;
-    this._offer = null;
-    this._drawn = false;
-    this._announcement = '';
+    this.#offer = null;
+    this.#drawn = false;
+    this.requestUpdate();
   }
 
   #next(): void {
-    const offer = this._offer ? undefined : this.#queue.shift();
+    const offer = this.#offer ? undefined : this.#queue.shift();
     if (offer) this.#present(offer);
   }
 
   async #answer(outcome: Answer, channel?: string): Promise<void> {
-    const offer = this._offer;
+    const offer = this.#offer;
     if (!offer) throw new Error('Beckon: no invitation to answer');
     const { interactionId, userData } = offer;
     if (outcome === 'accepted' && !(channel && offer.channels.includes(channel))) {
