@@ -3,12 +3,14 @@
  * composition `main.ts` runs, in a child the benchmark controls over IPC. It
  * can be run with `--expose-gc` (memory readings collect garbage first) and
  * `--cpu-prof` (it exits with `process.exit` on request, so the profile is
- * written). BENCH_REDIS_URL puts it on a redis-server, and BENCH_ROLE and
+ * written); it writes a heap snapshot on request (bench/heap-per-page.ts).
+ * BENCH_REDIS_URL puts it on a redis-server, and BENCH_ROLE and
  * BENCH_NODE_ID make it one node of a cluster (bench/lib/topology.ts); the
  * shell's REDIS_URL and BECKON_ROLE are ignored, so a benchmark measures
  * what it says it measures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -57,7 +59,17 @@ process.on('message', (message: { cmd: string }) => {
     gc?.();
     gc?.();
     const usage = process.memoryUsage();
-    process.send!({ type: 'memory', gc: gc !== undefined, ...usage });
+    // Committed and used bytes of each V8 space: what of the heap's committed size is not live objects.
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]),
+    );
+    process.send!({ type: 'memory', gc: gc !== undefined, ...usage, spaces });
+  } else if (message.cmd === 'snapshot') {
+    // For bench/heap-per-page.ts: the heap after a full GC, written where the benchmark asked.
+    gc?.();
+    gc?.();
+    const path = writeHeapSnapshot((message as { cmd: string; path: string }).path);
+    process.send!({ type: 'snapshot', path });
   } else if (message.cmd === 'exit') {
     exit();
   }

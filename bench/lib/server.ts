@@ -42,6 +42,8 @@ export interface MemoryReading {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** Committed (`size`) and live (`used`) bytes of each V8 heap space. */
+  spaces?: Record<string, { size: number; used: number }>;
 }
 
 export interface ServerHandle {
@@ -52,6 +54,8 @@ export interface ServerHandle {
   memory(): Promise<MemoryReading>;
   /** VmRSS of the server from /proc, in bytes. */
   rss(): number;
+  /** Writes a V8 heap snapshot (after a full GC with `exposeGc`) to `path`; resolves when it is written. */
+  snapshot(path: string): Promise<void>;
   /** Lines the server wrote to stderr or logged at warn and above. */
   complaints(): string[];
   stop(): Promise<void>;
@@ -105,6 +109,16 @@ async function startChild(
         child.send({ cmd: 'memory' });
       }),
     rss: () => procRss(child.pid!),
+    snapshot: (path) =>
+      new Promise((resolve) => {
+        const onMessage = (message: { type: string }) => {
+          if (message.type !== 'snapshot') return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send({ cmd: 'snapshot', path });
+      }),
     complaints: () => [...complaints],
     async stop() {
       if (child.connected) child.send({ cmd: 'exit' });

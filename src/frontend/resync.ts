@@ -67,26 +67,43 @@ export class PageResync {
   #running: Promise<void> | null = null;
   #retries = 0;
   #stopped = false;
+  /**
+   * One listener for every socket (socket.io calls it with the socket as `this`): nothing is kept for a
+   * page until it is offered or withdrawn an invitation, which most pages never are.
+   */
+  readonly #follow: (this: PageSocket, event: string, payload: unknown) => void;
 
   constructor(
     private readonly io: BeckonIo,
     private readonly lifecycle: Lifecycle,
     private readonly options: ResyncOptions,
-  ) {}
+  ) {
+    const record = (socket: PageSocket, event: string, payload: unknown) => this.#record(socket, event, payload);
+    this.#follow = function (this: PageSocket, event: string, payload: unknown) {
+      record(this, event, payload);
+    };
+  }
 
   /** Follows what a newly connected page is told: every start or session invitation, and every withdraw. */
   track(socket: PageSocket): void {
-    const told: PageTold = { offered: new Set(), withdrawnAt: new Map() };
-    this.#told.set(socket, told);
-    socket.onAnyOutgoing((event: string, payload: unknown) => {
-      const id = offeredId(event, payload);
-      if (id !== null) {
-        remember(told.offered, id);
-      } else if (event === SOCKET_EVENTS.withdraw && isRecord(payload) && typeof payload.interactionId === 'string') {
-        told.offered.delete(payload.interactionId);
-        remember(told.withdrawnAt, payload.interactionId, ++this.#withdrawsSent);
-      }
-    });
+    socket.onAnyOutgoing(this.#follow);
+  }
+
+  #record(socket: PageSocket, event: string, payload: unknown): void {
+    const id = offeredId(event, payload);
+    if (id !== null) {
+      remember(this.#toldOf(socket).offered, id);
+    } else if (event === SOCKET_EVENTS.withdraw && isRecord(payload) && typeof payload.interactionId === 'string') {
+      const told = this.#toldOf(socket);
+      told.offered.delete(payload.interactionId);
+      remember(told.withdrawnAt, payload.interactionId, ++this.#withdrawsSent);
+    }
+  }
+
+  #toldOf(socket: PageSocket): PageTold {
+    let told = this.#told.get(socket);
+    if (!told) this.#told.set(socket, (told = { offered: new Set(), withdrawnAt: new Map() }));
+    return told;
   }
 
   /** Asks for a round over every page this node holds, soon; requests made meanwhile share it. */
@@ -150,10 +167,9 @@ export class PageResync {
 
   /** Sends one page what the store says now; rejects (changing nothing on the page) when the store cannot be read. */
   async resyncPage(socket: PageSocket): Promise<void> {
-    const told = this.#told.get(socket);
-    if (socket.disconnected || !told) return;
+    if (socket.disconnected) return;
     // Before the store is read: an offer made after this (a live start) is not one to take back.
-    const offered = [...told.offered];
+    const offered = [...(this.#told.get(socket)?.offered ?? [])];
     const readFrom = this.#withdrawsSent;
     // The same reading as a reconnect's session: the invitation placed on this page, if any (placing it if due).
     const { invitation } = await this.lifecycle.session(socket.data);
@@ -164,11 +180,13 @@ export class PageResync {
       withdrawals.push({ interactionId: id, state: await this.stateOf(id) });
     }
     if (socket.disconnected) return;
+    // Read again: what the page was told while the store was read (its record may be new since).
+    const told = this.#told.get(socket);
     for (const withdrawal of withdrawals) {
-      if (told.offered.has(withdrawal.interactionId)) socket.emit(SOCKET_EVENTS.withdraw, withdrawal);
+      if (told?.offered.has(withdrawal.interactionId)) socket.emit(SOCKET_EVENTS.withdraw, withdrawal);
     }
     // A live withdraw of this invitation that went out after the store was read is newer than what was read.
-    if (invitation && (told.withdrawnAt.get(invitation.interactionId) ?? 0) <= readFrom) {
+    if (invitation && (told?.withdrawnAt.get(invitation.interactionId) ?? 0) <= readFrom) {
       socket.emit(SOCKET_EVENTS.start, invitation);
     }
   }

@@ -56,6 +56,9 @@ const pageRoom = (pageId: string) => `page:${pageId}`;
 /** One page of one visit: a notification for a page never reaches a page of another visit. */
 const visitPageRoom = (visitId: string, pageId: string) => `visit:${visitId}:page:${pageId}`;
 
+/** What a socket's handshake `auth` becomes once the handshake has read it. */
+const READ_AUTH = Object.freeze({});
+
 /** How long a notification waits for the pages' acknowledgements; a page that has not answered by then is not counted. */
 export const NOTIFICATION_ACK_TIMEOUT_MS = 2000;
 
@@ -139,6 +142,8 @@ export function attachFrontend(deps: FrontendDeps): () => void {
       return next(error);
     }
     const auth = parsed.data;
+    // Read once: the page's tokens, URL and title are not kept on the socket for as long as it is open.
+    socket.handshake.auth = READ_AUTH;
     // Only ids whose tokens verify are resumed; anything else gets fresh ones. A token of a browser
     // erased since it was issued starts a new browser: the erased one must not come back.
     const claim = signer.verifyVisit(auth.visitToken, now());
@@ -163,11 +168,115 @@ export function attachFrontend(deps: FrontendDeps): () => void {
       });
   });
 
+  /**
+   * What a page may send, one table for every socket: each handler reads the page from `socket.data`,
+   * so a connected page costs no closures of its own (docs/architecture.md, "What a frontend holds per page").
+   * A Map, not an object: the event name comes from the page.
+   */
+  const handlers = new Map<string, (socket: PageSocket, payload: unknown, ack: unknown) => void>([
+    [
+      SOCKET_EVENTS.pageUpdate,
+      (socket, update) =>
+        guard(socket, SOCKET_EVENTS.pageUpdate, async () => {
+          const parsed = parsePayload(pageUpdateSchema, update);
+          if (parsed) await lifecycle.updatePage(socket.data.pageId, parsed);
+        }),
+    ],
+    [
+      SOCKET_EVENTS.shown,
+      (socket, payload, ack) =>
+        answerWith(socket, ack, shownSchema, payload, async (shown) => {
+          const { visitId, pageId } = socket.data;
+          const engagement = await lifecycle.markShown(shown.interactionId, visitId, pageId);
+          return { ok: true, state: engagement.state };
+        }),
+    ],
+    [
+      SOCKET_EVENTS.answer,
+      (socket, payload, ack) =>
+        answerWith(socket, ack, answerSchema, payload, async (answer) => {
+          const { visitId, pageId } = socket.data;
+          const engagement = await lifecycle.answer(
+            answer.interactionId,
+            visitId,
+            pageId,
+            answer.outcome,
+            answer.channel,
+          );
+          return { ok: true, state: engagement.state };
+        }),
+    ],
+    [
+      SOCKET_EVENTS.opt,
+      (socket, payload, ack) =>
+        answerWith(socket, ack, optSchema, payload, async ({ optedOut }) => {
+          await lifecycle.setOptOut(socket.data.globalVisitId, optedOut);
+          socket.to(visitRoom(socket.data.visitId)).emit(SOCKET_EVENTS.opt, { optedOut });
+          return { ok: true, optedOut };
+        }),
+    ],
+    // What the page tells about its visitor: validated, counted against the page's budget, recorded.
+    [
+      SOCKET_EVENTS.track,
+      (socket, payload, ack) =>
+        tell(socket, [payload, ack], trackSchema, (event) => visitorContext.track(pageOf(socket), event)),
+    ],
+    [
+      SOCKET_EVENTS.signIn,
+      (socket, payload, ack) =>
+        tell(socket, [payload, ack], signInSchema, async (signIn) => {
+          await visitorContext.signIn(pageOf(socket), signIn);
+        }),
+    ],
+    [
+      SOCKET_EVENTS.signOut,
+      // A sign-out says nothing: no payload at all is as good as `{}`.
+      (socket, payload, ack) =>
+        tell(socket, [payload, ack], signOutSchema, () => visitorContext.signOut(pageOf(socket)), {}),
+    ],
+    [
+      SOCKET_EVENTS.userInfo,
+      (socket, payload, ack) =>
+        tell(socket, [payload, ack], userInfoSchema, ({ traits }) =>
+          visitorContext.userInfo(pageOf(socket), traits),
+        ),
+    ],
+  ]);
+
+  /**
+   * The socket's last middleware hands each message of the protocol to its handler, as socket.io would
+   * hand it to a listener: after the other middlewares (the metrics' among them, registered first), on
+   * the next tick, and only while the socket is connected. Other names go on (nothing listens to them).
+   */
+  function receive(socket: PageSocket, packet: unknown[], next: (error?: Error) => void): void {
+    const handler = handlers.get(packet[0] as string);
+    if (!handler) return next();
+    process.nextTick(() => {
+      if (socket.connected) handler(socket, packet[1], packet[2]);
+    });
+  }
+
+  /** One listener for every socket: socket.io calls it with the socket as `this`. */
+  function left(this: PageSocket): void {
+    const { visitId, pageId } = this.data;
+    guard(this, 'disconnect', async () => {
+      // A reconnect of the same page may already have joined this node: then the page is still open.
+      // Only this node is asked (never a round of every node on this path: one frozen peer would hold it
+      // 5 s); a reconnect through another node moved the page there, which the guarded close respects.
+      const stillThere = await io.local.in(pageRoom(pageId)).fetchSockets();
+      if (stillThere.length > 0) return;
+      // Guarded by this node's boot: a page that reconnected through another node meanwhile stays open.
+      await lifecycle.leavePage({ visitId, pageId }, deps.node?.());
+    });
+  }
+
   io.on('connection', (socket: PageSocket) => {
     const { globalVisitId, visitId, pageId } = socket.data;
     // Before anything is sent to the page, so that the session's invitation is followed too.
     deps.resync?.track(socket);
     void socket.join([visitRoom(visitId), pageRoom(pageId), visitPageRoom(visitId, pageId)]);
+    socket.use((packet, next) => receive(socket, packet, next));
+    socket.on('disconnect', left);
 
     guard(socket, 'session', async () => {
       const session = await lifecycle.session(socket.data);
@@ -179,71 +288,6 @@ export function attachFrontend(deps: FrontendDeps): () => void {
         visitToken: signer.signVisit({ globalVisitId, visitId, issuedAt: now() }),
         pageToken: signer.signPage(visitId, pageId),
         invitation: session.invitation,
-      });
-    });
-
-    socket.on(SOCKET_EVENTS.pageUpdate, (update) => {
-      guard(socket, SOCKET_EVENTS.pageUpdate, async () => {
-        const parsed = parsePayload(pageUpdateSchema, update);
-        if (parsed) await lifecycle.updatePage(pageId, parsed);
-      });
-    });
-
-    socket.on(SOCKET_EVENTS.shown, (payload, ack) => {
-      answerWith(socket, ack, shownSchema, payload, async (shown) => {
-        const engagement = await lifecycle.markShown(shown.interactionId, visitId, pageId);
-        return { ok: true, state: engagement.state };
-      });
-    });
-
-    socket.on(SOCKET_EVENTS.answer, (payload, ack) => {
-      answerWith(socket, ack, answerSchema, payload, async (answer) => {
-        const engagement = await lifecycle.answer(
-          answer.interactionId,
-          visitId,
-          pageId,
-          answer.outcome,
-          answer.channel,
-        );
-        return { ok: true, state: engagement.state };
-      });
-    });
-
-    socket.on(SOCKET_EVENTS.opt, (payload, ack) => {
-      answerWith(socket, ack, optSchema, payload, async ({ optedOut }) => {
-        await lifecycle.setOptOut(globalVisitId, optedOut);
-        socket.to(visitRoom(visitId)).emit(SOCKET_EVENTS.opt, { optedOut });
-        return { ok: true, optedOut };
-      });
-    });
-
-    // What the page tells about its visitor: validated, counted against the page's budget, recorded.
-    const page = { visitId, pageId };
-    socket.on(SOCKET_EVENTS.track, (payload, ack) => {
-      tell(socket, [payload, ack], trackSchema, (event) => visitorContext.track(page, event));
-    });
-    socket.on(SOCKET_EVENTS.signIn, (payload, ack) => {
-      tell(socket, [payload, ack], signInSchema, async (signIn) => {
-        await visitorContext.signIn(page, signIn);
-      });
-    });
-    socket.on(SOCKET_EVENTS.signOut, (payload, ack) => {
-      // A sign-out says nothing: no payload at all is as good as `{}`.
-      tell(socket, [payload, ack], signOutSchema, () => visitorContext.signOut(page), {});
-    });
-    socket.on(SOCKET_EVENTS.userInfo, (payload, ack) => {
-      tell(socket, [payload, ack], userInfoSchema, ({ traits }) => visitorContext.userInfo(page, traits));
-    });
-
-    socket.on('disconnect', () => {
-      guard(socket, 'disconnect', async () => {
-        // A reconnect of the same page may already have joined this node: then the page is still open.
-        // Only this node is asked (never a round of every node on this path: one frozen peer would hold it
-        // 5 s); a reconnect through another node moved the page there, which the guarded close respects.
-        const stillThere = await io.local.in(pageRoom(pageId)).fetchSockets();
-        if (stillThere.length > 0) return;
-        // Guarded by this node's boot: a page that reconnected through another node meanwhile stays open.
-        await lifecycle.leavePage({ visitId, pageId }, deps.node?.());
       });
     });
   });
@@ -347,5 +391,8 @@ function payloadProblem<S extends z.ZodType>(
   }
   return { problem: `${path}: ${issue?.message ?? 'is not valid'}.`.replace(/\.\.$/, '.') };
 }
+
+/** The page a context message is about (a fresh object: the visitor context may keep what it is given). */
+const pageOf = (socket: PageSocket) => ({ visitId: socket.data.visitId, pageId: socket.data.pageId });
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
