@@ -67,9 +67,10 @@ async function profile(
     await sleep(envInt('BENCH_SETTLE_SECONDS', 2) * 1000);
     const added = fleet.connected - 100;
     const after = await frontend.memory();
-    const perPage = Object.fromEntries(
-      numericKeys.map((key) => [key, (after[key] - before[key]) / added]),
-    ) as Record<NumericKey, number>;
+    const perPage = Object.fromEntries(numericKeys.map((key) => [key, (after[key] - before[key]) / added])) as Record<
+      NumericKey,
+      number
+    >;
     const spaces = Object.entries(after.spaces ?? {})
       .map(([name, a]) => {
         const b = before.spaces?.[name] ?? { size: 0, used: 0 };
@@ -78,7 +79,16 @@ async function profile(
       .join(', ');
     process.stderr.write(`heap-per-page (${topology}): per page, committed/used bytes by space: ${spaces}\n`);
     if (!snapshots) {
-      return { topology, pages: added, memory: { before, after }, perPage, snapshotPerPage: NaN, kinds: [], holders: [], chains: [] };
+      return {
+        topology,
+        pages: added,
+        memory: { before, after },
+        perPage,
+        snapshotPerPage: NaN,
+        kinds: [],
+        holders: [],
+        chains: [],
+      };
     }
     await frontend.snapshot(files[1]!);
     process.stderr.write(`heap-per-page (${topology}): reading the snapshots…\n`);

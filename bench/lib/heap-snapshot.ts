@@ -67,7 +67,9 @@ export function readHeapSnapshot(path: string): HeapSnapshot {
   const edges = numbersAfter(bytes, 'edges', nodes.end);
   const stringsStart = bytes.indexOf(Buffer.from('"strings":['), edges.end);
   const stringsEnd = bytes.lastIndexOf(0x5d /* ] */);
-  const strings = JSON.parse(bytes.subarray(stringsStart + '"strings":'.length, stringsEnd + 1).toString('utf8')) as string[];
+  const strings = JSON.parse(
+    bytes.subarray(stringsStart + '"strings":'.length, stringsEnd + 1).toString('utf8'),
+  ) as string[];
 
   const nf = meta.node_fields.length;
   const ef = meta.edge_fields.length;
