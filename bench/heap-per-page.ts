@@ -39,6 +39,8 @@ interface Profile {
   snapshotPerPage: number;
   kinds: KindTotal[];
   holders: { kind: string; chains: { chain: string; bytes: number; count: number }[] }[];
+  /** The chains (an object's kind and its retainers) holding most bytes per page, whatever the kind. */
+  chains: { chain: string; bytes: number; count: number }[];
 }
 
 async function profile(
@@ -65,9 +67,10 @@ async function profile(
     await sleep(envInt('BENCH_SETTLE_SECONDS', 2) * 1000);
     const added = fleet.connected - 100;
     const after = await frontend.memory();
-    const perPage = Object.fromEntries(
-      numericKeys.map((key) => [key, (after[key] - before[key]) / added]),
-    ) as Record<NumericKey, number>;
+    const perPage = Object.fromEntries(numericKeys.map((key) => [key, (after[key] - before[key]) / added])) as Record<
+      NumericKey,
+      number
+    >;
     const spaces = Object.entries(after.spaces ?? {})
       .map(([name, a]) => {
         const b = before.spaces?.[name] ?? { size: 0, used: 0 };
@@ -76,7 +79,16 @@ async function profile(
       .join(', ');
     process.stderr.write(`heap-per-page (${topology}): per page, committed/used bytes by space: ${spaces}\n`);
     if (!snapshots) {
-      return { topology, pages: added, memory: { before, after }, perPage, snapshotPerPage: NaN, kinds: [], holders: [] };
+      return {
+        topology,
+        pages: added,
+        memory: { before, after },
+        perPage,
+        snapshotPerPage: NaN,
+        kinds: [],
+        holders: [],
+        chains: [],
+      };
     }
     await frontend.snapshot(files[1]!);
     process.stderr.write(`heap-per-page (${topology}): reading the snapshots…\n`);
@@ -85,6 +97,11 @@ async function profile(
     const firstTotal = first.totalSize;
     const second = readHeapSnapshot(files[1]!);
     const kinds = growth(beforeKinds, byKind(second), added);
+    // Chains with about one object per page or more: what each page holds, not what the process holds once.
+    const chains = holders(second, null, 3)
+      .map((c) => ({ ...c, bytes: c.bytes / added, count: c.count / added }))
+      .filter((c) => c.count >= 0.9)
+      .slice(0, top * 2);
     return {
       topology,
       pages: added,
@@ -98,6 +115,7 @@ async function profile(
           .slice(0, 3)
           .map((c) => ({ ...c, bytes: c.bytes / added, count: c.count / added })),
       })),
+      chains,
     };
   } finally {
     await fleet.close();
@@ -119,6 +137,10 @@ function report(p: Profile): string {
   if (p.kinds.length === 0) {
     return `\n### ${p.topology}: ${p.pages.toLocaleString('en-US')} pages: RSS ${kb(p.perPage.rss)}, heap used ${kb(p.perPage.heapUsed)}, heap total ${kb(p.perPage.heapTotal)}, external ${kb(p.perPage.external)} per page\n`;
   }
+  const chainTable = markdownTable(
+    ['object ← held by (nearest first)', 'bytes per page', 'objects per page'],
+    p.chains.map((c) => [c.chain, fmt(c.bytes, 0), fmt(c.count, 2)]),
+  );
   return [
     `\n### ${p.topology}: ${p.pages.toLocaleString('en-US')} pages on one frontend\n`,
     `per page: RSS ${kb(p.perPage.rss)}, heap used ${kb(p.perPage.heapUsed)}, heap total ${kb(p.perPage.heapTotal)}, ` +
@@ -126,6 +148,8 @@ function report(p: Profile): string {
     kindTable,
     '',
     holderTable,
+    '',
+    chainTable,
     '',
   ].join('\n');
 }

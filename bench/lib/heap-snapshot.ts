@@ -67,7 +67,9 @@ export function readHeapSnapshot(path: string): HeapSnapshot {
   const edges = numbersAfter(bytes, 'edges', nodes.end);
   const stringsStart = bytes.indexOf(Buffer.from('"strings":['), edges.end);
   const stringsEnd = bytes.lastIndexOf(0x5d /* ] */);
-  const strings = JSON.parse(bytes.subarray(stringsStart + '"strings":'.length, stringsEnd + 1).toString('utf8')) as string[];
+  const strings = JSON.parse(
+    bytes.subarray(stringsStart + '"strings":'.length, stringsEnd + 1).toString('utf8'),
+  ) as string[];
 
   const nf = meta.node_fields.length;
   const ef = meta.edge_fields.length;
@@ -169,13 +171,18 @@ export function growth(before: Map<string, KindTotal>, after: Map<string, KindTo
  * Who holds the objects of one kind: bytes by "retainer kind . edge", and by
  * the chain of `depth` retainers above them, largest first.
  */
-export function holders(snapshot: HeapSnapshot, kind: string, depth: number): { chain: string; bytes: number; count: number }[] {
-  const k = snapshot.kinds.indexOf(kind);
+export function holders(
+  snapshot: HeapSnapshot,
+  kind: string | null,
+  depth: number,
+): { chain: string; bytes: number; count: number }[] {
+  // null: every kind, each chain starting with the object's own kind.
+  const k = kind === null ? -1 : snapshot.kinds.indexOf(kind);
   const chains = new Map<string, { chain: string; bytes: number; count: number }>();
-  if (k < 0) return [];
+  if (kind !== null && k < 0) return [];
   for (let n = 0; n < snapshot.nodeCount; n++) {
-    if (snapshot.kindOf[n] !== k) continue;
-    const parts: string[] = [];
+    if (kind !== null && snapshot.kindOf[n] !== k) continue;
+    const parts: string[] = kind === null ? [snapshot.kinds[snapshot.kindOf[n]!]!] : [];
     let at = n;
     for (let d = 0; d < depth; d++) {
       const up = snapshot.retainer[at]!;

@@ -237,9 +237,7 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     [
       SOCKET_EVENTS.userInfo,
       (socket, payload, ack) =>
-        tell(socket, [payload, ack], userInfoSchema, ({ traits }) =>
-          visitorContext.userInfo(pageOf(socket), traits),
-        ),
+        tell(socket, [payload, ack], userInfoSchema, ({ traits }) => visitorContext.userInfo(pageOf(socket), traits)),
     ],
   ]);
 
