@@ -32,6 +32,8 @@ if (!file) {
   process.exit(2);
 }
 const rows = Number(rowsArg ?? 25);
+// Piped into head: stop quietly when the reader has had enough.
+process.stdout.on('error', () => process.exit(0));
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const [from, to] = windowArg ? windowArg.split('-').map((s) => Number(s) * 1e6) : [0, Infinity];
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));

@@ -141,7 +141,8 @@ async function measure(
       const serverMs = server.pids.servers.reduce((total, pid, i) => total + cpuMs(pid) - cpuBefore[i]!, 0);
       const cpu = {
         serverUs: (1000 * serverMs) / Math.max(1, load.ok),
-        redisUs: redisBefore === null ? null : (1000 * (cpuMs(server.pids.redis!) - redisBefore)) / Math.max(1, load.ok),
+        redisUs:
+          redisBefore === null ? null : (1000 * (cpuMs(server.pids.redis!) - redisBefore)) / Math.max(1, load.ok),
       };
       if (!options.pages) return { load, cpu, delivered: 0, lost: 0, failures: 0 };
       expected += warm.ok + load.ok;
