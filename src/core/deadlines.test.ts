@@ -214,6 +214,54 @@ describe('the deadline clock', () => {
     clock.stop();
   });
 
+  it('never runs two rounds at once: a look-up that ends during a round leaves the next wake-up to that round', async () => {
+    await idleVisit('v', T0 - IDLE_MS + 100);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    watched = {
+      ...store,
+      nextDeadline: async (visitIdleMs: number) => {
+        lookups++;
+        const seen = await store.nextDeadline(visitIdleMs);
+        if (held) await gate;
+        return seen;
+      },
+    };
+    let endRound!: () => void;
+    const roundEnds = new Promise<void>((resolve) => (endRound = resolve));
+    let running = 0;
+    let most = 0;
+    const clock = deadlineClock({
+      maxSleepMs: 60_000,
+      settle: async () => {
+        running++;
+        most = Math.max(most, running);
+        if (fired.length === 1) await roundEnds;
+        running--;
+      },
+    });
+    clock.arm();
+    await turns();
+    // A change's look-up, slow to answer, is under way when the clock wakes for the visit's end.
+    held = true;
+    clock.arm();
+    await turns();
+    expect(lookups).toBe(2);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(fired).toEqual([T0 + 100]);
+    // The look-up answers while the round is still settling: no second round beside it.
+    release();
+    await turns();
+    await vi.advanceTimersByTimeAsync(0);
+    await turns();
+    expect(fired).toEqual([T0 + 100]);
+    expect(most).toBe(1);
+    endRound();
+    await turns();
+    clock.stop();
+  });
+
   it('looks up the deadline once for a burst of changes in one turn, and again for a change in a later turn', async () => {
     const clock = deadlineClock({ maxSleepMs: 60_000 });
     clock.arm();

@@ -88,7 +88,9 @@ export class DeadlineClock {
   }
 
   private sleep(delay: number): void {
-    if (this.stopped) return;
+    // A look-up that ends while a round runs must not start a second round beside it (both would settle
+    // the same due deadlines, one of them in vain): the running round looks again when it ends.
+    if (this.stopped || this.ticking) return;
     if (this.timer) clearTimeout(this.timer);
     this.wakeAt = Date.now() + delay;
     this.timer = setTimeout(() => void this.tick(), delay);
@@ -102,6 +104,7 @@ export class DeadlineClock {
   }
 
   private async tick(): Promise<void> {
+    if (this.ticking) return;
     this.ticking = true;
     this.timer = null;
     try {
