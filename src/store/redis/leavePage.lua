@@ -54,31 +54,17 @@ local heldByBootId = ARGV[7]
 local attemptKeyPrefix = ARGV[8]
 
 --- @include "includes/clock"
---- @include "includes/values"
---- @include "includes/events"
---- @include "includes/held"
+--- @include "includes/pages"
 --- @include "includes/placement"
 
+local pageKeys = {
+  seq = seqKey, log = logKey, page = pageKey, visit = visitKey, visitPages = visitPagesKey, open = openKey,
+  openLive = openLiveKey, idle = idleKey, held = heldKey, closed = closedKey, ended = endedKey,
+}
+
 if isStale(notAfter) then return {'stale'} end
-local p = redis.call('HMGET', pageKey, 'visitId', 'closedAt', 'nodeId', 'bootId')
-if not p[1] or p[1] ~= visitId or p[2] then return {'none'} end
-local heldNode, heldBoot = nullable(heldByNodeId), nullable(heldByBootId)
-if heldNode and (p[3] ~= heldNode or p[4] ~= heldBoot) then return {'none'} end
-appendEvent(seqKey, logKey, eventId, 'page.left', now, {'visitId', visitId, 'pageId', pageId})
-redis.call('HSET', pageKey, 'closedAt', now)
-if p[3] then redis.call('ZREM', heldKey, heldMember(p[3], p[4], pageId)) end
-redis.call('HDEL', visitPagesKey, pageId)
-redis.call('SREM', openKey, pageId)
-redis.call('SREM', openLiveKey, pageId)
-redis.call('ZADD', closedKey, now, pageId)
-local v = redis.call('HMGET', visitKey, 'startedAt', 'endedAt')
-local othersOpen = redis.call('HLEN', visitPagesKey) > 0
-if v[2] then
-  redis.call('ZADD', endedKey, 'GT', now, visitId)
-elseif v[1] and not othersOpen then
-  redis.call('HSET', visitKey, 'idleSince', now)
-  redis.call('ZADD', idleKey, now, visitId)
-end
+local closed, othersOpen = closeOpenPage(pageKeys, eventId, pageId, visitId, now, heldByNodeId, heldByBootId)
+if not closed then return {'none'} end
 if not othersOpen then return {'closed', '-', {}} end
 local attempt, moved = placeVisitAttempt(activeKey, visitPagesKey, attemptKeyPrefix, visitId)
 if not moved then return {'closed', '-', {}} end
