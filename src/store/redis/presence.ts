@@ -69,34 +69,35 @@ export function presenceStore(context: StoreContext): PresenceStore {
     return (await change(visitId)) ?? none;
   }
 
+  /** The keys the close of an open page touches (includes/pages.lua), for closePage and leavePage alike. */
+  function closeKeys(pageId: string, visitId: string) {
+    return {
+      seqKey: k.seq,
+      logKey: k.log,
+      pageKey: k.page(pageId),
+      visitKey: k.visit(visitId),
+      visitPagesKey: k.visitPages(visitId),
+      openKey: k.open,
+      openLiveKey: k.openLive,
+      idleKey: k.idle,
+      heldKey: k.held,
+      closedKey: k.closed,
+      endedKey: k.ended,
+    };
+  }
+
   async function closePage(pageId: string, now: number, heldBy?: NodeRef): Promise<boolean> {
     return withPageVisit(
       pageId,
       async (visitId) => {
-        const reply = await exec(
-          'closePage',
-          {
-            seqKey: k.seq,
-            logKey: k.log,
-            pageKey: k.page(pageId),
-            visitKey: k.visit(visitId),
-            visitPagesKey: k.visitPages(visitId),
-            openKey: k.open,
-            openLiveKey: k.openLive,
-            idleKey: k.idle,
-            heldKey: k.held,
-            closedKey: k.closed,
-            endedKey: k.ended,
-          },
-          {
-            eventId: randomUUID(),
-            pageId,
-            visitId,
-            now: int(now),
-            heldByNodeId: nullable(heldBy?.nodeId),
-            heldByBootId: nullable(heldBy?.bootId),
-          },
-        );
+        const reply = await exec('closePage', closeKeys(pageId, visitId), {
+          eventId: randomUUID(),
+          pageId,
+          visitId,
+          now: int(now),
+          heldByNodeId: nullable(heldBy?.nodeId),
+          heldByBootId: nullable(heldBy?.bootId),
+        });
         if (reply[1] !== 1) return null;
         recorded();
         return true;
@@ -280,20 +281,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
     async leavePage({ pageId, visitId }, now, heldBy) {
       const reply = await exec(
         'leavePage',
-        {
-          seqKey: k.seq,
-          logKey: k.log,
-          pageKey: k.page(pageId),
-          visitKey: k.visit(visitId),
-          visitPagesKey: k.visitPages(visitId),
-          openKey: k.open,
-          openLiveKey: k.openLive,
-          idleKey: k.idle,
-          heldKey: k.held,
-          closedKey: k.closed,
-          endedKey: k.ended,
-          activeKey: k.active,
-        },
+        { ...closeKeys(pageId, visitId), activeKey: k.active },
         {
           eventId: randomUUID(),
           pageId,
