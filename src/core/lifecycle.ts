@@ -465,13 +465,19 @@ export class Lifecycle {
 
   // ── time ──
 
-  /** Settles whatever is due: pending attempts expire, shown ones time out, idle visits end. */
+  /**
+   * Settles whatever is due: pending attempts expire, shown ones time out, idle visits end. Each due
+   * deadline is its own compare-and-set, independent of the others, so they are fired together: on
+   * Redis they go out as one pipeline and share one fsync of the append-only file, where one after
+   * the other each waited for a reply and an fsync of its own. The first failure is thrown once all
+   * have settled, so that one failing deadline does not hold back the rest of the batch.
+   */
   async settleDue(): Promise<void> {
     const now = this.now();
-    for (const due of await this.store.dueDeadlines(now, this.options.visitIdleMs)) {
+    const fired = (await this.store.dueDeadlines(now, this.options.visitIdleMs)).map(async (due) => {
       if (due.kind === 'end-visit') {
         await this.store.endVisit(due.visitId, now);
-        continue;
+        return;
       }
       // A compare-and-set: when several processes fire the same deadline, one wins.
       const settledNow = await this.store.transition({
@@ -481,7 +487,9 @@ export class Lifecycle {
         at: now,
       });
       if (settledNow) this.settled(settledNow);
-    }
+    });
+    const failed = (await Promise.allSettled(fired)).find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   // ── placement ──
