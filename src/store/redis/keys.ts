@@ -17,7 +17,7 @@
  *       am   its member in `active`   (attempt, by visit)     while it is, or was, in progress
  *       gm   its member in `active:g` (attempt, by browser)   likewise
  *       cm   its member in `caps:budget` (cap member)         only if created while a cap was on
- *       rd   when it was first shown, ms (report: delivered)  from its first show until it settles
+ *       rd   when it was first shown, ms (report: delivered)  from its first show; kept once it settles
  *       rp   the path of that page (report: path)             likewise
  *       pc   the paced channels it counts on, as lex texts    only if it offered one; in the order
  *            '<len>:<channel>:' (paced channels counted)      offered; kept once it settles

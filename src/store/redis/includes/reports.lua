@@ -1,8 +1,9 @@
 --[[
   The report counters (src/core/reports.ts; the same rules as src/store/sqlite/reports.ts): one hash per
   UTC hour, expiring on its own at the hour's end plus the report retention. An attempt shown keeps
-  'rd' (when it was first shown, ms) and 'rp' (the path of that page) in its hash until it settles:
-  what the time to answer and the accepted count per path need.
+  'rd' (when it was first shown, ms) and 'rp' (the path of that page) in its hash: what the time to
+  answer and the accepted count per path need. They stay once it settles (a few bytes until retention
+  deletes the attempt), since taking them out would cost every settle a command.
 
   report: what the caller passes for the counters, as a table:
     hourKey       the hash of the UTC hour of the change
@@ -88,9 +89,5 @@ local function reportTransition(report, t, to, at, path)
     reportNamed(report, 're', t.reason or report.none)
   elseif to == 'timed_out' or to == 'expired' then
     reportCount(key, report.expireAt, to)
-  else
-    return
   end
-  if rd then t.drop[#t.drop + 1] = 'rd' end
-  if rp then t.drop[#t.drop + 1] = 'rp' end
 end
