@@ -125,10 +125,9 @@ class EnteringPages {
   }
 }
 
-/** What never changes once an attempt is created: a shown or an answer needs nothing else before its write. */
+/** What never changes once an attempt is created: an answer needs nothing else before its write. */
 interface AttemptFacts {
   visitId: string | null;
-  timeoutSeconds: number;
   channels: readonly string[];
 }
 
@@ -142,7 +141,7 @@ export class Lifecycle {
   private readonly entering = new EnteringPages();
   /**
    * The facts of attempts this process created, by interactionId, so that the
-   * page's shown and answer go straight to their compare-and-set instead of
+   * page's answer goes straight to its compare-and-set instead of
    * reading the attempt first. Only what cannot change is kept, so a copy is
    * never stale; an attempt not found here is read from the store as before.
    */
@@ -397,27 +396,20 @@ export class Lifecycle {
 
   /** A page of the visit confirms the invitation is on screen: pending → delivered, deadline fixed. */
   async markShown(interactionId: string, visitId: string, pageId: string): Promise<Engagement> {
-    // Known here: straight to the compare-and-set, which also checks the visit; when it does not
-    // apply (not pending, not this visit's), the read below answers as it would have first.
-    let facts = this.facts.get(interactionId);
-    if (facts === undefined || facts.visitId !== visitId) {
-      const engagement = await this.ownAttempt(interactionId, visitId);
-      if (engagement.state !== 'pending') return engagement;
-      facts = engagement;
-    }
-    const now = this.now();
-    const timeoutAt = now + facts.timeoutSeconds * 1000;
+    // Straight to the compare-and-set, which checks the visit and takes the timeout from the attempt
+    // itself, so that no node reads the attempt first, wherever it was created. When it does not apply
+    // (not pending, not this visit's), the read below answers as it would have first.
     const delivered = await this.store.transition({
       interactionId,
       visitId,
       from: ['pending'],
       to: 'delivered',
-      at: now,
+      at: this.now(),
       pageId,
-      timeoutAt,
+      timeoutFromAttempt: true,
     });
     if (delivered) {
-      this.clock.deadlineAt(delivered.timeoutAt === null ? timeoutAt : Date.parse(delivered.timeoutAt));
+      if (delivered.timeoutAt !== null) this.clock.deadlineAt(Date.parse(delivered.timeoutAt));
       return delivered;
     }
     return this.ownAttempt(interactionId, visitId);
@@ -570,7 +562,6 @@ export class Lifecycle {
     if (this.facts.size >= FACTS_KEPT) this.facts.delete(this.facts.keys().next().value!);
     this.facts.set(engagement.interactionId, {
       visitId: engagement.visitId,
-      timeoutSeconds: engagement.timeoutSeconds,
       channels: engagement.channels,
     });
   }

@@ -121,6 +121,12 @@ export interface TransitionRequest {
   reason?: string;
   /** Sets timeoutAt if it is not set yet (first show fixes the deadline). */
   timeoutAt?: number;
+  /**
+   * Sets timeoutAt, if neither it nor `timeoutAt` is set, to `at` plus the
+   * attempt's own timeoutSeconds: a first show fixes the deadline without
+   * the caller reading the attempt first.
+   */
+  timeoutFromAttempt?: boolean;
   pageId?: string;
 }
 

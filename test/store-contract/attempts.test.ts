@@ -219,6 +219,35 @@ describeEachStore(({ fresh }) => {
       expectLogged(log[2], attemptEvent(accepted!, T0 + 200));
     });
 
+    it("fixes the deadline at first show from the attempt's own timeout, when asked to, and only once", async () => {
+      const store = await fresh();
+      await visitWithPage(store, 'v', 'p');
+      await store.createAttempt(profile({ interactionId: 'x', visitId: 'v', timeoutSeconds: 45 }), {
+        exclusive: true,
+        now: T0,
+        place: true,
+      });
+      const show = {
+        interactionId: 'x',
+        visitId: 'v',
+        to: 'delivered',
+        pageId: 'p',
+        timeoutFromAttempt: true,
+      } as const;
+      // Of another visit: nothing happens, no deadline is fixed.
+      expect(await store.transition({ ...show, visitId: 'w', from: ['pending'], at: T0 + 50 })).toBeNull();
+      expect((await store.getEngagement('x'))!.timeoutAt).toBeNull();
+
+      const delivered = await store.transition({ ...show, from: ['pending'], at: T0 + 100 });
+      expect(delivered).toMatchObject({ state: 'delivered', timeoutAt: new Date(T0 + 45_100).toISOString() });
+      // Shown again (another page, later): the deadline stays where the first show put it.
+      const again = await store.transition({ ...show, from: ['delivered'], at: T0 + 5_000 });
+      expect(again).toMatchObject({ state: 'delivered', timeoutAt: new Date(T0 + 45_100).toISOString() });
+      // Its deadline is the timeout now, not the expiry: nothing is due before it, and it is due then.
+      expect(await store.dueDeadlines(T0 + 45_099, 60_000)).toEqual([]);
+      expect(await store.dueDeadlines(T0 + 45_100, 60_000)).toEqual([{ kind: 'timeout', interactionId: 'x' }]);
+    });
+
     it('moves an invitation between pages by compare-and-set, only while in progress', async () => {
       const store = await fresh();
       await visitWithPage(store, 'v', 'p');

@@ -204,7 +204,8 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           visitId: nullable(request.visitId),
           channel: nullable(request.channel),
           reason: nullable(request.reason),
-          timeoutAt: request.timeoutAt === undefined ? '' : `=${int(request.timeoutAt)}`,
+          timeoutAt:
+            request.timeoutAt !== undefined ? `=${int(request.timeoutAt)}` : request.timeoutFromAttempt ? '+' : '',
           pageId: nullable(request.pageId),
           ...transitionCapArguments(),
           ...report.args,

@@ -27,7 +27,8 @@
   ARGV[8]  visitId             only an attempt of this visit (nullable: any)
   ARGV[9]  channel             nullable
   ARGV[10] reason              nullable
-  ARGV[11] timeoutAt           ms, set unless already set (nullable)
+  ARGV[11] timeoutAt           ms, set unless already set (nullable); '+': at plus the attempt's own
+                               timeoutSeconds, unless already set
   ARGV[12] pageId              the page it is shown on (nullable)
   ARGV[13] maxQuietMs          how long a browser's last decline is kept (MAX_QUIET_MS)
   ARGV[14] reportExpireAt      when the hour's report counters expire (unix seconds)
@@ -96,7 +97,8 @@ local keys = {seq = seqKey, log = logKey, attempt = attemptKey, active = activeK
   activeByBrowser = activeByBrowserKey, deadlines = deadlinesKey, settled = settledKey}
 local change = {eventId = eventId, id = interactionId, from = from, to = to, at = at, atIso = atIso,
   visitId = nullable(visitId), channel = nullable(channel), reason = nullable(reason),
-  timeoutAt = nullable(timeoutAt), pageId = nullable(pageId)}
+  timeoutAt = timeoutAt ~= '+' and nullable(timeoutAt) or nil, timeoutFromAttempt = timeoutAt == '+',
+  pageId = nullable(pageId)}
 local t = applyTransition(keys, change)
 if not t then return {'none'} end
 capAfterTransition(t, capBudgetKey, capBudgetByAgeKey, capDeclinedKey, interactionId, to, tonumber(at),

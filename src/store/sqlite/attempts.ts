@@ -38,6 +38,8 @@ interface TransitionParams {
   channel: string | null;
   reason: string | null;
   timeoutAt: number | null;
+  /** 1: timeoutAt from the attempt's own timeoutSeconds (SQLite has no booleans). */
+  timeoutFromAttempt: 0 | 1;
   pageId: string | null;
 }
 
@@ -62,7 +64,8 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
       `UPDATE engagements SET state = @to,
          channel = coalesce(@channel, channel),
          reason = coalesce(@reason, reason),
-         timeout_at = coalesce(timeout_at, @timeoutAt),
+         timeout_at = coalesce(timeout_at, @timeoutAt,
+           CASE WHEN @timeoutFromAttempt THEN @at + timeout_seconds * 1000 END),
          shown_page_id = coalesce(@pageId, shown_page_id),
          transitions = json_set(transitions, '$.' || @to, @atIso),
          settled_at = CASE WHEN @to IN ${ACTIVE_STATES} THEN NULL ELSE @at END
@@ -267,6 +270,7 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
       channel: request.channel ?? null,
       reason: request.reason ?? null,
       timeoutAt: request.timeoutAt ?? null,
+      timeoutFromAttempt: request.timeoutFromAttempt ? 1 : 0,
       pageId: request.pageId ?? null,
     });
     if (row === undefined) return null;

@@ -11,7 +11,8 @@
 -- keys: {seq, log, attempt, active, activeByBrowser, deadlines, settled} (key names).
 -- change: {eventId, id, from (',a,b,': the states it may leave), to, at (ms), atIso, and, each nil
 -- when not given: visitId (only an attempt of this visit), channel, reason, timeoutAt (set unless
--- already set: a first show fixes the deadline), pageId (where it is shown)}.
+-- already set: a first show fixes the deadline), timeoutFromAttempt (true: timeoutAt is at plus the
+-- attempt's own timeoutSeconds, so the caller need not read it first), pageId (where it is shown)}.
 -- Returns false, changing nothing, when the attempt is missing, not in a 'from' state, or of another
 -- visit. Else the change under way, t: cur (the hash before, by field), set and drop (what its hash
 -- is still to get and lose: writeAttempt writes them), channel and reason (after the change, nil:
@@ -29,7 +30,11 @@ local function applyTransition(keys, change)
   if not string.find(change.from, ',' .. state .. ',', 1, true) then return false end
   if change.visitId and cur.visitId ~= change.visitId then return false end
   local shown = change.pageId or cur.shownPageId
-  local newTimeout = cur.timeoutAt or change.timeoutAt
+  local timeoutAt = change.timeoutAt
+  if not timeoutAt and change.timeoutFromAttempt and cur.timeoutSeconds then
+    timeoutAt = string.format('%d', tonumber(change.at) + tonumber(cur.timeoutSeconds) * 1000)
+  end
+  local newTimeout = cur.timeoutAt or timeoutAt
   local t = {cur = cur, set = {'state', to, 't:' .. to, change.atIso}, drop = {},
     channel = change.channel or cur.channel, reason = change.reason or cur.reason,
     counted = cur.pc, shown = cur['t:delivered'] ~= nil or to == 'delivered'}
@@ -43,7 +48,7 @@ local function applyTransition(keys, change)
   appendEvent(keys.seq, keys.log, change.eventId, 'engagement.' .. to, change.at, f)
   addField(t.set, 'channel', change.channel)
   addField(t.set, 'reason', change.reason)
-  if not cur.timeoutAt then addField(t.set, 'timeoutAt', change.timeoutAt) end
+  if not cur.timeoutAt then addField(t.set, 'timeoutAt', timeoutAt) end
   addField(t.set, 'shownPageId', change.pageId)
   -- 'am' and 'gm': the attempt's members in the two active indexes (by visit, by browser).
   if isActive(state) and not isActive(to) then
