@@ -423,15 +423,18 @@ export class Lifecycle {
     outcome: Answer,
     channel: string | undefined,
   ): Promise<Engagement> {
-    // What an answer checks never changes: known here, it goes straight to the compare-and-set, which
+    // Only an accept checks something first: its channel against those offered, which never change.
+    // Known here, or not needed (a decline), the answer goes straight to the compare-and-set, which
     // also checks the visit; when that does not apply, the read below tells why, as it would have first.
-    const known = this.facts.get(interactionId);
-    const engagement = known?.visitId === visitId ? known : await this.ownAttempt(interactionId, visitId);
-    if (outcome === 'accepted' && (channel === undefined || !engagement.channels.includes(channel))) {
-      throw new BeckonFault('INVALID_PARAMETER', {
-        message: 'accepted needs one of the channels offered.',
-        details: [{ path: 'channel', message: `must be one of ${engagement.channels.join(', ')}` }],
-      });
+    if (outcome === 'accepted') {
+      const known = this.facts.get(interactionId);
+      const engagement = known?.visitId === visitId ? known : await this.ownAttempt(interactionId, visitId);
+      if (channel === undefined || !engagement.channels.includes(channel)) {
+        throw new BeckonFault('INVALID_PARAMETER', {
+          message: 'accepted needs one of the channels offered.',
+          details: [{ path: 'channel', message: `must be one of ${engagement.channels.join(', ')}` }],
+        });
+      }
     }
     const { value: settledNow, confirmed } = await evenUnconfirmed(
       this.store.transition({
