@@ -221,6 +221,38 @@ describe('answers and settling', () => {
     expect((await store.getVisit(shownPage.visitId))?.endedAt).toBeNull();
   });
 
+  it('fires every due deadline of a round even when one fails, then reports the failure', async () => {
+    // The store refuses to end one visit (a fault injected on the real store): the other still ends.
+    const refused = new Error('the store refused to end this visit');
+    let refuse = '';
+    const real = store;
+    store = new Proxy(real, {
+      get(target, name) {
+        if (name === 'endVisit')
+          return (visitId: string, now: number) =>
+            visitId === refuse ? Promise.reject(refused) : target.endVisit(visitId, now);
+        const value: unknown = Reflect.get(target, name);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const core = lifecycle(true, 60_000);
+    const first = await core.enterPage(null, () => null, front);
+    await core.leavePage(first);
+    clock += 1_000;
+    const second = await core.enterPage(null, () => null, front);
+    await core.leavePage(second);
+    refuse = first.visitId; // idle first: the first due deadline of the round
+    clock += 60_000;
+    await expect(core.settleDue()).rejects.toBe(refused);
+    expect((await real.getVisit(second.visitId))?.endedAt).toBe(clock);
+    expect((await real.getVisit(first.visitId))?.endedAt).toBeNull();
+    // Still due: the next round ends it.
+    refuse = '';
+    await core.settleDue();
+    expect((await real.getVisit(first.visitId))?.endedAt).toBe(clock);
+    store = real;
+  });
+
   it('not strict: when one attempt settles, the next of the visit takes its page', async () => {
     const core = lifecycle(false);
     const page = await core.enterPage(null, () => null, front);
