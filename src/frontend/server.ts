@@ -257,15 +257,15 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   /** One listener for every socket: socket.io calls it with the socket as `this`. */
   function left(this: PageSocket): void {
     const { visitId, pageId } = this.data;
-    guard(this, 'disconnect', async () => {
-      // A reconnect of the same page may already have joined this node: then the page is still open.
-      // Only this node is asked (never a round of every node on this path: one frozen peer would hold it
-      // 5 s); a reconnect through another node moved the page there, which the guarded close respects.
-      const stillThere = await io.local.in(pageRoom(pageId)).fetchSockets();
-      if (stillThere.length > 0) return;
-      // Guarded by this node's boot: a page that reconnected through another node meanwhile stays open.
-      await lifecycle.leavePage({ visitId, pageId }, deps.node?.());
-    });
+    // A reconnect of the same page may already have joined this node: then the page is still open.
+    // This socket has left its rooms by 'disconnect', so anyone left in the page's room is that
+    // reconnect. Only this node's rooms are read, in memory: never the adapter, which would ask Redis
+    // how many nodes there are on every page that leaves, nor a round of every node (one frozen peer
+    // would hold it 5 s); a reconnect through another node moved the page there, which the guarded
+    // close respects.
+    if ((io.of('/').adapter.rooms.get(pageRoom(pageId))?.size ?? 0) > 0) return;
+    // Guarded by this node's boot: a page that reconnected through another node meanwhile stays open.
+    guard(this, 'disconnect', () => lifecycle.leavePage({ visitId, pageId }, deps.node?.()).then(() => undefined));
   }
 
   io.on('connection', (socket: PageSocket) => {
