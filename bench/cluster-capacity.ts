@@ -19,7 +19,12 @@
  * 2. Memory: Redis `used_memory` before and after BENCH_PAGES pages (each a
  *    new visit with one page) and before and after the invitations (each
  *    attempt with its events), and where the bytes sit (keys by pattern,
- *    MEMORY USAGE); each frontend's RSS and heap (after GC) per page.
+ *    MEMORY USAGE); each frontend's RSS and heap (after GC) per page, and
+ *    again as a slope between the first and the last step (3.), where both
+ *    readings hold thousands of pages: the first reading, at 100 pages, can
+ *    be off by tens of MiB that the process holds whatever its pages (its
+ *    young generation resident or not, free memory malloc keeps), which is
+ *    several KB per page over 5,000 pages.
  * 3. Pages in steps across both frontends (BENCH_CLUSTER_STEPS); at each
  *    step a probe page on frontend 1 times BENCH_PROBES sequential engage
  *    calls sent to the backend, to the server's `delivered` acknowledgement.
@@ -58,6 +63,8 @@ interface Step {
   short: boolean;
   probe: ProbeResult;
   rssMiB: { frontends: number[]; backend: number };
+  /** Each frontend's memory after GC once the step's probe has run. */
+  frontMemory: MemoryReading[];
   redisUsedMiB: number;
   /** redis-server CPU seconds per probe invitation (MONITOR off). */
   redisCpuPerInvitation: number;
@@ -224,6 +231,7 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         },
         redisUsedMiB: (await redis.usedMemory()) / 2 ** 20,
         redisCpuPerInvitation,
+        frontMemory: await Promise.all(cluster.frontends.map((f) => f.memory())),
       });
       process.stderr.write(
         `cluster-capacity: ${fleet.connected} pages (${perFrontend.join(' + ')}), engage → delivered p99 ${fmt(result.delivered.p99)} ms, ${fleet.failed} handshakes refused so far\n`,
@@ -266,6 +274,22 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         heap: (frontAfter[i]!.heapUsed - frontBefore[i]!.heapUsed) / n,
       };
     });
+    // The same, as a slope between the first and the last step: both readings are taken with thousands of pages
+    // held, so what a process holds whatever its pages (its young generation, free memory malloc keeps) is in
+    // both and cancels out, where the first reading, at 100 pages and right after a burst, can swing by tens of MiB.
+    const first = results[0];
+    const last = results.at(-1);
+    const frontSlope =
+      first && last && last !== first
+        ? cluster.frontends.map((_, i) => {
+            const n = last.perFrontend[i]! - first.perFrontend[i]!;
+            return {
+              pages: n,
+              rss: (last.frontMemory[i]!.rss - first.frontMemory[i]!.rss) / n,
+              heap: (last.frontMemory[i]!.heapUsed - first.frontMemory[i]!.heapUsed) / n,
+            };
+          })
+        : null;
     const groupDelta = (before: KeyGroup[], after: KeyGroup[]) =>
       after
         .map((g) => {
@@ -313,6 +337,17 @@ export async function runClusterCapacity(): Promise<BenchResult> {
         value: frontPerPage.map((f) => `${fmt(f.rss / 1024)} / ${fmt(f.heap / 1024)} KB`).join('; '),
         note: `frontend 1; frontend 2 (${frontPerPage.map((f) => f.pages).join(' + ')} pages); connected in ${fmt(connectSeconds)} s`,
       },
+      ...(frontSlope
+        ? [
+            {
+              measure: `memory per page on a frontend between ${first!.pages.toLocaleString('en-US')} and ${last!.pages.toLocaleString('en-US')} pages (RSS / heap after GC)`,
+              value: frontSlope.map((f) => `${fmt(f.rss / 1024)} / ${fmt(f.heap / 1024)} KB`).join('; '),
+              target: '≤ 10 KB RSS',
+              met: frontSlope.every((f) => f.rss <= 10 * 1024),
+              note: `frontend 1; frontend 2 (${frontSlope.map((f) => f.pages).join(' + ')} pages more)`,
+            },
+          ]
+        : []),
       {
         measure: 'Redis memory per page (a new visit with one page)',
         value: `${fmt(redisPerPage, 0)} B`,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFanout } from '../src/cluster/fanout.js';
 import { ixnProfileSchema } from '../src/protocol/index.js';
+import { createFanoutClient } from '../src/store/redis/connection.js';
 import { startBeckonProcess, type BeckonProcess } from './process.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { eventually, EventStreamClient, startServer, TestPage, type TestServer } from './support.js';
@@ -158,6 +159,29 @@ describe('fan-out through Redis', () => {
     expect(moved.remainingMs).toBeLessThanOrEqual(60_000);
     expect(moved.remainingMs).toBeGreaterThan(50_000);
     await eventually(async () => expect((await backend.status('fan-4')).body.shownPageId).toBe(second.session.pageId));
+  });
+});
+
+describe('what a page costs Redis', () => {
+  it('a page that leaves closes in the store without asking the adapter how many nodes there are (no PUBSUB NUMSUB)', async () => {
+    const admin = createFanoutClient(redis.url);
+    await admin.connect();
+    try {
+      const page = await open(frontA);
+      const { pageId } = page.session;
+      expect(await admin.sIsMember('cluster:open', pageId)).toBeTruthy();
+      await admin.configResetStat();
+      page.close();
+      await eventually(async () => expect(await admin.sIsMember('cluster:open', pageId)).toBeFalsy());
+      const calls = new Map<string, number>();
+      for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) {
+        calls.set(match[1]!, Number(match[2]));
+      }
+      expect(calls.get('evalsha') ?? 0).toBeGreaterThanOrEqual(1);
+      expect(calls.get('pubsub|numsub') ?? 0).toBe(0);
+    } finally {
+      await admin.quit();
+    }
   });
 });
 

@@ -6,6 +6,7 @@
  * context, and delivers the lifecycle's page commands and callers'
  * notifications to socket.io rooms.
  */
+import { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import {
   PAGE_EVENT_RATE,
@@ -56,8 +57,23 @@ const pageRoom = (pageId: string) => `page:${pageId}`;
 /** One page of one visit: a notification for a page never reaches a page of another visit. */
 const visitPageRoom = (visitId: string, pageId: string) => `visit:${visitId}:page:${pageId}`;
 
-/** What a socket's handshake `auth` becomes once the handshake has read it. */
-const READ_AUTH = Object.freeze({});
+/**
+ * What a socket's handshake becomes once the handshake middleware has read it: one object for every
+ * socket. socket.io builds the handshake from the upgrade request (its headers, query, URL, a time
+ * text) and keeps it, and the request, for as long as the socket is open; nothing reads either after
+ * the handshake (docs/architecture.md, "What a frontend holds per page").
+ */
+const READ_HANDSHAKE: PageSocket['handshake'] = Object.freeze({
+  headers: Object.freeze({}),
+  time: '',
+  address: '',
+  xdomain: false,
+  secure: false,
+  issued: 0,
+  url: '',
+  query: Object.freeze({}),
+  auth: Object.freeze({}),
+});
 
 /** How long a notification waits for the pages' acknowledgements; a page that has not answered by then is not counted. */
 export const NOTIFICATION_ACK_TIMEOUT_MS = 2000;
@@ -134,6 +150,14 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     return parsed.success ? parsed.data : null;
   }
 
+  // engine.io's stand-in response to a WebSocket upgrade keeps the request (for middlewares' headers)
+  // until the connection closes, through a 'close' listener on the TCP socket. Beckon sets no header
+  // there, so it lets go of the request at once; an HTTP response (polling) is left alone.
+  io.engine.use((_req: unknown, res: unknown, next: () => void) => {
+    if (!(res instanceof ServerResponse)) (res as { req: unknown }).req = null;
+    next();
+  });
+
   io.use((socket, next) => {
     const parsed = handshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!parsed.success) {
@@ -142,8 +166,9 @@ export function attachFrontend(deps: FrontendDeps): () => void {
       return next(error);
     }
     const auth = parsed.data;
-    // Read once: the page's tokens, URL and title are not kept on the socket for as long as it is open.
-    socket.handshake.auth = READ_AUTH;
+    // Read once: the page's tokens, URL and title, and the upgrade request, are not kept for as long as
+    // the socket is open.
+    forgetRequest(socket);
     // Only ids whose tokens verify are resumed; anything else gets fresh ones. A token of a browser
     // erased since it was issued starts a new browser: the erased one must not come back.
     const claim = signer.verifyVisit(auth.visitToken, now());
@@ -257,15 +282,15 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   /** One listener for every socket: socket.io calls it with the socket as `this`. */
   function left(this: PageSocket): void {
     const { visitId, pageId } = this.data;
-    guard(this, 'disconnect', async () => {
-      // A reconnect of the same page may already have joined this node: then the page is still open.
-      // Only this node is asked (never a round of every node on this path: one frozen peer would hold it
-      // 5 s); a reconnect through another node moved the page there, which the guarded close respects.
-      const stillThere = await io.local.in(pageRoom(pageId)).fetchSockets();
-      if (stillThere.length > 0) return;
-      // Guarded by this node's boot: a page that reconnected through another node meanwhile stays open.
-      await lifecycle.leavePage({ visitId, pageId }, deps.node?.());
-    });
+    // A reconnect of the same page may already have joined this node: then the page is still open.
+    // This socket has left its rooms by 'disconnect', so anyone left in the page's room is that
+    // reconnect. Only this node's rooms are read, in memory: never the adapter, which would ask Redis
+    // how many nodes there are on every page that leaves, nor a round of every node (one frozen peer
+    // would hold it 5 s); a reconnect through another node moved the page there, which the guarded
+    // close respects.
+    if ((io.of('/').adapter.rooms.get(pageRoom(pageId))?.size ?? 0) > 0) return;
+    // Guarded by this node's boot: a page that reconnected through another node meanwhile stays open.
+    guard(this, 'disconnect', () => lifecycle.leavePage({ visitId, pageId }, deps.node?.()).then(() => undefined));
   }
 
   io.on('connection', (socket: PageSocket) => {
@@ -367,6 +392,12 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   }
 
   return unsubscribe;
+}
+
+/** Drops what the socket keeps of its upgrade request: socket.io's handshake and engine.io's request. */
+function forgetRequest(socket: PageSocket): void {
+  (socket as { handshake: PageSocket['handshake'] }).handshake = READ_HANDSHAKE;
+  (socket.conn as { request: unknown }).request = null;
 }
 
 /** A payload's value, or a sentence naming the field that is wrong (never quoting the value). */
