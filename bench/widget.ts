@@ -202,12 +202,7 @@ async function tracedLoad(browser: Browser, url: string, kind: Kind, before?: st
     const ms = (list: TraceEvent[]) => list.reduce((total, e) => total + (e.dur ?? 0), 0) / 1000;
     const of = (names: string[], file: string) => events.filter((e) => names.includes(e.name) && from(file)(e));
     const scriptWork = of(['EvaluateScript', 'FunctionCall'], script);
-    // Module compile and evaluation events carry no URL; the shop has no module script, so they are the chunk's.
-    const modules = events.filter((e) => ['v8.compileModule', 'v8.evaluateModule'].includes(e.name) && !from('/')(e));
-    const chunkWork = [
-      ...of(['v8.compileModule', 'v8.evaluateModule', 'EvaluateScript', 'FunctionCall'], chunk),
-      ...modules,
-    ];
+    const chunkWork = of(['v8.compileModule', 'v8.evaluateModule', 'EvaluateScript', 'FunctionCall'], chunk);
     const own = [...scriptWork, ...chunkWork];
     return {
       evaluateMs: ms(of(['EvaluateScript'], script)),
