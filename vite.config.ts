@@ -20,7 +20,17 @@
  * quietly bring the bytes back.
  */
 import { defineConfig, type BuildEnvironmentOptions, type Plugin } from 'vite';
-import { jsonOnly, squeezeStyles, websocketOnly, withoutUnusedTransports } from './scripts/widget-build/size-tricks.js';
+import {
+  jsonOnly,
+  jsonParser,
+  platformLookup,
+  singleTransport,
+  squeezeStyles,
+  websocketOnly,
+  websocketTransport,
+  withoutUnusedEngineParser,
+  withoutUnusedTransports,
+} from './scripts/widget-build/size-tricks.js';
 
 const outDir = 'dist/widget';
 
@@ -50,7 +60,14 @@ export default defineConfig({
   publicDir: false,
   plugins: [
     only(websocketOnly(), ['client', 'module']),
-    only(jsonOnly(), ['client', 'module']),
+    only(jsonOnly(), ['module']),
+    // What every page loads goes further: socket.io's parser, engine, transport and address parser
+    // for one transport and JSON only (no binary helpers left to swap). The module for bundlers keeps
+    // socket.io's own.
+    only(jsonParser(), ['client']),
+    only(singleTransport(), ['client']),
+    only(websocketTransport(), ['client']),
+    only(platformLookup(), ['client']),
     only(squeezeStyles({ expectStyles: true }), ['ui', 'module']),
   ],
   environments: {
@@ -59,6 +76,10 @@ export default defineConfig({
         ...common,
         // Only this folder, and only by the first build: dist/server belongs to tsc.
         emptyOutDir: true,
+        rolldownOptions: {
+          // engine.io-client's unused transports and engine.io-parser go whole (see withoutUnusedEngineParser).
+          treeshake: { moduleSideEffects: withoutUnusedEngineParser },
+        },
         lib: {
           entry: 'src/widget/loader.ts',
           formats: ['iife'],

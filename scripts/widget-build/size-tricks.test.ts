@@ -8,18 +8,34 @@ import { join } from 'node:path';
 import { build, type Plugin, type Rolldown } from 'vite';
 import { describe, expect, it } from 'vitest';
 import {
+  engineMismatch,
+  engineUse,
   exportedNames,
   jsonOnly,
+  jsonParser,
+  lookupMismatch,
   mismatch,
+  parserConstants,
+  platformLookup,
+  singleTransport,
   squeezeStyles,
+  standInSource,
+  transportMismatch,
   websocketOnly,
+  websocketTransport,
+  withoutUnusedEngineParser,
   withoutUnusedTransports,
 } from './size-tricks.js';
 
 const dir = join(process.cwd(), 'test-results', 'size-tricks');
 
 /** Builds `source` as an ES library with the given plugins; resolves with the bundled code. */
-async function bundle(source: string, plugins: Plugin[], tricks = plugins.length > 0): Promise<string> {
+async function bundle(
+  source: string,
+  plugins: Plugin[],
+  tricks = plugins.length > 0,
+  moduleSideEffects = withoutUnusedTransports,
+): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const entry = join(dir, `entry-${Math.random().toString(36).slice(2)}.js`);
   writeFileSync(entry, source);
@@ -35,7 +51,7 @@ async function bundle(source: string, plugins: Plugin[], tricks = plugins.length
       write: false,
       minify: false,
       lib: { entry, formats: ['es'] },
-      ...(tricks ? { rolldownOptions: { treeshake: { moduleSideEffects: withoutUnusedTransports } } } : {}),
+      ...(tricks ? { rolldownOptions: { treeshake: { moduleSideEffects } } } : {}),
     },
   });
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
@@ -96,5 +112,96 @@ describe('size tricks', () => {
       'a',
       'c',
     ]);
+  });
+});
+
+/** The script tag's tricks, as vite.config.ts applies them to beckon.js. */
+const scriptTagTricks = () => [
+  websocketOnly(),
+  jsonParser(),
+  singleTransport(),
+  websocketTransport(),
+  platformLookup(),
+];
+const nodeModules = join(process.cwd(), 'node_modules');
+const packageFile = (file: string) => readFileSync(join(nodeModules, file), 'utf8');
+
+describe("the script tag's stand-ins for socket.io's internals", () => {
+  it('leave upgrade probing, the address regular expression, engine.io-parser and the binary helpers out', async () => {
+    const before = await bundle(client, [websocketOnly(), jsonOnly()]);
+    const after = await bundle(client, scriptTagTricks(), true, withoutUnusedEngineParser);
+    for (const gone of ['"probe"', 'upgradeError', 'priorWebsocketSuccess']) {
+      expect(before).toContain(gone);
+      expect(after).not.toContain(gone);
+    }
+    for (const module of [
+      'engine.io-client/build/esm/contrib/parseuri.js',
+      'socket.io-client/build/esm/url.js',
+      'engine.io-client/build/esm/transport.js',
+      'engine.io-parser/build/esm/commons.js',
+      'socket.io-parser/build/esm/binary.js',
+      'socket.io-parser/build/esm/is-binary.js',
+    ]) {
+      expect(after).not.toContain(`// node_modules/${module}`);
+    }
+    // socket.io-client's own Manager and Socket stay.
+    expect(after).toContain('// node_modules/socket.io-client/build/esm/manager.js');
+    expect(after).toContain('// node_modules/socket.io-client/build/esm/socket.js');
+    expect(after.length).toBeLessThan(before.length * 0.8);
+  });
+
+  it('fail a build in which they find nothing to replace', async () => {
+    const unrelated = 'export const answer = 42;\n';
+    await expect(bundle(unrelated, [jsonParser()])).rejects.toThrow(
+      /json-parser: nothing loaded socket\.io-parser\/build\/esm\/index\.js/,
+    );
+    await expect(bundle(unrelated, [singleTransport()])).rejects.toThrow(
+      /single-transport: nothing loaded engine\.io-client\/build\/esm\/socket\.js/,
+    );
+    await expect(bundle(unrelated, [websocketTransport()])).rejects.toThrow(/websocket-transport: nothing loaded/);
+    await expect(bundle(unrelated, [platformLookup()])).rejects.toThrow(/platform-lookup: nothing loaded/);
+  });
+
+  it('notice when socket.io-client or engine.io-parser no longer fit them', () => {
+    const manager = packageFile('socket.io-client/build/esm/manager.js');
+    const socket = packageFile('socket.io-client/build/esm/socket.js');
+    const engine = standInSource('engine.io-socket.js');
+    expect(engineUse(manager, socket)).toEqual({
+      members: ['_hasPingExpired', 'close', 'transport', 'write'],
+      events: ['close', 'data', 'error', 'open', 'ping'],
+    });
+    expect(engineMismatch(manager, socket, engine)).toBeNull();
+    // A Manager that reads another member of its engine, or listens to an event the stand-in never emits.
+    expect(engineMismatch(manager.replace('this.engine.write(', 'this.engine.send('), socket, engine)).toMatch(
+      /socket\.io-client uses send, which the stand-in lacks/,
+    );
+    expect(engineMismatch(manager.replace('on(socket, "ping"', 'on(socket, "upgrade"'), socket, engine)).toMatch(
+      /listens to upgrade, which the stand-in never emits/,
+    );
+    expect(engineMismatch('', '', engine)).toMatch(/no longer reads its engine/);
+
+    const commons = packageFile('engine.io-parser/build/esm/commons.js');
+    const transport = standInSource('engine.io-websocket.js');
+    expect(transportMismatch(commons, transport, engine)).toBeNull();
+    expect(transportMismatch(commons.replace('"noop"] = "6"', '"noop"] = "7"'), transport, engine)).toMatch(
+      /packet types are/,
+    );
+    expect(transportMismatch(commons, transport, engine + "\nx.on('upgrade', f);")).toMatch(
+      /listens to upgrade, which the transport never emits/,
+    );
+
+    const parser = packageFile('socket.io-parser/build/esm/index.js');
+    expect(parserConstants(parser)).toBe(
+      'protocol=5 CONNECT=0 DISCONNECT=1 EVENT=2 ACK=3 CONNECT_ERROR=4 BINARY_EVENT=5 BINARY_ACK=6',
+    );
+    expect(mismatch(parser, standInSource('socket.io-parser.js'))).toBeNull();
+    expect(mismatch(packageFile('engine.io-client/build/esm/socket.js'), engine)).toBeNull();
+
+    const lookup = packageFile('socket.io-client/build/esm/index.js');
+    expect(lookupMismatch(lookup)).toBeNull();
+    expect(mismatch(lookup, standInSource('socket.io-client.js'))).toBeNull();
+    expect(lookupMismatch(lookup.replaceAll('new Manager(source, opts)', 'new Manager(source, { ...opts })'))).toMatch(
+      /no longer does new Manager\(source, opts\)/,
+    );
   });
 });
