@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      'dist/**',
+      // Every build output, also what a test's packed install leaves (packages/widget/dist).
+      '**/dist/**',
       'node_modules/**',
       'test-results/**',
       'playwright-report/**',
