@@ -463,7 +463,7 @@ export class Lifecycle {
   /**
    * Settles whatever is due: pending attempts expire, shown ones time out, idle visits end. Each due
    * deadline is its own compare-and-set, independent of the others, so they are fired together: on
-   * Redis they go out as one pipeline and share one fsync of the append-only file, where one after
+   * Redis they go out as one pipeline and share the fsyncs of the append-only file, where one after
    * the other each waited for a reply and an fsync of its own. The first failure is thrown once all
    * have settled, so that one failing deadline does not hold back the rest of the batch.
    */
