@@ -128,6 +128,15 @@ async function invitesOn(page: Page, id: string): Promise<{ interactionId: strin
   return (await allInvitesOn(page)).filter((i) => i.interactionId === id);
 }
 
+/** The visit's open pages as the store knows them (the visits listing of the first backend). */
+async function pagesOf(visitId: string): Promise<{ pageId: string; visible: boolean; focused: boolean }[]> {
+  const response = await fetch(`${backends[0]!.url}/backend/data/visits`);
+  const { visits } = (await response.json()) as {
+    visits: { visitId: string; pages: { pageId: string; visible: boolean; focused: boolean }[] }[];
+  };
+  return visits.find((visit) => visit.visitId === visitId)?.pages ?? [];
+}
+
 /** Makes a tab report what a real background tab reports: hidden and not focused. */
 async function reportBackground(page: Page): Promise<void> {
   await page.evaluate(() => {
@@ -181,6 +190,11 @@ test('two tabs on different frontends share the visit; an engage on either backe
   // The tab in front (on the other frontend) is the right one; Headless Chromium says every tab is in front.
   await reportBackground(back);
   await front.evaluate(() => window.dispatchEvent(new Event('focus')));
+  // The engage places by what the store knows: wait until the back tab's report reached it through its frontend.
+  const backPageId = (await visitorIds(back)).pageId;
+  await expect
+    .poll(async () => (await pagesOf(visitId)).find((page) => page.pageId === backPageId)?.visible)
+    .toBe(false);
 
   for (const [engageOn, label] of [
     [0, 'b1'],
