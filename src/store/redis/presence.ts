@@ -69,8 +69,8 @@ export function presenceStore(context: StoreContext): PresenceStore {
     return (await change(visitId)) ?? none;
   }
 
-  /** The keys the close of an open page touches (includes/pages.lua), for closePage and leavePage alike. */
-  function closeKeys(pageId: string, visitId: string) {
+  /** The keys of a page and its visit that opening, entering and closing a page all touch. */
+  function pageKeys(pageId: string, visitId: string) {
     return {
       seqKey: k.seq,
       logKey: k.log,
@@ -82,8 +82,12 @@ export function presenceStore(context: StoreContext): PresenceStore {
       idleKey: k.idle,
       heldKey: k.held,
       closedKey: k.closed,
-      endedKey: k.ended,
     };
+  }
+
+  /** The keys the close of an open page touches (includes/pages.lua), for closePage and leavePage alike. */
+  function closeKeys(pageId: string, visitId: string) {
+    return { ...pageKeys(pageId, visitId), endedKey: k.ended };
   }
 
   async function closePage(pageId: string, now: number, heldBy?: NodeRef): Promise<boolean> {
@@ -157,19 +161,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
     async openPage({ pageId, visitId, info, node }, now) {
       const reply = await exec(
         'openPage',
-        {
-          seqKey: k.seq,
-          logKey: k.log,
-          pageKey: k.page(pageId),
-          visitKey: k.visit(visitId),
-          visitPagesKey: k.visitPages(visitId),
-          openKey: k.open,
-          openLiveKey: k.openLive,
-          idleKey: k.idle,
-          heldKey: k.held,
-          closedKey: k.closed,
-          pagesByVisitKey: k.pagesByVisit,
-        },
+        { ...pageKeys(pageId, visitId), pagesByVisitKey: k.pagesByVisit },
         {
           eventId: randomUUID(),
           pageId,
@@ -222,19 +214,10 @@ export function presenceStore(context: StoreContext): PresenceStore {
       const reply = await exec(
         'enterPage',
         {
-          seqKey: k.seq,
-          logKey: k.log,
-          visitKey: k.visit(visitId),
+          ...pageKeys(pageId, visitId),
           liveKey: k.live,
-          idleKey: k.idle,
           endedKey: k.ended,
           visitsByBrowserKey: k.visitsByBrowser,
-          pageKey: k.page(pageId),
-          visitPagesKey: k.visitPages(visitId),
-          openKey: k.open,
-          openLiveKey: k.openLive,
-          heldKey: k.held,
-          closedKey: k.closed,
           pagesByVisitKey: k.pagesByVisit,
           optOutKey: k.optOut,
           activeKey: k.active,
