@@ -90,18 +90,23 @@ export function presenceStore(context: StoreContext): PresenceStore {
     return { ...pageKeys(pageId, visitId), endedKey: k.ended };
   }
 
+  /** What the close of an open page is told, for closePage and leavePage alike. */
+  function closeArgs(pageId: string, visitId: string, now: number, heldBy: NodeRef | undefined) {
+    return {
+      eventId: randomUUID(),
+      pageId,
+      visitId,
+      now: int(now),
+      heldByNodeId: nullable(heldBy?.nodeId),
+      heldByBootId: nullable(heldBy?.bootId),
+    };
+  }
+
   async function closePage(pageId: string, now: number, heldBy?: NodeRef): Promise<boolean> {
     return withPageVisit(
       pageId,
       async (visitId) => {
-        const reply = await exec('closePage', closeKeys(pageId, visitId), {
-          eventId: randomUUID(),
-          pageId,
-          visitId,
-          now: int(now),
-          heldByNodeId: nullable(heldBy?.nodeId),
-          heldByBootId: nullable(heldBy?.bootId),
-        });
+        const reply = await exec('closePage', closeKeys(pageId, visitId), closeArgs(pageId, visitId, now, heldBy));
         if (reply[1] !== 1) return null;
         recorded();
         return true;
@@ -265,15 +270,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
       const reply = await exec(
         'leavePage',
         { ...closeKeys(pageId, visitId), activeKey: k.active },
-        {
-          eventId: randomUUID(),
-          pageId,
-          visitId,
-          now: int(now),
-          heldByNodeId: nullable(heldBy?.nodeId),
-          heldByBootId: nullable(heldBy?.bootId),
-          attemptKeyPrefix,
-        },
+        { ...closeArgs(pageId, visitId, now, heldBy), attemptKeyPrefix },
       );
       if (reply[0] !== 'closed') return { closed: false };
       recorded();
