@@ -19,7 +19,7 @@ import { EventStreams } from './backend/events/sse.js';
 import { BODY_LIMIT, clientErrorHandler, frameworkErrors, installHttpPlumbing } from './backend/http.js';
 import { BeckonFault } from './core/faults.js';
 import { mintId } from './core/ids.js';
-import { Lifecycle } from './core/lifecycle.js';
+import { Lifecycle, type PageCommand } from './core/lifecycle.js';
 import { VisitorContext } from './core/visitor-context.js';
 import { Presence } from './core/presence.js';
 import { echoRequestId, loggerOptions, requestId } from './backend/logging.js';
@@ -41,6 +41,7 @@ import { WebhookSender } from './backend/webhooks/sender.js';
 import { IdentitySigner } from './frontend/identity.js';
 import { admitHandshake, ConnectionLimiter } from './frontend/limits.js';
 import { openFanout } from './cluster/fanout.js';
+import { AddressedPageCommands } from './cluster/page-commands.js';
 import { redisEndpointOf, redisKeyPrefix } from './store/redis/endpoint.js';
 import { attachFrontend, deliverPageCommand, disconnectVisits, notifyPages } from './frontend/server.js';
 import type { BeckonIo } from './frontend/io.js';
@@ -347,6 +348,22 @@ export async function createBeckon(
         onResyncRequested: () => resync?.request(),
       })
     : null;
+  // Several nodes: a page command goes to the node that holds its page, not through the adapter to all.
+  const addressed =
+    fanout && presence
+      ? new AddressedPageCommands({
+          store,
+          fanout,
+          self: serves.frontend ? nodeId : null,
+          delivery: {
+            here: (command) => deliverPageCommand(socketServer().local, command),
+            everywhere: (command) => deliverPageCommand(socketServer(), command),
+          },
+          onError: backgroundFailure('a page command could not be addressed to its node; it went through the adapter'),
+        })
+      : null;
+  await addressed?.listen();
+  const sendPageCommand = addressed ? (command: PageCommand) => addressed.send(command) : null;
   const ioOptions = { serveClient: false, ...(fanout ? { adapter: fanout.adapter } : {}) };
   if (serves.frontend) {
     io = new Server(app.server, {
@@ -375,13 +392,14 @@ export async function createBeckon(
       log: app.log,
       ...(resync ? { resync } : {}),
       ...(presence ? { node: () => presence.node } : {}),
+      ...(sendPageCommand ? { sendPageCommand } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
   } else {
     // A backend never listens for sockets, but still tells pages through the adapter.
     const emitter: BeckonIo = new Server(ioOptions);
     io = emitter;
-    lifecycle.onPageCommand((command) => deliverPageCommand(emitter, command));
+    lifecycle.onPageCommand(sendPageCommand ?? ((command) => deliverPageCommand(emitter, command)));
   }
   const sockets = io;
   if (fanout) {

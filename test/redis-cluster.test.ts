@@ -185,6 +185,37 @@ describe('what a page costs Redis', () => {
   });
 });
 
+describe('page commands between nodes', () => {
+  it("an invitation's start and its settle go to the frontend holding the page alone, not through the adapter's stream", async () => {
+    const admin = createFanoutClient(redis.url);
+    await admin.connect();
+    try {
+      const page = await open(frontA);
+      const before = (await admin.xRevRange('cluster:socket.io', '+', '-', { COUNT: 1 }))?.[0]?.id ?? '0-0';
+      await backend.engage({ interactionId: 'addressed-1', visitId: page.session.visitId });
+      await page.next('invitation:start', (offer) => offer.interactionId === 'addressed-1');
+      await page.shown('addressed-1');
+      await backend.noengage({ interactionId: 'addressed-1' });
+      expect(await page.next('invitation:withdraw', (w) => w.interactionId === 'addressed-1')).toMatchObject({
+        state: 'cancelled',
+      });
+      // The adapter's stream still carries its heartbeats, but no page command.
+      const since = (await admin.xRange('cluster:socket.io', `(${before}`, '+')) ?? [];
+      expect(since.filter((entry) => JSON.stringify(entry.message).includes('addressed-1'))).toEqual([]);
+      // Each frontend hears its own channel; the backend, which holds no page, none.
+      expect(await admin.pubSubNumSub(['cluster:node:front-a', 'cluster:node:front-b', 'cluster:node:back-1'])).toEqual(
+        {
+          'cluster:node:front-a': 1,
+          'cluster:node:front-b': 1,
+          'cluster:node:back-1': 0,
+        },
+      );
+    } finally {
+      await admin.quit();
+    }
+  });
+});
+
 describe('visitor context across nodes', () => {
   /** What a page receives from the Notification API; it acknowledges with its pageId, as the widget does. */
   function notificationsOf(page: TestPage): unknown[] {

@@ -8,6 +8,9 @@
  * back-off. Its stream, channels and session keys start with the store's
  * prefix, so installations sharing a Redis never hear each other.
  *
+ * Page commands do not go through the adapter: each goes to the node that
+ * holds the page, on that node's own channel (cluster/page-commands.ts).
+ *
  * It also carries one signal of Beckon's own between nodes: "resynchronise
  * your pages" (frontend/resync.ts), on a Redis channel under the prefix. Not
  * through socket.io's `serverSideEmit`: the adapter publishes that without
@@ -41,6 +44,13 @@ export interface Fanout {
   adapter: ReturnType<typeof createAdapter>;
   /** Asks every other node to resynchronise its pages (at most once delivery; failures are ignored). */
   requestResync(): void;
+  /**
+   * Hears what is sent to this node (`sendToNode` with its id) on a channel of its own, from now on:
+   * page commands for the pages it holds (cluster/page-commands.ts).
+   */
+  listenAsNode(nodeId: string, onMessage: (message: string) => void): Promise<void>;
+  /** Sends a message to one node's channel; resolves with how many connections heard it (0: nobody listens). */
+  sendToNode(nodeId: string, message: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -79,6 +89,14 @@ export async function openFanout(where: RedisEndpoint | string, prefix: string, 
   const self = randomUUID();
   const subscriber = client.duplicate();
   subscriber.on('error', hooks.onError);
+  if (endpoint.kind === 'standalone') {
+    // What was published to this node while its subscription was away is lost: its pages are resent.
+    let wasReady = false;
+    subscriber.on('ready', () => {
+      if (wasReady) hooks.onRestored?.();
+      wasReady = true;
+    });
+  }
   await subscriber.connect();
   await subscriber.subscribe(channel, (from) => {
     if (from !== self) hooks.onResyncRequested?.();
@@ -90,10 +108,21 @@ export async function openFanout(where: RedisEndpoint | string, prefix: string, 
     // Beckon never sends binary.
     onlyPlaintext: true,
   });
+  // A node's own channel is under the prefix, whose hash tag in a Redis Cluster puts it on the store's
+  // shard; sharded pub/sub there delivers it on that shard alone, where PUBLISH would cross every shard.
+  const nodeChannel = (nodeId: string) => `${prefix}node:${nodeId}`;
+  const sharded = endpoint.kind === 'cluster';
   return {
     adapter,
     requestResync() {
       client.publish(channel, self).catch(hooks.onError);
+    },
+    async listenAsNode(nodeId, onMessage) {
+      if (sharded) await subscriber.sSubscribe(nodeChannel(nodeId), onMessage);
+      else await subscriber.subscribe(nodeChannel(nodeId), onMessage);
+    },
+    sendToNode(nodeId, message) {
+      return sharded ? client.sPublish(nodeChannel(nodeId), message) : client.publish(nodeChannel(nodeId), message);
     },
     async close() {
       // Graceful when Redis answers; never a hang when it is away (the client would wait for it for ever).

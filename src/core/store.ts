@@ -307,6 +307,13 @@ export interface PresenceStore {
   /** Open pages held by one boot, at most `limit`: the reaper closes those of a boot it forgot. */
   pagesOfBoot(node: NodeRef, limit: number): Promise<HeldPage[]>;
   /**
+   * The nodes holding the sockets of a page (the node recorded for it, also after it closed: a close
+   * may race a command on its way) or of a visit's open pages, each once; a page opened without a
+   * node counts for none. Page commands are addressed to these nodes (docs/architecture.md,
+   * "Page commands between nodes").
+   */
+  pageHolders(target: { pageId: string } | { visitId: string }): Promise<string[]>;
+  /**
    * Boots forgotten as dead (`forgetNode`) at or after `since` that still hold
    * open pages, the most recently reaped first, at most `limit`: a reaper that
    * died between `forgetNode` and closing the pages leaves them open, and any

@@ -46,6 +46,11 @@ export interface FrontendDeps {
   pageEvents?: PageEventLimiter;
   /** The boot of this node that holds the pages it accepts (several nodes); none on a single node. */
   node?: () => NodeRef;
+  /**
+   * How the lifecycle's page commands reach the pages (several nodes: addressed to the node holding
+   * each page, cluster/page-commands.ts); by default they are emitted to the rooms through the adapter.
+   */
+  sendPageCommand?: (command: PageCommand) => void;
   /** Follows what each page is told, to resynchronise it after a Redis outage (several nodes). */
   resync?: PageResync;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -115,8 +120,11 @@ export function disconnectVisits(io: BeckonIo, visitIds: readonly string[]): voi
   io.in(visitIds.map(visitRoom)).disconnectSockets(true);
 }
 
-/** Delivers one page command to the room it is for (through the adapter, so any node's pages get it). */
-export function deliverPageCommand(io: BeckonIo, command: PageCommand): void {
+/** Where a page command is emitted: the server (through the adapter, to every node) or `io.local` (this node's sockets). */
+type PageCommandEmitter = Pick<BeckonIo, 'to'> | Pick<BeckonIo['local'], 'to'>;
+
+/** Delivers one page command to the room it is for, through the emitter given. */
+export function deliverPageCommand(io: PageCommandEmitter, command: PageCommand): void {
   switch (command.kind) {
     case 'start':
       io.to(pageRoom(command.pageId)).emit(SOCKET_EVENTS.start, command.offer);
@@ -141,7 +149,7 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   const { io, lifecycle, signer, visitorContext, log } = deps;
   const now = deps.now ?? Date.now;
   const pageEvents = deps.pageEvents ?? new PageEventLimiter(PAGE_EVENT_RATE, now);
-  const unsubscribe = lifecycle.onPageCommand((command) => deliverPageCommand(io, command));
+  const unsubscribe = lifecycle.onPageCommand(deps.sendPageCommand ?? ((command) => deliverPageCommand(io, command)));
 
   /** A page's payload, or null: prototype keys are refused outright, since a schema may drop them and accept the rest. */
   function parsePayload<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> | null {

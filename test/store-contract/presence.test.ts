@@ -244,6 +244,34 @@ describeEachStore(({ fresh }) => {
       expect(await store.closePage('p', T0 + 7)).toBe(true);
     });
 
+    it("names the nodes holding a page, and those holding a visit's open pages, each once", async () => {
+      const store = await fresh();
+      await store.startVisit({ visitId: 'v', globalVisitId: 'g' }, T0);
+      await store.startVisit({ visitId: 'w', globalVisitId: 'g' }, T0);
+      expect(await store.pageHolders({ pageId: 'nope' })).toEqual([]);
+      expect(await store.pageHolders({ visitId: 'v' })).toEqual([]);
+      await open(store, 'p', B1);
+      await open(store, 'q', A1);
+      await open(store, 'r', A2);
+      await open(store, 'unheld', undefined);
+      await open(store, 'elsewhere', { nodeId: 'node-c', bootId: 'boot-1' }, T0, 'w');
+      expect(await store.pageHolders({ pageId: 'p' })).toEqual(['node-b']);
+      expect(await store.pageHolders({ pageId: 'unheld' })).toEqual([]);
+      expect(await store.pageHolders({ visitId: 'v' })).toEqual(['node-a', 'node-b']);
+      expect(await store.pageHolders({ visitId: 'w' })).toEqual(['node-c']);
+
+      // A page that moved is held by its new node; a closed page still names its last one, but a
+      // visit counts only its open pages.
+      await open(store, 'p', A1, T0 + 1);
+      expect(await store.pageHolders({ pageId: 'p' })).toEqual(['node-a']);
+      expect(await store.pageHolders({ visitId: 'v' })).toEqual(['node-a']);
+      await store.closePage('q', T0 + 2, A1);
+      await store.closePage('r', T0 + 2, A2);
+      await store.closePage('p', T0 + 2, A1);
+      expect(await store.pageHolders({ pageId: 'p' })).toEqual(['node-a']);
+      expect(await store.pageHolders({ visitId: 'v' })).toEqual([]);
+    });
+
     it('registers and extends boots, and lists the expired ones, longest expired first, bounded', async () => {
       const store = await fresh();
       expect(await store.expiredNodes(T0 + 1_000_000, 10)).toEqual([]);

@@ -451,6 +451,18 @@ export function presenceStore(context: StoreContext): PresenceStore {
       return heldPages([lexRange(lexPrefix(node.nodeId) + lexPrefix(node.bootId))], limit);
     },
 
+    async pageHolders(target) {
+      if ('pageId' in target) {
+        const nodeId = await conn.run((c) => c.hGet(k.page(target.pageId), 'nodeId'));
+        return nodeId ? [nodeId] : [];
+      }
+      // Two round trips, both reads: the visit's open pages, then (pipelined) the node of each.
+      const pageIds = await conn.run((c) => c.hKeys(k.visitPages(target.visitId)));
+      if (pageIds.length === 0) return [];
+      const nodeIds = await conn.run((c) => Promise.all(pageIds.map((pageId) => c.hGet(k.page(pageId), 'nodeId'))));
+      return [...new Set(nodeIds.filter((nodeId): nodeId is string => typeof nodeId === 'string'))].sort();
+    },
+
     async reapedBootsWithPages(since, limit, scan = REAPED_SCAN) {
       // Two round trips: the latest reaped boots, then (pipelined) whether each still holds an open page.
       const members = await conn.run((c) =>

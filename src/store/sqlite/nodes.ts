@@ -11,7 +11,7 @@ import { toHeld, toNode, type HeldPageRow } from './rows.js';
 
 export type NodeMethods = Pick<
   PresenceStore,
-  'heartbeat' | 'expiredNodes' | 'forgetNode' | 'pagesHeldBy' | 'pagesOfBoot' | 'reapedBootsWithPages'
+  'heartbeat' | 'expiredNodes' | 'forgetNode' | 'pagesHeldBy' | 'pagesOfBoot' | 'pageHolders' | 'reapedBootsWithPages'
 >;
 
 export function sqliteNodes({ db, write }: SqliteContext): NodeMethods {
@@ -24,6 +24,13 @@ export function sqliteNodes({ db, write }: SqliteContext): NodeMethods {
     pagesOfBoot: db.prepare<{ nodeId: string; bootId: string; limit: number }, HeldPageRow>(
       `SELECT page_id, visit_id, node_id, boot_id FROM pages
        WHERE node_id = @nodeId AND boot_id = @bootId AND closed_at IS NULL ORDER BY page_id LIMIT @limit`,
+    ),
+    pageHolder: db.prepare<[string], { node_id: string }>(
+      `SELECT node_id FROM pages WHERE page_id = ? AND node_id IS NOT NULL`,
+    ),
+    visitHolders: db.prepare<[string], { node_id: string }>(
+      `SELECT DISTINCT node_id FROM pages WHERE visit_id = ? AND closed_at IS NULL AND node_id IS NOT NULL
+       ORDER BY node_id`,
     ),
     getNode: db.prepare<[string, string], { expires_at: number; reaped_at: number | null }>(
       `SELECT expires_at, reaped_at FROM nodes WHERE node_id = ? AND boot_id = ?`,
@@ -82,6 +89,10 @@ export function sqliteNodes({ db, write }: SqliteContext): NodeMethods {
     },
     async pagesOfBoot(node, limit) {
       return stmt.pagesOfBoot.all({ ...node, limit }).map(toHeld);
+    },
+    async pageHolders(target) {
+      if ('pageId' in target) return stmt.pageHolder.all(target.pageId).map((row) => row.node_id);
+      return stmt.visitHolders.all(target.visitId).map((row) => row.node_id);
     },
     async reapedBootsWithPages(since, limit, scan = REAPED_SCAN) {
       return stmt.reapedBootsWithPages.all({ since, limit, scan }).map(toNode);

@@ -32,7 +32,14 @@ import {
 /** The presence methods this module answers; nodes.ts and attempts.ts answer the rest. */
 export type PresenceMethods = Omit<
   PresenceStore,
-  'setOptOut' | 'heartbeat' | 'expiredNodes' | 'forgetNode' | 'pagesHeldBy' | 'pagesOfBoot' | 'reapedBootsWithPages'
+  | 'setOptOut'
+  | 'heartbeat'
+  | 'expiredNodes'
+  | 'forgetNode'
+  | 'pagesHeldBy'
+  | 'pagesOfBoot'
+  | 'pageHolders'
+  | 'reapedBootsWithPages'
 >;
 
 export interface SqlitePresence {
