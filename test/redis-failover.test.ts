@@ -205,6 +205,27 @@ describe.each([
     ).toHaveLength(1);
   }, 90_000);
 
+  it('sends a page command from the node that engages to the node holding the page, on that node’s channel', async () => {
+    const { server, another } = await start();
+    const other = await another();
+    const page = await openPage(server.url);
+    // What the engaging node emits through the adapter (to every node): no page command.
+    const adapter = other.beckon.io.of('/').adapter;
+    const broadcast = adapter.broadcast.bind(adapter);
+    const throughAdapter: unknown[] = [];
+    adapter.broadcast = (packet, options) => {
+      throughAdapter.push(packet.data);
+      broadcast(packet, options);
+    };
+    expect((await other.engage({ interactionId: 'addressed', visitId: page.session.visitId })).status).toBe(200);
+    await page.next('invitation:start', (offer) => offer.interactionId === 'addressed');
+    expect((await other.noengage({ interactionId: 'addressed' })).status).toBe(200);
+    expect(await page.next('invitation:withdraw', (w) => w.interactionId === 'addressed')).toMatchObject({
+      state: 'cancelled',
+    });
+    expect(throughAdapter).toEqual([]);
+  }, 90_000);
+
   it("lets nodes count each other and find each other's pages through the adapter", async () => {
     const { server, another } = await start();
     const other = await another();
