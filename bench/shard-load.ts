@@ -25,9 +25,11 @@
  *   interaction directory an engage claims, and a paced invitation's
  *   reservation and release on its channel's coordinator (the pacing code
  *   of includes/channels.lua itself);
- * - page commands between nodes: socket.io's Redis Streams adapter as Beckon
- *   configures it (one XADD, every node's XREAD), on 1 and on 8 nodes, and
- *   SPUBLISH to the one node that holds the page.
+ * - page commands between nodes: as Beckon sends them (the holder looked up
+ *   in the store, then PUBLISH to that node's channel, which it hears), as
+ *   the sharding plan would (SPUBLISH alone: its scripts answer the holder),
+ *   and as they went before, through socket.io's Redis Streams adapter (one
+ *   XADD, every node's XREAD), on 1 and on 8 nodes.
  * The costs per unit come from the pass of median CPU among BENCH_SHARD_PASSES.
  *
  * Then, for BENCH_SHARDS shards (and today's one Redis), the commands per
@@ -49,7 +51,9 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
 import { EventFeed } from '../src/backend/events/feed.js';
-import { Lifecycle, type PageIdentity } from '../src/core/lifecycle.js';
+import { openFanout } from '../src/cluster/fanout.js';
+import { AddressedPageCommands } from '../src/cluster/page-commands.js';
+import { Lifecycle, type PageCommand, type PageIdentity } from '../src/core/lifecycle.js';
 import { Presence } from '../src/core/presence.js';
 import { VisitorContext } from '../src/core/visitor-context.js';
 import { ixnProfileSchema } from '../src/protocol/index.js';
@@ -192,6 +196,8 @@ interface Measured {
   /** The adapter: per emit, XADD and the rest; XREAD per node; CPU as base + per node. */
   adapter: { xadd: number; xreadPerNode: number; cpuUsBase: number; cpuUsPerNode: number; rate: number };
   spublish: Cost;
+  /** A page command as Beckon sends it now: the holder looked up, then published to that node's channel. */
+  addressed: Cost;
 }
 
 interface ModelInputs {
@@ -231,7 +237,7 @@ const add = (...parts: Load[]): Load =>
 
 /**
  * The load per shard. `shards` 0 is today's layout: one Redis, every node's
- * deadline clock polling it, page commands through the adapter's one stream.
+ * deadline clock polling it, each page command looked up and published to its node.
  */
 function shardLoad(
   m: Measured,
@@ -292,15 +298,11 @@ function shardLoad(
     },
     {
       name: 'page commands between nodes',
-      // Today every node reads every command from the adapter's one stream; the plan sends each to its node's
-      // channel, spread over the shards by the node's name.
+      // Today each command's holder is looked up and the command published to that node's channel; in the
+      // plan the scripts that place an attempt answer the holder, and the channels spread over the shards
+      // by the node's name.
       even: today ? NONE : share(work(m.spublish, emits), spread),
-      single: today
-        ? {
-            commands: emits * (m.adapter.xadd + nodes * m.adapter.xreadPerNode),
-            cpu: (emits * (m.adapter.cpuUsBase + nodes * m.adapter.cpuUsPerNode)) / 1e6,
-          }
-        : NONE,
+      single: today ? work(m.addressed, emits) : NONE,
     },
     {
       // Once a second: each node's watchdog on each shard; a deadline clock's round and a feed's poll per
@@ -779,6 +781,44 @@ async function measureAll(counts: {
     await subscriber.close();
     await proto.close();
 
+    // A page command as the nodes send it: a start (the page's holder looked up) and a settle (the holders
+    // of the visit's open pages) in turn, each published to the node that holds the page, which hears it.
+    const holder = { nodeId: 'frontend-1', bootId: 'boot-1' };
+    const held: { visitId: string; pageId: string }[] = [];
+    for (let i = 0; i < 200; i++) {
+      const page = { visitId: `held-visit-${i}`, pageId: `held-page-${i}` };
+      await store.startVisit({ visitId: page.visitId, globalVisitId: `held-browser-${i}` }, Date.now());
+      await store.openPage({ ...page, info: pageInfo(i), node: holder }, Date.now());
+      held.push(page);
+    }
+    const fanouts = await Promise.all(
+      [0, 1].map(() => openFanout(redis.url, PREFIX, { onError: (error) => failures.push(error) })),
+    );
+    let heard = 0;
+    const nodeOf = (fanout: (typeof fanouts)[number], self: string | null, here: () => void) =>
+      new AddressedPageCommands({
+        store,
+        fanout,
+        self,
+        delivery: { here, everywhere: () => failures.push(new Error('a page command went through the adapter')) },
+        onError: (error) => failures.push(error),
+      });
+    const backend = nodeOf(fanouts[0]!, null, () => {});
+    await nodeOf(fanouts[1]!, holder.nodeId, () => heard++).listen();
+    const commandOf = (n: number): PageCommand => {
+      const page = held[n % held.length]!;
+      return n % 2 === 0
+        ? { kind: 'start', pageId: page.pageId, offer: OFFER }
+        : { kind: 'settled', visitId: page.visitId, interactionId: OFFER.interactionId, state: 'declined' };
+    };
+    const addressedRun = await measure({ ops: 1, inFlight: 1 }, async () => {
+      await paced(emits, counts.emitRate, (n) => backend.send(commandOf(n)));
+      await sleep(300);
+    });
+    if (heard !== sentInAll) throw new Error(`addressed: ${heard} of ${sentInAll} heard`);
+    const addressed = { ...addressedRun, ...perUnit(addressedRun, emits) };
+    for (const fanout of fanouts) await fanout.close();
+
     if (failures.length > 0) throw failures[0];
     return {
       pageView,
@@ -794,6 +834,7 @@ async function measureAll(counts: {
       coordinator,
       adapter,
       spublish,
+      addressed,
     };
   } finally {
     lifecycle.stopDeadlines();
@@ -920,8 +961,13 @@ async function runShardLoad(): Promise<BenchResult> {
     costRow('plan: the directory claim of an engage (prototype)', m.directory, 'claims'),
     costRow('plan: a paced invitation on its coordinator, reserve + release (prototype)', m.coordinator, 'invitations'),
     costRow(`plan: a page command by SPUBLISH to its node, at ${counts.emitRate}/s`, m.spublish, 'commands'),
+    costRow(
+      `today: a page command to the node holding its page (holder looked up, PUBLISH), at ${counts.emitRate}/s`,
+      m.addressed,
+      'commands',
+    ),
     {
-      measure: `today: a page command through the adapter's stream, at ${m.adapter.rate}/s`,
+      measure: `before: a page command through the adapter's stream, at ${m.adapter.rate}/s`,
       value: `${fmt(m.adapter.xadd, 2)} XADD + ${fmt(m.adapter.xreadPerNode, 2)} XREAD per node; ${fmt(m.adapter.cpuUsBase, 0)} µs + ${fmt(m.adapter.cpuUsPerNode, 0)} µs per node of Redis CPU`,
       note: `measured on ${ADAPTER_NODES.join(' and ')} nodes`,
     },
