@@ -8,7 +8,8 @@
  *
  * 1. Redis commands, counted with MONITOR (bench/lib/redis-stats.ts), split
  *    into what clients sent (store scripts = EVALSHA, plain store reads, the
- *    adapter's XADD/XREAD, the watchdog's PING) and what the scripts ran:
+ *    adapter's XADD/XREAD, PUBLISH to a node's channel, the watchdog's PING)
+ *    and what the scripts ran:
  *    - at rest (100 pages, BENCH_IDLE_SECONDS), per node and minute;
  *    - per page that connects (a new visit, BENCH_CONNECT_SAMPLE pages);
  *    - per invitation: BENCH_CYCLES engage (backend) → shown → declined
@@ -44,10 +45,15 @@ import { socketsConnected, startTopology } from './lib/topology.js';
 const P99_LIMIT_MS = 50;
 const PREFIX = 'bench-cap:';
 
-/** Who sent a command: Beckon's store (a script, a plain read), the socket.io adapter, or the connection watchdog. */
+/**
+ * Who sent a command: Beckon's store (a script, a plain read, among them the look-up of a page command's
+ * node), the socket.io adapter, the nodes' own channels (page commands, the resync signal), or the
+ * connection watchdog.
+ */
 function source(name: string): string {
   if (name === 'evalsha' || name === 'eval') return 'store scripts';
-  if (['xadd', 'xread', 'xrange', 'publish', 'subscribe', 'psubscribe', 'pubsub'].includes(name)) return 'adapter';
+  if (['xadd', 'xread', 'xrange', 'pubsub'].includes(name)) return 'adapter';
+  if (['publish', 'spublish', 'subscribe', 'ssubscribe', 'psubscribe'].includes(name)) return 'node channels';
   // The store connection's watchdog asks Redis for TIME every second (a PING that also reads Redis' clock).
   if (name === 'ping' || name === 'time') return 'watchdog';
   // The deadline timer re-reads the earliest deadline and idle visit after changes (ZRANGE … 0 0 WITHSCORES).
