@@ -4,9 +4,9 @@
  *   <script async src="https://HOST/widget/beckon.js"></script>
  *
  * Finds its server and exposes `window.Beckon` at once, and GWE's
- * `window._gt` queue with it; mounts one `<beckon-invite>` at the end of
- * `<body>`, which connects, once the page has loaded. It must never break the
- * page it is on, so nothing here throws.
+ * `window._gt` queue with it; once the page has loaded, mounts one
+ * `<beckon-invite>` at the end of `<body>`, which connects. It must never
+ * break the page it is on, so nothing here throws.
  *
  * What every page runs is only the connection, the page API and the state of
  * the invitation. The card (Lit, its styles and words) is the chunk
