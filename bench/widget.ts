@@ -3,20 +3,28 @@
  * brotli q11): `beckon.js`, what every page loads, and `beckon-ui.js`, the
  * invitation's card, imported when the page is idle after connecting (or by
  * the first invitation); and the main-thread time the widget costs a page,
- * in Chromium, in two windows read apart:
+ * in Chromium, in three windows read apart, which together hold all of it:
  *
- * - at load: from navigation until the page's `load` event and the widget's
- *   `beckon:ready` (connected, session received) have both fired;
+ * - at load: from navigation until the page's `load` event has fired;
+ * - to ready: from there until the widget's `beckon:ready` (connected,
+ *   session received) has fired too, empty for a widget that was ready
+ *   before the page's load; the widget connects after the page's load;
  * - after: the 1.5 s that follow, when the page is idle and the widget
  *   prefetches its card: fetches, evaluates and attaches it (the other
  *   build, which has its card already, does whatever it does later).
  *
+ * The whole (navigation until 1.5 s after ready) is reported too. Until
+ * beckon:ready the window is the one earlier versions of this benchmark
+ * called "at load".
+ *
  * The demo shop is loaded in a fresh browser context without the widget (its
- * request aborted: its window ends at `load`), with the widget, and with
+ * request aborted: its windows end at `load`), with the widget, and with
  * BENCH_WIDGET_BEFORE=<folder holding another build's beckon.js> (such as an
  * older tree's dist/widget) served in its place, alternating. The page says
  * when a window ends through a CDP binding (no harness script runs in the
- * page meanwhile); the differences of the medians of CDP
+ * page meanwhile; metrics are read on the binding's call, so work that starts
+ * within the CDP round trip of a window's end counts in that window); the
+ * differences of the medians of CDP
  * `Performance.getMetrics` (ScriptDuration, TaskDuration) with and without
  * the widget are its cost, and a `longtask` PerformanceObserver counts tasks
  * over 50 ms. Traced loads give the widget's own files' time in each window
@@ -52,26 +60,31 @@ const LONG_TASK_OBSERVER = {
   `,
 };
 
-/** The CDP binding through which the page says that its load window has ended. */
+/** The CDP binding through which the page says that a window has ended: `load:<time>`, then `ready:<time>`. */
 const READY_BINDING = '__beckonBenchReady';
 
 /**
- * Ends the load window once the page's `load` has fired and, with a widget,
- * `beckon:ready` too, in a task after both (so that their listeners' work is
- * inside): marks it for traces and calls the binding with the page's time.
+ * Ends the load window in a task after the page's `load` (so that its
+ * listeners' work is inside), and the window to ready in a task after both
+ * `load` and, with a widget, `beckon:ready` have fired: marks each for
+ * traces and calls the binding with the page's time.
  */
 const readyMarker = (withWidget: boolean) => ({
   content: `
     (() => {
       let waiting = ${withWidget ? 2 : 1};
+      const end = (stage) => {
+        performance.mark('beckon-bench:' + stage);
+        ${READY_BINDING}(stage + ':' + performance.now());
+      };
       const done = () => {
         if (--waiting) return;
-        setTimeout(() => {
-          performance.mark('beckon-bench:ready');
-          ${READY_BINDING}(String(performance.now()));
-        });
+        setTimeout(() => end('ready'));
       };
-      addEventListener('load', done, { once: true });
+      addEventListener('load', () => {
+        setTimeout(() => end('load'));
+        done();
+      }, { once: true });
       ${withWidget ? "addEventListener('beckon:ready', done, { once: true });" : ''}
     })();
   `,
@@ -85,11 +98,16 @@ interface Metrics {
 }
 
 interface Load {
-  /** Page time when the load window ended. */
+  /** Page time when the load window ended, and when the window to ready ended. */
+  loadAt: number;
   readyAt: number;
   atLoad: Metrics;
+  /** From the load window's end until ready, alone. */
+  toReady: Metrics;
   /** The AFTER_MS that followed, alone. */
   after: Metrics;
+  /** All three. */
+  whole: Metrics;
   longTasks: number[];
 }
 
@@ -114,26 +132,53 @@ const minus = (a: Metrics, b: Metrics): Metrics => ({
   styleMs: a.styleMs - b.styleMs,
 });
 
-/** Opens the shop in `page` and resolves with the page's time when its load window ended. */
-async function openShop(page: Page, cdp: CDPSession, url: string, kind: Kind, before?: string): Promise<number> {
+interface Ends {
+  /** The page's time when the load window ended, and the metrics read then (when asked for). */
+  load: Promise<{ at: number; metrics?: Metrics }>;
+  ready: Promise<{ at: number; metrics?: Metrics }>;
+}
+
+/**
+ * Opens the shop in `page` and tells when each window ended; with `read`,
+ * the metrics are read as soon as the page says so.
+ */
+function openShop(
+  page: Page,
+  cdp: CDPSession,
+  url: string,
+  kind: Kind,
+  before: string | undefined,
+  read: boolean,
+): Ends {
+  const stage = (name: 'load' | 'ready') =>
+    new Promise<{ at: number; metrics?: Metrics }>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`widget: ${kind} page not at ${name} in ${READY_TIMEOUT_MS} ms`)),
+        READY_TIMEOUT_MS,
+      );
+      cdp.on('Runtime.bindingCalled', (event: { name: string; payload: string }) => {
+        const [called, at] = event.payload.split(':');
+        if (event.name !== READY_BINDING || called !== name) return;
+        clearTimeout(timer);
+        const metrics = read ? readMetrics(cdp) : Promise.resolve(undefined);
+        metrics.then((m) => resolve({ at: Number(at), metrics: m }), reject);
+      });
+    });
+  const ends = { load: stage('load'), ready: stage('ready') };
+  // Nobody waits on a window that a failed navigation never ends.
+  ends.load.catch(() => undefined);
+  ends.ready.catch(() => undefined);
+  void navigate(page, cdp, url, kind, before).catch(() => undefined);
+  return ends;
+}
+
+async function navigate(page: Page, cdp: CDPSession, url: string, kind: Kind, before?: string): Promise<void> {
   await page.addInitScript(KEEP_NAMES_SHIM);
   await page.addInitScript(readyMarker(kind !== 'without'));
   await routeWidget(page, kind, before);
   await cdp.send('Runtime.enable');
   await cdp.send('Runtime.addBinding', { name: READY_BINDING });
-  const ready = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`widget: ${kind} page not ready in ${READY_TIMEOUT_MS} ms`)),
-      READY_TIMEOUT_MS,
-    );
-    cdp.on('Runtime.bindingCalled', (event: { name: string; payload: string }) => {
-      if (event.name !== READY_BINDING) return;
-      clearTimeout(timer);
-      resolve(Number(event.payload));
-    });
-  });
   await page.goto(`${url}/`, { waitUntil: 'commit' });
-  return ready;
 }
 
 async function loadShop(browser: Browser, url: string, kind: Kind, before?: string): Promise<Load> {
@@ -143,12 +188,16 @@ async function loadShop(browser: Browser, url: string, kind: Kind, before?: stri
     await page.addInitScript(LONG_TASK_OBSERVER);
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
-    const readyAt = await openShop(page, cdp, url, kind, before);
-    const atLoad = await readMetrics(cdp);
+    const ends = openShop(page, cdp, url, kind, before, true);
+    const load = await ends.load;
+    const ready = await ends.ready;
     await page.waitForTimeout(AFTER_MS);
-    const after = minus(await readMetrics(cdp), atLoad);
+    const whole = await readMetrics(cdp);
+    const atLoad = load.metrics!;
+    const toReady = minus(ready.metrics!, atLoad);
+    const after = minus(whole, ready.metrics!);
     const longTasks = (await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks)) ?? [];
-    return { readyAt, atLoad, after, longTasks };
+    return { loadAt: load.at, readyAt: ready.at, atLoad, toReady, after, whole, longTasks };
   } finally {
     await context.close();
   }
@@ -165,21 +214,60 @@ async function routeWidget(page: Page, kind: Kind, before?: string): Promise<voi
 
 interface TraceEvent {
   name: string;
+  ph?: string;
+  pid?: number;
+  tid?: number;
   ts: number;
   dur?: number;
-  args?: { data?: { url?: string }; fileName?: string; url?: string };
+  args?: { data?: { url?: string }; fileName?: string; url?: string; name?: string };
+}
+
+/** Trace events in which the main thread runs script: a script's evaluation, a call into it, microtasks. */
+const SCRIPT_EVENTS = new Set([
+  'EvaluateScript',
+  'FunctionCall',
+  'RunMicrotasks',
+  'v8.compile',
+  'V8.CompileCode',
+  'v8.compileModule',
+  'v8.evaluateModule',
+]);
+
+/**
+ * Time the page's main thread (that of `main`, an event of the page's own)
+ * spent in script of any file, between `from` and `to`: the union of the script events' spans (they nest: a listener
+ * called from a script's own dispatch is inside its call).
+ */
+function mainThreadScriptMs(events: TraceEvent[], main: TraceEvent, from: number, to: number): number {
+  const spans = events
+    .filter((e) => e.ph === 'X' && SCRIPT_EVENTS.has(e.name) && e.pid === main.pid && e.tid === main.tid)
+    .map((e) => [Math.max(from, e.ts), Math.min(to, e.ts + (e.dur ?? 0))] as const)
+    .filter(([start, end]) => end > start)
+    .sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let reached = -Infinity;
+  for (const [start, end] of spans) {
+    if (end <= reached) continue;
+    total += end - Math.max(start, reached);
+    reached = end;
+  }
+  return total / 1000;
 }
 
 interface Traced {
   /** beckon.js compile and evaluation. */
   evaluateMs: number;
   compileMs: number;
-  /** The widget's own files (and the card's chunk), until the load window ended and in the window after. */
+  /** The widget's own files (and the card's chunk) in each window, and in all three. */
   atLoadMs: number;
+  toReadyMs: number;
   afterMs: number;
+  wholeMs: number;
   /** The card's chunk alone in the window after: compile and evaluation (0 when only fetched). */
   chunkAfterMs: number;
   longestCallMs: number;
+  /** Script of every file on the page's main thread in each window: the widget's cost is its difference to a page without it. */
+  pageScript: Record<'atLoad' | 'toReady' | 'after' | 'whole', number>;
 }
 
 /** The widget's files' own time in each window, from a Chromium trace of one load. */
@@ -189,12 +277,14 @@ async function tracedLoad(browser: Browser, url: string, kind: Kind, before?: st
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await browser.startTracing(page, { categories: ['devtools.timeline', 'v8', 'blink.user_timing'] });
-    await openShop(page, cdp, url, kind, before);
+    await openShop(page, cdp, url, kind, before, false).ready;
     await page.waitForTimeout(AFTER_MS);
     const buffer = await browser.stopTracing();
     const events = (JSON.parse(buffer.toString()) as { traceEvents: TraceEvent[] }).traceEvents;
+    const loadMark = events.find((e) => e.name === 'beckon-bench:load');
     const readyTs = events.find((e) => e.name === 'beckon-bench:ready')?.ts;
-    if (readyTs === undefined) throw new Error('widget: the trace has no ready mark');
+    if (loadMark === undefined || readyTs === undefined) throw new Error('widget: the trace lacks a mark');
+    const loadTs = loadMark.ts;
     const from = (file: string) => (e: TraceEvent) =>
       [e.args?.data?.url, e.args?.fileName, e.args?.url].some((u) => typeof u === 'string' && u.includes(file));
     const script = '/widget/beckon.js';
@@ -207,10 +297,18 @@ async function tracedLoad(browser: Browser, url: string, kind: Kind, before?: st
     return {
       evaluateMs: ms(of(['EvaluateScript'], script)),
       compileMs: ms(of(['v8.compile', 'V8.CompileCode', 'v8.compileModule'], script)),
-      atLoadMs: ms(own.filter((e) => e.ts < readyTs)),
+      atLoadMs: ms(own.filter((e) => e.ts < loadTs)),
+      toReadyMs: ms(own.filter((e) => e.ts >= loadTs && e.ts < readyTs)),
       afterMs: ms(own.filter((e) => e.ts >= readyTs)),
+      wholeMs: ms(own),
       chunkAfterMs: ms(chunkWork.filter((e) => e.ts >= readyTs)),
       longestCallMs: Math.max(0, ...of(['FunctionCall'], script).map((e) => (e.dur ?? 0) / 1000)),
+      pageScript: {
+        atLoad: mainThreadScriptMs(events, loadMark, 0, loadTs),
+        toReady: mainThreadScriptMs(events, loadMark, loadTs, readyTs),
+        after: mainThreadScriptMs(events, loadMark, readyTs, Infinity),
+        whole: mainThreadScriptMs(events, loadMark, 0, Infinity),
+      },
     };
   } finally {
     await context.close();
@@ -263,7 +361,7 @@ export async function runWidget(): Promise<BenchResult> {
     }
     for (let i = 0; i < envInt('BENCH_WIDGET_TRACED', Math.min(5, loads)); i++) {
       for (const kind of kinds) {
-        if (kind !== 'without') traced[kind].push(await tracedLoad(browser, server.url, kind, beforeScript));
+        traced[kind].push(await tracedLoad(browser, server.url, kind, beforeScript));
       }
     }
   } finally {
@@ -271,7 +369,7 @@ export async function runWidget(): Promise<BenchResult> {
     await server.stop();
   }
   const without = measured.without;
-  type Window = 'atLoad' | 'after';
+  type Window = 'atLoad' | 'toReady' | 'after' | 'whole';
   const diff = (kind: Kind, window: Window, key: keyof Metrics) =>
     median(measured[kind].map((l) => l[window][key])) - median(without.map((l) => l[window][key]));
   const kb = (bytes: number) => `${fmt(bytes / 1000, 2)} KB`;
@@ -314,19 +412,18 @@ export async function runWidget(): Promise<BenchResult> {
       : []),
   ];
   const windowLabel: Record<Window, string> = {
-    atLoad: 'at load (until load and beckon:ready)',
-    after: `in the ${fmt(AFTER_MS / 1000, 1)} s after (idle: the card's prefetch)`,
+    atLoad: "at load (until the page's load)",
+    toReady: 'from load to beckon:ready (the connection, when it starts after load)',
+    after: `in the ${fmt(AFTER_MS / 1000, 1)} s after ready (idle: the card's prefetch)`,
+    whole: `in all (until ${fmt(AFTER_MS / 1000, 1)} s after ready)`,
   };
-  for (const window of ['atLoad', 'after'] as const) {
+  for (const window of ['atLoad', 'toReady', 'after', 'whole'] as const) {
     for (const kind of withKinds) {
       const script = diff(kind, window, 'scriptMs');
       const other = kind === 'widget' && beforeScript ? diff('before', window, 'scriptMs') : undefined;
       rows.push({
         measure: `main-thread script time ${windowLabel[window]}, ${label[kind]} − without`,
         value: `${fmt(script)} ms`,
-        ...(window === 'atLoad' && other !== undefined
-          ? { target: "≤ ½ the other build's", met: script <= other / 2 }
-          : {}),
         note: `median of ${loads} loads each: ${fmt(median(measured[kind].map((l) => l[window].scriptMs)))} vs ${fmt(
           median(without.map((l) => l[window].scriptMs)),
         )} ms${other !== undefined ? ratio(script, other) : ''}`,
@@ -341,17 +438,41 @@ export async function runWidget(): Promise<BenchResult> {
       });
     }
   }
+  // The same windows cut exactly at their marks in the traces, where the readings above lag by a CDP round trip.
+  const tracedScript = (kind: Kind, window: Window) => median(traced[kind].map((t) => t.pageScript[window]));
+  for (const window of ['atLoad', 'toReady', 'after', 'whole'] as const) {
+    for (const kind of withKinds) {
+      const script = tracedScript(kind, window) - tracedScript('without', window);
+      const other =
+        kind === 'widget' && beforeScript
+          ? tracedScript('before', window) - tracedScript('without', window)
+          : undefined;
+      rows.push({
+        measure: `main-thread script time ${windowLabel[window]} (trace), ${label[kind]} − without`,
+        value: `${fmt(script)} ms`,
+        ...(window === 'atLoad' && other !== undefined
+          ? { target: "≤ ½ the other build's", met: script <= other / 2 }
+          : {}),
+        note: `median of ${traced[kind].length} traced loads each: ${fmt(tracedScript(kind, window))} vs ${fmt(
+          tracedScript('without', window),
+        )} ms${other !== undefined ? ratio(script, other) : ''}`,
+      });
+    }
+  }
   for (const kind of withKinds) {
     rows.push({
-      measure: `load window's end (load and beckon:ready), ${label[kind]}`,
-      value: `${fmt(median(measured[kind].map((l) => l.readyAt)), 0)} ms after navigation`,
-      note: `median; without the widget the page's load at ${fmt(median(without.map((l) => l.readyAt)), 0)} ms`,
+      measure: `the page's load, and load and beckon:ready both, ${label[kind]}`,
+      value: `${fmt(median(measured[kind].map((l) => l.loadAt)), 0)} and ${fmt(
+        median(measured[kind].map((l) => l.readyAt)),
+        0,
+      )} ms after navigation`,
+      note: `medians; without the widget the page's load at ${fmt(median(without.map((l) => l.loadAt)), 0)} ms`,
     });
   }
   for (const kind of withKinds) {
     const t = traced[kind];
     const other = kind === 'widget' && beforeScript ? traced.before : undefined;
-    const m = (list: Traced[], key: keyof Traced) => median(list.map((x) => x[key]));
+    const m = (list: Traced[], key: Exclude<keyof Traced, 'pageScript'>) => median(list.map((x) => x[key]));
     rows.push({
       measure: `the widget's own files' main-thread time at load (trace, ${label[kind]})`,
       value: `${fmt(m(t, 'atLoadMs'))} ms`,
@@ -361,11 +482,21 @@ export async function runWidget(): Promise<BenchResult> {
       )} ms; longest call ${fmt(m(t, 'longestCallMs'))} ms${other ? ratio(m(t, 'atLoadMs'), m(other, 'atLoadMs')) : ''}`,
     });
     rows.push({
-      measure: `the widget's own files' main-thread time in the ${fmt(AFTER_MS / 1000, 1)} s after (trace, ${label[kind]})`,
+      measure: `the widget's own files' main-thread time from load to beckon:ready (trace, ${label[kind]})`,
+      value: `${fmt(m(t, 'toReadyMs'))} ms`,
+      note: `median of ${t.length} traced loads${other ? ratio(m(t, 'toReadyMs'), m(other, 'toReadyMs')) : ''}`,
+    });
+    rows.push({
+      measure: `the widget's own files' main-thread time in the ${fmt(AFTER_MS / 1000, 1)} s after ready (trace, ${label[kind]})`,
       value: `${fmt(m(t, 'afterMs'))} ms`,
       note: `median of ${t.length} traced loads; of which the card's chunk ${fmt(m(t, 'chunkAfterMs'), 2)} ms${
         other ? ratio(m(t, 'afterMs'), m(other, 'afterMs')) : ''
       }`,
+    });
+    rows.push({
+      measure: `the widget's own files' main-thread time in all (trace, ${label[kind]})`,
+      value: `${fmt(m(t, 'wholeMs'))} ms`,
+      note: `median of ${t.length} traced loads${other ? ratio(m(t, 'wholeMs'), m(other, 'wholeMs')) : ''}`,
     });
   }
   for (const kind of withKinds) {

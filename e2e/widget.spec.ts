@@ -283,3 +283,57 @@ test('the built-in words follow the profile locale', async ({ page, caller }) =>
   await expect(dialog.getByRole('button', { name: 'Non merci' })).toBeVisible();
   await expect(dialog.getByRole('button', { name: 'Fermer' })).toBeVisible();
 });
+
+test.describe('the connection waits for the page', () => {
+  /** Records the document's state each time the page opens a WebSocket (Beckon's is the only one). */
+  const recordSockets = {
+    content: `
+      window.__socketsOpenedWhen = [];
+      const Native = window.WebSocket;
+      window.WebSocket = class extends Native {
+        constructor(...args) {
+          window.__socketsOpenedWhen.push(document.readyState);
+          super(...args);
+        }
+      };
+    `,
+  };
+
+  test('the socket opens after the page has loaded, not while it is idle loading; calls made before wait for it', async ({
+    page,
+  }) => {
+    await page.addInitScript(recordSockets);
+    // The shop's deferred script is held: the page has parsed and sits idle, still loading.
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/assets/shop.js', async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto('/', { waitUntil: 'commit' });
+    await page.waitForFunction(() => 'Beckon' in window);
+    // Asked for as soon as the script has run, long before the connection.
+    const ids = page.evaluate(() => (window as any).Beckon.getIDs());
+    // Two idle periods of the loading page: an idle callback of the widget's would have run by now.
+    await page.evaluate(
+      () => new Promise((resolve) => requestIdleCallback(() => requestIdleCallback(resolve, { timeout: 1000 }))),
+    );
+    expect(await page.evaluate(() => (window as any).__socketsOpenedWhen)).toEqual([]);
+    release();
+    expect((await ids).pageId).toEqual(expect.any(String));
+    expect(await page.evaluate(() => (window as any).__socketsOpenedWhen)).toEqual(['complete']);
+  });
+
+  test('a page whose load never comes is connected all the same', async ({ page }) => {
+    await page.addInitScript(recordSockets);
+    // The shop's deferred script never arrives: the page parses, but neither DOMContentLoaded nor load fires.
+    await page.route('**/assets/shop.js', () => undefined);
+    await page.goto('/', { waitUntil: 'commit' });
+    const { pageId } = await visitorIds(page);
+    expect(pageId).toEqual(expect.any(String));
+    expect(await page.evaluate(() => document.readyState)).not.toBe('complete');
+    expect(await page.evaluate(() => (window as any).__socketsOpenedWhen)).toEqual([
+      expect.not.stringMatching(/^complete$/),
+    ]);
+  });
+});

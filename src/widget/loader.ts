@@ -3,9 +3,10 @@
  *
  *   <script async src="https://HOST/widget/beckon.js"></script>
  *
- * Finds its server, mounts one `<beckon-invite>` at the end of `<body>` and
- * exposes `window.Beckon` at once, and GWE's `window._gt` queue with it. It must never break the page it is on, so
- * nothing here throws.
+ * Finds its server and exposes `window.Beckon` at once, and GWE's
+ * `window._gt` queue with it; once the page has loaded, mounts one
+ * `<beckon-invite>` at the end of `<body>`, which connects. It must never
+ * break the page it is on, so nothing here throws.
  *
  * What every page runs is only the connection, the page API and the state of
  * the invitation. The card (Lit, its styles and words) is the chunk
@@ -58,6 +59,31 @@ function cardBeside(script: HTMLScriptElement): void {
   });
 }
 
+/**
+ * How long the connection waits for a page that is still loading: a page
+ * whose `load` never comes (a stalled image, a long-polling frame) is still
+ * connected, and invitable, this long after the script ran.
+ */
+const LOAD_WAIT_MAX_MS = 3000;
+
+/** Runs `work` once, after the page's `load` or LOAD_WAIT_MAX_MS from now, whichever is first. */
+function afterLoad(work: () => void): void {
+  if (document.readyState === 'complete') {
+    work();
+    return;
+  }
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    removeEventListener('load', once);
+    work();
+  };
+  const timer = setTimeout(once, LOAD_WAIT_MAX_MS);
+  addEventListener('load', once);
+}
+
 function mount(element: BeckonInvite): void {
   if (document.body) document.body.append(element);
   else document.addEventListener('DOMContentLoaded', () => mount(element), { once: true });
@@ -84,16 +110,18 @@ try {
       window.Beckon = pageApi(element);
       // A page instrumented for GWE queued its commands on window._gt: they wait for the connection like any call.
       installGtQueue(window.Beckon);
-      // Mounting opens the socket. Doing that in a task of its own, when the page is idle, keeps the
-      // script's evaluation and the start of the connection from adding up to one long task while the
-      // page is still loading.
-      whenIdle(() => {
-        try {
-          mount(element);
-        } catch {
-          // as above: a widget that cannot start is as if it were absent
-        }
-      });
+      // Mounting opens the socket: reading the visit token (the first use of the origin's storage),
+      // the WebSocket, the session and its listeners. None of it is needed to draw the page, so it
+      // waits for the page's load and then for an idle moment, and does not compete with the page.
+      afterLoad(() =>
+        whenIdle(() => {
+          try {
+            mount(element);
+          } catch {
+            // as above: a widget that cannot start is as if it were absent
+          }
+        }),
+      );
     }
   }
 } catch {
