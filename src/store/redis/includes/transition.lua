@@ -45,7 +45,7 @@ local function applyTransition(keys, change)
   addField(f, 'channel', t.channel)
   addField(f, 'reason', t.reason)
   addField(f, 'userData', cur.userData or '{}')
-  appendEvent(keys.seq, keys.log, change.eventId, 'engagement.' .. to, change.at, f)
+  appendEventIncr(keys.seq, keys.log, change.eventId, 'engagement.' .. to, change.at, f)
   addField(t.set, 'channel', change.channel)
   addField(t.set, 'reason', change.reason)
   if not cur.timeoutAt then addField(t.set, 'timeoutAt', timeoutAt) end
