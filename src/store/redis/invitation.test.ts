@@ -1,6 +1,7 @@
 /**
- * What only the Redis store's invitations have: the seq their events take
- * with INCR beside the scripts that take it with GET and SET. The behaviour both stores share is
+ * What only the Redis store's invitations have: the commands an invitation
+ * runs inside its scripts, and the seq its events take with INCR beside the
+ * scripts that take it with GET and SET. The behaviour both stores share is
  * in test/store-contract/.
  */
 import { randomBytes } from 'node:crypto';
@@ -59,6 +60,23 @@ const show = (store: RedisStore, interactionId: string, at: number) =>
 const decline = (store: RedisStore, interactionId: string, at: number) =>
   store.transition({ interactionId, visitId: 'v', from: ['pending', 'delivered'], to: 'declined', at, pageId: 'p' });
 
+/** Calls per command since the last reset, from INFO commandstats, less this read and the reset. */
+async function commandCalls(admin: Admin): Promise<Record<string, number>> {
+  const info = await admin.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
+  delete calls.info;
+  delete calls['config|resetstat'];
+  return calls;
+}
+
+/** The commands of one store call, counted alone. */
+async function countedAlone(admin: Admin, call: () => Promise<unknown>): Promise<Record<string, number>> {
+  await admin.configResetStat();
+  await call();
+  return commandCalls(admin);
+}
+
 const seqOf = async (admin: Admin, prefix: string) => Number(await admin.get(`${prefix}seq`));
 const logIds = async (admin: Admin, prefix: string) =>
   ((await admin.xRange(`${prefix}log`, '-', '+')) ?? []).map((e) => e.id);
@@ -112,6 +130,68 @@ describe('redis invitations', () => {
       await expect(engage(store, 'j', T0 + 3)).rejects.toThrow(/XADD/i);
       expect(await admin.get(`${prefix}seq`)).toBe(String(top - 1));
       expect(await admin.exists(`${prefix}a:j`)).toBe(0);
+    });
+  });
+
+  it('runs 35 commands inside its three scripts, one script call each', async () => {
+    await withStore(async (store, admin) => {
+      // Every script loaded first (a first call may load it with SCRIPT LOAD).
+      await engage(store, 'warm', T0);
+      await show(store, 'warm', T0 + 1);
+      await decline(store, 'warm', T0 + 2);
+      const created = await countedAlone(admin, () => engage(store, 'i', T0 + 10));
+      const shown = await countedAlone(admin, () => show(store, 'i', T0 + 11));
+      const declined = await countedAlone(admin, () => decline(store, 'i', T0 + 12));
+      expect(created).toEqual({
+        evalsha: 1,
+        // the clock check; the checks: the id, the settings' version, the visit, the opt-out, the visit's
+        // attempt in progress, its open pages (placement)
+        time: 1,
+        exists: 1,
+        get: 1,
+        hmget: 1,
+        hget: 1,
+        zrangebylex: 1,
+        hgetall: 1,
+        // the event, the attempt, its indexes (by visit, by browser, its deadline, by creation, its
+        // history) and the report's count
+        incr: 1,
+        xadd: 1,
+        hset: 1,
+        zadd: 5,
+        hincrby: 1,
+      });
+      expect(shown).toEqual({
+        evalsha: 1,
+        // the clock check, the attempt, the event, its deadlines, the path of its page, the count, the attempt
+        time: 1,
+        hgetall: 1,
+        incr: 1,
+        xadd: 1,
+        zrem: 1,
+        zadd: 1,
+        hget: 1,
+        hincrby: 1,
+        hset: 1,
+      });
+      expect(declined).toEqual({
+        evalsha: 1,
+        // the clock check, the attempt, the event, its two active entries and deadlines, the settled
+        // index, the count, the attempt
+        time: 1,
+        hgetall: 1,
+        incr: 1,
+        xadd: 1,
+        zrem: 3,
+        zadd: 1,
+        hincrby: 1,
+        hset: 1,
+      });
+      const inScripts = [created, shown, declined].reduce(
+        (sum, calls) => sum + Object.values(calls).reduce((a, b) => a + b, 0) - calls.evalsha!,
+        0,
+      );
+      expect(inScripts).toBe(35);
     });
   });
 });
