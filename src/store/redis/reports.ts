@@ -62,7 +62,7 @@ const SUMMED: Readonly<Record<string, string>> = { 'ps:': 'delivered', 'ch:': 'a
  * after a show) is one 'declined' and one 'tta:' of its bucket. The 'n:'
  * fields only bound the hour.
  */
-export function hourCounts(h: Fields): Record<string, number> {
+function hourCounts(h: Fields): Record<string, number> {
   const counts: Record<string, number> = {};
   const add = (name: string, n: number) => {
     counts[name] = (counts[name] ?? 0) + n;
