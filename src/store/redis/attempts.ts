@@ -234,8 +234,9 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
       const [deadline, idle] = await conn.run((c) =>
         Promise.all([c.zRangeWithScores(k.deadlines, 0, 0), c.zRangeWithScores(k.idle, 0, 0)]),
       );
+      // A shown attempt's expiry is parked at +inf beside its timeout (includes/transition.lua): never next.
       const times = [deadline[0]?.score, idle[0] === undefined ? undefined : idle[0].score + visitIdleMs].filter(
-        (t): t is number => typeof t === 'number',
+        (t): t is number => typeof t === 'number' && Number.isFinite(t),
       );
       return times.length ? Math.min(...times) : null;
     },

@@ -175,7 +175,7 @@ addField(f, 'interactionId', id)
 addField(f, 'visitId', visitId)
 addField(f, 'pageId', namedPage)
 addField(f, 'userData', userData)
-local seq = appendEvent(seqKey, logKey, eventId, 'engagement.pending', now, f)
+local seq = appendEventIncr(seqKey, logKey, eventId, 'engagement.pending', now, f)
 -- 'am' and 'gm': its members in the active indexes, by visit (in creation order) and by browser.
 local am = visitPrefix .. string.format('%015d:%020d:', nowMs, tonumber(seq)) .. id
 local gm = lexPrefix(browser) .. string.format('%020d:', tonumber(seq)) .. id

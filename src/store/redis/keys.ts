@@ -39,7 +39,8 @@
  *   p active             zset    attempts in progress, lex, score 0:
  *                                '<len>:<visitId>:<createdAt, 15 digits>:<seq, 20 digits>:<id>'
  *   p active:g           zset    the same by browser: '<len>:<globalVisitId>:<seq, 20 digits>:<id>'
- *   p deadlines          zset    'expire:<id>' (pending) and 'timeout:<id>' (delivered), score: due ms
+ *   p deadlines          zset    'expire:<id>' (pending) and 'timeout:<id>' (delivered), score: due ms;
+ *                                a delivered attempt's 'expire:<id>' stays, parked at +inf
  *   p created            zset    every attempt by creation, lex, score 0: '<createdAt, 15 digits>:<id>'
  *   p settled            zset    settled attempts (tombstones too), score: settle time
  *   p live               zset    live visits, score: startedAt

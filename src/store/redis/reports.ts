@@ -52,6 +52,36 @@ export const reportExpireAt = (context: StoreContext, at: number) =>
 export const createdMember = (createdAt: number, id: string) =>
   `${String(Math.round(createdAt)).padStart(15, '0')}:${id}`;
 
+/** The counters the scripts fold into others, each the sum of one kind of name (includes/reports.lua). */
+const SUMMED: Readonly<Record<string, string>> = { 'ps:': 'delivered', 'ch:': 'accepted', 're:': 'cancelled' };
+
+/**
+ * An hour's counters as the report reads them, from its hash: 'delivered',
+ * 'accepted' and 'cancelled' are the sums of their names (any stored before
+ * the fold equal those sums, so they are not read), and a 'td:' (a decline
+ * after a show) is one 'declined' and one 'tta:' of its bucket. The 'n:'
+ * fields only bound the hour.
+ */
+function hourCounts(h: Fields): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const add = (name: string, n: number) => {
+    counts[name] = (counts[name] ?? 0) + n;
+  };
+  for (const [name, text] of Object.entries(h)) {
+    const n = Number(text);
+    if (name.startsWith('n:') || name === 'delivered' || name === 'accepted' || name === 'cancelled') continue;
+    if (name.startsWith('td:')) {
+      add('declined', n);
+      add(`tta:${name.slice(3)}`, n);
+      continue;
+    }
+    add(name, n);
+    const summed = SUMMED[name.slice(0, 3)];
+    if (summed) add(summed, n);
+  }
+  return counts;
+}
+
 export function reportStore({ conn, keys: k }: StoreContext): ReportStore {
   return {
     async reportHours(fromHour, toHour) {
@@ -64,9 +94,7 @@ export function reportStore({ conn, keys: k }: StoreContext): ReportStore {
         batch.forEach((hour, i) => {
           const h = hashes[i] as Fields;
           if (isEmpty(h)) return;
-          const counts: Record<string, number> = {};
-          for (const [name, n] of Object.entries(h)) if (!name.startsWith('n:')) counts[name] = Number(n);
-          out.push({ hour, counts });
+          out.push({ hour, counts: hourCounts(h) });
         });
       }
       return out;

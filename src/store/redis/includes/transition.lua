@@ -45,7 +45,7 @@ local function applyTransition(keys, change)
   addField(f, 'channel', t.channel)
   addField(f, 'reason', t.reason)
   addField(f, 'userData', cur.userData or '{}')
-  appendEvent(keys.seq, keys.log, change.eventId, 'engagement.' .. to, change.at, f)
+  appendEventIncr(keys.seq, keys.log, change.eventId, 'engagement.' .. to, change.at, f)
   addField(t.set, 'channel', change.channel)
   addField(t.set, 'reason', change.reason)
   if not cur.timeoutAt then addField(t.set, 'timeoutAt', timeoutAt) end
@@ -58,11 +58,14 @@ local function applyTransition(keys, change)
     if cur.am then redis.call('ZADD', keys.active, 0, cur.am) end
     if cur.gm then redis.call('ZADD', keys.activeByBrowser, 0, cur.gm) end
   end
-  redis.call('ZREM', keys.deadlines, 'expire:' .. id, 'timeout:' .. id)
-  if to == 'pending' then
-    redis.call('ZADD', keys.deadlines, cur.expiresAt, 'expire:' .. id)
-  elseif to == 'delivered' and newTimeout then
-    redis.call('ZADD', keys.deadlines, newTimeout, 'timeout:' .. id)
+  if to == 'delivered' and newTimeout then
+    -- One ZADD for both: the expiry parked at +inf while it is shown (never due, never the next
+    -- deadline while its timeout is there; it goes with the timeout when the attempt settles), and
+    -- the timeout.
+    redis.call('ZADD', keys.deadlines, '+inf', 'expire:' .. id, newTimeout, 'timeout:' .. id)
+  else
+    redis.call('ZREM', keys.deadlines, 'expire:' .. id, 'timeout:' .. id)
+    if to == 'pending' then redis.call('ZADD', keys.deadlines, cur.expiresAt, 'expire:' .. id) end
   end
   -- An attempt moving between states in progress was never in the settled index.
   if not (isActive(state) and isActive(to)) then indexSettled(keys.settled, id, to, change.at) end
