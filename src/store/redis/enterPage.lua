@@ -109,7 +109,7 @@ local old = redis.call('HMGET', pageKey, 'visitId', 'closedAt', 'connectedAt', '
 local opened = not old[1] or old[1] == visitId
 
 if start then
-  local seq = appendEvent(seqKey, logKey, startEventId, 'visit.started', now, {'visitId', visitId})
+  local seq = appendEventIncr(seqKey, logKey, startEventId, 'visit.started', now, {'visitId', visitId})
   -- 'ss': where its events start in the log (erasure reads the log from there).
   redis.call('HSET', visitKey, 'globalVisitId', browser, 'startedAt', now, 'ss', seq)
   redis.call('ZADD', visitsByBrowserKey, 0, browserVisitMember(browser, now, visitId))
@@ -118,7 +118,7 @@ end
 local entered = opened and ((not old[1]) or (old[2] and true))
 if opened then
   if entered then
-    appendEvent(seqKey, logKey, pageEventId, 'page.entered', now, {'visitId', visitId, 'pageId', pageId})
+    appendEventIncr(seqKey, logKey, pageEventId, 'page.entered', now, {'visitId', visitId, 'pageId', pageId})
   end
   local connectedAt = old[3]
   if entered then connectedAt = now end

@@ -72,7 +72,7 @@ local old = redis.call('HMGET', pageKey, 'visitId', 'closedAt', 'connectedAt', '
 if old[1] and old[1] ~= visitId then return {'ok', 0} end
 local entered = (not old[1]) or (old[2] and true)
 if entered then
-  appendEvent(seqKey, logKey, eventId, 'page.entered', now, {'visitId', visitId, 'pageId', pageId})
+  appendEventIncr(seqKey, logKey, eventId, 'page.entered', now, {'visitId', visitId, 'pageId', pageId})
 end
 local connectedAt = old[3]
 if entered then connectedAt = now end

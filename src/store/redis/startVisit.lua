@@ -33,7 +33,7 @@ local now = ARGV[5]
 
 if isStale(notAfter) then return {'stale'} end
 if redis.call('EXISTS', visitKey) == 1 then return {'ok', 0} end
-local seq = appendEvent(seqKey, logKey, eventId, 'visit.started', now, {'visitId', visitId})
+local seq = appendEventIncr(seqKey, logKey, eventId, 'visit.started', now, {'visitId', visitId})
 -- 'ss': where its events start in the log (erasure reads the log from there).
 redis.call('HSET', visitKey, 'globalVisitId', globalVisitId, 'startedAt', now, 'ss', seq)
 redis.call('ZADD', visitsByBrowserKey, 0, browserVisitMember(globalVisitId, now, visitId))

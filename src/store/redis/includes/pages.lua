@@ -15,7 +15,7 @@ local function closeOpenPage(keys, eventId, pageId, visitId, now, heldByNodeId, 
   if not p[1] or p[1] ~= visitId or p[2] then return false, false end
   local heldNode, heldBoot = nullable(heldByNodeId), nullable(heldByBootId)
   if heldNode and (p[3] ~= heldNode or p[4] ~= heldBoot) then return false, false end
-  appendEvent(keys.seq, keys.log, eventId, 'page.left', now, {'visitId', visitId, 'pageId', pageId})
+  appendEventIncr(keys.seq, keys.log, eventId, 'page.left', now, {'visitId', visitId, 'pageId', pageId})
   redis.call('HSET', keys.page, 'closedAt', now)
   if p[3] then redis.call('ZREM', keys.held, heldMember(p[3], p[4], pageId)) end
   redis.call('HDEL', keys.visitPages, pageId)

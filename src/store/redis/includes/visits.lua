@@ -6,7 +6,7 @@
 -- Ends a live visit (records visit.ended). keys: {seq, log, visit, live, idle, visitPages, openLive, ended}.
 -- Pages still open (normally none) no longer count as open pages of a live visit.
 local function endLiveVisit(keys, eventId, visitId, now, idle)
-  appendEvent(keys.seq, keys.log, eventId, 'visit.ended', now, {'visitId', visitId})
+  appendEventIncr(keys.seq, keys.log, eventId, 'visit.ended', now, {'visitId', visitId})
   redis.call('HSET', keys.visit, 'endedAt', now)
   redis.call('ZREM', keys.live, visitId)
   if idle then
