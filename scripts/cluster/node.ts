@@ -54,7 +54,11 @@ export async function startNode(options: NodeOptions): Promise<BeckonNode> {
     log?.write(chunk);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${options.name} did not start: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      // A node that is only slow would otherwise start later with nobody left to stop it.
+      child.kill('SIGKILL');
+      reject(new Error(`${options.name} did not start: ${stderr}`));
+    }, 20_000);
     let found = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (log) log.write(`${line}\n`);
