@@ -143,6 +143,28 @@ describe('page commands addressed to the node holding the page', () => {
     });
   });
 
+  it("one node's commands reach the holder in the order they were sent, though a settle's look-up takes longer than a start's", async () => {
+    await withNodes(async ({ a, backend }, store) => {
+      await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo, node: A }, T0);
+      await store.startVisit({ visitId: 'w', globalVisitId: 'g' }, T0);
+      await store.openPage({ pageId: 'q', visitId: 'w', info: pageInfo, node: A }, T0);
+      const sent: PageCommand[] = [];
+      for (let round = 0; round < 20; round++) {
+        const settled: PageCommand = { kind: 'settled', visitId: 'v', interactionId: `ix-${round}`, state: 'declined' };
+        const start: PageCommand = {
+          kind: 'start',
+          pageId: 'q',
+          offer: { ...offer, interactionId: `next-${round}` },
+        };
+        backend.commands.send(settled);
+        backend.commands.send(start);
+        sent.push(settled, start);
+      }
+      await until(() => a.here.length === sent.length);
+      expect(a.here).toEqual(sent);
+    });
+  });
+
   it('a holder nobody hears on its channel gets the command through the adapter; a page nobody holds gets nothing', async () => {
     await withNodes(async ({ a, b, backend }, store) => {
       await store.openPage({ pageId: 'p', visitId: 'v', info: pageInfo, node: { nodeId: 'gone', bootId: 'x' } }, T0);

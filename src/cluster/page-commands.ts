@@ -60,27 +60,62 @@ export class AddressedPageCommands {
     if (self !== null) await fanout.listenAsNode(self, (message) => this.receive(message));
   }
 
+  /**
+   * Where the last command sent is in its delivery: each command is handed on only after the one sent
+   * before it, so that one node's commands reach a page in the order it sent them (docs/protocol.md,
+   * "Ordering and delivery"), although a settle's look-up takes two reads and a start's one.
+   */
+  #previous: Promise<void> = Promise.resolve();
+
   /** Sends a command to the node(s) holding its page(s). Never throws: a failure is reported, and the adapter carries it. */
   send(command: PageCommand): void {
-    this.route(command).catch((error: unknown) => {
-      this.options.onError(error);
-      this.options.delivery.everywhere(command);
-    });
-  }
-
-  private async route(command: PageCommand): Promise<void> {
-    const { store, fanout, self, delivery } = this.options;
-    const holders = await store.pageHolders(
+    // The look-ups of several commands run at once; only handing them on waits its turn.
+    const holders = this.options.store.pageHolders(
       command.kind === 'settled' ? { visitId: command.visitId } : { pageId: command.pageId },
     );
+    // Its failure is handled in turn below; until then it must not count as unhandled (a crash in Node).
+    holders.catch(() => {});
+    // The chain never rejects: a command that fails is reported, and the next one still goes.
+    this.#previous = this.#previous
+      .then(() => holders)
+      .then(
+        (nodeIds) => this.handOn(command, nodeIds),
+        (error: unknown) => this.throughAdapter(command, error),
+      )
+      .catch(this.options.onError);
+  }
+
+  /**
+   * Emits the command here and publishes it to the other holders, at once and in the order sent.
+   * Whether each was heard is known later, and a holder nobody heard gets the command through the
+   * adapter then: a start has one holder, and a settle or withdraw that reaches a page twice changes
+   * nothing the second time.
+   */
+  private handOn(command: PageCommand, holders: string[]): void {
+    const { fanout, self, delivery } = this.options;
     // No holder: the page is gone, or the visit has no open page; nobody is there to tell.
     if (holders.length === 0) return;
     const others = holders.filter((nodeId) => nodeId !== self);
     const message = JSON.stringify(command);
-    const heard = await Promise.all(others.map((nodeId) => fanout.sendToNode(nodeId, message)));
-    // The adapter reaches this node's sockets too: then nothing more is emitted here.
-    if (heard.some((count) => count === 0)) delivery.everywhere(command);
-    else if (others.length < holders.length) delivery.here(command);
+    const heard = others.map((nodeId) => fanout.sendToNode(nodeId, message));
+    if (others.length < holders.length) delivery.here(command);
+    if (heard.length === 0) return;
+    Promise.all(heard).then(
+      (counts) => {
+        if (counts.some((count) => count === 0)) this.throughAdapter(command, null);
+      },
+      (error: unknown) => this.throughAdapter(command, error),
+    );
+  }
+
+  /** The adapter carries what could not be addressed; `error` says why (none: nobody heard its holder). */
+  private throughAdapter(command: PageCommand, error: unknown): void {
+    if (error !== null) this.options.onError(error);
+    try {
+      this.options.delivery.everywhere(command);
+    } catch (failure) {
+      this.options.onError(failure);
+    }
   }
 
   /** A message on this node's channel: a command for pages this node holds, emitted to its own rooms. */
