@@ -75,12 +75,7 @@ export async function openFanout(where: RedisEndpoint | string, prefix: string, 
         : createFanoutClient(endpoint.url);
   if (endpoint.kind === 'standalone') {
     client.on('error', hooks.onError);
-    // Every 'ready' after the first is a reconnect (node-redis reconnects by itself, for ever).
-    let wasReady = false;
-    client.on('ready', () => {
-      if (wasReady) hooks.onRestored?.();
-      wasReady = true;
-    });
+    onReconnect(client, hooks);
   }
   await client.connect();
   // Subscribing takes a connection of its own; node-redis subscribes again after each reconnect.
@@ -89,14 +84,8 @@ export async function openFanout(where: RedisEndpoint | string, prefix: string, 
   const self = randomUUID();
   const subscriber = client.duplicate();
   subscriber.on('error', hooks.onError);
-  if (endpoint.kind === 'standalone') {
-    // What was published to this node while its subscription was away is lost: its pages are resent.
-    let wasReady = false;
-    subscriber.on('ready', () => {
-      if (wasReady) hooks.onRestored?.();
-      wasReady = true;
-    });
-  }
+  // What was published to this node while its subscription was away is lost: its pages are resent.
+  if (endpoint.kind === 'standalone') onReconnect(subscriber, hooks);
   await subscriber.connect();
   await subscriber.subscribe(channel, (from) => {
     if (from !== self) hooks.onResyncRequested?.();
@@ -135,6 +124,15 @@ export async function openFanout(where: RedisEndpoint | string, prefix: string, 
       }
     },
   };
+}
+
+/** Tells `onRestored` of each reconnect: every 'ready' after the first (node-redis reconnects by itself, for ever). */
+function onReconnect(connection: { on(event: 'ready', listener: () => void): unknown }, hooks: FanoutHooks): void {
+  let wasReady = false;
+  connection.on('ready', () => {
+    if (wasReady) hooks.onRestored?.();
+    wasReady = true;
+  });
 }
 
 /**
