@@ -173,6 +173,25 @@ describe('the index of attempts of a store an older version wrote', () => {
     });
   });
 
+  it('costs a store with nothing to move one EXISTS of the four former keys when it opens', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
+    const monitor = createFanoutClient(server.url);
+    await monitor.connect();
+    const lines: string[] = [];
+    await monitor.monitor((line) => lines.push(line));
+    try {
+      const store = await openRedisStore({ url: server.url, prefix });
+      await store.close();
+    } finally {
+      monitor.destroy();
+    }
+    expect(lines.filter((line) => line.includes(prefix)).map((line) => line.replace(/^.*?\] /, ''))).toEqual([
+      former(prefix)
+        .map((key) => `"${key}"`)
+        .reduce((command, key) => `${command} ${key}`, '"EXISTS"'),
+    ]);
+  });
+
   it('moves each member once when two nodes move it at once, and drops what is no longer in progress', async () => {
     const prefix = `t${randomBytes(6).toString('hex')}:`;
     const admin = createFanoutClient(server.url);
