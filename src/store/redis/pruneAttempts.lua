@@ -2,7 +2,8 @@
   pruneAttempts: one batch of the retention of attempts. The caller read the ids (the settled index,
   oldest first) before, so each is checked again here: only an attempt in a terminal state whose settle
   time (its score) is before 'before' goes, with its entries in the index of attempts (by creation, by
-  browser and visit), the deadlines and its browser's cap budget ('cm'). An entry whose attempt is gone or in progress is dropped without counting.
+  browser and visit), the deadlines and its browser's cap budget ('cm'). An entry whose attempt is gone
+  or in progress is dropped without counting.
 
   KEYS[1] settledKey         settled attempts by settle time (zset)
   KEYS[2] attemptIndexKey    the index of attempts (lex zset)
