@@ -13,6 +13,7 @@ import { createCapArguments, transitionCapArguments } from './caps.js';
 import { createPacingArguments, settlePacingArguments } from './channels.js';
 import { int, isEmpty, iso, lexPrefix, lexRange, nullable, pairs, toEngagement, type Fields } from './records.js';
 import { reportArguments, reportExpireAt } from './reports.js';
+import { ATTEMPT_INDEX_TAG } from './keys.js';
 import { hourOf } from '../../core/reports.js';
 
 /** Attempts read at most (one visit's in progress), deadlines read per batch. */
@@ -52,18 +53,15 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           attemptKey: k.attempt(interactionId),
           visitKey: k.visit(visitId),
           optOutKey: k.optOut,
-          activeKey: k.active,
-          activeByBrowserKey: k.activeByBrowser,
+          attemptIndexKey: k.attemptIndex,
           visitPagesKey: k.visitPages(visitId),
           deadlinesKey: k.deadlines,
           capBudgetKey: k.capBudget,
           capBudgetByAgeKey: k.capBudgetByAge,
           capDeclinedKey: k.capDeclined,
           reportHourKey: k.reportHour(hourOf(options.now)),
-          createdKey: k.created,
           channelLoadKey: k.channelLoad,
           channelsVersionKey: k.channelsVersion,
-          attemptsByBrowserKey: k.attemptsByBrowser,
         },
         {
           eventId: randomUUID(),
@@ -129,9 +127,8 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           seqKey: k.seq,
           logKey: k.log,
           attemptKey: k.attempt(cancel.interactionId),
-          createdKey: k.created,
+          attemptIndexKey: k.attemptIndex,
           settledKey: k.settled,
-          attemptsByBrowserKey: k.attemptsByBrowser,
           visitKey: k.visit(cancel.visitId ?? ''),
         },
         {
@@ -157,10 +154,12 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
     getEngagement,
 
     async activeEngagements(visitId) {
-      const prefix = lexPrefix(visitId);
+      const prefix = ATTEMPT_INDEX_TAG.active + lexPrefix(visitId);
       const hashes = await conn.run(async (c) => {
-        const members = await c.zRangeByLex(k.active, ...lexRange(prefix), { LIMIT: { offset: 0, count: MAX_ACTIVE } });
-        // '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'
+        const members = await c.zRangeByLex(k.attemptIndex, ...lexRange(prefix), {
+          LIMIT: { offset: 0, count: MAX_ACTIVE },
+        });
+        // '<tag><visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'
         return Promise.all(members.map((member) => c.hGetAll(k.attempt(member.slice(prefix.length + 37)))));
       });
       // Read after the index: one that settled in between is left out, as a snapshot would have.
@@ -183,8 +182,7 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           seqKey: k.seq,
           logKey: k.log,
           attemptKey: k.attempt(request.interactionId),
-          activeKey: k.active,
-          activeByBrowserKey: k.activeByBrowser,
+          attemptIndexKey: k.attemptIndex,
           deadlinesKey: k.deadlines,
           capBudgetKey: k.capBudget,
           capBudgetByAgeKey: k.capBudgetByAge,
@@ -274,11 +272,10 @@ export function attemptStore(context: StoreContext): Omit<AttemptStore, 'browser
           'pruneAttempts',
           {
             settledKey: k.settled,
-            createdKey: k.created,
+            attemptIndexKey: k.attemptIndex,
             deadlinesKey: k.deadlines,
             capBudgetKey: k.capBudget,
             capBudgetByAgeKey: k.capBudgetByAge,
-            attemptsByBrowserKey: k.attemptsByBrowser,
           },
           { before: int(before), count: String(ids.length) },
           { keys: ids.map(k.attempt), args: ids },

@@ -9,7 +9,7 @@
   KEYS[3] settledKey  settled attempts by settle time (zset)
   KEYS[4] visitsByBrowserKey    visits by browser (lex zset)
   KEYS[5] pagesByVisitKey       every page of a visit (lex zset)
-  KEYS[6] attemptsByBrowserKey  every attempt by browser and visit (lex zset)
+  KEYS[6] attemptIndexKey       the index of attempts (lex zset; by browser and visit)
   KEYS[7 .. 6 + n]    the records (hashes), in the order of their kinds and ids below
 
   ARGV[1 .. n]        each record's kind: 'p' page, 'v' visit, 'a:<state>:<settled ms>' settled attempt,
@@ -23,10 +23,11 @@ local endedKey = KEYS[2]
 local settledKey = KEYS[3]
 local visitsByBrowserKey = KEYS[4]
 local pagesByVisitKey = KEYS[5]
-local attemptsByBrowserKey = KEYS[6]
+local attemptIndexKey = KEYS[6]
 
 --- @include "includes/history"
 --- @include "includes/caps"
+--- @include "includes/attemptindex"
 
 local n = #KEYS - 6
 local added, history = 0, 0
@@ -39,13 +40,13 @@ for i = 1, n do
     if state and a[1] == state then
       added = added + redis.call('ZADD', settledKey, 'NX', settledAt, id)
     end
-    -- Its browser and creation seq are in its member of active:g ('gm'); a tombstone has none.
+    -- Its browser and creation seq are in its member in progress by browser ('gm'); a tombstone has none.
     if a[1] and not a[2] and a[3] and a[4] then
       local browser = browserOf(a[3])
       local seq = string.sub(a[3], #lexPrefix(browser) + 1, #lexPrefix(browser) + 20)
       local hm = browserAttemptMember(browser, a[4], a[5], seq, id)
       redis.call('HSET', key, 'hm', hm)
-      history = history + redis.call('ZADD', attemptsByBrowserKey, 0, hm)
+      history = history + redis.call('ZADD', attemptIndexKey, 0, HISTORY_TAG .. hm)
     end
   elseif kind == 'p' then
     local p = redis.call('HMGET', key, 'closedAt', 'visitId', 'enteredAt', 'connectedAt')

@@ -12,18 +12,16 @@
   KEYS[3]  attemptKey          the attempt (hash)
   KEYS[4]  visitKey            its visit (hash)
   KEYS[5]  optOutKey           browsers that opted out (hash)
-  KEYS[6]  activeKey           attempts in progress by visit (lex zset)
-  KEYS[7]  activeByBrowserKey  attempts in progress by browser (lex zset)
-  KEYS[8]  visitPagesKey       the visit's open pages (hash)
-  KEYS[9]  deadlinesKey        expiries and timeouts (zset)
-  KEYS[10] capBudgetKey        the browsers' cap budgets (lex zset)
-  KEYS[11] capBudgetByAgeKey   the same entries by time (zset)
-  KEYS[12] capDeclinedKey      browsers by their last decline (zset)
-  KEYS[13] reportHourKey       the report counters of this hour (hash)
-  KEYS[14] createdKey          every attempt by creation (lex zset)
-  KEYS[15] channelLoadKey      what the store counts of each channel (hash)
-  KEYS[16] channelsVersionKey  the version of the channel settings (string)
-  KEYS[17] attemptsByBrowserKey  every attempt by browser and visit (lex zset)
+  KEYS[6]  attemptIndexKey     the index of attempts (lex zset: in progress by visit and by browser,
+                               by creation, by browser and visit)
+  KEYS[7]  visitPagesKey       the visit's open pages (hash)
+  KEYS[8]  deadlinesKey        expiries and timeouts (zset)
+  KEYS[9]  capBudgetKey        the browsers' cap budgets (lex zset)
+  KEYS[10] capBudgetByAgeKey   the same entries by time (zset)
+  KEYS[11] capDeclinedKey      browsers by their last decline (zset)
+  KEYS[12] reportHourKey       the report counters of this hour (hash)
+  KEYS[13] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[14] channelsVersionKey  the version of the channel settings (string)
 
   ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId             the id of the engagement.pending event
@@ -68,18 +66,15 @@ local logKey = KEYS[2]
 local attemptKey = KEYS[3]
 local visitKey = KEYS[4]
 local optOutKey = KEYS[5]
-local activeKey = KEYS[6]
-local activeByBrowserKey = KEYS[7]
-local visitPagesKey = KEYS[8]
-local deadlinesKey = KEYS[9]
-local capBudgetKey = KEYS[10]
-local capBudgetByAgeKey = KEYS[11]
-local capDeclinedKey = KEYS[12]
-local reportHourKey = KEYS[13]
-local createdKey = KEYS[14]
-local channelLoadKey = KEYS[15]
-local channelsVersionKey = KEYS[16]
-local attemptsByBrowserKey = KEYS[17]
+local attemptIndexKey = KEYS[6]
+local visitPagesKey = KEYS[7]
+local deadlinesKey = KEYS[8]
+local capBudgetKey = KEYS[9]
+local capBudgetByAgeKey = KEYS[10]
+local capDeclinedKey = KEYS[11]
+local reportHourKey = KEYS[12]
+local channelLoadKey = KEYS[13]
+local channelsVersionKey = KEYS[14]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -115,6 +110,7 @@ local askedCount = ARGV[24]
 --- @include "includes/reports"
 --- @include "includes/channels"
 --- @include "includes/history"
+--- @include "includes/attemptindex"
 
 -- A refusal: counted in the report hour under its FAULT code, the one write it makes.
 local function refuse(code, reply)
@@ -133,10 +129,11 @@ local browser = visit[1]
 if redis.call('HGET', optOutKey, browser) == '1' then return refuse('VISITOR_OPTED_OUT', {'opted-out'}) end
 local id, namedPage, nowMs = interactionId, nullable(pageId), tonumber(now)
 local visitPrefix = lexPrefix(visitId)
--- The visit's oldest attempt in progress: '<visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'.
-local first = lexFirst(activeKey, visitPrefix, 1)[1]
+-- The visit's oldest attempt in progress: '<tag><visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<id>'.
+local activePrefix = ACTIVE_TAG .. visitPrefix
+local first = lexFirst(attemptIndexKey, activePrefix, 1)[1]
 if exclusive == '1' and first then
-  return refuse('ENGAGEMENT_IN_PROGRESS', {'visit-busy', string.sub(first, #visitPrefix + 38)})
+  return refuse('ENGAGEMENT_IN_PROGRESS', {'visit-busy', string.sub(first, #activePrefix + 38)})
 end
 -- Caps on (either set): checked here, and the attempt enters the browser's budget below.
 local capsOn = capPerDay ~= '' or capAfterDeclineMs ~= ''
@@ -166,7 +163,7 @@ if #asked > 0 then
   if narrowed then offered = '[' .. table.concat(open, ',') .. ']' end
 end
 local shown = nil
-if place == '1' and (not first or tonumber(string.sub(first, #visitPrefix + 1, #visitPrefix + 15)) > nowMs) then
+if place == '1' and (not first or tonumber(string.sub(first, #activePrefix + 1, #activePrefix + 15)) > nowMs) then
   shown = choosePage(visitPagesKey, namedPage)
 end
 -- The event as the SQLite store records it: before placement, so its page is the one the caller named.
@@ -176,10 +173,10 @@ addField(f, 'visitId', visitId)
 addField(f, 'pageId', namedPage)
 addField(f, 'userData', userData)
 local seq = appendEventIncr(seqKey, logKey, eventId, 'engagement.pending', now, f)
--- 'am' and 'gm': its members in the active indexes, by visit (in creation order) and by browser.
+-- 'am' and 'gm': its members in progress, by visit (in creation order) and by browser.
 local am = visitPrefix .. string.format('%015d:%020d:', nowMs, tonumber(seq)) .. id
 local gm = lexPrefix(browser) .. string.format('%020d:', tonumber(seq)) .. id
--- 'hm': its member in attempts:g (history member), for its visit's history and its browser's erasure.
+-- 'hm': its member by browser and visit (history member), for its visit's history and its browser's erasure.
 local hm = browserAttemptMember(browser, visitId, nowMs, seq, id)
 local h = {'id', id, 'visitId', visitId, 'state', 'pending', 'channels', offered, 'invitation', invitation,
   'timeoutSeconds', timeoutSeconds, 'expirationSeconds', expirationSeconds, 'userData', userData,
@@ -191,11 +188,11 @@ if capsOn then
   addField(h, 'cm', capReserve(capBudgetKey, capBudgetByAgeKey, browser, id, nowMs, tonumber(capKeepMs)))
 end
 redis.call('HSET', attemptKey, unpack(h))
-redis.call('ZADD', activeKey, 0, am)
-redis.call('ZADD', activeByBrowserKey, 0, gm)
+-- Its four entries in the index of attempts in one command: in progress by visit and by browser, by
+-- creation, by browser and visit.
+redis.call('ZADD', attemptIndexKey, 0, ACTIVE_TAG .. am, 0, ACTIVE_BY_BROWSER_TAG .. gm, 0, createdMember(nowMs, id),
+  0, HISTORY_TAG .. hm)
 redis.call('ZADD', deadlinesKey, expiresAt, 'expire:' .. id)
 reportCreated(reportHourKey, reportExpireAt, narrowed)
-redis.call('ZADD', createdKey, 0, string.format('%015d:', nowMs) .. id)
-redis.call('ZADD', attemptsByBrowserKey, 0, hm)
 -- The hash as written: what HGETALL would answer.
 return {'created', h}

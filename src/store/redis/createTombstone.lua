@@ -1,15 +1,14 @@
 --[[
   createTombstone: records a cancelled attempt for an id never engaged (records engagement.cancelled),
-  so that a late engage with that id is refused. Listed by the export (the created index), not counted
+  so that a late engage with that id is refused. Listed by the export (by creation), not counted
   in reports; settled at its creation.
 
   KEYS[1] seqKey         the newest event's seq (string)
   KEYS[2] logKey         the event log (stream)
   KEYS[3] attemptKey     the attempt (hash)
-  KEYS[4] createdKey     every attempt by creation (lex zset)
+  KEYS[4] attemptIndexKey  the index of attempts (lex zset; by creation, by browser and visit)
   KEYS[5] settledKey     settled attempts by settle time (zset)
-  KEYS[6] attemptsByBrowserKey  every attempt by browser and visit (lex zset)
-  KEYS[7] visitKey       the visit named (hash; any key when none is named)
+  KEYS[6] visitKey       the visit named (hash; any key when none is named)
 
   ARGV[1] notAfter       the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2] eventId        the id of the engagement.cancelled event
@@ -24,10 +23,9 @@
 local seqKey = KEYS[1]
 local logKey = KEYS[2]
 local attemptKey = KEYS[3]
-local createdKey = KEYS[4]
+local attemptIndexKey = KEYS[4]
 local settledKey = KEYS[5]
-local attemptsByBrowserKey = KEYS[6]
-local visitKey = KEYS[7]
+local visitKey = KEYS[6]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -42,6 +40,7 @@ local nowIso = ARGV[7]
 --- @include "includes/events"
 --- @include "includes/attempts"
 --- @include "includes/history"
+--- @include "includes/attemptindex"
 
 if isStale(notAfter) then return {'stale'} end
 if redis.call('EXISTS', attemptKey) == 1 then return {'exists', redis.call('HGETALL', attemptKey)} end
@@ -63,7 +62,10 @@ local browser = visit and redis.call('HGET', visitKey, 'globalVisitId')
 local hm = browser and browserAttemptMember(browser, visit, now, seq, id)
 addField(h, 'hm', hm)
 redis.call('HSET', attemptKey, unpack(h))
-if hm then redis.call('ZADD', attemptsByBrowserKey, 0, hm) end
-redis.call('ZADD', createdKey, 0, string.format('%015d:', tonumber(now)) .. id)
+if hm then
+  redis.call('ZADD', attemptIndexKey, 0, createdMember(now, id), 0, HISTORY_TAG .. hm)
+else
+  redis.call('ZADD', attemptIndexKey, 0, createdMember(now, id))
+end
 indexSettled(settledKey, id, 'cancelled', now)
 return {'created', redis.call('HGETALL', attemptKey)}

@@ -21,7 +21,7 @@
   KEYS[13] closedKey           closed pages by close time (zset)
   KEYS[14] pagesByVisitKey     every page of a visit (lex zset)
   KEYS[15] optOutKey           browsers that opted out (hash)
-  KEYS[16] activeKey           attempts in progress by visit (lex zset)
+  KEYS[16] attemptIndexKey     the index of attempts (lex zset; a visit's in progress)
 
   ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  startEventId        the id of the visit.started event
@@ -63,7 +63,7 @@ local heldKey = KEYS[12]
 local closedKey = KEYS[13]
 local pagesByVisitKey = KEYS[14]
 local optOutKey = KEYS[15]
-local activeKey = KEYS[16]
+local attemptIndexKey = KEYS[16]
 
 local notAfter = ARGV[1]
 local startEventId = ARGV[2]
@@ -160,7 +160,7 @@ local optedOut = 0
 if redis.call('HGET', optOutKey, browser) == '1' then optedOut = 1 end
 -- A visit started here has no attempt yet.
 local attempt, moved = nil, false
-if not start then attempt, moved = placeVisitAttempt(activeKey, visitPagesKey, attemptKeyPrefix, visitId) end
+if not start then attempt, moved = placeVisitAttempt(attemptIndexKey, visitPagesKey, attemptKeyPrefix, visitId) end
 local movedFrom = '-'
 if moved then movedFrom = (moved == '' and '' or '=' .. moved) end
 local openedReply = 0

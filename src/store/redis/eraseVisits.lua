@@ -2,7 +2,7 @@
   eraseVisits: one step of a browser's erasure, the records first, so that nothing new can be recorded for
   them: the visits named (with their open pages, identity and business events, and their entries in every
   index), their pages, and their attempts (in progress ones too, their deadlines gone and their paced
-  channels' counts settled), and every attempt of the browser (attempts:g), those of visits retention
+  channels' counts settled), and every attempt of the browser (by browser and visit), those of visits retention
   already pruned too. Every step also forgets the browser's opt-out, cap declines and (up to 1000) cap
   budget entries, and remembers the erasure marker (renewed: the latest erasure's time, until
   'markerUntil'). Each visit erased, and the visit of each attempt erased, enters 'erasing' (score: the
@@ -10,7 +10,7 @@
   start), from which eraseEvents finds its events afterwards, even when a first call stopped half way.
 
   The caller read the visits (from visits:g), their pages (pages:v and their open pages) and the
-  attempts (the browser's in attempts:g and in active:g, the visits' in the active index) first: if any
+  attempts (the browser's, and its attempts in progress, and the visits' in progress) first: if any
   of those indexes now names a page or attempt it did not pass, nothing is written and it reads again.
 
   KEYS[1]  optOutKey           browsers that opted out (hash)
@@ -19,7 +19,8 @@
   KEYS[4]  capDeclinedKey      browsers by their last decline (zset)
   KEYS[5]  visitsByBrowserKey  visits by browser (lex zset)
   KEYS[6]  pagesByVisitKey     every page of a visit (lex zset)
-  KEYS[7]  attemptsByBrowserKey  every attempt by browser and visit (lex zset)
+  KEYS[7]  attemptIndexKey     the index of attempts (lex zset: in progress by visit and by browser, by
+                               creation, by browser and visit)
   KEYS[8]  liveKey             live visits (zset)
   KEYS[9]  idleKey             live visits with no open page (zset)
   KEYS[10] endedKey            ended visits (zset)
@@ -27,15 +28,12 @@
   KEYS[12] openLiveKey         open pages of live visits (set)
   KEYS[13] closedKey           closed pages (zset)
   KEYS[14] heldKey             open pages by the node holding them (lex zset)
-  KEYS[15] activeKey           attempts in progress by visit (lex zset)
-  KEYS[16] activeByBrowserKey  attempts in progress by browser (lex zset)
-  KEYS[17] deadlinesKey        expiries and timeouts (zset)
-  KEYS[18] createdKey          every attempt by creation (lex zset)
-  KEYS[19] settledKey          settled attempts by settle time (zset)
-  KEYS[20] channelLoadKey      what the store counts of each channel (hash)
-  KEYS[21] erasedKey           erasure markers (hash)
-  KEYS[22] erasedUntilKey      erasure markers by when they are dropped (zset)
-  KEYS[23] erasingKey          this erasure's visits (zset)
+  KEYS[15] deadlinesKey        expiries and timeouts (zset)
+  KEYS[16] settledKey          settled attempts by settle time (zset)
+  KEYS[17] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[18] erasedKey           erasure markers (hash)
+  KEYS[19] erasedUntilKey      erasure markers by when they are dropped (zset)
+  KEYS[20] erasingKey          this erasure's visits (zset)
   then, visitCount each, in the order of the visit ids below: the visits (hashes), their open pages
   (hashes), identities (hashes), business events (lists); then pageCount pages (hashes); then
   attemptCount attempts (hashes)
@@ -60,7 +58,7 @@ local capBudgetByAgeKey = KEYS[3]
 local capDeclinedKey = KEYS[4]
 local visitsByBrowserKey = KEYS[5]
 local pagesByVisitKey = KEYS[6]
-local attemptsByBrowserKey = KEYS[7]
+local attemptIndexKey = KEYS[7]
 local liveKey = KEYS[8]
 local idleKey = KEYS[9]
 local endedKey = KEYS[10]
@@ -68,15 +66,12 @@ local openKey = KEYS[11]
 local openLiveKey = KEYS[12]
 local closedKey = KEYS[13]
 local heldKey = KEYS[14]
-local activeKey = KEYS[15]
-local activeByBrowserKey = KEYS[16]
-local deadlinesKey = KEYS[17]
-local createdKey = KEYS[18]
-local settledKey = KEYS[19]
-local channelLoadKey = KEYS[20]
-local erasedKey = KEYS[21]
-local erasedUntilKey = KEYS[22]
-local erasingKey = KEYS[23]
+local deadlinesKey = KEYS[15]
+local settledKey = KEYS[16]
+local channelLoadKey = KEYS[17]
+local erasedKey = KEYS[18]
+local erasedUntilKey = KEYS[19]
+local erasingKey = KEYS[20]
 
 local notAfter = ARGV[1]
 local globalVisitId = ARGV[2]
@@ -93,13 +88,14 @@ local attemptCount = ARGV[9]
 --- @include "includes/held"
 --- @include "includes/history"
 --- @include "includes/channels"
+--- @include "includes/attemptindex"
 
 -- Every index entry of these lists, at most this many each (a visit has far fewer).
 local MAX_READ = 10000
 
 if isStale(notAfter) then return {'stale'} end
 local nv, np, na = tonumber(visitCount), tonumber(pageCount), tonumber(attemptCount)
-local FIXED = 23
+local FIXED = 20
 local visitIds, pageIds, attemptIds = {}, {}, {}
 local passedPage, passedAttempt = {}, {}
 for i = 1, nv do visitIds[i] = ARGV[9 + i] end
@@ -123,17 +119,18 @@ for i, visitId in ipairs(visitIds) do
   for _, pageId in ipairs(redis.call('HKEYS', KEYS[FIXED + nv + i])) do
     if not passedPage[pageId] then return {'retry'} end
   end
-  for _, member in ipairs(lexFirst(activeKey, prefix, MAX_READ)) do
-    if not passedAttempt[idAfter(member, #prefix + 37)] then return {'retry'} end
+  for _, member in ipairs(lexFirst(attemptIndexKey, ACTIVE_TAG .. prefix, MAX_READ)) do
+    if not passedAttempt[idAfter(member, #ACTIVE_TAG + #prefix + 37)] then return {'retry'} end
   end
 end
 local browser = lexPrefix(globalVisitId)
-for _, member in ipairs(lexFirst(activeByBrowserKey, browser, MAX_READ)) do
-  if not passedAttempt[idAfter(member, #browser + 21)] then return {'retry'} end
+for _, member in ipairs(lexFirst(attemptIndexKey, ACTIVE_BY_BROWSER_TAG .. browser, MAX_READ)) do
+  if not passedAttempt[idAfter(member, #ACTIVE_BY_BROWSER_TAG + #browser + 21)] then return {'retry'} end
 end
-for _, member in ipairs(lexFirst(attemptsByBrowserKey, browser, MAX_READ)) do
-  local visitLength = string.match(member, '^(%d+):', #browser + 1)
-  if not passedAttempt[idAfter(member, #browser + #visitLength + 2 + tonumber(visitLength) + 37)] then
+local history = HISTORY_TAG .. browser
+for _, member in ipairs(lexFirst(attemptIndexKey, history, MAX_READ)) do
+  local visitLength = string.match(member, '^(%d+):', #history + 1)
+  if not passedAttempt[idAfter(member, #history + #visitLength + 2 + tonumber(visitLength) + 37)] then
     return {'retry'}
   end
 end
@@ -164,17 +161,18 @@ for i, id in ipairs(attemptIds) do
     if isActive(a[1]) then settleChannels(channelLoadKey, {counted = a[7] or nil, shown = false}, 'cancelled',
       tonumber(acceptanceWindow)) end
     redis.call('DEL', attemptKey)
-    if a[3] then redis.call('ZREM', activeKey, a[3]) end
-    if a[4] then redis.call('ZREM', activeByBrowserKey, a[4]) end
+    local entries = {createdMember(a[2], id)}
+    if a[3] then entries[#entries + 1] = ACTIVE_TAG .. a[3] end
+    if a[4] then entries[#entries + 1] = ACTIVE_BY_BROWSER_TAG .. a[4] end
+    if a[6] then entries[#entries + 1] = HISTORY_TAG .. a[6] end
+    redis.call('ZREM', attemptIndexKey, unpack(entries))
     if a[5] then
       redis.call('ZREM', capBudgetKey, a[5])
       redis.call('ZREM', capBudgetByAgeKey, a[5])
     end
-    if a[6] then redis.call('ZREM', attemptsByBrowserKey, a[6]) end
     -- Its events are in the log under its visit, which may be gone already (pruned): read from the start.
     if a[8] then redis.call('ZADD', erasingKey, 'NX', 0, a[8]) end
     redis.call('ZREM', deadlinesKey, 'expire:' .. id, 'timeout:' .. id)
-    redis.call('ZREM', createdKey, string.format('%015d:', tonumber(a[2])) .. id)
     redis.call('ZREM', settledKey, id)
     attempts = attempts + 1
   end

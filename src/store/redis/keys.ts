@@ -14,8 +14,9 @@
  *       timeoutSeconds expirationSeconds                     numbers
  *       createdAt expiresAt timeoutAt                        ms (timeoutAt: set at the first show)
  *       t:<state>                                            ISO time it entered that state
- *       am   its member in `active`   (attempt, by visit)     while it is, or was, in progress
- *       gm   its member in `active:g` (attempt, by browser)   likewise
+ *       am   its member in progress by visit (active member)   while it is, or was, in progress;
+ *            in attempts:ix behind the tag 'a:'
+ *       gm   its member in progress by browser (global member) likewise; behind the tag 'b:'
  *       cm   its member in `caps:budget` (cap member)         only if created while a cap was on
  *       rd   when it was first shown, ms (report: delivered)  from its first show; kept once it settles
  *       rp   the path of that page (report: path)             likewise
@@ -36,12 +37,17 @@
  * Indexes (a few global keys with ordered members rather than one key per
  * visit, lane or browser, so that every key a script touches is known before
  * it runs). Lex members write a text as '<byte length>:<text>:'.
- *   p active             zset    attempts in progress, lex, score 0:
- *                                '<len>:<visitId>:<createdAt, 15 digits>:<seq, 20 digits>:<id>'
- *   p active:g           zset    the same by browser: '<len>:<globalVisitId>:<seq, 20 digits>:<id>'
+ *   p attempts:ix        zset    the index of attempts, lex, score 0: four families of members, each
+ *                                behind its tag (ATTEMPT_INDEX_TAG), so that their ranges never overlap:
+ *       a:<len>:<visitId>:<createdAt, 15 digits>:<seq, 20 digits>:<id>   in progress, by visit ('am')
+ *       b:<len>:<globalVisitId>:<seq, 20 digits>:<id>                    in progress, by browser ('gm')
+ *       c:<createdAt, 15 digits>:<id>                                    every attempt, by creation
+ *       h:<len>:<globalVisitId>:<len>:<visitId>:<createdAt, 15 digits>:<seq, 20 digits>:<id>
+ *                                every attempt by browser, then visit ('hm'; tombstones naming a visit
+ *                                too); kept after its visit is pruned (the attempt outlives it), so
+ *                                that an erasure finds it
  *   p deadlines          zset    'expire:<id>' (pending) and 'timeout:<id>' (delivered), score: due ms;
  *                                a delivered attempt's 'expire:<id>' stays, parked at +inf
- *   p created            zset    every attempt by creation, lex, score 0: '<createdAt, 15 digits>:<id>'
  *   p settled            zset    settled attempts (tombstones too), score: settle time
  *   p live               zset    live visits, score: startedAt
  *   p idle               zset    live visits with no open page, score: idleSince
@@ -107,10 +113,6 @@
  *                                '<len>:<globalVisitId>:<startedAt, 15 digits>:<visitId>'
  *   p pages:v            zset    every page of a visit, lex, score 0:
  *                                '<len>:<visitId>:<enteredAt, 15 digits>:<pageId>'
- *   p attempts:g         zset    every attempt by browser, then visit (tombstones naming a visit too), lex,
- *                                score 0: '<len>:<globalVisitId>:<len>:<visitId>:<createdAt, 15 digits>:
- *                                <seq, 20 digits>:<id>' (its 'hm'); kept after its visit is pruned
- *                                (the attempt outlives it), so that an erasure finds it
  *   p erasing:<marker>   zset    a browser's erasure under way: its erased visits (and those of its
  *                                attempts), score the seq their visit.started has (0: unknown, the log
  *                                is read from its start), until the log holds none of their events
@@ -118,7 +120,11 @@
  *                                (ms each; the latest erasure's)
  *   p erased:t           zset    the same markers, score: until (dropped once past)
  *   Fields added to records: v: 'ss' (the seq of its visit.started); pg: 'enteredAt' (ms it first
- *   entered); a: 'hm' (its member in attempts:g, history member).
+ *   entered); a: 'hm' (its member by browser and visit, history member; in attempts:ix behind 'h:').
+ *
+ * Written by older versions, moved into attempts:ix when the store opens (attempt-index.ts):
+ *   p active, p active:g, p created, p attempts:g   the four families above, each a key of its own
+ *                                                   and without the tag
  */
 
 /** The key names of one store, from its prefix. */
@@ -134,10 +140,8 @@ export function redisKeys(prefix: string) {
     seq: `${p}seq`,
     log: `${p}log`,
     // indexes
-    active: `${p}active`,
-    activeByBrowser: `${p}active:g`,
+    attemptIndex: `${p}attempts:ix`,
     deadlines: `${p}deadlines`,
-    created: `${p}created`,
     settled: `${p}settled`,
     live: `${p}live`,
     idle: `${p}idle`,
@@ -172,17 +176,30 @@ export function redisKeys(prefix: string) {
     visitEvents: (visitId: string) => `${p}ve:${visitId}`,
     visitsByBrowser: `${p}visits:g`,
     pagesByVisit: `${p}pages:v`,
-    attemptsByBrowser: `${p}attempts:g`,
     /** A browser's erasure while it runs: its visits, so that a repeated call finishes the log. */
     erasing: (markerKey: string) => `${p}erasing:${markerKey}`,
     erased: `${p}erased`,
     erasedUntil: `${p}erased:t`,
+    /** The four keys attempts:ix took the place of, by the tag their members take in it. */
+    formerAttemptIndexes: {
+      'a:': `${p}active`,
+      'b:': `${p}active:g`,
+      'c:': `${p}created`,
+      'h:': `${p}attempts:g`,
+    } as const,
     /** A SCAN pattern for every key of this store. */
     everything: `${p}*`,
   };
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/**
+ * The tag before each family of members in `attempts:ix` (includes/attemptindex.lua spells the same):
+ * attempts in progress by visit and by browser, every attempt by creation, and by browser then visit.
+ */
+export const ATTEMPT_INDEX_TAG = { active: 'a:', activeByBrowser: 'b:', created: 'c:', history: 'h:' } as const;
+export type AttemptIndexTag = (typeof ATTEMPT_INDEX_TAG)[keyof typeof ATTEMPT_INDEX_TAG];
 
 /** The record a key of this store holds (a page, a visit, an attempt), or null for any other key. */
 export function recordOfKey(prefix: string, key: string): { kind: 'page' | 'visit' | 'attempt'; id: string } | null {

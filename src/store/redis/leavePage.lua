@@ -16,7 +16,7 @@
   KEYS[9]  heldKey        open pages by the node holding them (lex zset)
   KEYS[10] closedKey      closed pages by close time (zset)
   KEYS[11] endedKey       ended visits by retention time (zset)
-  KEYS[12] activeKey      attempts in progress by visit (lex zset)
+  KEYS[12] attemptIndexKey the index of attempts (lex zset; a visit's in progress)
 
   ARGV[1]  notAfter          the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId           the id of the page.left event
@@ -42,7 +42,7 @@ local idleKey = KEYS[8]
 local heldKey = KEYS[9]
 local closedKey = KEYS[10]
 local endedKey = KEYS[11]
-local activeKey = KEYS[12]
+local attemptIndexKey = KEYS[12]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -66,6 +66,6 @@ if isStale(notAfter) then return {'stale'} end
 local closed, othersOpen = closeOpenPage(pageKeys, eventId, pageId, visitId, now, heldByNodeId, heldByBootId)
 if not closed then return {'none'} end
 if not othersOpen then return {'closed', '-', {}} end
-local attempt, moved = placeVisitAttempt(activeKey, visitPagesKey, attemptKeyPrefix, visitId)
+local attempt, moved = placeVisitAttempt(attemptIndexKey, visitPagesKey, attemptKeyPrefix, visitId)
 if not moved then return {'closed', '-', {}} end
 return {'closed', (moved == '' and '' or '=' .. moved), attempt}

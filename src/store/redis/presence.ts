@@ -37,6 +37,7 @@ import {
 } from './records.js';
 import { reportArguments } from './reports.js';
 import { settlePacingArguments } from './channels.js';
+import { ATTEMPT_INDEX_TAG } from './keys.js';
 
 /** Attempts of one browser read at most, visits and pages per batch, pages remembered. */
 const MAX_ACTIVE = 10_000;
@@ -225,7 +226,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
           visitsByBrowserKey: k.visitsByBrowser,
           pagesByVisitKey: k.pagesByVisit,
           optOutKey: k.optOut,
-          activeKey: k.active,
+          attemptIndexKey: k.attemptIndex,
         },
         {
           startEventId: randomUUID(),
@@ -269,7 +270,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
     async leavePage({ pageId, visitId }, now, heldBy) {
       const reply = await exec(
         'leavePage',
-        { ...closeKeys(pageId, visitId), activeKey: k.active },
+        { ...closeKeys(pageId, visitId), attemptIndexKey: k.attemptIndex },
         { ...closeArgs(pageId, visitId, now, heldBy), attemptKeyPrefix },
       );
       if (reply[0] !== 'closed') return { closed: false };
@@ -304,7 +305,9 @@ export function presenceStore(context: StoreContext): PresenceStore {
               const [visit, pageIds, active] = await Promise.all([
                 c.hGetAll(k.visit(visitId)),
                 c.hKeys(k.visitPages(visitId)),
-                c.zRangeByLex(k.active, ...lexRange(lexPrefix(visitId)), { LIMIT: { offset: 0, count: 1 } }),
+                c.zRangeByLex(k.attemptIndex, ...lexRange(ATTEMPT_INDEX_TAG.active + lexPrefix(visitId)), {
+                  LIMIT: { offset: 0, count: 1 },
+                }),
               ]);
               const pages = await Promise.all(
                 pageIds.map(async (id) => toPage(id, (await c.hGetAll(k.page(id))) as Fields)),
@@ -315,7 +318,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
         );
         for (const row of rows) {
           if (isEmpty(row.visit) || row.visit.endedAt !== undefined) continue;
-          const prefix = lexPrefix(row.visitId);
+          const prefix = ATTEMPT_INDEX_TAG.active + lexPrefix(row.visitId);
           out.push({
             ...toVisit(row.visitId, row.visit),
             pages: row.pages.filter((page) => page.closedAt === null).sort((a, b) => b.activeAt - a.activeAt),
@@ -352,8 +355,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
         seqKey: k.seq,
         logKey: k.log,
         optOutKey: k.optOut,
-        activeKey: k.active,
-        activeByBrowserKey: k.activeByBrowser,
+        attemptIndexKey: k.attemptIndex,
         deadlinesKey: k.deadlines,
         settledKey: k.settled,
         ...report.key,
@@ -372,12 +374,12 @@ export function presenceStore(context: StoreContext): PresenceStore {
         await exec('setOptOut', keys, args(0));
         return [];
       }
-      const prefix = lexPrefix(globalVisitId);
+      const prefix = ATTEMPT_INDEX_TAG.activeByBrowser + lexPrefix(globalVisitId);
       for (let round = 0; round < 5; round++) {
         const members = await conn.run((c) =>
-          c.zRangeByLex(k.activeByBrowser, ...lexRange(prefix), { LIMIT: { offset: 0, count: MAX_ACTIVE } }),
+          c.zRangeByLex(k.attemptIndex, ...lexRange(prefix), { LIMIT: { offset: 0, count: MAX_ACTIVE } }),
         );
-        // '<browser prefix><seq, 20 digits>:<id>'
+        // '<tag><browser prefix><seq, 20 digits>:<id>'
         const ids = members.map((member) => member.slice(prefix.length + 21));
         const reply = await exec('setOptOut', keys, args(ids.length), {
           keys: ids.map(k.attempt),
@@ -504,7 +506,7 @@ export function presenceStore(context: StoreContext): PresenceStore {
           {
             closedKey: k.closed,
             endedKey: k.ended,
-            activeKey: k.active,
+            attemptIndexKey: k.attemptIndex,
             liveKey: k.live,
             idleKey: k.idle,
             openKey: k.open,

@@ -7,7 +7,7 @@
 
   KEYS[1] closedKey     closed pages by close time (zset)
   KEYS[2] endedKey      ended visits by retention time (zset)
-  KEYS[3] activeKey     attempts in progress by visit (lex zset)
+  KEYS[3] attemptIndexKey the index of attempts (lex zset; a visit's in progress)
   KEYS[4] liveKey       live visits by start (zset)
   KEYS[5] idleKey       live visits with no open page (zset)
   KEYS[6] openKey       every open page (set)
@@ -31,7 +31,7 @@
 ]]
 local closedKey = KEYS[1]
 local endedKey = KEYS[2]
-local activeKey = KEYS[3]
+local attemptIndexKey = KEYS[3]
 local liveKey = KEYS[4]
 local idleKey = KEYS[5]
 local openKey = KEYS[6]
@@ -48,6 +48,7 @@ local visitCount = ARGV[5]
 --- @include "includes/clock"
 --- @include "includes/lex"
 --- @include "includes/history"
+--- @include "includes/attemptindex"
 
 if isStale(notAfter) then return {'stale'} end
 local beforeMs, max = tonumber(before), tonumber(limit)
@@ -83,7 +84,7 @@ for i = 1, nv do
   if not endedAt then
     if redis.call('EXISTS', visitKey) == 0 then redis.call('ZREM', endedKey, visitId) end
   elseif due and tonumber(due) < beforeMs and redis.call('EXISTS', visitPagesKey) == 0
-    and #lexFirst(activeKey, lexPrefix(visitId), 1) == 0 then
+    and #lexFirst(attemptIndexKey, ACTIVE_TAG .. lexPrefix(visitId), 1) == 0 then
     redis.call('DEL', visitKey, identityKey, eventsKey)
     redis.call('ZREM', visitsByBrowserKey, browserVisitMember(visit[2], visit[3], visitId))
     redis.call('ZREM', endedKey, visitId)

@@ -199,8 +199,7 @@ describe('redis store: what only Redis has', () => {
       // report hour), the events (until their own retention), the event counter and the webhook cursor.
       const mayStay = (key: string) =>
         key === 'a:ix-1' ||
-        key === 'attempts:g' ||
-        key === 'created' ||
+        key === 'attempts:ix' ||
         key === 'settled' ||
         key === 'log' ||
         key === 'seq' ||
@@ -228,8 +227,7 @@ describe('redis store: what only Redis has', () => {
       for (const [key, body] of last) {
         if (
           key === 'a:ix-1' ||
-          key === 'attempts:g' ||
-          key === 'created' ||
+          key === 'attempts:ix' ||
           key === 'settled' ||
           key.startsWith('caps:') ||
           key.startsWith('rh:')
@@ -249,7 +247,7 @@ describe('redis store: what only Redis has', () => {
           [key, false],
         );
       }
-      for (const key of ['a:ix-1', 'created', 'settled', 'caps:budget', 'caps:budget:t'])
+      for (const key of ['a:ix-1', 'attempts:ix', 'settled', 'caps:budget', 'caps:budget:t'])
         expect(gone.has(key)).toBe(false);
       expect(gone.get('caps:declined')).toContain('browser-x');
       expect([...gone.keys()].some((key) => key.startsWith('rh:'))).toBe(true);
@@ -272,7 +270,7 @@ describe('redis store: what only Redis has', () => {
       const keys = [
         'closed',
         'ended',
-        'active',
+        'attempts:ix',
         'live',
         'idle',
         'open',

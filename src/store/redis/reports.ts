@@ -7,6 +7,7 @@ import type { ReportStore } from '../../core/store.js';
 import { ANSWER_BOUNDS, HOUR_MS, NONE, OTHER, REPORT_CAPS, hourOf, type ReportHour } from '../../core/reports.js';
 import type { StoreContext } from './context.js';
 import { isEmpty, type Fields, toEngagement } from './records.js';
+import { ATTEMPT_INDEX_TAG } from './keys.js';
 
 /** Hours read per round trip. */
 const HOUR_BATCH = 500;
@@ -48,9 +49,9 @@ export function reportArguments(context: StoreContext, at: number, countsAnswer:
 export const reportExpireAt = (context: StoreContext, at: number) =>
   String(Math.floor((hourOf(at) + HOUR_MS + context.reportRetentionMs) / 1000));
 
-/** A member of the created index: the export's order. */
+/** A member of attempts:ix by creation (behind its tag): the export's order. */
 export const createdMember = (createdAt: number, id: string) =>
-  `${String(Math.round(createdAt)).padStart(15, '0')}:${id}`;
+  `${ATTEMPT_INDEX_TAG.created}${String(Math.round(createdAt)).padStart(15, '0')}:${id}`;
 
 /** The counters the scripts fold into others, each the sum of one kind of name (includes/reports.lua). */
 const SUMMED: Readonly<Record<string, string>> = { 'ps:': 'delivered', 'ch:': 'accepted', 're:': 'cancelled' };
@@ -111,8 +112,10 @@ export function reportStore({ conn, keys: k }: StoreContext): ReportStore {
           : `[${createdMember(from, '')}`;
       const max = `(${createdMember(to, '')}`;
       const hashes = await conn.run(async (c) => {
-        const members = await c.zRangeByLex(k.created, min, max, { LIMIT: { offset: 0, count: limit } });
-        return Promise.all(members.map((member) => c.hGetAll(k.attempt(member.slice(member.indexOf(':') + 1)))));
+        const members = await c.zRangeByLex(k.attemptIndex, min, max, { LIMIT: { offset: 0, count: limit } });
+        // '<tag><createdAt, 15 digits>:<id>'
+        const skip = ATTEMPT_INDEX_TAG.created.length + 16;
+        return Promise.all(members.map((member) => c.hGetAll(k.attempt(member.slice(skip)))));
       });
       return (hashes as Fields[]).filter((h) => !isEmpty(h)).map(toEngagement);
     },

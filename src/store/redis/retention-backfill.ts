@@ -4,7 +4,7 @@
  * that settled then are in no retention index (`closed`, `ended`, `settled`;
  * docs/redis-keys.md), so pruneVisits and pruneAttempts never see them; and
  * for one written before visitor context: visits, pages and attempts are in
- * none of the history indexes (`visits:g`, `pages:v`, `attempts:g`), so a
+ * none of the history indexes (`visits:g`, `pages:v`, `attempts:ix` by browser and visit), so a
  * browser's visits, a visit's history and an erasure miss them. This walks
  * every key under the prefix (SCAN, in batches) and adds each closed page,
  * ended visit and settled attempt it finds to its index, one script per
@@ -71,7 +71,7 @@ export async function backfillRetentionIndexes(
         settledKey: k.settled,
         visitsByBrowserKey: k.visitsByBrowser,
         pagesByVisitKey: k.pagesByVisit,
-        attemptsByBrowserKey: k.attemptsByBrowser,
+        attemptIndexKey: k.attemptIndex,
       };
       const [retention, indexed] = (await client.eval(scriptSource(BACKFILL_SCRIPT), {
         keys: orderedArguments(

@@ -9,7 +9,7 @@
  * Rules every script keeps:
  * - every key it touches comes in KEYS (the caller spells them, keys.ts), so
  *   that no key name is built inside Lua; the one exception is the attempt
- *   that enterPage and leavePage find in the `active` index, whose key is
+ *   that enterPage and leavePage find in progress in `attempts:ix`, whose key is
  *   the attempt key's prefix (ARGV, from keys.ts) and its id;
  * - ARGV[1] is `notAfter` (connection.ts): a script that runs later than that
  *   on the Redis clock returns {'stale'} and changes nothing;
@@ -60,6 +60,7 @@ export const STORE_SCRIPTS = [
   'eraseVisits',
   'eraseEvents',
   'finishErasure',
+  'migrateAttemptIndex',
 ] as const;
 
 /** Run once by hand on an old store (retention-backfill.ts), with EVAL on a plain client. */

@@ -7,13 +7,12 @@
   KEYS[1] seqKey              the newest event's seq (string)
   KEYS[2] logKey              the event log (stream)
   KEYS[3] optOutKey           browsers that opted out (hash)
-  KEYS[4] activeKey           attempts in progress by visit (lex zset)
-  KEYS[5] activeByBrowserKey  attempts in progress by browser (lex zset)
-  KEYS[6] deadlinesKey        expiries and timeouts (zset)
-  KEYS[7] settledKey          settled attempts by settle time (zset)
-  KEYS[8] reportHourKey       the report counters of this hour (hash)
-  KEYS[9] channelLoadKey      what the store counts of each channel (hash)
-  KEYS[10 .. 9 + count]       the attempts' hashes, in the order of their ids below
+  KEYS[4] attemptIndexKey     the index of attempts (lex zset; its members in progress)
+  KEYS[5] deadlinesKey        expiries and timeouts (zset)
+  KEYS[6] settledKey          settled attempts by settle time (zset)
+  KEYS[7] reportHourKey       the report counters of this hour (hash)
+  KEYS[8] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[9 .. 8 + count]        the attempts' hashes, in the order of their ids below
 
   ARGV[1] notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2] globalVisitId       the browser
@@ -33,12 +32,11 @@
 local seqKey = KEYS[1]
 local logKey = KEYS[2]
 local optOutKey = KEYS[3]
-local activeKey = KEYS[4]
-local activeByBrowserKey = KEYS[5]
-local deadlinesKey = KEYS[6]
-local settledKey = KEYS[7]
-local reportHourKey = KEYS[8]
-local channelLoadKey = KEYS[9]
+local attemptIndexKey = KEYS[4]
+local deadlinesKey = KEYS[5]
+local settledKey = KEYS[6]
+local reportHourKey = KEYS[7]
+local channelLoadKey = KEYS[8]
 
 local notAfter = ARGV[1]
 local globalVisitId = ARGV[2]
@@ -65,17 +63,17 @@ local n = tonumber(count)
 if n > 0 and answerBounds == '' then return redis.error_reply('setOptOut: a decline needs answerBounds') end
 local passed = {}
 for i = 1, n do passed[ARGV[9 + i]] = true end
-local browserPrefix = lexPrefix(globalVisitId)
-for _, member in ipairs(lexFirst(activeByBrowserKey, browserPrefix, n + 1)) do
+-- '<tag><browser prefix><seq, 20 digits>:<id>'
+local browserPrefix = ACTIVE_BY_BROWSER_TAG .. lexPrefix(globalVisitId)
+for _, member in ipairs(lexFirst(attemptIndexKey, browserPrefix, n + 1)) do
   if not passed[string.sub(member, #browserPrefix + 22)] then return {'retry'} end
 end
-local keys = {seq = seqKey, log = logKey, active = activeKey, activeByBrowser = activeByBrowserKey,
-  deadlines = deadlinesKey, settled = settledKey}
+local keys = {seq = seqKey, log = logKey, index = attemptIndexKey, deadlines = deadlinesKey, settled = settledKey}
 -- A decline counts no channel, reason or path: the report needs only its hour and the histogram.
 local report = {hourKey = reportHourKey, expireAt = reportExpireAt, answerBounds = answerBounds}
 local out = {'ok'}
 for i = 1, n do
-  keys.attempt = KEYS[9 + i]
+  keys.attempt = KEYS[8 + i]
   local change = {eventId = ARGV[9 + n + i], id = ARGV[9 + i], from = ',pending,delivered,', to = 'declined',
     at = now, atIso = nowIso, reason = 'opted-out'}
   local t = applyTransition(keys, change)

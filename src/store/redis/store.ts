@@ -31,6 +31,7 @@ import { webhookOutbox } from './webhook-outbox.js';
 import { reportStore } from './reports.js';
 import { channelStore } from './channels.js';
 import { visitorStore } from './visitor.js';
+import { migrateAttemptIndex } from './attempt-index.js';
 
 export interface RedisStoreOptions {
   /**
@@ -105,6 +106,18 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     listeners: new EventListeners(),
     reportRetentionMs: options.reportRetentionMs ?? DEFAULT_REPORT_RETENTION_MS,
   });
+  // A store an older version wrote: its attempt indexes move into attempts:ix before this one serves.
+  try {
+    await migrateAttemptIndex(
+      keys,
+      (read) => conn.run(read),
+      (migrationKeys, args, more) => context.exec('migrateAttemptIndex', migrationKeys, args, more),
+    );
+  } catch (error) {
+    await conn.close();
+    await locator?.close();
+    throw error;
+  }
   return {
     kind: 'redis',
     ...presenceStore(context),

@@ -6,16 +6,15 @@
   KEYS[1]  seqKey              the newest event's seq (string)
   KEYS[2]  logKey              the event log (stream)
   KEYS[3]  attemptKey          the attempt (hash)
-  KEYS[4]  activeKey           attempts in progress by visit (lex zset)
-  KEYS[5]  activeByBrowserKey  attempts in progress by browser (lex zset)
-  KEYS[6]  deadlinesKey        expiries and timeouts (zset)
-  KEYS[7]  capBudgetKey        the browsers' cap budgets (lex zset)
-  KEYS[8]  capBudgetByAgeKey   the same entries by time (zset)
-  KEYS[9]  capDeclinedKey      browsers by their last decline (zset)
-  KEYS[10] settledKey          settled attempts by settle time (zset)
-  KEYS[11] reportHourKey       the report counters of the hour of 'at' (hash)
-  KEYS[12] shownPageKey        the page it is shown on (hash; its 'path' is counted at a first show)
-  KEYS[13] channelLoadKey      what the store counts of each channel (hash)
+  KEYS[4]  attemptIndexKey     the index of attempts (lex zset; its members in progress)
+  KEYS[5]  deadlinesKey        expiries and timeouts (zset)
+  KEYS[6]  capBudgetKey        the browsers' cap budgets (lex zset)
+  KEYS[7]  capBudgetByAgeKey   the same entries by time (zset)
+  KEYS[8]  capDeclinedKey      browsers by their last decline (zset)
+  KEYS[9]  settledKey          settled attempts by settle time (zset)
+  KEYS[10] reportHourKey       the report counters of the hour of 'at' (hash)
+  KEYS[11] shownPageKey        the page it is shown on (hash; its 'path' is counted at a first show)
+  KEYS[12] channelLoadKey      what the store counts of each channel (hash)
 
   ARGV[1]  notAfter            the caller's deadline on the Redis clock (ms; '0': none)
   ARGV[2]  eventId             the id of the engagement.<to> event
@@ -48,16 +47,15 @@
 local seqKey = KEYS[1]
 local logKey = KEYS[2]
 local attemptKey = KEYS[3]
-local activeKey = KEYS[4]
-local activeByBrowserKey = KEYS[5]
-local deadlinesKey = KEYS[6]
-local capBudgetKey = KEYS[7]
-local capBudgetByAgeKey = KEYS[8]
-local capDeclinedKey = KEYS[9]
-local settledKey = KEYS[10]
-local reportHourKey = KEYS[11]
-local shownPageKey = KEYS[12]
-local channelLoadKey = KEYS[13]
+local attemptIndexKey = KEYS[4]
+local deadlinesKey = KEYS[5]
+local capBudgetKey = KEYS[6]
+local capBudgetByAgeKey = KEYS[7]
+local capDeclinedKey = KEYS[8]
+local settledKey = KEYS[9]
+local reportHourKey = KEYS[10]
+local shownPageKey = KEYS[11]
+local channelLoadKey = KEYS[12]
 
 local notAfter = ARGV[1]
 local eventId = ARGV[2]
@@ -93,8 +91,8 @@ if isStale(notAfter) then return {'stale'} end
 if (to == 'accepted' or to == 'declined') and answerBounds == '' then
   return redis.error_reply('transition: an answer needs answerBounds')
 end
-local keys = {seq = seqKey, log = logKey, attempt = attemptKey, active = activeKey,
-  activeByBrowser = activeByBrowserKey, deadlines = deadlinesKey, settled = settledKey}
+local keys = {seq = seqKey, log = logKey, attempt = attemptKey, index = attemptIndexKey,
+  deadlines = deadlinesKey, settled = settledKey}
 local change = {eventId = eventId, id = interactionId, from = from, to = to, at = at, atIso = atIso,
   visitId = nullable(visitId), channel = nullable(channel), reason = nullable(reason),
   timeoutAt = timeoutAt ~= '+' and nullable(timeoutAt) or nil, timeoutFromAttempt = timeoutAt == '+',

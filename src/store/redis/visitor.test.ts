@@ -144,7 +144,8 @@ describe('redis visitor context', () => {
       await admin.connect();
       try {
         // As a store written before this version left them.
-        await admin.del([`${prefix}visits:g`, `${prefix}pages:v`, `${prefix}attempts:g`]);
+        await admin.del([`${prefix}visits:g`, `${prefix}pages:v`]);
+        await admin.zRemRangeByLex(`${prefix}attempts:ix`, '[h:', '(h;');
         await admin.hDel(`${prefix}v:v`, 'ss');
         await admin.hDel(`${prefix}pg:p`, 'enteredAt');
         await admin.hDel(`${prefix}a:i`, 'hm');

@@ -7,7 +7,7 @@
  * the log is read for their events.
  *
  * A visit keeps its identity in `vi:<visitId>` and its latest business events
- * in `ve:<visitId>`; `visits:g`, `pages:v` and `attempts:g` index a browser's
+ * in `ve:<visitId>`; `visits:g`, `pages:v` and `attempts:ix` (by browser and visit) index a browser's
  * visits, a visit's pages and a browser's attempts by visit (keys.ts,
  * includes/history.lua).
  */
@@ -34,6 +34,10 @@ import {
   toVisit,
   type Fields,
 } from './records.js';
+import { ATTEMPT_INDEX_TAG } from './keys.js';
+
+/** The tags of the families of attempts:ix an erasure and a visit's history read. */
+const { active: ACTIVE, activeByBrowser: ACTIVE_BY_BROWSER, history: HISTORY } = ATTEMPT_INDEX_TAG;
 
 /** Visits erased per step; index entries read per visit at most (a visit has far fewer). */
 const ERASE_BATCH = 50;
@@ -48,7 +52,7 @@ const afterBytes = (member: string, bytes: number) => Buffer.from(member).subarr
 const byteLength = (text: string) => Buffer.byteLength(text);
 const pad15 = (ms: number) => String(Math.round(ms)).padStart(15, '0');
 
-/** The id at the end of a member of `attempts:g`: after the browser's prefix, the visit's, and 37 bytes. */
+/** The id at the end of a member by browser and visit: after its tag and the browser's prefix, the visit's, and 37 bytes. */
 function attemptOfMember(member: string, browserPrefixBytes: number): { visitId: string; interactionId: string } {
   const bytes = Buffer.from(member);
   const colon = bytes.indexOf(0x3a, browserPrefixBytes);
@@ -100,7 +104,7 @@ export function visitorStore(context: StoreContext): VisitorStore {
         visitIds.map((visitId, i) => {
           const browser = (first[i]![0] as Fields).globalVisitId;
           if (browser === undefined) return Promise.resolve([] as string[]);
-          return c.zRangeByLex(k.attemptsByBrowser, ...lexRange(lexPrefix(browser) + lexPrefix(visitId)), {
+          return c.zRangeByLex(k.attemptIndex, ...lexRange(HISTORY + lexPrefix(browser) + lexPrefix(visitId)), {
             LIMIT: { offset: 0, count: MAX_READ },
           });
         }),
@@ -114,7 +118,7 @@ export function visitorStore(context: StoreContext): VisitorStore {
       for (const pageId of openPages) if (!pageIds.includes(pageId)) pageIds.push(pageId);
       const browser = (visit as Fields).globalVisitId ?? '';
       const attemptIds = attemptMembers[i]!.map(
-        (member) => attemptOfMember(member, byteLength(lexPrefix(browser))).interactionId,
+        (member) => attemptOfMember(member, byteLength(HISTORY + lexPrefix(browser))).interactionId,
       );
       return { pageIds, attemptIds };
     });
@@ -167,12 +171,14 @@ export function visitorStore(context: StoreContext): VisitorStore {
             return Promise.all([
               c.zRangeByLex(k.pagesByVisit, ...range, limit),
               c.hKeys(k.visitPages(visitId)),
-              c.zRangeByLex(k.active, ...range, limit),
+              c.zRangeByLex(k.attemptIndex, ...lexRange(ACTIVE + lexPrefix(visitId)), limit),
             ]);
           }),
         ),
-        c.zRangeByLex(k.activeByBrowser, ...lexRange(browser), { LIMIT: { offset: 0, count: MAX_READ } }),
-        c.zRangeByLex(k.attemptsByBrowser, ...lexRange(browser), { LIMIT: { offset: 0, count: MAX_READ } }),
+        c.zRangeByLex(k.attemptIndex, ...lexRange(ACTIVE_BY_BROWSER + browser), {
+          LIMIT: { offset: 0, count: MAX_READ },
+        }),
+        c.zRangeByLex(k.attemptIndex, ...lexRange(HISTORY + browser), { LIMIT: { offset: 0, count: MAX_READ } }),
       ]),
     );
     const pageIds = new Set<string>();
@@ -182,10 +188,13 @@ export function visitorStore(context: StoreContext): VisitorStore {
       const prefix = byteLength(lexPrefix(visitId));
       for (const member of pageMembers) pageIds.add(afterBytes(member, prefix + 16));
       for (const pageId of openPages) pageIds.add(pageId);
-      for (const member of active) attemptIds.add(afterBytes(member, prefix + 37));
+      for (const member of active) attemptIds.add(afterBytes(member, ACTIVE.length + prefix + 37));
     });
-    for (const member of read[1]) attemptIds.add(afterBytes(member, byteLength(browser) + 21));
-    for (const member of read[2]) attemptIds.add(attemptOfMember(member, byteLength(browser)).interactionId);
+    for (const member of read[1])
+      attemptIds.add(afterBytes(member, ACTIVE_BY_BROWSER.length + byteLength(browser) + 21));
+    for (const member of read[2]) {
+      attemptIds.add(attemptOfMember(member, HISTORY.length + byteLength(browser)).interactionId);
+    }
     const pages = [...pageIds];
     const attempts = [...attemptIds];
     const reply = await exec(
@@ -197,7 +206,7 @@ export function visitorStore(context: StoreContext): VisitorStore {
         capDeclinedKey: k.capDeclined,
         visitsByBrowserKey: k.visitsByBrowser,
         pagesByVisitKey: k.pagesByVisit,
-        attemptsByBrowserKey: k.attemptsByBrowser,
+        attemptIndexKey: k.attemptIndex,
         liveKey: k.live,
         idleKey: k.idle,
         endedKey: k.ended,
@@ -205,10 +214,7 @@ export function visitorStore(context: StoreContext): VisitorStore {
         openLiveKey: k.openLive,
         closedKey: k.closed,
         heldKey: k.held,
-        activeKey: k.active,
-        activeByBrowserKey: k.activeByBrowser,
         deadlinesKey: k.deadlines,
-        createdKey: k.created,
         settledKey: k.settled,
         channelLoadKey: k.channelLoad,
         erasedKey: k.erased,

@@ -14,7 +14,7 @@ local function capMember(browser, at, flag, id)
   return lexPrefix(browser) .. string.format('%015d:', at) .. flag .. ':' .. id
 end
 
--- The browser (globalVisitId) of an attempt, from its member in the by-browser active index ('gm').
+-- The browser (globalVisitId) of an attempt, from its member in progress by browser ('gm', as the hash keeps it: without the tag).
 local function browserOf(gm)
   local len = string.match(gm, '^(%d+):')
   return string.sub(gm, #len + 2, #len + 1 + tonumber(len))

@@ -3,7 +3,8 @@
   pages and attempts, and a browser's visits, are read in order and erased together:
     visits:g    '<browser prefix><startedAt, 15 digits>:<visitId>'
     pages:v     '<visit prefix><enteredAt, 15 digits>:<pageId>'
-    attempts:g  '<browser prefix><visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<interactionId>'
+    attempts by browser and visit (in attempts:ix behind the tag 'h:', includes/attemptindex.lua)
+                '<browser prefix><visit prefix><createdAt, 15 digits>:<seq, 20 digits>:<interactionId>'
                 (the attempt's 'hm'); by browser first, so that an erasure finds the attempts of visits
                 that retention already pruned (an attempt outlives its visit)
 ]]

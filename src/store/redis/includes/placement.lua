@@ -29,6 +29,7 @@ end
 
 --- @include "includes/lex"
 --- @include "includes/attempts"
+--- @include "includes/attemptindex"
 
 -- The visit's oldest attempt in progress placed by the rule of chooseTarget in src/core/placement.ts: it
 -- stays on its page while that page is open, else goes to the page it was created for if open, else to
@@ -37,11 +38,11 @@ end
 -- read here tells which attempt it is (under the store's hash tag like every other key).
 -- Returns nil when the visit has none in progress, else its hash (flat, after the move) and, when it
 -- moved, the page it was on ('' for none); false when it did not move.
-local function placeVisitAttempt(activeKey, visitPagesKey, attemptKeyPrefix, visitId)
-  local visitPrefix = lexPrefix(visitId)
-  local first = lexFirst(activeKey, visitPrefix, 1)[1]
+local function placeVisitAttempt(attemptIndexKey, visitPagesKey, attemptKeyPrefix, visitId)
+  local activePrefix = ACTIVE_TAG .. lexPrefix(visitId)
+  local first = lexFirst(attemptIndexKey, activePrefix, 1)[1]
   if not first then return nil end
-  local attemptKey = attemptKeyPrefix .. string.sub(first, #visitPrefix + 38)
+  local attemptKey = attemptKeyPrefix .. string.sub(first, #activePrefix + 38)
   local flat = redis.call('HGETALL', attemptKey)
   local state, shown, named, shownAt
   for i = 1, #flat, 2 do

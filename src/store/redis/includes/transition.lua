@@ -1,5 +1,5 @@
 --[[
-  The compare-and-set of an attempt's state, with its event, its entries in the active indexes, its
+  The compare-and-set of an attempt's state, with its event, its entries in progress, its
   deadlines and the settled index. Used by transition and setOptOut. The attempt's hash is read once
   (HGETALL) and written once (writeAttempt): what the caps and the report counters add to it
   (includes/caps.lua, includes/reports.lua) joins the same write.
@@ -7,8 +7,9 @@
 --- @include "includes/values"
 --- @include "includes/events"
 --- @include "includes/attempts"
+--- @include "includes/attemptindex"
 
--- keys: {seq, log, attempt, active, activeByBrowser, deadlines, settled} (key names).
+-- keys: {seq, log, attempt, index (attempts:ix), deadlines, settled} (key names).
 -- change: {eventId, id, from (',a,b,': the states it may leave), to, at (ms), atIso, and, each nil
 -- when not given: visitId (only an attempt of this visit), channel, reason, timeoutAt (set unless
 -- already set: a first show fixes the deadline), timeoutFromAttempt (true: timeoutAt is at plus the
@@ -50,13 +51,19 @@ local function applyTransition(keys, change)
   addField(t.set, 'reason', change.reason)
   if not cur.timeoutAt then addField(t.set, 'timeoutAt', timeoutAt) end
   addField(t.set, 'shownPageId', change.pageId)
-  -- 'am' and 'gm': the attempt's members in the two active indexes (by visit, by browser).
-  if isActive(state) and not isActive(to) then
-    if cur.am then redis.call('ZREM', keys.active, cur.am) end
-    if cur.gm then redis.call('ZREM', keys.activeByBrowser, cur.gm) end
-  elseif isActive(to) and not isActive(state) then
-    if cur.am then redis.call('ZADD', keys.active, 0, cur.am) end
-    if cur.gm then redis.call('ZADD', keys.activeByBrowser, 0, cur.gm) end
+  -- 'am' and 'gm': the attempt's members in progress (by visit, by browser), both in one command.
+  local members = {}
+  if cur.am then members[#members + 1] = ACTIVE_TAG .. cur.am end
+  if cur.gm then members[#members + 1] = ACTIVE_BY_BROWSER_TAG .. cur.gm end
+  if #members > 0 and isActive(state) and not isActive(to) then
+    redis.call('ZREM', keys.index, unpack(members))
+  elseif #members > 0 and isActive(to) and not isActive(state) then
+    local scored = {}
+    for _, member in ipairs(members) do
+      scored[#scored + 1] = 0
+      scored[#scored + 1] = member
+    end
+    redis.call('ZADD', keys.index, unpack(scored))
   end
   if to == 'delivered' and newTimeout then
     -- One ZADD for both: the expiry parked at +inf while it is shown (never due, never the next
