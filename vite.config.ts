@@ -31,8 +31,17 @@ import {
   withoutUnusedEngineParser,
   withoutUnusedTransports,
 } from './scripts/widget-build/size-tricks.js';
+import {
+  CONNECTION_GLOBAL,
+  connectionOnFirstUse,
+  onlyChunk,
+  type PrebuiltCode,
+} from './scripts/widget-build/on-first-use.js';
 
 const outDir = 'dist/widget';
+
+/** The connection's code, bundled by the first build and taken into `beckon.js` by the next (see on-first-use.ts). */
+let connection: PrebuiltCode | undefined;
 
 /** Settings both bundles share. */
 const common: BuildEnvironmentOptions = {
@@ -59,27 +68,46 @@ export default defineConfig({
   define: { 'process.env.NODE_ENV': JSON.stringify('production') },
   publicDir: false,
   plugins: [
-    only(websocketOnly(), ['client', 'module']),
+    only(websocketOnly(), ['connection', 'module']),
     only(jsonOnly(), ['module']),
     // What every page loads goes further: socket.io's parser, engine, transport and address parser
     // for one transport and JSON only (no binary helpers left to swap). The module for bundlers keeps
     // socket.io's own.
-    only(jsonParser(), ['client']),
-    only(singleTransport(), ['client']),
-    only(websocketTransport(), ['client']),
-    only(platformLookup(), ['client']),
+    only(jsonParser(), ['connection']),
+    only(singleTransport(), ['connection']),
+    only(websocketTransport(), ['connection']),
+    only(platformLookup(), ['connection']),
+    only(
+      connectionOnFirstUse(() => connection),
+      ['client'],
+    ),
     only(squeezeStyles({ expectStyles: true }), ['ui', 'module']),
   ],
   environments: {
-    client: {
+    connection: {
+      consumer: 'client',
       build: {
         ...common,
-        // Only this folder, and only by the first build: dist/server belongs to tsc.
-        emptyOutDir: true,
+        // Kept in memory: its code becomes one function of beckon.js.
+        write: false,
+        emptyOutDir: false,
         rolldownOptions: {
           // engine.io-client's unused transports and engine.io-parser go whole (see withoutUnusedEngineParser).
           treeshake: { moduleSideEffects: withoutUnusedEngineParser },
         },
+        lib: {
+          entry: 'scripts/widget-build/socket-io.js',
+          formats: ['iife'],
+          name: CONNECTION_GLOBAL,
+          fileName: () => 'connection.js',
+        },
+      },
+    },
+    client: {
+      build: {
+        ...common,
+        // Only this folder, and only by the first build that writes: dist/server belongs to tsc.
+        emptyOutDir: true,
         lib: {
           entry: 'src/widget/loader.ts',
           formats: ['iife'],
@@ -116,8 +144,9 @@ export default defineConfig({
   },
   builder: {
     async buildApp(builder) {
-      const { client, ui, module } = builder.environments;
-      if (!client || !ui || !module) throw new Error('vite.config.ts: widget build environments missing');
+      const { connection: bundled, client, ui, module } = builder.environments;
+      if (!bundled || !client || !ui || !module) throw new Error('vite.config.ts: widget build environments missing');
+      connection = onlyChunk(await builder.build(bundled), outDir);
       await builder.build(client);
       await builder.build(ui);
       await builder.build(module);

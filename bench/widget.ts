@@ -30,7 +30,12 @@
  * over 50 ms. Traced loads give the widget's own files' time in each window
  * (compile, evaluation and every later call; the card's chunk too).
  *
- *   npm run bench:widget         BENCH_WIDGET_LOADS=10 BENCH_WIDGET_TRACED=5 BENCH_WIDGET_BEFORE=../before/dist/widget
+ * The window at load is a few milliseconds, and on a shared machine a traced
+ * load's reading moves by tens of percent, so the ratio of the medians is
+ * also given for each half of the traced loads (in the order they ran): two
+ * halves that agree are a firm reading, two that do not are not.
+ *
+ *   npm run bench:widget         BENCH_WIDGET_LOADS=10 BENCH_WIDGET_TRACED=15 BENCH_WIDGET_BEFORE=../before/dist/widget
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -359,7 +364,7 @@ export async function runWidget(): Promise<BenchResult> {
     for (let i = 0; i < loads; i++) {
       for (const kind of kinds) measured[kind].push(await loadShop(browser, server.url, kind, beforeScript));
     }
-    for (let i = 0; i < envInt('BENCH_WIDGET_TRACED', Math.min(5, loads)); i++) {
+    for (let i = 0; i < envInt('BENCH_WIDGET_TRACED', 15); i++) {
       for (const kind of kinds) {
         traced[kind].push(await tracedLoad(browser, server.url, kind, beforeScript));
       }
@@ -439,7 +444,16 @@ export async function runWidget(): Promise<BenchResult> {
     }
   }
   // The same windows cut exactly at their marks in the traces, where the readings above lag by a CDP round trip.
-  const tracedScript = (kind: Kind, window: Window) => median(traced[kind].map((t) => t.pageScript[window]));
+  const tracedScript = (kind: Kind, window: Window, half?: 0 | 1) => {
+    const all = traced[kind];
+    const cut = Math.ceil(all.length / 2);
+    const some = half === undefined ? all : half === 0 ? all.slice(0, cut) : all.slice(cut);
+    return median(some.map((t) => t.pageScript[window]));
+  };
+  /** The widget's cost over the other build's, in the traced loads of one half (or all). */
+  const tracedRatio = (window: Window, half?: 0 | 1) =>
+    (tracedScript('widget', window, half) - tracedScript('without', window, half)) /
+    (tracedScript('before', window, half) - tracedScript('without', window, half));
   for (const window of ['atLoad', 'toReady', 'after', 'whole'] as const) {
     for (const kind of withKinds) {
       const script = tracedScript(kind, window) - tracedScript('without', window);
@@ -455,7 +469,11 @@ export async function runWidget(): Promise<BenchResult> {
           : {}),
         note: `median of ${traced[kind].length} traced loads each: ${fmt(tracedScript(kind, window))} vs ${fmt(
           tracedScript('without', window),
-        )} ms${other !== undefined ? ratio(script, other) : ''}`,
+        )} ms${other !== undefined ? ratio(script, other) : ''}${
+          other !== undefined && traced[kind].length >= 4
+            ? ` (first half of the traced loads ${fmt(tracedRatio(window, 0), 2)}×, second half ${fmt(tracedRatio(window, 1), 2)}×)`
+            : ''
+        }`,
       });
     }
   }
