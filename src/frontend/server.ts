@@ -159,10 +159,11 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   }
 
   // engine.io's stand-in response to a WebSocket upgrade keeps the request (for middlewares' headers)
-  // until the connection closes, through a 'close' listener on the TCP socket. Beckon sets no header
-  // there, so it lets go of the request at once; an HTTP response (polling) is left alone.
+  // and is kept itself until the connection closes, through a 'close' listener on the TCP socket (for
+  // middlewares that wait for the response to end). Beckon sets no header there and waits for nothing,
+  // so it lets go of both at once; an HTTP response (polling) is left alone.
   io.engine.use((_req: unknown, res: unknown, next: () => void) => {
-    if (!(res instanceof ServerResponse)) (res as { req: unknown }).req = null;
+    if (!(res instanceof ServerResponse)) forgetUpgradeResponse(res as UpgradeResponse);
     next();
   });
 
@@ -306,6 +307,7 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     // Before anything is sent to the page, so that the session's invitation is followed too.
     deps.resync?.track(socket);
     void socket.join([visitRoom(visitId), pageRoom(pageId), visitPageRoom(visitId, pageId)]);
+    forgetHeadersListener(socket);
     socket.use((packet, next) => receive(socket, packet, next));
     socket.on('disconnect', left);
 
@@ -400,6 +402,36 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   }
 
   return unsubscribe;
+}
+
+/** engine.io's stand-in response to a WebSocket upgrade, as far as letting go of it needs. */
+interface UpgradeResponse {
+  req: unknown;
+  socket: { rawListeners(event: 'close'): (((...args: unknown[]) => void) & { listener?: () => void })[] } & {
+    removeListener(event: 'close', listener: (...args: unknown[]) => void): unknown;
+  };
+}
+
+/**
+ * Lets go of the request and of the response itself. The response's own 'close' listener on the TCP
+ * socket is the last one added when the first middleware runs: engine.io adds it as it makes the
+ * response and runs the middlewares right after, and nothing in between touches the socket. It is
+ * told by its shape (a `once` wrapper around an anonymous function); anything else is left alone.
+ */
+function forgetUpgradeResponse(res: UpgradeResponse): void {
+  res.req = null;
+  const last = res.socket.rawListeners('close').at(-1);
+  if (last?.listener !== undefined && last.listener.name === '') res.socket.removeListener('close', last);
+}
+
+/**
+ * engine.io listens to a new transport's 'headers' to add its cookie and headers to HTTP responses;
+ * a WebSocket transport has sent its only response (the upgrade's, through ws) before the page
+ * connects, so the listener and its closure would only be kept. A long-polling transport keeps it.
+ */
+function forgetHeadersListener(socket: PageSocket): void {
+  const transport = socket.conn.transport;
+  if (transport.name === 'websocket') transport.removeAllListeners('headers');
 }
 
 /** Drops what the socket keeps of its upgrade request: socket.io's handshake and engine.io's request. */
