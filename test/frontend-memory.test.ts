@@ -50,6 +50,25 @@ describe('what a frontend keeps per connected page', () => {
     page.close();
   });
 
+  it('copies each layer’s event table into a compact one with the same listeners, and the connection still works and closes', async () => {
+    const page = await TestPage.open(server.url);
+    const socket = serverSocket(page.session.pageId);
+    const transport = socket.conn.transport as any;
+    for (const emitter of [socket, socket.conn, transport, transport.socket, transport.socket._receiver] as any[]) {
+      expect(Object.getPrototypeOf(emitter._events)).toBeNull();
+    }
+    expect(transport.listenerCount('packet')).toBe(1);
+    expect(transport.socket.listenerCount('message')).toBe(1);
+    // The page's messages arrive, and a closing page is seen closing on the server.
+    expect(await page.socket.timeout(5000).emitWithAck('invitation:shown', { interactionId: 'none' })).toMatchObject({
+      ok: false,
+      code: 'UNKNOWN_ENGAGEMENT',
+    });
+    const gone = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    page.close();
+    expect(await gone).toBe('client namespace disconnect');
+  });
+
   it('decodes with one listener in a table of one and shared options, and the page is still served', async () => {
     const page = await TestPage.open(server.url);
     const other = await TestPage.open(server.url);

@@ -310,6 +310,7 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     forgetHeadersListener(socket);
     socket.use((packet, next) => receive(socket, packet, next));
     socket.on('disconnect', left);
+    compactEventTables(socket);
 
     guard(socket, 'session', async () => {
       const session = await lifecycle.session(socket.data);
@@ -432,6 +433,32 @@ function forgetUpgradeResponse(res: UpgradeResponse): void {
 function forgetHeadersListener(socket: PageSocket): void {
   const transport = socket.conn.transport;
   if (transport.name === 'websocket') transport.removeAllListeners('headers');
+}
+
+/** An event emitter as Node's `EventEmitter` keeps its listeners: a table by event name. */
+interface Listened {
+  _events?: object;
+}
+
+/**
+ * Node's event emitters keep their listeners in a null-prototype object, which V8 holds as a hash
+ * table (a dictionary) grown for more names than a connection ever uses: each layer of a page's
+ * connection (socket.io's socket, engine.io's socket and its WebSocket transport, ws's WebSocket and
+ * its frame reader, the TCP socket) has one. Once every listener of a connected page is on, each table
+ * is copied into an object with the same entries and no prototype, which V8 keeps in the compact form
+ * of an object with fixed properties; emitters read and change it as before.
+ */
+function compactEventTables(socket: PageSocket): void {
+  type WsTransport = Listened & { socket?: Listened & { _receiver?: Listened; _socket?: Listened } };
+  const transport = socket.conn.transport as unknown as WsTransport;
+  const ws = socket.conn.transport.name === 'websocket' ? transport.socket : undefined;
+  for (const emitter of [socket, socket.conn, transport, ws, ws?._receiver, ws?._socket] as (Listened | undefined)[]) {
+    const table = emitter?._events;
+    if (table === undefined) continue;
+    const compact: Record<string | symbol, unknown> = {};
+    for (const key of Reflect.ownKeys(table)) compact[key] = (table as Record<string | symbol, unknown>)[key];
+    emitter!._events = Object.setPrototypeOf(compact, null) as object;
+  }
 }
 
 /** Drops what the socket keeps of its upgrade request: socket.io's handshake and engine.io's request. */
