@@ -42,12 +42,17 @@ describe('what a frontend keeps per connected page', () => {
     expect(seen!.closed).toBe(false);
   });
 
-  it('keeps no headers listener on a WebSocket transport', async () => {
+  it('keeps no headers listener on a WebSocket transport, and one options object for every transport', async () => {
     const page = await TestPage.open(server.url);
-    const socket = serverSocket(page.session.pageId);
-    expect(socket.conn.transport.name).toBe('websocket');
-    expect(socket.conn.transport.listenerCount('headers')).toBe(0);
+    const other = await TestPage.open(server.url);
+    const [transport, otherTransport] = [page, other].map((p) => serverSocket(p.session.pageId).conn.transport as any);
+    expect(transport.name).toBe('websocket');
+    expect(transport.listenerCount('headers')).toBe(0);
+    expect(transport.opts).toBe(otherTransport.opts);
+    expect(Object.isFrozen(transport.opts)).toBe(true);
+    expect(transport.opts.perMessageDeflate).toBeFalsy();
     page.close();
+    other.close();
   });
 
   it('copies each layer’s event table into a compact one with the same listeners, and the connection still works and closes', async () => {

@@ -311,6 +311,7 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     socket.use((packet, next) => receive(socket, packet, next));
     socket.on('disconnect', left);
     compactEventTables(socket);
+    shareTransportOptions(socket);
 
     guard(socket, 'session', async () => {
       const session = await lifecycle.session(socket.data);
@@ -459,6 +460,24 @@ function compactEventTables(socket: PageSocket): void {
     for (const key of Reflect.ownKeys(table)) compact[key] = (table as Record<string | symbol, unknown>)[key];
     emitter!._events = Object.setPrototypeOf(compact, null) as object;
   }
+}
+
+/** The options engine.io gives each transport it makes, all alike for one server: kept once. */
+const sharedTransportOptions = new WeakMap<object, Readonly<Record<string, unknown>>>();
+
+/**
+ * engine.io hands every new transport an options object of its own, made from the server's options
+ * (compression off, the message limit…); a transport only reads it. Each WebSocket transport is given
+ * one frozen copy per server instead, when its options are the same.
+ */
+function shareTransportOptions(socket: PageSocket): void {
+  const transport = socket.conn.transport as unknown as { opts: Record<string, unknown> };
+  const server = socket.nsp.server.engine;
+  let shared = sharedTransportOptions.get(server);
+  if (shared === undefined) sharedTransportOptions.set(server, (shared = Object.freeze({ ...transport.opts })));
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((key) => a[key] === b[key]);
+  if (socket.conn.transport.name === 'websocket' && same(transport.opts, shared)) transport.opts = shared;
 }
 
 /** Drops what the socket keeps of its upgrade request: socket.io's handshake and engine.io's request. */
