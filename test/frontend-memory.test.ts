@@ -63,6 +63,10 @@ describe('what a frontend keeps per connected page', () => {
       expect(Object.getPrototypeOf(emitter._events)).toBeNull();
     }
     expect(transport.listenerCount('packet')).toBe(1);
+    const client = socket.client as any;
+    expect(client.sockets.get(socket.id)).toBe(socket);
+    expect(client.nsps.get('/')).toBe(socket);
+    expect(client.sockets).not.toBeInstanceOf(Map);
     expect(transport.socket.listenerCount('message')).toBe(1);
     // The page's messages arrive, and a closing page is seen closing on the server.
     expect(await page.socket.timeout(5000).emitWithAck('invitation:shown', { interactionId: 'none' })).toMatchObject({
@@ -72,6 +76,7 @@ describe('what a frontend keeps per connected page', () => {
     const gone = new Promise<string>((resolve) => socket.once('disconnect', resolve));
     page.close();
     expect(await gone).toBe('client namespace disconnect');
+    expect(client.sockets.size + client.nsps.size).toBe(0);
   });
 
   it('decodes with one listener in a table of one and shared options, and the page is still served', async () => {

@@ -34,6 +34,7 @@ import type { VisitorContext } from '../core/visitor-context.js';
 import { IdentitySigner } from './identity.js';
 import { PageEventLimiter } from './limits.js';
 import type { PageResync } from './resync.js';
+import { useSingleEntryMaps } from './single-entry-map.js';
 import type { BeckonIo, PageSocket } from './io.js';
 
 export interface FrontendDeps {
@@ -312,6 +313,7 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     socket.on('disconnect', left);
     compactEventTables(socket);
     shareTransportOptions(socket);
+    useSingleEntryMaps(socket);
 
     guard(socket, 'session', async () => {
       const session = await lifecycle.session(socket.data);
