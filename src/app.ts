@@ -44,6 +44,7 @@ import { openFanout } from './cluster/fanout.js';
 import { AddressedPageCommands } from './cluster/page-commands.js';
 import { redisEndpointOf, redisKeyPrefix } from './store/redis/endpoint.js';
 import { attachFrontend, deliverPageCommand, disconnectVisits, notifyPages } from './frontend/server.js';
+import { pageParser } from './frontend/parser.js';
 import type { BeckonIo } from './frontend/io.js';
 import { PageResync } from './frontend/resync.js';
 import { instrumentSockets } from './frontend/socket-metrics.js';
@@ -368,6 +369,8 @@ export async function createBeckon(
   if (serves.frontend) {
     io = new Server(app.server, {
       ...ioOptions,
+      // socket.io's parser with a decoder that costs each connected page less (frontend/parser.ts).
+      parser: pageParser,
       maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
       allowRequest: admitHandshake({
         hosts,

@@ -34,6 +34,7 @@ import type { VisitorContext } from '../core/visitor-context.js';
 import { IdentitySigner } from './identity.js';
 import { PageEventLimiter } from './limits.js';
 import type { PageResync } from './resync.js';
+import { useSingleEntryMaps } from './single-entry-map.js';
 import type { BeckonIo, PageSocket } from './io.js';
 
 export interface FrontendDeps {
@@ -159,10 +160,11 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   }
 
   // engine.io's stand-in response to a WebSocket upgrade keeps the request (for middlewares' headers)
-  // until the connection closes, through a 'close' listener on the TCP socket. Beckon sets no header
-  // there, so it lets go of the request at once; an HTTP response (polling) is left alone.
+  // and is kept itself until the connection closes, through a 'close' listener on the TCP socket (for
+  // middlewares that wait for the response to end). Beckon sets no header there and waits for nothing,
+  // so it lets go of both at once; an HTTP response (polling) is left alone.
   io.engine.use((_req: unknown, res: unknown, next: () => void) => {
-    if (!(res instanceof ServerResponse)) (res as { req: unknown }).req = null;
+    if (!(res instanceof ServerResponse)) forgetUpgradeResponse(res as UpgradeResponse);
     next();
   });
 
@@ -306,8 +308,12 @@ export function attachFrontend(deps: FrontendDeps): () => void {
     // Before anything is sent to the page, so that the session's invitation is followed too.
     deps.resync?.track(socket);
     void socket.join([visitRoom(visitId), pageRoom(pageId), visitPageRoom(visitId, pageId)]);
+    forgetHeadersListener(socket);
     socket.use((packet, next) => receive(socket, packet, next));
     socket.on('disconnect', left);
+    compactEventTables(socket);
+    shareTransportOptions(socket);
+    useSingleEntryMaps(socket);
 
     guard(socket, 'session', async () => {
       const session = await lifecycle.session(socket.data);
@@ -400,6 +406,80 @@ export function attachFrontend(deps: FrontendDeps): () => void {
   }
 
   return unsubscribe;
+}
+
+/** engine.io's stand-in response to a WebSocket upgrade, as far as letting go of it needs. */
+interface UpgradeResponse {
+  req: unknown;
+  socket: { rawListeners(event: 'close'): (((...args: unknown[]) => void) & { listener?: () => void })[] } & {
+    removeListener(event: 'close', listener: (...args: unknown[]) => void): unknown;
+  };
+}
+
+/**
+ * Lets go of the request and of the response itself. The response's own 'close' listener on the TCP
+ * socket is the last one added when the first middleware runs: engine.io adds it as it makes the
+ * response and runs the middlewares right after, and nothing in between touches the socket. It is
+ * told by its shape (a `once` wrapper around an anonymous function); anything else is left alone.
+ */
+function forgetUpgradeResponse(res: UpgradeResponse): void {
+  res.req = null;
+  const last = res.socket.rawListeners('close').at(-1);
+  if (last?.listener !== undefined && last.listener.name === '') res.socket.removeListener('close', last);
+}
+
+/**
+ * engine.io listens to a new transport's 'headers' to add its cookie and headers to HTTP responses;
+ * a WebSocket transport has sent its only response (the upgrade's, through ws) before the page
+ * connects, so the listener and its closure would only be kept. A long-polling transport keeps it.
+ */
+function forgetHeadersListener(socket: PageSocket): void {
+  const transport = socket.conn.transport;
+  if (transport.name === 'websocket') transport.removeAllListeners('headers');
+}
+
+/** An event emitter as Node's `EventEmitter` keeps its listeners: a table by event name. */
+interface Listened {
+  _events?: object;
+}
+
+/**
+ * Node's event emitters keep their listeners in a null-prototype object, which V8 holds as a hash
+ * table (a dictionary) grown for more names than a connection ever uses: each layer of a page's
+ * connection (socket.io's socket, engine.io's socket and its WebSocket transport, ws's WebSocket and
+ * its frame reader, the TCP socket) has one. Once every listener of a connected page is on, each table
+ * is copied into an object with the same entries and no prototype, which V8 keeps in the compact form
+ * of an object with fixed properties; emitters read and change it as before.
+ */
+function compactEventTables(socket: PageSocket): void {
+  type WsTransport = Listened & { socket?: Listened & { _receiver?: Listened; _socket?: Listened } };
+  const transport = socket.conn.transport as unknown as WsTransport;
+  const ws = socket.conn.transport.name === 'websocket' ? transport.socket : undefined;
+  for (const emitter of [socket, socket.conn, transport, ws, ws?._receiver, ws?._socket] as (Listened | undefined)[]) {
+    const table = emitter?._events;
+    if (table === undefined) continue;
+    const compact: Record<string | symbol, unknown> = {};
+    for (const key of Reflect.ownKeys(table)) compact[key] = (table as Record<string | symbol, unknown>)[key];
+    emitter!._events = Object.setPrototypeOf(compact, null) as object;
+  }
+}
+
+/** The options engine.io gives each transport it makes, all alike for one server: kept once. */
+const sharedTransportOptions = new WeakMap<object, Readonly<Record<string, unknown>>>();
+
+/**
+ * engine.io hands every new transport an options object of its own, made from the server's options
+ * (compression off, the message limit…); a transport only reads it. Each WebSocket transport is given
+ * one frozen copy per server instead, when its options are the same.
+ */
+function shareTransportOptions(socket: PageSocket): void {
+  const transport = socket.conn.transport as unknown as { opts: Record<string, unknown> };
+  const server = socket.nsp.server.engine;
+  let shared = sharedTransportOptions.get(server);
+  if (shared === undefined) sharedTransportOptions.set(server, (shared = Object.freeze({ ...transport.opts })));
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((key) => a[key] === b[key]);
+  if (socket.conn.transport.name === 'websocket' && same(transport.opts, shared)) transport.opts = shared;
 }
 
 /** Drops what the socket keeps of its upgrade request: socket.io's handshake and engine.io's request. */

@@ -26,24 +26,26 @@ export interface SocketMetrics {
 
 export function instrumentSockets(io: BeckonIo, metrics: SocketMetrics): void {
   metrics.connectedSockets = () => io.engine.clientsCount;
+  // One middleware for every socket: it reads nothing of the socket, so a page costs no function of its own.
+  const observe = (packet: unknown[], next: (error?: Error) => void): void => {
+    const event = String(packet[0]);
+    metrics.socketEvents.inc({ event: KNOWN_EVENTS.has(event) ? event : 'other' });
+    if (ANSWERING_EVENTS.has(event)) {
+      // The handler answers UNKNOWN_ENGAGEMENT for an id of another visit (or none) and changes nothing;
+      // watch that answer, and give the handler one to call when the page sent no callback.
+      const last = packet.length - 1;
+      const pageAck = typeof packet[last] === 'function' ? (packet[last] as (r: PageAck) => void) : null;
+      const observeAck = (result: PageAck) => {
+        if (!result.ok && result.code === 'UNKNOWN_ENGAGEMENT') metrics.foreignAnswers.inc();
+        pageAck?.(result);
+      };
+      if (pageAck) packet[last] = observeAck;
+      else packet.push(observeAck);
+    }
+    next();
+  };
   io.on('connection', (socket) => {
     metrics.socketConnections.inc();
-    socket.use((packet, next) => {
-      const event = String(packet[0]);
-      metrics.socketEvents.inc({ event: KNOWN_EVENTS.has(event) ? event : 'other' });
-      if (ANSWERING_EVENTS.has(event)) {
-        // The handler answers UNKNOWN_ENGAGEMENT for an id of another visit (or none) and changes nothing;
-        // watch that answer, and give the handler one to call when the page sent no callback.
-        const last = packet.length - 1;
-        const pageAck = typeof packet[last] === 'function' ? (packet[last] as (r: PageAck) => void) : null;
-        const observe = (result: PageAck) => {
-          if (!result.ok && result.code === 'UNKNOWN_ENGAGEMENT') metrics.foreignAnswers.inc();
-          pageAck?.(result);
-        };
-        if (pageAck) packet[last] = observe;
-        else packet.push(observe);
-      }
-      next();
-    });
+    socket.use(observe);
   });
 }
