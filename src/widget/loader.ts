@@ -19,6 +19,7 @@ import { BeckonInvite, TAG_NAME, provideCard, whenIdle } from './beckon-invite/b
 import type { AttachCard } from './beckon-invite/card.js';
 import { installGtQueue } from './gt-queue.js';
 import { pageApi } from './page-api.js';
+import type { BeckonApi } from '../protocol/page-api.js';
 
 /** What the chunk exports (src/widget/ui.ts). */
 interface UiChunk {
@@ -106,22 +107,47 @@ try {
     if (server) {
       const element = document.createElement(TAG_NAME);
       element.server = server;
+      // The page API forwards to the widget the page ends up with: this script's element, or one the
+      // site placed further down a page that was still being parsed when this async script ran.
+      let widget: BeckonApi = element;
+      const forward = new Proxy({} as BeckonApi, {
+        get:
+          (_target, name) =>
+          (...args: unknown[]) =>
+            (widget[name as keyof BeckonApi] as (...a: unknown[]) => unknown)(...args),
+      });
       // Before mounting, so a site can call Beckon.getIDs() right after this script runs.
-      window.Beckon = pageApi(element);
-      // A page instrumented for GWE queued its commands on window._gt: they wait for the connection like any call.
-      installGtQueue(window.Beckon);
-      // Mounting opens the socket: reading the visit token (the first use of the origin's storage),
-      // the WebSocket, the session and its listeners. None of it is needed to draw the page, so it
-      // waits for the page's load and then for an idle moment, and does not compete with the page.
-      afterLoad(() =>
-        whenIdle(() => {
-          try {
-            mount(element);
-          } catch {
-            // as above: a widget that cannot start is as if it were absent
+      window.Beckon = pageApi(forward);
+      const settle = () => {
+        try {
+          const placedLater = document.querySelector(TAG_NAME);
+          if (placedLater && placedLater !== element) {
+            // The site's own element: it connects by itself; this script adds nothing.
+            placedLater.server ||= server;
+            widget = placedLater;
+          } else {
+            // Mounting opens the socket: reading the visit token (the first use of the origin's storage),
+            // the WebSocket, the session and its listeners. None of it is needed to draw the page, so it
+            // waits for the page's load and then for an idle moment, and does not compete with the page.
+            afterLoad(() =>
+              whenIdle(() => {
+                try {
+                  mount(element);
+                } catch {
+                  // as above: a widget that cannot start is as if it were absent
+                }
+              }),
+            );
           }
-        }),
-      );
+          // A page instrumented for GWE queued its commands on window._gt: they wait for the connection
+          // like any call, on the widget the page ends up with.
+          installGtQueue(window.Beckon!);
+        } catch {
+          // as above: a widget that cannot start is as if it were absent
+        }
+      };
+      if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', settle, { once: true });
+      else settle();
     }
   }
 } catch {
