@@ -165,3 +165,33 @@ test('when the card cannot be loaded the page works on, and the invitation is ne
   expect(await page.evaluate(() => window.Beckon!.getIDs().then((ids) => ids.visitId))).toBe(visitId);
   expect(errors).toEqual([]);
 });
+
+test('a script that runs while the page is parsed uses the element the site placed further down, and a page API call made before then answers through it', async ({
+  page,
+  caller,
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  // A classic script in the head runs while the rest of the page is still being parsed, every time (an
+  // async one does only when it comes from the cache first); the site's own element comes after it.
+  await page.route('**/late-element.html', (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><html lang="en"><head><title>Late element</title>
+<script src="/widget/beckon.js"></script>
+<script>window.__early = Beckon.getIDs().then((ids) => ids.visitId);</script>
+</head><body><main><h1>Help</h1><beckon-invite></beckon-invite></main></body></html>`,
+    }),
+  );
+  await page.goto('/late-element.html');
+  const visitId = await page.evaluate(() => (window as unknown as { __early: Promise<string> }).__early);
+  expect(visitId).toEqual(expect.any(String));
+  await page.waitForLoadState('load');
+  // One widget: the site's, in its place.
+  await expect(page.locator('beckon-invite')).toHaveCount(1);
+  await expect(page.locator('main > beckon-invite')).toHaveCount(1);
+  await caller.engage({ interactionId: newInteractionId('late'), visitId, invitation: ENGLISH });
+  await expect(page.getByRole('dialog', { name: ENGLISH.title })).toBeVisible();
+  expect(await page.evaluate(() => window.Beckon!.getIDs().then((ids) => ids.visitId))).toBe(visitId);
+  expect(errors).toEqual([]);
+});

@@ -19,7 +19,6 @@ import { BeckonInvite, TAG_NAME, provideCard, whenIdle } from './beckon-invite/b
 import type { AttachCard } from './beckon-invite/card.js';
 import { installGtQueue } from './gt-queue.js';
 import { pageApi } from './page-api.js';
-import type { BeckonApi } from '../protocol/page-api.js';
 
 /** What the chunk exports (src/widget/ui.ts). */
 interface UiChunk {
@@ -107,46 +106,44 @@ try {
     if (server) {
       const element = document.createElement(TAG_NAME);
       element.server = server;
-      // The page API forwards to the widget the page ends up with: this script's element, or one the
-      // site placed further down a page that was still being parsed when this async script ran.
-      let widget: BeckonApi = element;
-      const forward = new Proxy({} as BeckonApi, {
-        get:
-          (_target, name) =>
-          (...args: unknown[]) =>
-            (widget[name as keyof BeckonApi] as (...a: unknown[]) => unknown)(...args),
-      });
       // Before mounting, so a site can call Beckon.getIDs() right after this script runs.
-      window.Beckon = pageApi(forward);
-      const settle = () => {
+      // An async script can run while the page is still being parsed, and the site may have placed its
+      // own <beckon-invite> further down: which element is the widget is known once parsing ends, and a
+      // call made before then waits for it.
+      let widget: BeckonInvite | Promise<BeckonInvite> = element;
+      window.Beckon = pageApi(() => widget);
+      // A page instrumented for GWE queued its commands on window._gt: they wait for the widget and its
+      // connection like any call.
+      installGtQueue(window.Beckon);
+      const settle = (): BeckonInvite => {
         try {
           const placedLater = document.querySelector(TAG_NAME);
           if (placedLater && placedLater !== element) {
             // The site's own element: it connects by itself; this script adds nothing.
             placedLater.server ||= server;
-            widget = placedLater;
-          } else {
-            // Mounting opens the socket: reading the visit token (the first use of the origin's storage),
-            // the WebSocket, the session and its listeners. None of it is needed to draw the page, so it
-            // waits for the page's load and then for an idle moment, and does not compete with the page.
-            afterLoad(() =>
-              whenIdle(() => {
-                try {
-                  mount(element);
-                } catch {
-                  // as above: a widget that cannot start is as if it were absent
-                }
-              }),
-            );
+            return placedLater;
           }
-          // A page instrumented for GWE queued its commands on window._gt: they wait for the connection
-          // like any call, on the widget the page ends up with.
-          installGtQueue(window.Beckon!);
+          // Mounting opens the socket: reading the visit token (the first use of the origin's storage),
+          // the WebSocket, the session and its listeners. None of it is needed to draw the page, so it
+          // waits for the page's load and then for an idle moment, and does not compete with the page.
+          afterLoad(() =>
+            whenIdle(() => {
+              try {
+                mount(element);
+              } catch {
+                // as above: a widget that cannot start is as if it were absent
+              }
+            }),
+          );
         } catch {
           // as above: a widget that cannot start is as if it were absent
         }
+        return element;
       };
-      if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', settle, { once: true });
+      if (document.readyState === 'loading')
+        widget = new Promise((decided) =>
+          document.addEventListener('DOMContentLoaded', () => decided((widget = settle())), { once: true }),
+        );
       else settle();
     }
   }

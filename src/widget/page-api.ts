@@ -5,18 +5,26 @@
  */
 import type { BeckonApi } from '../protocol/page-api.js';
 
-/** A frozen `window.Beckon` that forwards to `target` and hides the rest of the element. */
-export function pageApi(target: BeckonApi): BeckonApi {
+/**
+ * A frozen `window.Beckon` that forwards each call to the widget `widget()`
+ * gives at the time of the call, and hides the rest of the element. The
+ * script tag's loader may not know yet which element will be the page's
+ * widget (docs/widget.md, "How the script loads"): it gives a promise of it,
+ * and a call made meanwhile waits for it like any call waits for the
+ * connection.
+ */
+export function pageApi(widget: () => BeckonApi | Promise<BeckonApi>): BeckonApi {
+  const on = async () => widget();
   return Object.freeze<BeckonApi>({
-    getIDs: () => target.getIDs(),
-    accept: (channel: string) => target.accept(channel),
-    decline: () => target.decline(),
-    optOut: () => target.optOut(),
-    optIn: () => target.optIn(),
-    isOptedOut: () => target.isOptedOut(),
-    track: (name, data) => target.track(name, data),
-    signIn: (userId, traits, options) => target.signIn(userId, traits, options),
-    signOut: () => target.signOut(),
-    setUserInfo: (traits) => target.setUserInfo(traits),
+    getIDs: async () => (await on()).getIDs(),
+    accept: async (channel) => (await on()).accept(channel),
+    decline: async () => (await on()).decline(),
+    optOut: async () => (await on()).optOut(),
+    optIn: async () => (await on()).optIn(),
+    isOptedOut: async () => (await on()).isOptedOut(),
+    track: async (name, data) => (await on()).track(name, data),
+    signIn: async (userId, traits, options) => (await on()).signIn(userId, traits, options),
+    signOut: async () => (await on()).signOut(),
+    setUserInfo: async (traits) => (await on()).setUserInfo(traits),
   });
 }

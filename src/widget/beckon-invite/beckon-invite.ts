@@ -224,7 +224,7 @@ export class BeckonInvite extends HTMLElement implements BeckonApi, ReactiveCont
     }
     // A hand-placed element provides the page API itself; the loader sets it earlier.
     if (!window.Beckon) {
-      window.Beckon = pageApi(this);
+      window.Beckon = pageApi(() => this);
       this.#ownsPageApi = true;
       installGtQueue(window.Beckon);
     }
