@@ -84,13 +84,22 @@ function afterLoad(work: () => void): void {
   addEventListener('load', once);
 }
 
-function mount(element: BeckonInvite): void {
-  if (document.body) document.body.append(element);
-  else document.addEventListener('DOMContentLoaded', () => mount(element), { once: true });
+/** Runs `work` once the page is parsed (its `<body>` and any `<beckon-invite>` the site placed are there). */
+function whenParsed(work: () => void): void {
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', work, { once: true });
+  else work();
 }
 
-try {
-  const script = findScript();
+/**
+ * The widget of this page: the site's own `<beckon-invite>` if it placed
+ * one (given this script's server if it has none), else a new one at the
+ * end of `<body>`. Defining the element, creating it and mounting it, which
+ * opens the socket (reading the visit token, the first use of the origin's
+ * storage, the WebSocket, the session and its listeners), are all left to
+ * this moment, after the page's load and when it is idle: none of it is
+ * needed to draw the page.
+ */
+function startWidget(script: HTMLScriptElement | null, server: string): BeckonInvite {
   // Defined here, not by an import of define.ts: that one bundles the card.
   if (!customElements.get(TAG_NAME)) {
     if (script) cardBeside(script);
@@ -98,54 +107,40 @@ try {
   }
   const placed = document.querySelector(TAG_NAME);
   if (placed) {
-    // A site placed the element itself: give it a server if it has none, add nothing.
-    placed.server ||= findServer(script) ?? null;
-  } else if (!window.Beckon) {
-    // Beckon already set means this script ran before (included twice): one widget only.
-    const server = findServer(script);
-    if (server) {
-      const element = document.createElement(TAG_NAME);
-      element.server = server;
-      // Before mounting, so a site can call Beckon.getIDs() right after this script runs.
-      // An async script can run while the page is still being parsed, and the site may have placed its
-      // own <beckon-invite> further down: which element is the widget is known once parsing ends, and a
-      // call made before then waits for it.
-      let widget: BeckonInvite | Promise<BeckonInvite> = element;
-      window.Beckon = pageApi(() => widget);
-      // A page instrumented for GWE queued its commands on window._gt: they wait for the widget and its
-      // connection like any call.
-      installGtQueue(window.Beckon);
-      const settle = (): BeckonInvite => {
-        try {
-          const placedLater = document.querySelector(TAG_NAME);
-          if (placedLater && placedLater !== element) {
-            // The site's own element: it connects by itself; this script adds nothing.
-            placedLater.server ||= server;
-            return placedLater;
-          }
-          // Mounting opens the socket: reading the visit token (the first use of the origin's storage),
-          // the WebSocket, the session and its listeners. None of it is needed to draw the page, so it
-          // waits for the page's load and then for an idle moment, and does not compete with the page.
-          afterLoad(() =>
-            whenIdle(() => {
-              try {
-                mount(element);
-              } catch {
-                // as above: a widget that cannot start is as if it were absent
-              }
-            }),
-          );
-        } catch {
-          // as above: a widget that cannot start is as if it were absent
-        }
-        return element;
-      };
-      if (document.readyState === 'loading')
-        widget = new Promise((decided) =>
-          document.addEventListener('DOMContentLoaded', () => decided((widget = settle())), { once: true }),
-        );
-      else settle();
-    }
+    placed.server ||= server;
+    return placed;
+  }
+  const element = document.createElement(TAG_NAME);
+  element.server = server;
+  document.body.append(element);
+  return element;
+}
+
+try {
+  const script = findScript();
+  const server = findServer(script);
+  // Beckon already set means this script ran before (included twice), or the page has the ES module's
+  // widget: one widget only.
+  if (server && !window.Beckon) {
+    // Set at once, so a site can call Beckon.getIDs() right after this script runs: a call made before
+    // the widget starts waits for it, as any call waits for the connection.
+    let widget: BeckonInvite | Promise<BeckonInvite> = new Promise((started) =>
+      afterLoad(() =>
+        whenParsed(() =>
+          whenIdle(() => {
+            try {
+              started((widget = startWidget(script, server)));
+            } catch {
+              // as below: a widget that cannot start is as if it were absent (its calls never settle)
+            }
+          }),
+        ),
+      ),
+    );
+    window.Beckon = pageApi(() => widget);
+    // A page instrumented for GWE queued its commands on window._gt: they wait for the widget and its
+    // connection like any call.
+    installGtQueue(window.Beckon);
   }
 } catch {
   // A widget that cannot start is as if it were absent.
