@@ -248,7 +248,10 @@ export function walCheckpoints(
     },
     async truncate(waitMs) {
       if (worker === null || stopped) return mainTruncate(db, waitMs);
-      const outcome = await ask('TRUNCATE', waitMs);
+      // This process's writes queue meanwhile, rather than wait for the lock with the event loop.
+      const truncated = ask('TRUNCATE', waitMs);
+      holdWrites(truncated);
+      const outcome = await truncated;
       if (outcome instanceof Error) return mainTruncate(db, waitMs);
       return outcome.busy === 0;
     },
