@@ -182,6 +182,9 @@ export function walCheckpoints(
     started.on('error', giveUp);
     started.on('exit', () => {
       if (worker === started) giveUp();
+      // Closed, or ended by close() after a wait: nothing is answered any more, and no write stays held.
+      for (const settle of pending.values()) settle(new Error('checkpoint worker stopped'));
+      pending.clear();
     });
   };
 
