@@ -73,7 +73,7 @@ interface Target {
    * in µs: of the server processes, and of the redis-server. On a shared
    * machine this moves far less than the rate does.
    */
-  cpu?: { serverUs: number; redisUs: number | null };
+  cpu?: { serverUs: number; mainUs: number; redisUs: number | null };
 }
 
 /** A bare server (one URL for calls and pages), or a Beckon topology (calls to its backend, pages on its frontends). */
@@ -96,9 +96,12 @@ function targetOf(server: ServerHandle | Topology): {
   };
 }
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms); with
+ * `mainThread`, only its main thread's (the event loop's: a worker thread's time is not in it).
+ */
+function cpuMs(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   // The fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
@@ -135,12 +138,15 @@ async function measure(
     /** A warm-up and a measured load; with pages, every 200 since the last phase matched by a delivery. */
     const phase = async (warmPrefix: string, prefix: string) => {
       const warm = await engageLoad({ ...common, prefix: warmPrefix, seconds: options.warmupSeconds });
-      const cpuBefore = server.pids.servers.map(cpuMs);
+      const cpuBefore = server.pids.servers.map((pid) => cpuMs(pid));
+      const mainBefore = server.pids.servers.map((pid) => cpuMs(pid, true));
       const redisBefore = server.pids.redis === null ? null : cpuMs(server.pids.redis);
       const load = await engageLoad({ ...common, prefix, seconds: options.seconds });
       const serverMs = server.pids.servers.reduce((total, pid, i) => total + cpuMs(pid) - cpuBefore[i]!, 0);
+      const mainMs = server.pids.servers.reduce((total, pid, i) => total + cpuMs(pid, true) - mainBefore[i]!, 0);
       const cpu = {
         serverUs: (1000 * serverMs) / Math.max(1, load.ok),
+        mainUs: (1000 * mainMs) / Math.max(1, load.ok),
         redisUs:
           redisBefore === null ? null : (1000 * (cpuMs(server.pids.redis!) - redisBefore)) / Math.max(1, load.ok),
       };
@@ -340,7 +346,7 @@ export async function runThroughput(): Promise<BenchResult> {
     const old = before.get(t);
     const isSocketFloor = t.name.includes('socket.io');
     const cpu = t.cpu
-      ? `; CPU per call: server ${fmt(t.cpu.serverUs, 0)} µs${t.cpu.redisUs === null ? '' : `, redis-server ${fmt(t.cpu.redisUs, 0)} µs`}`
+      ? `; CPU per call: server ${fmt(t.cpu.serverUs, 0)} µs (main thread ${fmt(t.cpu.mainUs, 0)})${t.cpu.redisUs === null ? '' : `, redis-server ${fmt(t.cpu.redisUs, 0)} µs`}`
       : '';
     const row: Row = {
       measure: `throughput: ${t.name}`,

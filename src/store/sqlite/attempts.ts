@@ -51,13 +51,13 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
       `SELECT * FROM engagements WHERE visit_id = ? AND state IN ${ACTIVE_STATES} ORDER BY created_at, rowid`,
     ),
     insertEngagement: db.prepare(
-      `INSERT INTO engagements (interaction_id, visit_id, page_id, state, channels, reason, invitation,
+      `INSERT INTO engagements (interaction_id, visit_id, page_id, shown_page_id, state, channels, reason, invitation,
          timeout_seconds, expiration_seconds, user_data, extras, created_at, expires_at, transitions, settled_at,
          global_visit_id)
-       VALUES (@interactionId, @visitId, @pageId, @state, @channels, @reason, @invitation,
+       VALUES (@interactionId, @visitId, @pageId, @shownPageId, @state, @channels, @reason, @invitation,
          @timeoutSeconds, @expirationSeconds, @userData, @extras, @now, @expiresAt, @transitions,
          CASE WHEN @state IN ${ACTIVE_STATES} THEN NULL ELSE @now END,
-         (SELECT global_visit_id FROM visits WHERE visit_id = @visitId))`,
+         coalesce(@globalVisitId, (SELECT global_visit_id FROM visits WHERE visit_id = @visitId)))`,
     ),
     // The row as the change left it, in the same statement: no read after the write.
     transition: db.prepare<TransitionParams, EngagementRow>(
@@ -98,6 +98,12 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
     return row ? toEngagement(row) : null;
   };
 
+  /**
+   * Inserts an attempt and writes its event. `placed`: the page it is shown
+   * on from the start and the browser, when the create has read them already
+   * (else the row names no page and the browser is looked up); the event
+   * still names the page asked for, as one written before the placement.
+   */
   const insertAttempt = (
     values: {
       interactionId: string;
@@ -113,12 +119,14 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
       extras: object;
     },
     now: number,
+    placed: { shownPageId: string | null; globalVisitId: string | null } = { shownPageId: null, globalVisitId: null },
   ): Engagement => {
     const createdAt = iso(now);
     const expiresAt = now + values.expirationSeconds * 1000;
     const transitions = { [values.state]: createdAt };
     stmt.insertEngagement.run({
       ...values,
+      ...placed,
       channels: JSON.stringify(values.channels),
       invitation: JSON.stringify(values.invitation),
       userData: JSON.stringify(values.userData),
@@ -197,6 +205,9 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
         const closed = profile.channels.map((channel) => ({ channel, reason: decisions.get(channel)!.reason! }));
         return refuse('NO_CAPACITY', { kind: 'no-capacity', closed });
       }
+      // Exclusive (strict) has just checked that there is no other attempt in progress: this one is shown at
+      // once, so it is inserted on its page, with no second write.
+      const placedNow = options.place && options.exclusive ? placementFor(profile) : null;
       const engagement = insertAttempt(
         {
           interactionId: profile.interactionId,
@@ -212,6 +223,7 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
           extras: profile.extras,
         },
         options.now,
+        { shownPageId: placedNow, globalVisitId: visit.global_visit_id },
       );
       reports.created(options.now);
       if (offered.length < profile.channels.length) reports.narrowed(options.now);
@@ -220,12 +232,13 @@ export function sqliteAttempts({ db, write, recordEvent }: SqliteContext, deps: 
         offered.filter((channel) => decisions.has(channel)),
       );
       if (capsOn(options.caps)) caps.reserve(profile.interactionId, visit.global_visit_id, options.now);
+      if (placedNow !== null) return { kind: 'created', engagement: { ...engagement, shownPageId: placedNow } };
       // Only the visit's oldest attempt in progress is shown; a later one (not
       // strict) waits its turn and is placed when the one before it settles.
-      // Exclusive (strict) has just checked that there is no other one.
       const first =
         options.place &&
-        (options.exclusive || stmt.activeEngagements.get(profile.visitId)?.interaction_id === profile.interactionId);
+        !options.exclusive &&
+        stmt.activeEngagements.get(profile.visitId)?.interaction_id === profile.interactionId;
       const target = first ? placementFor(profile) : null;
       if (target !== null) {
         stmt.placeOn.run({ interactionId: profile.interactionId, expected: null, pageId: target });

@@ -1,7 +1,7 @@
 /**
  * What every part of the SQLite store shares: the one connection, the group
- * commit every write goes through, and the event log that each change writes
- * its event to, inside its own transaction.
+ * commit every write goes through, the event log that each change writes
+ * its event to, inside its own transaction, and the WAL's checkpointer.
  */
 import type Database from 'better-sqlite3';
 import type { EventDraft } from '../../core/events.js';
@@ -13,4 +13,9 @@ export interface SqliteContext {
   write: GroupCommit['run'];
   /** Writes one event to the log; only ever called inside the transaction of the change it reports. */
   recordEvent(draft: EventDraft): void;
+  /**
+   * Copies the whole WAL into the file and empties it, waiting at most
+   * `waitMs` for other connections; resolves to whether it finished.
+   */
+  truncateWal(waitMs: number): Promise<boolean>;
 }

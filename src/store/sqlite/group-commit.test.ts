@@ -45,6 +45,23 @@ const committed = (id: string) =>
   reader.prepare('SELECT state FROM items WHERE id = ?').get(id) as { state: string } | undefined;
 
 describe('group commit', () => {
+  it('starts no batch while held, and commits what queued meanwhile together once released', async () => {
+    let release!: () => void;
+    writes.hold(new Promise<void>((resolve) => (release = resolve)));
+    const settled: string[] = [];
+    const pending = Array.from({ length: 10 }, (_, i) =>
+      writes.run(insert(`held-${i}`)).then(() => settled.push(`held-${i}`)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches).toBe(0);
+    expect(settled).toEqual([]);
+    expect(committed('held-0')).toBeUndefined();
+    release();
+    await Promise.all(pending);
+    expect(batches).toBe(1);
+    expect(committed('held-9')).toEqual({ state: 'new' });
+  });
+
   it('commits the writes of one turn together, in one transaction', async () => {
     const before = walFrames();
     await Promise.all(Array.from({ length: 50 }, (_, i) => writes.run(insert(`together-${i}`))));

@@ -25,6 +25,12 @@ export interface GroupCommit {
   run<R>(write: () => R): Promise<R>;
   /** Commits what is queued now, synchronously (before closing the database). */
   flush(): void;
+  /**
+   * Starts no batch until `until` settles; writes asked for meanwhile queue
+   * and commit together after it. The checkpointer holds the writes while
+   * it restarts the WAL (checkpoints.ts), without blocking the event loop.
+   */
+  hold(until: Promise<unknown>): void;
 }
 
 interface Job {
@@ -42,6 +48,7 @@ interface Job {
 export function groupCommit(db: Database.Database, afterCommit: () => void): GroupCommit {
   let queue: Job[] = [];
   let scheduled = false;
+  let held = 0;
 
   // Called inside the batch's transaction, better-sqlite3 runs this as a
   // SAVEPOINT: a write that throws is rolled back alone, and rethrows.
@@ -81,16 +88,27 @@ export function groupCommit(db: Database.Database, afterCommit: () => void): Gro
     }
   }
 
+  function schedule(): void {
+    if (scheduled || held > 0 || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(flush);
+  }
+
   return {
     run<R>(write: () => R): Promise<R> {
       return new Promise<R>((resolve, reject) => {
         queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        schedule();
       });
     },
     flush,
+    hold(until) {
+      held++;
+      const release = () => {
+        held--;
+        schedule();
+      };
+      until.then(release, release);
+    },
   };
 }

@@ -27,6 +27,7 @@ import { sqliteAttempts } from './attempts.js';
 import { sqliteCaps } from './caps.js';
 import { sqliteChannels } from './channels.js';
 import { sqliteVisitor } from './visitor.js';
+import { mainTruncate, walCheckpoints, type CheckpointOptions } from './checkpoints.js';
 import type { SqliteContext } from './context.js';
 import { sqliteDeadlines } from './deadlines.js';
 import { sqliteEventLog } from './event-log.js';
@@ -37,8 +38,11 @@ import { sqlitePresence } from './presence.js';
 import { sqliteReportStore, sqliteReports } from './reports.js';
 import { sqliteWebhooks } from './webhooks.js';
 
-/** Opens (creating if needed) the SQLite store at `file`; `:memory:` works for tests. */
-export function openSqliteStore(file: string): BeckonStore {
+/**
+ * Opens (creating if needed) the SQLite store at `file`; `:memory:` works for tests.
+ * `checkpoints` changes when the WAL is checkpointed (checkpoints.ts; tests make it small).
+ */
+export function openSqliteStore(file: string, checkpoints?: CheckpointOptions): BeckonStore {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -53,9 +57,20 @@ export function openSqliteStore(file: string): BeckonStore {
 
   const log = sqliteEventLog(db);
   // Every write goes through the group commit; after each batch, the event
-  // log tells its listeners if the batch wrote events.
-  const writes = groupCommit(db, log.afterCommit);
-  const context: SqliteContext = { db, write: writes.run, recordEvent: log.record };
+  // log tells its listeners if the batch wrote events, and the checkpointer
+  // that the WAL has grown.
+  const writes = groupCommit(db, () => {
+    log.afterCommit();
+    wal?.committed();
+  });
+  // A file's WAL is checkpointed by a worker thread, not by the commits on the event loop; `:memory:` has no WAL.
+  const wal = file === ':memory:' ? null : walCheckpoints(db, file, checkpoints, writes.hold);
+  const context: SqliteContext = {
+    db,
+    write: writes.run,
+    recordEvent: log.record,
+    truncateWal: async (waitMs) => (wal ? wal.truncate(waitMs) : mainTruncate(db, waitMs)),
+  };
 
   // Report counters and caps budgets: written inside the attempts' transactions, next to the change they count.
   const reports = sqliteReports(db);
@@ -87,6 +102,11 @@ export function openSqliteStore(file: string): BeckonStore {
       }
     },
     async close() {
+      if (!db.open) return;
+      writes.flush();
+      // The worker stops first, so that the serving connection is the last one open here and its close
+      // checkpoints the whole WAL into the file (and removes it, when no other process has the file open).
+      await wal?.close();
       if (!db.open) return;
       writes.flush();
       db.close();

@@ -88,7 +88,7 @@ function changed(
 }
 
 export function sqliteVisitor(
-  { db, write, recordEvent }: SqliteContext,
+  { db, write, recordEvent, truncateWal }: SqliteContext,
   deps: { channels: Pick<SqliteChannels, 'forget'> },
 ): VisitorStore {
   const stmt = {
@@ -291,27 +291,6 @@ export function sqliteVisitor(
     },
   );
 
-  /**
-   * Moves every page of the WAL into the file and truncates the WAL, so that
-   * the erased rows' old pages are no longer in it. A reader or writer of
-   * another process can hold it back: it waits for them a moment only (the
-   * event loop waits with it), and what it could not do the next erasure's
-   * checkpoint does (docs/decisions.md). The erasure itself has committed
-   * either way, so a failure here is not the caller's.
-   */
-  const checkpoint = () => {
-    if (db.inTransaction) return;
-    const wait = db.pragma('busy_timeout', { simple: true }) as number;
-    db.pragma(`busy_timeout = ${CHECKPOINT_WAIT_MS}`);
-    try {
-      db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // busy or locked: left to the next checkpoint
-    } finally {
-      db.pragma(`busy_timeout = ${wait}`);
-    }
-  };
-
   return {
     async recordBusinessEvent(event, now) {
       return write(() => recordBusinessEvent(event, now));
@@ -330,7 +309,11 @@ export function sqliteVisitor(
     },
     async eraseVisitor(globalVisitId, marker, now) {
       const counts = await write(() => eraseVisitor(globalVisitId, marker, now));
-      checkpoint();
+      // Every page of the WAL into the file, and the WAL truncated, so that the erased rows' old pages are no
+      // longer in it. A reader or writer of another process can hold it back for a moment only; what it could
+      // not do the next erasure's checkpoint does (docs/decisions.md). The erasure itself has committed either
+      // way, so a failure here is not the caller's.
+      await truncateWal(CHECKPOINT_WAIT_MS);
       return counts;
     },
     async erasedAt(markerKey, now) {

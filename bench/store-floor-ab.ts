@@ -1,0 +1,60 @@
+/**
+ * The store alone (lib/store-floor.ts) on two builds of the server, in one
+ * run: A, B, B, A, … so that a drift of a shared machine weighs the same on
+ * both. Each round reports the invitations per second one at a time and
+ * with 16 in flight, the CPU time per write of the whole process and of its
+ * main thread (a checkpoint worker's time is in the first only), and the
+ * event loop's delay, which a checkpoint on the event loop lengthens.
+ *
+ *   node --import tsx bench/store-floor-ab.ts <A dist/server> <B dist/server> [rounds=6] [seconds=4]
+ */
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { storeFloor } from './lib/store-floor.js';
+
+const [a, b] = process.argv.slice(2, 4);
+if (!a || !b) throw new Error('usage: bench/store-floor-ab.ts <A dist/server> <B dist/server> [rounds] [seconds]');
+const rounds = Math.max(1, Number(process.argv[4] ?? 6) || 6);
+const seconds = Math.max(1, Number(process.argv[5] ?? 4) || 4);
+
+/** CPU time (user + system) used so far, in ms, from /proc (clock ticks of 10 ms). */
+const cpuMs = (path: string) => {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+const main = `/proc/self/task/${process.pid}/stat`;
+
+const results = new Map<string, { shared: number[]; cpu: number[]; main: number[] }>();
+for (let round = 0; round < rounds; round++) {
+  for (const dist of round % 2 === 0 ? [a, b] : [b, a]) {
+    // lib/store-floor.ts loads the store from BENCH_SERVER_DIST at each run.
+    process.env.BENCH_SERVER_DIST = dist;
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    const cpuBefore = cpuMs('/proc/self/stat');
+    const mainBefore = cpuMs(main);
+    delay.enable();
+    const floor = await storeFloor(seconds, 16);
+    delay.disable();
+    const writes = 3 * (floor.alone.cycles + floor.shared.cycles);
+    const cpu = (1000 * (cpuMs('/proc/self/stat') - cpuBefore)) / writes;
+    const mainCpu = (1000 * (cpuMs(main) - mainBefore)) / writes;
+    const own = results.get(dist) ?? { shared: [], cpu: [], main: [] };
+    results.set(dist, own);
+    own.shared.push(floor.shared.cyclesPerSecond);
+    own.cpu.push(cpu);
+    own.main.push(mainCpu);
+    const ms = (ns: number) => (ns / 1e6).toFixed(1);
+    console.log(
+      `${round} ${dist}: one at a time ${floor.alone.cyclesPerSecond.toFixed(0)}/s, 16 in flight ${floor.shared.cyclesPerSecond.toFixed(0)}/s; ` +
+        `CPU per write ${cpu.toFixed(0)} µs (main thread ${mainCpu.toFixed(0)}); event loop delay p99 ${ms(delay.percentile(99))} ms, ` +
+        `max ${ms(delay.max)} ms; load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+    );
+  }
+}
+const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+for (const [dist, own] of results) {
+  console.log(
+    `${dist}: median 16 in flight ${median(own.shared).toFixed(0)}/s, CPU per write ${median(own.cpu).toFixed(0)} µs (main thread ${median(own.main).toFixed(0)})`,
+  );
+}
