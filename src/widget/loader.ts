@@ -93,13 +93,13 @@ function whenParsed(work: () => void): void {
 /**
  * The widget of this page: the site's own `<beckon-invite>` if it placed
  * one (given this script's server if it has none), else a new one at the
- * end of `<body>`. Defining the element, creating it and mounting it, which
- * opens the socket (reading the visit token, the first use of the origin's
- * storage, the WebSocket, the session and its listeners), are all left to
- * this moment, after the page's load and when it is idle: none of it is
- * needed to draw the page.
+ * end of `<body>` if the script knows its server. Defining the element,
+ * creating it and mounting it, which opens the socket (reading the visit
+ * token, the first use of the origin's storage, the WebSocket, the session
+ * and its listeners), are all left to this moment, after the page's load
+ * and when it is idle: none of it is needed to draw the page.
  */
-function startWidget(script: HTMLScriptElement | null, server: string): BeckonInvite {
+function startWidget(script: HTMLScriptElement | null, server: string | undefined): BeckonInvite | null {
   // Defined here, not by an import of define.ts: that one bundles the card.
   if (!customElements.get(TAG_NAME)) {
     if (script) cardBeside(script);
@@ -107,9 +107,10 @@ function startWidget(script: HTMLScriptElement | null, server: string): BeckonIn
   }
   const placed = document.querySelector(TAG_NAME);
   if (placed) {
-    placed.server ||= server;
+    placed.server ||= server ?? null;
     return placed;
   }
+  if (!server) return null;
   const element = document.createElement(TAG_NAME);
   element.server = server;
   document.body.append(element);
@@ -119,28 +120,37 @@ function startWidget(script: HTMLScriptElement | null, server: string): BeckonIn
 try {
   const script = findScript();
   const server = findServer(script);
+  /** Starts the widget after the page's load, once it is parsed, when it is idle. */
+  const whenStarted = (then: (widget: BeckonInvite | null) => void) =>
+    afterLoad(() =>
+      whenParsed(() =>
+        whenIdle(() => {
+          try {
+            then(startWidget(script, server));
+          } catch {
+            // as below: a widget that cannot start is as if it were absent (its calls never settle)
+          }
+        }),
+      ),
+    );
   // Beckon already set means this script ran before (included twice), or the page has the ES module's
   // widget: one widget only.
-  if (server && !window.Beckon) {
+  if (window.Beckon) {
+    // nothing to add
+  } else if (server) {
     // Set at once, so a site can call Beckon.getIDs() right after this script runs: a call made before
     // the widget starts waits for it, as any call waits for the connection.
     let widget: BeckonInvite | Promise<BeckonInvite> = new Promise((started) =>
-      afterLoad(() =>
-        whenParsed(() =>
-          whenIdle(() => {
-            try {
-              started((widget = startWidget(script, server)));
-            } catch {
-              // as below: a widget that cannot start is as if it were absent (its calls never settle)
-            }
-          }),
-        ),
-      ),
+      whenStarted((element) => started((widget = element!))),
     );
     window.Beckon = pageApi(() => widget);
     // A page instrumented for GWE queued its commands on window._gt: they wait for the widget and its
     // connection like any call.
     installGtQueue(window.Beckon);
+  } else {
+    // No server known to the script (its tag not found): a <beckon-invite> the site placed, with its own
+    // server attribute, is still defined, and provides the page API itself.
+    whenStarted(() => {});
   }
 } catch {
   // A widget that cannot start is as if it were absent.
