@@ -116,8 +116,16 @@ export function erasureEventOf(counts: ErasureCounts, at: number): EventDraft {
   return { ...NO_IDS, type: 'visitor.erased', at, data: { ...counts } };
 }
 
-/** The event as callers receive it (SSE, webhooks): ISO time at the edge. */
-export function toBeckonEvent(event: LoggedEvent): BeckonEvent {
+/**
+ * The event as callers receive it (SSE, webhooks): ISO time at the edge.
+ * Without a `seq`, the same fields but its position (`seq` is undefined, so
+ * JSON leaves it out): what the SQLite store keeps as an event's body.
+ */
+export function toBeckonEvent(event: LoggedEvent): BeckonEvent;
+export function toBeckonEvent(event: EventDraft & { id: string }): Omit<BeckonEvent, 'seq'>;
+export function toBeckonEvent(
+  event: EventDraft & { id: string; seq?: number },
+): Omit<BeckonEvent, 'seq'> & { seq?: number } {
   return {
     id: event.id,
     seq: event.seq,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { EventDraft } from '../../core/events.js';
+import { toBeckonEvent, type EventDraft } from '../../core/events.js';
 import type { EventFilter, EventLog } from '../../core/store.js';
 import { EventListeners } from '../listeners.js';
 import type { GroupCommit } from './group-commit.js';
@@ -37,24 +37,9 @@ export function eventId(now = Date.now()): string {
 
 /**
  * The stored body: the event as sent (every field, so that a receiver reads
- * them all the same way), but its position, which is the row's `seq`. The
- * same text as `toBeckonEvent` without `seq`, built in one step.
+ * them all the same way), but its position, which is the row's `seq`.
  */
-export function eventBody(draft: EventDraft, id: string): string {
-  return JSON.stringify({
-    id,
-    type: draft.type,
-    at: new Date(draft.at).toISOString(),
-    interactionId: draft.interactionId,
-    visitId: draft.visitId,
-    pageId: draft.pageId,
-    channel: draft.channel,
-    reason: draft.reason,
-    userData: draft.userData,
-    name: draft.name,
-    data: draft.data,
-  });
-}
+export const eventBody = (draft: EventDraft, id: string): string => JSON.stringify(toBeckonEvent({ ...draft, id }));
 
 export function sqliteEventLog(db: Database.Database): SqliteEventLog {
   const stmt = {
