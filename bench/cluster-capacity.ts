@@ -34,6 +34,7 @@
  *   npm run bench:cluster-capacity   BENCH_PAGES=10000 BENCH_CLUSTER_STEPS=10000,20000,30000,39000 BENCH_PROBES=300 BENCH_CYCLES=300
  */
 import { readFileSync } from 'node:fs';
+import { cpuMs } from './lib/cpu.js';
 import { PageFleet } from './lib/pages.js';
 import { ProbePage, type ProbeResult } from './lib/probe.js';
 import { RedisStats, sumBy, total, type CommandCounts, type KeyGroup } from './lib/redis-stats.js';
@@ -104,11 +105,8 @@ const show = (counts: Record<string, number>, digits = 2) =>
     .map(([name, n]) => `${name} ${fmt(n, digits)}`)
     .join(', ');
 
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+/** CPU seconds (user + system) a process has used. */
+const cpuSeconds = (pid: number): number => cpuMs(pid) / 1000;
 
 /** Runs `work` and returns each process's CPU use meanwhile, in % of one core. */
 async function cpuDuring(pids: number[], work: () => Promise<unknown>): Promise<number[]> {

@@ -10,6 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { cpuMs } from './lib/cpu.js';
+import { median } from './lib/stats.js';
 import { storeFloor } from './lib/store-floor.js';
 
 const [a, b] = process.argv.slice(2, 4);
@@ -17,13 +19,7 @@ if (!a || !b) throw new Error('usage: bench/store-floor-ab.ts <A dist/server> <B
 const rounds = Math.max(1, Number(process.argv[4] ?? 6) || 6);
 const seconds = Math.max(1, Number(process.argv[5] ?? 4) || 4);
 
-/** CPU time (user + system) used so far, in ms, from /proc (clock ticks of 10 ms). */
-const cpuMs = (path: string) => {
-  const stat = readFileSync(path, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
-const main = `/proc/self/task/${process.pid}/stat`;
+const cpuOf = (mainThread: boolean) => cpuMs(process.pid, mainThread);
 
 const results = new Map<string, { shared: number[]; cpu: number[]; main: number[] }>();
 for (let round = 0; round < rounds; round++) {
@@ -31,14 +27,14 @@ for (let round = 0; round < rounds; round++) {
     // lib/store-floor.ts loads the store from BENCH_SERVER_DIST at each run.
     process.env.BENCH_SERVER_DIST = dist;
     const delay = monitorEventLoopDelay({ resolution: 1 });
-    const cpuBefore = cpuMs('/proc/self/stat');
-    const mainBefore = cpuMs(main);
+    const cpuBefore = cpuOf(false);
+    const mainBefore = cpuOf(true);
     delay.enable();
     const floor = await storeFloor(seconds, 16);
     delay.disable();
     const writes = 3 * (floor.alone.cycles + floor.shared.cycles);
-    const cpu = (1000 * (cpuMs('/proc/self/stat') - cpuBefore)) / writes;
-    const mainCpu = (1000 * (cpuMs(main) - mainBefore)) / writes;
+    const cpu = (1000 * (cpuOf(false) - cpuBefore)) / writes;
+    const mainCpu = (1000 * (cpuOf(true) - mainBefore)) / writes;
     const own = results.get(dist) ?? { shared: [], cpu: [], main: [] };
     results.set(dist, own);
     own.shared.push(floor.shared.cyclesPerSecond);
@@ -52,7 +48,6 @@ for (let round = 0; round < rounds; round++) {
     );
   }
 }
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 for (const [dist, own] of results) {
   console.log(
     `${dist}: median 16 in flight ${median(own.shared).toFixed(0)}/s, CPU per write ${median(own.cpu).toFixed(0)} µs (main thread ${median(own.main).toFixed(0)})`,

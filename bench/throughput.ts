@@ -41,6 +41,7 @@
  * is left out of the ratio (it carries the server's warm-up). `store-paced`
  * and `store-redis-paced` run the store alone with the channel paced.
  */
+import { cpuMs } from './lib/cpu.js';
 import { PageFleet } from './lib/pages.js';
 import { storeFloor, type StoreFloor } from './lib/store-floor.js';
 import { engageLoad, type LoadResult } from './lib/load.js';
@@ -50,7 +51,6 @@ import { startBaseline, startBeckon, type ServerHandle } from './lib/server.js';
 import { startTopology, type Topology } from './lib/topology.js';
 import { envInt, fmt, now, sleep, type Row } from './lib/stats.js';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startRedisServer } from '../test/redis-server.js';
 
@@ -94,17 +94,6 @@ function targetOf(server: ServerHandle | Topology): {
     pids: { servers: [server.pid], redis: null },
     stop: () => server.stop(),
   };
-}
-
-/**
- * CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms); with
- * `mainThread`, only its main thread's (the event loop's: a worker thread's time is not in it).
- */
-function cpuMs(pid: number, mainThread = false): number {
-  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function measure(
