@@ -251,8 +251,7 @@ const SCRIPT_EVENTS = new Set([
  * called from a script's own dispatch is inside its call).
  */
 function mainThreadScriptMs(events: TraceEvent[], main: TraceEvent, from: number, to: number): number {
-  const spans = events
-    .filter((e) => e.ph === 'X' && SCRIPT_EVENTS.has(e.name) && e.pid === main.pid && e.tid === main.tid)
+  const spans = scriptEventsOn(events, main)
     .map((e) => [Math.max(from, e.ts), Math.min(to, e.ts + (e.dur ?? 0))] as const)
     .filter(([start, end]) => end > start);
   return unionMs(spans);
@@ -265,20 +264,15 @@ function mainThreadScriptMs(events: TraceEvent[], main: TraceEvent, from: number
  * is left out.
  */
 function mainThreadScriptCpuMs(events: TraceEvent[], main: TraceEvent, from: number, to: number): number {
-  const spans = events
-    .filter(
-      (e) =>
-        e.ph === 'X' &&
-        SCRIPT_EVENTS.has(e.name) &&
-        e.pid === main.pid &&
-        e.tid === main.tid &&
-        e.ts >= from &&
-        e.ts < to &&
-        e.tts !== undefined,
-    )
+  const spans = scriptEventsOn(events, main)
+    .filter((e) => e.ts >= from && e.ts < to && e.tts !== undefined)
     .map((e) => [e.tts!, e.tts! + (e.tdur ?? 0)] as const);
   return unionMs(spans);
 }
+
+/** The script events of the thread `main` ran on. */
+const scriptEventsOn = (events: TraceEvent[], main: TraceEvent) =>
+  events.filter((e) => e.ph === 'X' && SCRIPT_EVENTS.has(e.name) && e.pid === main.pid && e.tid === main.tid);
 
 /** The length of the union of spans (µs), in ms: nested events count once. */
 function unionMs(unsorted: (readonly [number, number])[]): number {
