@@ -121,12 +121,13 @@ try {
   const script = findScript();
   const server = findServer(script);
   /** Starts the widget after the page's load, once it is parsed, when it is idle. */
-  const whenStarted = (then: (widget: BeckonInvite | null) => void) =>
+  const whenStarted = (then?: (widget: BeckonInvite | null) => void) =>
     afterLoad(() =>
       whenParsed(() =>
         whenIdle(() => {
           try {
-            then(startWidget(script, server));
+            const widget = startWidget(script, server);
+            then?.(widget);
           } catch {
             // as below: a widget that cannot start is as if it were absent (its calls never settle)
           }
@@ -135,9 +136,7 @@ try {
     );
   // Beckon already set means this script ran before (included twice), or the page has the ES module's
   // widget: one widget only.
-  if (window.Beckon) {
-    // nothing to add
-  } else if (server) {
+  if (!window.Beckon && server) {
     // Set at once, so a site can call Beckon.getIDs() right after this script runs: a call made before
     // the widget starts waits for it, as any call waits for the connection.
     let widget: BeckonInvite | Promise<BeckonInvite> = new Promise((started) =>
@@ -147,10 +146,10 @@ try {
     // A page instrumented for GWE queued its commands on window._gt: they wait for the widget and its
     // connection like any call.
     installGtQueue(window.Beckon);
-  } else {
+  } else if (!window.Beckon) {
     // No server known to the script (its tag not found): a <beckon-invite> the site placed, with its own
     // server attribute, is still defined, and provides the page API itself.
-    whenStarted(() => {});
+    whenStarted();
   }
 } catch {
   // A widget that cannot start is as if it were absent.
