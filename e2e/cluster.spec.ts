@@ -15,7 +15,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { callerFor, newInteractionId, visitorIds, type Caller } from './fixtures.js';
+import { callerFor, newInteractionId, reportBackground, visitorIds, type Caller } from './fixtures.js';
 import { invitesOn as allInvitesOn, recordInvites } from './invites.js';
 import { startNginx, type Nginx } from '../scripts/cluster/nginx.js';
 import { startNode, type BeckonNode } from '../scripts/cluster/node.js';
@@ -128,24 +128,6 @@ async function invitesOn(page: Page, id: string): Promise<{ interactionId: strin
   return (await allInvitesOn(page)).filter((i) => i.interactionId === id);
 }
 
-/** The visit's open pages as the store knows them (the visits listing of the first backend). */
-async function pagesOf(visitId: string): Promise<{ pageId: string; visible: boolean; focused: boolean }[]> {
-  const response = await fetch(`${backends[0]!.url}/backend/data/visits`);
-  const { visits } = (await response.json()) as {
-    visits: { visitId: string; pages: { pageId: string; visible: boolean; focused: boolean }[] }[];
-  };
-  return visits.find((visit) => visit.visitId === visitId)?.pages ?? [];
-}
-
-/** Makes a tab report what a real background tab reports: hidden and not focused. */
-async function reportBackground(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-    document.hasFocus = () => false;
-    document.dispatchEvent(new Event('visibilitychange'));
-  });
-}
-
 /**
  * Two tabs of one visit whose sockets are on different frontends. nginx
  * spreads requests round robin, so a new tab's socket lands on either: a tab
@@ -188,13 +170,8 @@ test('two tabs on different frontends share the visit; an engage on either backe
   await expect.poll(() => callers[0]!.openPages(visitId)).toHaveLength(2);
 
   // The tab in front (on the other frontend) is the right one; Headless Chromium says every tab is in front.
-  await reportBackground(back);
+  await reportBackground(back, callers[0]!);
   await front.evaluate(() => window.dispatchEvent(new Event('focus')));
-  // The engage places by what the store knows: wait until the back tab's report reached it through its frontend.
-  const backPageId = (await visitorIds(back)).pageId;
-  await expect
-    .poll(async () => (await pagesOf(visitId)).find((page) => page.pageId === backPageId)?.visible)
-    .toBe(false);
 
   for (const [engageOn, label] of [
     [0, 'b1'],
@@ -402,7 +379,7 @@ test('kill -9 of the frontend holding a shown invitation: it comes back, with it
   const context = await newContext(browser);
   const { tabs, holders } = await tabsOnBothFrontends(context);
   const [shows, other] = tabs;
-  await reportBackground(other);
+  await reportBackground(other, callers[0]!);
   await shows.evaluate(() => window.dispatchEvent(new Event('focus')));
   const { visitId } = await visitorIds(shows);
   const id = newInteractionId('cluster-kill');
@@ -476,7 +453,7 @@ test('kill -9 of the frontend holding a shown invitation while its tab cannot re
   await context.routeWebSocket(/\/socket\.io\//, (socket) => (cutOff ? socket.close() : socket.connectToServer()));
   const { tabs, holders } = await tabsOnBothFrontends(context);
   const [shows, other] = tabs;
-  await reportBackground(other);
+  await reportBackground(other, callers[0]!);
   await shows.evaluate(() => window.dispatchEvent(new Event('focus')));
   const { visitId } = await visitorIds(shows);
   const pageIds = [(await visitorIds(shows)).pageId, (await visitorIds(other)).pageId];

@@ -12,9 +12,17 @@ export interface Caller {
   engage(profile: Record<string, unknown>): Promise<{ status: number; body: any }>;
   noengage(cancel: Record<string, unknown>): Promise<{ status: number; body: any }>;
   status(interactionId: string): Promise<{ status: number; body: any }>;
-  /** The pages Beckon holds open for a visit now (from GET /backend/data/visits). */
+  /** The pages Beckon holds open for a visit now, with what each last reported (GET /backend/data/visits). */
+  pages(visitId: string): Promise<OpenPage[]>;
+  /** The ids of those pages. */
   openPages(visitId: string): Promise<string[]>;
   post(path: string, body: string, contentType: string): Promise<{ status: number; body: any; type: string }>;
+}
+
+export interface OpenPage {
+  pageId: string;
+  visible: boolean;
+  focused: boolean;
 }
 
 export function callerFor(url: string): Caller {
@@ -38,13 +46,33 @@ export function callerFor(url: string): Caller {
       const response = await fetch(`${url}/backend/data/gateway/engagements/${encodeURIComponent(id)}`);
       return { status: response.status, body: await response.json() };
     },
-    async openPages(visitId) {
+    async pages(visitId) {
       const response = await fetch(`${url}/backend/data/visits`);
-      const { visits } = (await response.json()) as { visits: { visitId: string; pages: { pageId: string }[] }[] };
-      return visits.find((visit) => visit.visitId === visitId)?.pages.map((page) => page.pageId) ?? [];
+      const { visits } = (await response.json()) as { visits: { visitId: string; pages: OpenPage[] }[] };
+      return visits.find((visit) => visit.visitId === visitId)?.pages ?? [];
+    },
+    async openPages(visitId) {
+      return (await this.pages(visitId)).map((page) => page.pageId);
     },
     post: send,
   };
+}
+
+/**
+ * Makes a tab report what a real background tab reports (hidden, not focused; headless Chromium
+ * says every tab is in front), and waits until the store knows it: the report travels on the
+ * tab's own socket, and an engage sent before it lands would place by the old attention.
+ */
+export async function reportBackground(page: Page, caller: Caller): Promise<void> {
+  const { visitId, pageId } = await visitorIds(page);
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.hasFocus = () => false;
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expect
+    .poll(async () => (await caller.pages(visitId)).find((open) => open.pageId === pageId)?.visible)
+    .toBe(false);
 }
 
 /** The ids of the visitor on `page`, from the page API. */

@@ -6,22 +6,13 @@
  */
 import type { BrowserContext, Page } from '@playwright/test';
 import { invitesOn, recordInvites } from './invites.js';
-import { expect, newInteractionId, test, visitorIds, type Caller } from './fixtures.js';
+import { expect, newInteractionId, reportBackground, test, visitorIds, type Caller } from './fixtures.js';
 
 async function openShop(context: BrowserContext, path = '/'): Promise<Page> {
   const page = await context.newPage();
   await page.goto(path);
   await visitorIds(page);
   return page;
-}
-
-/** Makes a tab tell Beckon what a real background tab tells it: hidden and not focused. */
-async function reportBackground(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-    document.hasFocus = () => false;
-    document.dispatchEvent(new Event('visibilitychange'));
-  });
 }
 
 /**
@@ -55,7 +46,7 @@ test('an invitation shows in exactly one tab, and leaves every tab when it settl
 
   // The tab the visitor looks at is the one that shows it. Headless Chromium reports every tab as
   // visible and focused, so the others are made to report what a background tab reports.
-  for (const background of [first, third]) await reportBackground(background);
+  for (const background of [first, third]) await reportBackground(background, caller);
   await second.evaluate(() => window.dispatchEvent(new Event('focus')));
   const id = newInteractionId('one-tab');
   await caller.engage({ interactionId: id, visitId, invitation: { title: 'One tab only' } });
@@ -112,7 +103,7 @@ test('closing the tab that shows it moves it to another open tab', async ({ cont
   await recordInvites(context);
   const stays = await openShop(context, '/products.html');
   const closes = await openShop(context, '/');
-  await reportBackground(stays);
+  await reportBackground(stays, caller);
   const { visitId } = await visitorIds(closes);
   const id = newInteractionId('close-tab');
   await caller.engage({ interactionId: id, visitId, timeoutSeconds: 60, invitation: { title: 'Follow me' } });
