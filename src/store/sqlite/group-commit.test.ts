@@ -62,6 +62,20 @@ describe('group commit', () => {
     expect(committed('held-9')).toEqual({ state: 'new' });
   });
 
+  it('holds a batch that was already scheduled when the hold began', async () => {
+    const first = writes.run(insert('scheduled-before-hold'));
+    let release!: () => void;
+    writes.hold(new Promise<void>((resolve) => (release = resolve)));
+    const second = writes.run(insert('queued-during-hold'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches).toBe(0);
+    expect(committed('scheduled-before-hold')).toBeUndefined();
+    release();
+    await Promise.all([first, second]);
+    expect(batches).toBe(1);
+    expect(committed('queued-during-hold')).toEqual({ state: 'new' });
+  });
+
   it('commits the writes of one turn together, in one transaction', async () => {
     const before = walFrames();
     await Promise.all(Array.from({ length: 50 }, (_, i) => writes.run(insert(`together-${i}`))));

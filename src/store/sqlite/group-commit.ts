@@ -69,7 +69,6 @@ export function groupCommit(db: Database.Database, afterCommit: () => void): Gro
   });
 
   function flush(): void {
-    scheduled = false;
     if (queue.length === 0) return;
     const jobs = queue;
     queue = [];
@@ -91,7 +90,11 @@ export function groupCommit(db: Database.Database, afterCommit: () => void): Gro
   function schedule(): void {
     if (scheduled || held > 0 || queue.length === 0) return;
     scheduled = true;
-    setImmediate(flush);
+    // A hold that began after this was scheduled still holds: its release schedules again.
+    setImmediate(() => {
+      scheduled = false;
+      if (held === 0) flush();
+    });
   }
 
   return {
