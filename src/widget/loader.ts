@@ -136,20 +136,22 @@ try {
     );
   // Beckon already set means this script ran before (included twice), or the page has the ES module's
   // widget: one widget only.
-  if (!window.Beckon && server) {
-    // Set at once, so a site can call Beckon.getIDs() right after this script runs: a call made before
-    // the widget starts waits for it, as any call waits for the connection.
-    let widget: BeckonInvite | Promise<BeckonInvite> = new Promise((started) =>
-      whenStarted((element) => started((widget = element!))),
-    );
-    window.Beckon = pageApi(() => widget);
-    // A page instrumented for GWE queued its commands on window._gt: they wait for the widget and its
-    // connection like any call.
-    installGtQueue(window.Beckon);
-  } else if (!window.Beckon) {
-    // No server known to the script (its tag not found): a <beckon-invite> the site placed, with its own
-    // server attribute, is still defined, and provides the page API itself.
-    whenStarted();
+  if (!window.Beckon) {
+    if (server) {
+      // Set at once, so a site can call Beckon.getIDs() right after this script runs: a call made before
+      // the widget starts waits for it, as any call waits for the connection.
+      let widget: BeckonInvite | Promise<BeckonInvite> = new Promise((started) =>
+        whenStarted((element) => started((widget = element!))),
+      );
+      window.Beckon = pageApi(() => widget);
+      // A page instrumented for GWE queued its commands on window._gt: they wait for the widget and its
+      // connection like any call.
+      installGtQueue(window.Beckon);
+    } else {
+      // No server known to the script (its tag not found): a <beckon-invite> the site placed, with its
+      // own server attribute, is still defined, and provides the page API itself.
+      whenStarted();
+    }
   }
 } catch {
   // A widget that cannot start is as if it were absent.
